@@ -1,0 +1,53 @@
+import type { GatehouseConfig } from './types.js';
+
+/**
+ * Every configuration default, in one place. `docs/configuration.md` documents each key;
+ * `config.test.ts` checks that every key here is documented there.
+ */
+export const DEFAULTS: GatehouseConfig = {
+  port: 8080,
+  host: '127.0.0.1',
+  publicUrl: null,
+  dataDir: './data',
+  masterKey: null,
+  logLevel: 'info',
+  demo: true,
+  routes: [],
+  session: {
+    slidingTtlSec: 30 * 24 * 3600,
+    absoluteTtlSec: 90 * 24 * 3600,
+    browserSessionTtlSec: 24 * 3600,
+    touchIntervalSec: 300,
+    cacheTtlMs: 30_000,
+    cacheMax: 100_000,
+  },
+  passport: {
+    ttlSec: 60,
+    renewBeforeSec: 15,
+    issuer: null,
+  },
+  gateway: {
+    stripHeaders: ['x-user-*', 'x-auth-*', 'x-forwarded-user', 'x-remote-user', 'remote-user', 'x-roles'],
+    maxBodyBytes: 64 * 1024,
+    upstreamConnectTimeoutMs: 5_000,
+    upstreamHeadersTimeoutMs: 30_000,
+    upstreamBodyTimeoutMs: 30_000,
+    upstreamConnections: 64,
+  },
+  password: {
+    minLength: 8,
+    maxLength: 4096,
+    maxConcurrentHashes: 4,
+  },
+};
+
+/** Environment variables and the config key each one sets. */
+export const ENV_VARS = {
+  GATEHOUSE_PORT: 'port',
+  GATEHOUSE_HOST: 'host',
+  GATEHOUSE_PUBLIC_URL: 'publicUrl',
+  GATEHOUSE_DATA_DIR: 'dataDir',
+  GATEHOUSE_MASTER_KEY: 'masterKey',
+  GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_CONFIG: '(path of the JSON config file)',
+} as const;

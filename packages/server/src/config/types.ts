@@ -1,0 +1,82 @@
+export type RouteAuth = 'required' | 'optional' | 'none';
+
+export interface RouteConfig {
+  /** Path prefix, matched on segment boundaries ("/api/notes" matches "/api/notes" and "/api/notes/1"). Kept when proxying. */
+  path: string;
+  /** Base URL of the upstream, e.g. "http://127.0.0.1:9000". */
+  upstream: string;
+  /** Service name: the passport's `aud`. */
+  service: string;
+  auth: RouteAuth;
+  /** The user must hold every one of these roles. */
+  roles?: string[];
+  /** Scopes token credentials need, by HTTP method; "*" for any other method. Cookie sessions have every scope. */
+  scopes?: Record<string, string[]>;
+  /** Content types accepted for request bodies (default: JSON only). */
+  contentTypes?: string[];
+  /** Largest request body in bytes (default: gateway.maxBodyBytes). */
+  maxBodyBytes?: number;
+  /** Internal: a sign-in style endpoint; refused when sent cross-site (login CSRF). */
+  loginCsrf?: boolean;
+}
+
+export interface GatehouseConfig {
+  /** Public gateway port; 0 picks a free one. */
+  port: number;
+  /** Address the gateway binds. */
+  host: string;
+  /** The URL users reach the gateway at; decides the Origin check, Secure cookies and the issuer. */
+  publicUrl: string | null;
+  /** Where the SQLite file, the master key and demo data live. */
+  dataDir: string;
+  /** Base64url or hex master key (>= 32 bytes) that encrypts signing keys; generated into dataDir when unset. */
+  masterKey: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Include the demo routes (notes, home, admin). */
+  demo: boolean;
+  /** Routes from the config file, matched before the demo routes. */
+  routes: RouteConfig[];
+  session: {
+    /** Sliding lifetime of a persistent session (seconds). */
+    slidingTtlSec: number;
+    /** Absolute lifetime of any session (seconds). */
+    absoluteTtlSec: number;
+    /** Server-side lifetime of a browser-session (remember:false) session (seconds, sliding). */
+    browserSessionTtlSec: number;
+    /** At most one last-seen/expiry write per session per this many seconds. */
+    touchIntervalSec: number;
+    /** How long the gateway trusts a cached session before re-reading the store (ms). Revocation clears it at once. */
+    cacheTtlMs: number;
+    /** Most sessions the gateway keeps in memory. */
+    cacheMax: number;
+  };
+  passport: {
+    /** Passport lifetime (seconds, <= 60). */
+    ttlSec: number;
+    /** A cached passport is reused until this many seconds before it expires. */
+    renewBeforeSec: number;
+    /** Issuer (`iss`) of passports and access tokens; defaults to publicUrl. */
+    issuer: string | null;
+  };
+  gateway: {
+    /** Identity headers removed from every client request (lower case; a trailing * matches a prefix). x-passport is always removed. */
+    stripHeaders: string[];
+    /** Largest request body in bytes. */
+    maxBodyBytes: number;
+    /** Time to connect to an upstream (ms). */
+    upstreamConnectTimeoutMs: number;
+    /** Time for an upstream to send its response headers (ms). */
+    upstreamHeadersTimeoutMs: number;
+    /** Time between body chunks from an upstream (ms). */
+    upstreamBodyTimeoutMs: number;
+    /** Keep-alive connections per upstream. */
+    upstreamConnections: number;
+  };
+  password: {
+    minLength: number;
+    /** Longest password accepted (never truncated). */
+    maxLength: number;
+    /** Most argon2id hashes computed at once (the rest queue). */
+    maxConcurrentHashes: number;
+  };
+}

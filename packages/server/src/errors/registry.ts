@@ -1,0 +1,46 @@
+/**
+ * The one registry of stable error codes. Every error a client can see has a code here;
+ * `errors.test.ts` checks the registry's shape and that the code base uses no other code.
+ * Codes are part of the public contract: never rename one, only add.
+ */
+export const ERROR_REGISTRY = {
+  // 400
+  invalid_request: { status: 400, title: 'The request is malformed' },
+  invalid_body: { status: 400, title: 'The request body is not valid' },
+  invalid_username: { status: 400, title: 'The username is not acceptable' },
+  invalid_password: { status: 400, title: 'The password is not acceptable' },
+  weak_password: { status: 400, title: 'The password is too easy to guess' },
+  invalid_grant: { status: 400, title: 'The grant is invalid, expired or revoked' },
+  unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  // 401
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  invalid_token: { status: 401, title: 'The credential is invalid or expired' },
+  invalid_credentials: { status: 401, title: 'The username or password is wrong' },
+  invalid_client: { status: 401, title: 'The client could not be authenticated' },
+  // 403
+  forbidden: { status: 403, title: 'Not allowed' },
+  csrf: { status: 403, title: 'Cross-site request refused' },
+  // 404 / 405
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  // 409
+  username_taken: { status: 409, title: 'The username is taken' },
+  // 411 / 413 / 415 / 431
+  length_required: { status: 411, title: 'A Content-Length or chunked body is required' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
+  // 429
+  rate_limited: { status: 429, title: 'Too many requests' },
+  // 5xx: shown to clients only as their title, never with internal detail
+  internal: { status: 500, title: 'Internal error' },
+  bad_gateway: { status: 502, title: 'The upstream service did not answer' },
+  unavailable: { status: 503, title: 'A store or service needed for this request is unavailable' },
+  gateway_timeout: { status: 504, title: 'The upstream service timed out' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_REGISTRY;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_REGISTRY, code);
+}

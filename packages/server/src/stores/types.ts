@@ -1,0 +1,133 @@
+/**
+ * The narrow store interfaces. Each has an SQLite backend now (embedded default); PostgreSQL
+ * and Redis backends come with scale-out and must pass the same contract suite
+ * (`stores/contract/*.case.ts`). All times are epoch milliseconds. All methods may throw
+ * `StoreUnavailableError` when the backend cannot answer.
+ */
+
+export interface UserRecord {
+  id: string;
+  /** As the user typed it (NFC-normalised), for display. */
+  username: string;
+  /** NFKC + case-folded form; unique. */
+  usernameCanonical: string;
+  /** PHC string from argon2id. */
+  passwordHash: string;
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserStore {
+  /** Inserts a user. Throws `UsernameTakenError` when the canonical username exists (unique index). */
+  create(user: UserRecord): Promise<void>;
+  findById(id: string): Promise<UserRecord | null>;
+  findByCanonical(usernameCanonical: string): Promise<UserRecord | null>;
+  setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  setRoles(id: string, roles: string[], now: number): Promise<void>;
+  list(): Promise<UserRecord[]>;
+}
+
+export class UsernameTakenError extends Error {
+  constructor() {
+    super('username taken');
+    this.name = 'UsernameTakenError';
+  }
+}
+
+export interface SessionRecord {
+  /** Public session id (`sid`), never the secret. */
+  id: string;
+  /** SHA-256 (base64url) of the cookie secret. */
+  tokenHash: string;
+  userId: string;
+  deviceId: string;
+  deviceName: string | null;
+  /** Synchronizer CSRF token for cookie-authenticated writes. */
+  csrfToken: string;
+  /** false: browser-session cookie (remember: false). */
+  persistent: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Sliding expiry; never later than absoluteExpiresAt. */
+  expiresAt: number;
+  absoluteExpiresAt: number;
+}
+
+export interface SessionStore {
+  /**
+   * Creates a session and, in the same transaction, deletes every earlier session of the same
+   * user with the same deviceId. Returns the ids of the sessions it replaced (to revoke them).
+   */
+  createReplacingDevice(session: SessionRecord): Promise<{ replaced: string[] }>;
+  findByTokenHash(tokenHash: string): Promise<SessionRecord | null>;
+  findById(id: string): Promise<SessionRecord | null>;
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Throttled sliding-expiry write: sets lastSeenAt and expiresAt. */
+  touch(id: string, lastSeenAt: number, expiresAt: number): Promise<void>;
+  /** Deletes one session; returns whether it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes every session of a user except `exceptId`; returns the ids deleted. */
+  deleteByUser(userId: string, exceptId?: string): Promise<string[]>;
+  /** Removes sessions whose expiresAt or absoluteExpiresAt is <= now; returns how many. */
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface KeyRecord {
+  kid: string;
+  alg: 'EdDSA';
+  /** Public JWK (kty OKP, crv Ed25519, x). */
+  publicJwk: Record<string, unknown>;
+  /** Private JWK encrypted under the master key (compact JWE, dir + A256GCM). */
+  privateJwe: string;
+  createdAt: number;
+  /** From this time the key may sign (published in JWKS from createdAt). */
+  activatesAt: number;
+  /** After this time the key no longer signs (null: not retired). */
+  retiresAt: number | null;
+  /** After this time the key is no longer published (null: not scheduled). */
+  expiresAt: number | null;
+}
+
+export interface KeyStore {
+  list(): Promise<KeyRecord[]>;
+  insert(key: KeyRecord): Promise<void>;
+  /** Sets retiresAt/expiresAt of one key. */
+  retire(kid: string, retiresAt: number, expiresAt: number): Promise<void>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+/** A revocation event, spread to every gateway through the RevocationFeed. */
+export type RevocationEvent =
+  /** A session ended (sign-out, device removed, replaced, password change, theft). */
+  | { type: 'session'; sid: string; at: number }
+  /** Every credential of the user issued before notBefore is dead (sign-out-all, password change). */
+  | { type: 'user'; userId: string; notBefore: number; at: number };
+
+/** Spreads revocations to every gateway (in process now; Redis pub/sub with scale-out). */
+export interface RevocationFeed {
+  publish(event: RevocationEvent): Promise<void>;
+  /** Returns an unsubscribe function. Handlers run synchronously for the in-process feed. */
+  subscribe(handler: (event: RevocationEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Durable record of revocations, so a restarted gateway and polling fallbacks know them. */
+export interface RevocationStore {
+  add(event: RevocationEvent, keepUntil: number): Promise<void>;
+  /** Events with `at` > since, oldest first. */
+  since(since: number): Promise<RevocationEvent[]>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface Stores {
+  /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations', string>;
+  users: UserStore;
+  sessions: SessionStore;
+  keys: KeyStore;
+  revocations: RevocationStore;
+  /** Cheap liveness probe per store for /readyz. */
+  ready(): Promise<Record<string, boolean>>;
+  close(): Promise<void>;
+}
