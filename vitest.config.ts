@@ -1,12 +1,22 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources of the workspace packages, not their dist.
+    alias: {
+      '@gatehouse/sdk': src('./packages/sdk/src/index.ts'),
+      '@gatehouse/demo-services': src('./packages/demo-services/src/index.ts'),
+    },
+  },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // 2-core machine: two files at a time, servers are reused within a file.
+    // 2-core machine: two files at a time; servers are reused within a file.
     maxWorkers: 2,
   },
 });

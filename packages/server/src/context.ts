@@ -1,0 +1,15 @@
+import type { GatehouseConfig } from './config/types.js';
+import type { Keyring } from './crypto/keyring-types.js';
+import type { RevocationFeed, Stores } from './stores/types.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/logger.js';
+
+/** What the auth service and the gateway are built from. Tests build one with a ManualClock. */
+export interface Deps {
+  config: GatehouseConfig;
+  clock: Clock;
+  logger: Logger;
+  stores: Stores;
+  feed: RevocationFeed;
+  keyring: Keyring;
+}

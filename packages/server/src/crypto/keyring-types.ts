@@ -1,0 +1,22 @@
+import type { JWK } from 'jose';
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: 'EdDSA';
+  privateKey: CryptoKey;
+}
+
+/**
+ * Signing keys as the running process sees them: decrypted once at load, kept in memory.
+ * Implemented in `crypto/keyring.ts` (`openKeyring`).
+ */
+export interface Keyring {
+  /** The key that signs now (the newest active, not retired key). */
+  signingKey(): ActiveSigningKey;
+  /** Public keys to publish in JWKS: every key not yet expired, including next and retired ones. */
+  jwks(): { keys: JWK[] };
+  /** Public key for local verification by kid; undefined for an unknown kid. */
+  publicKey(kid: string): CryptoKey | undefined;
+  /** Re-read keys from the store (after a rotation by another process). */
+  reload(): Promise<void>;
+}
