@@ -1,0 +1,42 @@
+import type { GatehouseConfig } from '../config/types.js';
+import { rotateKeys } from '../crypto/keyring.js';
+import { loadOrCreateMasterKey } from '../crypto/master-key.js';
+import { openDeps } from '../start/open-deps.js';
+import { createLogger } from '../util/logger.js';
+
+/** Running gateways re-read keys this often (start-all), so a new key is known before it signs. */
+export const KEY_PUBLISH_AHEAD_MS = 2 * 60_000;
+/** Longest-lived token a key signs (access token 10 min) plus clock leeway. */
+export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
+
+function stateOf(k: { activatesAt: number; retiresAt: number | null; expiresAt: number | null }, now: number): string {
+  if (k.activatesAt > now) return 'next (published, not signing yet)';
+  if (k.retiresAt !== null && k.retiresAt <= now) return 'retired (published until its tokens expire)';
+  return 'active';
+}
+
+export async function runKeys(config: GatehouseConfig, args: string[]): Promise<number> {
+  const [sub] = args;
+  if ((sub !== 'list' && sub !== 'rotate') || args.length !== 1) {
+    process.stderr.write('Usage: gatehouse keys list | keys rotate\n');
+    return 2;
+  }
+  const opened = await openDeps(config, { logger: createLogger('silent') });
+  try {
+    const { deps } = opened;
+    if (sub === 'rotate') {
+      const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: false });
+      await rotateKeys({ store: deps.stores.keys, masterKey: masterKey.key, clock: deps.clock, publishAheadMs: KEY_PUBLISH_AHEAD_MS, maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS });
+      process.stdout.write(`Rotated. The new key is published now and signs from ${new Date(deps.clock.now() + KEY_PUBLISH_AHEAD_MS).toISOString()}.\n`);
+    }
+    const now = deps.clock.now();
+    for (const k of await deps.stores.keys.list()) {
+      process.stdout.write(
+        `${k.kid}  ${k.alg}  ${stateOf(k, now)}  created ${new Date(k.createdAt).toISOString()}${k.expiresAt ? `  unpublished after ${new Date(k.expiresAt).toISOString()}` : ''}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}

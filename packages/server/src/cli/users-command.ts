@@ -1,0 +1,47 @@
+import { createUser, grantRole, revokeRole } from '../auth/user-admin.js';
+import type { GatehouseConfig } from '../config/types.js';
+import { openDeps } from '../start/open-deps.js';
+import { createLogger } from '../util/logger.js';
+import { readPassword } from './read-password.js';
+
+const USAGE = 'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list';
+
+/** `gatehouse users ...`: works on the same data directory as a running `gatehouse start`. */
+export async function runUsers(config: GatehouseConfig, args: string[], roles: string[]): Promise<number> {
+  const [sub, name, role] = args;
+  if (sub === 'add' && name && args.length === 2) {
+    const password = await readPassword();
+    const opened = await openDeps(config, { logger: createLogger('silent') });
+    try {
+      const user = await createUser(opened.deps, { username: name, password, roles });
+      process.stdout.write(`Created user ${user.username} (id ${user.id})${user.roles.length ? ` with roles ${user.roles.join(', ')}` : ''}.\n`);
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  if ((sub === 'grant' || sub === 'revoke') && name && role && args.length === 3) {
+    const opened = await openDeps(config, { logger: createLogger('silent') });
+    try {
+      const user = sub === 'grant' ? await grantRole(opened.deps, name, role) : await revokeRole(opened.deps, name, role);
+      process.stdout.write(`${user.username} now has roles: ${user.roles.join(', ') || '(none)'}.\n`);
+      process.stdout.write('Running gateways pick the change up within session.cacheTtlMs (default 30 s).\n');
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  if (sub === 'list' && args.length === 1) {
+    const opened = await openDeps(config, { logger: createLogger('silent') });
+    try {
+      const users = await opened.deps.stores.users.list();
+      for (const u of users) process.stdout.write(`${u.id}  ${u.username}  ${u.roles.join(',') || '-'}  ${new Date(u.createdAt).toISOString()}\n`);
+      if (users.length === 0) process.stdout.write('No users yet. Create one with "gatehouse users add <name>".\n');
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, ENV_VARS } from './defaults.js';
+import { ConfigError, loadConfig } from './load-config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+function withFile(json: unknown): NodeJS.ProcessEnv {
+  const f = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(f, typeof json === 'string' ? json : JSON.stringify(json));
+  return { GATEHOUSE_CONFIG: f };
+}
+
+function leafKeys(obj: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(obj).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+  );
+}
+
+describe('loadConfig', () => {
+  it('returns the defaults with no file and no environment', () => {
+    expect(loadConfig({ env: {} })).toEqual(DEFAULTS);
+  });
+
+  it('reads routes from the file and keeps demo routes unless demo is false', () => {
+    const env = withFile({
+      demo: false,
+      routes: [{ path: '/api/orders', upstream: 'http://127.0.0.1:9000', service: 'orders', auth: 'required', roles: ['staff'], scopes: { GET: ['orders:read'], '*': ['orders:write'] } }],
+    });
+    const c = loadConfig({ env });
+    expect(c.demo).toBe(false);
+    expect(c.routes).toEqual([
+      { path: '/api/orders', upstream: 'http://127.0.0.1:9000', service: 'orders', auth: 'required', roles: ['staff'], scopes: { GET: ['orders:read'], '*': ['orders:write'] } },
+    ]);
+  });
+
+  it('lets the environment override the file, and flags override both', () => {
+    const env = { ...withFile({ port: 9000, session: { touchIntervalSec: 10 } }), GATEHOUSE_PORT: '0', GATEHOUSE_DATA_DIR: '/tmp/x' };
+    const c = loadConfig({ env, overrides: { dataDir: '/tmp/y' } });
+    expect(c.port).toBe(0);
+    expect(c.dataDir).toBe('/tmp/y');
+    expect(c.session.touchIntervalSec).toBe(10);
+    expect(c.session.slidingTtlSec).toBe(DEFAULTS.session.slidingTtlSec);
+  });
+
+  it.each([
+    [{ prot: 1 }, /Unknown config key "prot"/],
+    [{ session: { slidingTTL: 1 } }, /Unknown config key "session.slidingTTL"/],
+    [{ port: '80' }, /"port" must be a whole number/],
+    [{ demo: 'yes' }, /"demo" must be a boolean/],
+    [{ gateway: { stripHeaders: [1] } }, /"gateway.stripHeaders" must be an array of strings/],
+    [{ routes: {} }, /"routes" must be an array/],
+    [{ routes: [{ path: 'api', upstream: 'http://127.0.0.1:1', service: 's' }] }, /"routes\[0\].path"/],
+    [{ routes: [{ path: '/api/a', upstream: 'ftp://x', service: 's' }] }, /"routes\[0\].upstream"/],
+    [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1/base', service: 's' }] }, /"routes\[0\].upstream"/],
+    [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', auth: 'maybe' }] }, /"routes\[0\].auth"/],
+    [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', role: ['x'] }] }, /Unknown config key "routes\[0\].role"/],
+    [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', scopes: { get: ['a'] } }] }, /"routes\[0\].scopes.get"/],
+    [{ routes: [{ path: '/auth/x', upstream: 'http://127.0.0.1:1', service: 's' }] }, /reserved/],
+    [{ passport: { ttlSec: 600 } }, /passport.ttlSec must be 1..60/],
+    [{ password: { minLength: 4 } }, /password.minLength/],
+  ])('refuses %j naming the bad key', (json, message) => {
+    expect(() => loadConfig({ env: withFile(json) })).toThrow(message);
+    expect(() => loadConfig({ env: withFile(json) })).toThrow(ConfigError);
+  });
+
+  it('explains a file that is not JSON or cannot be read', () => {
+    expect(() => loadConfig({ env: withFile('{ nope') })).toThrow(/not valid JSON/);
+    expect(() => loadConfig({ env: { GATEHOUSE_CONFIG: join(dir, 'missing.json') } })).toThrow(/GATEHOUSE_CONFIG.*ENOENT/);
+  });
+
+  it('refuses a bad GATEHOUSE_PORT and GATEHOUSE_PUBLIC_URL naming the variable', () => {
+    expect(() => loadConfig({ env: { GATEHOUSE_PORT: 'eighty' } })).toThrow(/GATEHOUSE_PORT/);
+    expect(() => loadConfig({ env: { GATEHOUSE_PORT: '70000' } })).toThrow(/GATEHOUSE_PORT/);
+    expect(() => loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'not a url' } })).toThrow(/GATEHOUSE_PUBLIC_URL/);
+  });
+
+  it('documents every config key and environment variable in docs/configuration.md', () => {
+    const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
+    const missing = [...leafKeys(DEFAULTS as unknown as Record<string, unknown>), ...Object.keys(ENV_VARS)].filter((k) => !doc.includes(`\`${k}\``));
+    expect(missing).toEqual([]);
+    for (const k of ['path', 'upstream', 'service', 'auth', 'roles', 'scopes', 'contentTypes', 'maxBodyBytes']) {
+      expect(doc).toContain(`\`routes[].${k}\``);
+    }
+  });
+});

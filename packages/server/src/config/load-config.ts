@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULTS } from './defaults.js';
+import type { GatehouseConfig, RouteConfig } from './types.js';
+
+/** A configuration problem, with the key path that is wrong and what to do about it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const ROUTE_KEYS = new Set(['path', 'upstream', 'service', 'auth', 'roles', 'scopes', 'contentTypes', 'maxBodyBytes']);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** Merges `input` into `target` following the shape of `shape` (the defaults), naming any bad key. */
+function mergeChecked(target: Record<string, unknown>, shape: Record<string, unknown>, input: Record<string, unknown>, prefix: string): void {
+  for (const [key, value] of Object.entries(input)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (path === 'routes') {
+      target.routes = parseRoutes(value);
+      continue;
+    }
+    if (!Object.prototype.hasOwnProperty.call(shape, key)) {
+      throw new ConfigError(`Unknown config key "${path}". See docs/configuration.md for the keys Gatehouse reads.`);
+    }
+    const def = shape[key];
+    if (isPlainObject(def)) {
+      if (!isPlainObject(value)) throw new ConfigError(`Config key "${path}" must be an object, got ${describe(value)}.`);
+      const sub = { ...(target[key] as Record<string, unknown>) };
+      mergeChecked(sub, def, value, path);
+      target[key] = sub;
+    } else if (Array.isArray(def)) {
+      if (!Array.isArray(value) || value.some((x) => typeof x !== 'string')) {
+        throw new ConfigError(`Config key "${path}" must be an array of strings.`);
+      }
+      target[key] = [...value];
+    } else if (def === null) {
+      if (value !== null && typeof value !== 'string') {
+        throw new ConfigError(`Config key "${path}" must be a string or null, got ${describe(value)}.`);
+      }
+      target[key] = value;
+    } else if (typeof def === 'number') {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || !Number.isInteger(value)) {
+        throw new ConfigError(`Config key "${path}" must be a whole number >= 0, got ${JSON.stringify(value)}.`);
+      }
+      target[key] = value;
+    } else if (typeof value !== typeof def) {
+      throw new ConfigError(`Config key "${path}" must be a ${typeof def}, got ${describe(value)}.`);
+    } else {
+      target[key] = value;
+    }
+  }
+}
+
+const SERVICE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+function parseRoutes(value: unknown): RouteConfig[] {
+  if (!Array.isArray(value)) throw new ConfigError('Config key "routes" must be an array of route objects.');
+  return value.map((r, i) => parseRoute(r, `routes[${i}]`));
+}
+
+function parseRoute(r: unknown, at: string): RouteConfig {
+  if (!isPlainObject(r)) throw new ConfigError(`Config key "${at}" must be an object.`);
+  for (const k of Object.keys(r)) {
+    if (!ROUTE_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}". A route takes: ${[...ROUTE_KEYS].join(', ')}.`);
+  }
+  const str = (k: string): string => {
+    const v = r[k];
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`Config key "${at}.${k}" is required and must be a non-empty string.`);
+    return v;
+  };
+  const path = str('path');
+  if (!path.startsWith('/') || path.includes('..') || path.includes('//') || /[?#%\s]/.test(path) || (path.length > 1 && path.endsWith('/'))) {
+    throw new ConfigError(`Config key "${at}.path" must be an absolute path prefix like "/api/orders" (no trailing slash, "..", "?", "#" or "%"), got ${JSON.stringify(path)}.`);
+  }
+  if (path === '/auth' || path.startsWith('/auth/') || path.startsWith('/.well-known')) {
+    throw new ConfigError(`Config key "${at}.path" (${path}) is reserved for Gatehouse itself.`);
+  }
+  const upstream = str('upstream');
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw new ConfigError(`Config key "${at}.upstream" must be a URL like "http://127.0.0.1:9000", got ${JSON.stringify(upstream)}.`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError(`Config key "${at}.upstream" must be an http(s) origin without path, query or credentials (the route path is kept when proxying), got ${JSON.stringify(upstream)}.`);
+  }
+  const service = str('service');
+  if (!SERVICE_RE.test(service)) throw new ConfigError(`Config key "${at}.service" must be a short name of letters, digits, ".", "_" or "-", got ${JSON.stringify(service)}.`);
+  const auth = r.auth ?? 'required';
+  if (auth !== 'required' && auth !== 'optional' && auth !== 'none') {
+    throw new ConfigError(`Config key "${at}.auth" must be "required", "optional" or "none", got ${JSON.stringify(auth)}.`);
+  }
+  const route: RouteConfig = { path, upstream: url.origin, service, auth };
+  const strings = (k: string): string[] | undefined => {
+    const v = r[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0)) {
+      throw new ConfigError(`Config key "${at}.${k}" must be an array of non-empty strings.`);
+    }
+    return v as string[];
+  };
+  const roles = strings('roles');
+  if (roles) route.roles = roles;
+  const contentTypes = strings('contentTypes');
+  if (contentTypes) route.contentTypes = contentTypes.map((c) => c.toLowerCase());
+  if (r.scopes !== undefined) {
+    if (!isPlainObject(r.scopes)) throw new ConfigError(`Config key "${at}.scopes" must be an object of METHOD -> [scopes].`);
+    const scopes: Record<string, string[]> = {};
+    for (const [method, list] of Object.entries(r.scopes)) {
+      if (method !== '*' && !/^[A-Z]+$/.test(method)) throw new ConfigError(`Config key "${at}.scopes.${method}" must be an upper-case HTTP method or "*".`);
+      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(x))) {
+        throw new ConfigError(`Config key "${at}.scopes.${method}" must be an array of scope strings.`);
+      }
+      scopes[method] = list as string[];
+    }
+    route.scopes = scopes;
+  }
+  if (r.maxBodyBytes !== undefined) {
+    if (typeof r.maxBodyBytes !== 'number' || !Number.isInteger(r.maxBodyBytes) || r.maxBodyBytes < 0) {
+      throw new ConfigError(`Config key "${at}.maxBodyBytes" must be a whole number of bytes.`);
+    }
+    route.maxBodyBytes = r.maxBodyBytes;
+  }
+  return route;
+}
+
+function intFromEnv(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}.`);
+  }
+  return Number(raw);
+}
+
+function checkFinal(c: GatehouseConfig): void {
+  if (c.publicUrl !== null) {
+    let u: URL;
+    try {
+      u = new URL(c.publicUrl);
+    } catch {
+      throw new ConfigError(`publicUrl (GATEHOUSE_PUBLIC_URL) must be a URL like "https://auth.example.com", got ${JSON.stringify(c.publicUrl)}.`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('publicUrl (GATEHOUSE_PUBLIC_URL) must be http or https.');
+  }
+  if (c.port > 65535) throw new ConfigError(`port must be 0..65535, got ${c.port}.`);
+  if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.logLevel)}.`);
+  if (c.passport.ttlSec < 1 || c.passport.ttlSec > 60) throw new ConfigError('passport.ttlSec must be 1..60 seconds.');
+  if (c.passport.renewBeforeSec >= c.passport.ttlSec) throw new ConfigError('passport.renewBeforeSec must be less than passport.ttlSec.');
+  if (c.session.slidingTtlSec > c.session.absoluteTtlSec) throw new ConfigError('session.slidingTtlSec must not exceed session.absoluteTtlSec.');
+  if (c.password.minLength < 8) throw new ConfigError('password.minLength must be at least 8 (NIST SP 800-63B).');
+  if (c.password.maxLength < 1024) throw new ConfigError('password.maxLength must be at least 1024.');
+  if (c.password.maxConcurrentHashes < 1) throw new ConfigError('password.maxConcurrentHashes must be at least 1.');
+  const seen = new Set<string>();
+  for (const r of c.routes) {
+    if (seen.has(r.path)) throw new ConfigError(`Two routes have the path "${r.path}".`);
+    seen.add(r.path);
+  }
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Overrides from command-line flags, applied last. */
+  overrides?: Partial<Pick<GatehouseConfig, 'port' | 'host' | 'dataDir' | 'publicUrl'>>;
+}
+
+/** Defaults <- config file (GATEHOUSE_CONFIG) <- environment <- flags. Throws ConfigError naming the bad key. */
+export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
+  const env = options.env ?? process.env;
+  const config = structuredClone(DEFAULTS) as unknown as Record<string, unknown>;
+  const file = env.GATEHOUSE_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Cannot read the config file named by GATEHOUSE_CONFIG (${file}): ${(err as NodeJS.ErrnoException).code ?? 'error'}.`);
+    }
+    let json: Json;
+    try {
+      json = JSON.parse(text) as Json;
+    } catch (err) {
+      throw new ConfigError(`The config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!isPlainObject(json)) throw new ConfigError(`The config file ${file} must hold a JSON object.`);
+    mergeChecked(config, DEFAULTS as unknown as Record<string, unknown>, json, '');
+  }
+  const c = config as unknown as GatehouseConfig;
+  if (env.GATEHOUSE_PORT !== undefined && env.GATEHOUSE_PORT !== '') c.port = intFromEnv('GATEHOUSE_PORT', env.GATEHOUSE_PORT, 0, 65535);
+  if (env.GATEHOUSE_HOST) c.host = env.GATEHOUSE_HOST;
+  if (env.GATEHOUSE_PUBLIC_URL) c.publicUrl = env.GATEHOUSE_PUBLIC_URL;
+  if (env.GATEHOUSE_DATA_DIR) c.dataDir = env.GATEHOUSE_DATA_DIR;
+  if (env.GATEHOUSE_MASTER_KEY) c.masterKey = env.GATEHOUSE_MASTER_KEY;
+  if (env.GATEHOUSE_LOG_LEVEL) c.logLevel = env.GATEHOUSE_LOG_LEVEL as GatehouseConfig['logLevel'];
+  const o = options.overrides ?? {};
+  if (o.port !== undefined) c.port = o.port;
+  if (o.host !== undefined) c.host = o.host;
+  if (o.dataDir !== undefined) c.dataDir = o.dataDir;
+  if (o.publicUrl !== undefined) c.publicUrl = o.publicUrl;
+  if (c.publicUrl) c.publicUrl = c.publicUrl.replace(/\/+$/, '');
+  checkFinal(c);
+  return c;
+}

@@ -1,0 +1,89 @@
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, signUpAndIn, startGatehouse, tempDataDir } from './harness.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('gatehouse CLI and restarts', () => {
+  it('keeps sessions across a restart, and shuts down cleanly on SIGTERM', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const first = await startGatehouse(dataDir);
+    const erin = await signUpAndIn(first.url, 'erin-e2e');
+    expect((await erin.fetch('/api/home')).status).toBe(200);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(first.stdout()).toContain('Gatehouse stopped.');
+    // The master key was generated once, readable by its owner only.
+    expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+
+    const second = await startGatehouse(dataDir);
+    try {
+      const res = await fetch(`${second.url}/api/home`, { headers: { cookie: erin.jar.header() } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ user: { username: 'erin-e2e' } });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('prints help and refuses bad config naming the key', () => {
+    const help = runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('gatehouse start');
+    expect(help.stdout).toContain('GATEHOUSE_CONFIG');
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const cfg = join(dataDir, 'bad.json');
+    writeFileSync(cfg, JSON.stringify({ routes: [{ path: '/api/x', upstream: 'http://127.0.0.1:1', service: 'x', auth: 'sometimes' }] }));
+    const bad = runCli(['start'], { dataDir, env: { GATEHOUSE_CONFIG: cfg, GATEHOUSE_PORT: '0' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('routes[0].auth');
+    const unknown = runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('gatehouse --help');
+  });
+
+  it('refuses a weak password for users add, and grants roles', () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const weak = runCli(['users', 'add', 'frank'], { dataDir, input: 'password\n' });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('weak_password');
+    const ok = runCli(['users', 'add', 'frank'], { dataDir, input: 'a much better passphrase\n' });
+    expect(ok.code).toBe(0);
+    const grant = runCli(['users', 'grant', 'frank', 'admin'], { dataDir });
+    expect(grant.code).toBe(0);
+    expect(runCli(['users', 'list'], { dataDir }).stdout).toMatch(/frank\s+admin/);
+    const missing = runCli(['users', 'grant', 'nobody', 'admin'], { dataDir });
+    expect(missing.code).toBe(1);
+  });
+
+  it('routes a configured upstream in front of the demo ones', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const { createServer } = await import('node:http');
+    const upstream = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, passport: typeof req.headers['x-passport'] }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const port = (upstream.address() as { port: number }).port;
+    const cfg = join(dataDir, 'gatehouse.json');
+    writeFileSync(cfg, JSON.stringify({ demo: false, routes: [{ path: '/api/orders', upstream: `http://127.0.0.1:${port}`, service: 'orders', auth: 'required' }] }));
+    const gh = await startGatehouse(dataDir, { GATEHOUSE_CONFIG: cfg });
+    try {
+      const u = await signUpAndIn(gh.url, 'grace-e2e');
+      const res = await u.fetch('/api/orders/7?x=1');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ path: '/api/orders/7?x=1', passport: 'string' });
+      expect((await u.fetch('/api/notes')).status).toBe(404);
+    } finally {
+      await gh.stop();
+      upstream.close();
+    }
+  });
+});
