@@ -85,8 +85,8 @@ describe('gatehouse start (end to end)', () => {
     expect(foreign.status).toBe(403);
     const ok = await bob.fetch('/api/notes', { method: 'POST', json: { text: 'hello notes' }, headers: { 'x-csrf-token': bob.csrf!, origin: gh.url } });
     expect(ok.status).toBe(201);
-    const list = (await (await bob.fetch('/api/notes')).json()) as Array<{ text: string }>;
-    expect(list.map((n) => n.text)).toEqual(['hello notes']);
+    const list = (await (await bob.fetch('/api/notes')).json()) as { notes: Array<{ text: string }> };
+    expect(list.notes.map((n) => n.text)).toEqual(['hello notes']);
     // A cross-site sign-in sets no cookie.
     const cross = await fetch(`${gh.url}/auth/signin`, {
       method: 'POST',

@@ -1,0 +1,16 @@
+import { createServiceApp, listen, passportOf } from '../common/service-app.js';
+import type { RunningService, ServiceOptions } from '../service-options.js';
+
+/** A personalised greeting, and `whoami`: the passport claims exactly as this service verified them. */
+export async function startHomeService(options: ServiceOptions): Promise<RunningService> {
+  const app = createServiceApp('home', options);
+
+  app.get('/api/home', async (request) => {
+    const { sub, username, roles } = passportOf(request);
+    return { greeting: `Hello, ${username}!`, user: { id: sub, username, roles } };
+  });
+
+  app.get('/api/home/whoami', async (request) => passportOf(request));
+
+  return listen(app, options);
+}

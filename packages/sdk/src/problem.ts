@@ -1,0 +1,85 @@
+import { PassportError } from './errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const WWW_AUTHENTICATE = 'Passport realm="gatehouse"';
+
+export interface PassportProblem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+}
+
+/** What a client sees when a passport is refused: fixed texts, never the underlying error. */
+export interface PassportRefusal {
+  status: number;
+  headers: Record<string, string>;
+  body: PassportProblem;
+}
+
+function problem(code: string, status: number, title: string, detail: string): PassportProblem {
+  return { type: `urn:gatehouse:error:${code}`, title, status, detail, code };
+}
+
+export function refusalFor(err: unknown): PassportRefusal {
+  const code = err instanceof PassportError ? err.code : 'invalid_passport';
+  const headers: Record<string, string> = {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'cache-control': 'no-store',
+  };
+  switch (code) {
+    case 'jwks_unavailable':
+      return {
+        status: 503,
+        headers: { ...headers, 'retry-after': '5' },
+        body: problem(
+          'unavailable',
+          503,
+          'A store or service needed for this request is unavailable',
+          'The keys that verify passports could not be loaded. Try again shortly.',
+        ),
+      };
+    case 'forbidden':
+      return {
+        status: 403,
+        headers,
+        body: problem('forbidden', 403, 'Not allowed', 'The passport does not grant access to this resource.'),
+      };
+    case 'missing_passport':
+      return {
+        status: 401,
+        headers: { ...headers, 'www-authenticate': WWW_AUTHENTICATE },
+        body: problem(
+          'missing_passport',
+          401,
+          'A passport is required',
+          'This service accepts requests only through the Gatehouse gateway.',
+        ),
+      };
+    default:
+      return {
+        status: 401,
+        headers: { ...headers, 'www-authenticate': WWW_AUTHENTICATE },
+        body: problem(
+          'invalid_passport',
+          401,
+          'The passport is not valid',
+          'The passport is malformed, expired, or not meant for this service.',
+        ),
+      };
+  }
+}
+
+/** The subset of `http.ServerResponse` (also Express's `res`) the middleware writes to. */
+export interface ServerResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body: string): unknown;
+}
+
+export function writeRefusal(res: ServerResponseLike, refusal: PassportRefusal): void {
+  res.statusCode = refusal.status;
+  for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value);
+  res.end(JSON.stringify(refusal.body));
+}
