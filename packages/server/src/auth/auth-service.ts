@@ -1,0 +1,74 @@
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Deps } from '../context.js';
+import { authContextOf } from './auth-context.js';
+import type { EndpointContext } from './endpoint-context.js';
+import { registerMe } from './endpoints/me.js';
+import { registerPasswordChange } from './endpoints/password-change.js';
+import { registerSessionsDelete } from './endpoints/sessions-delete.js';
+import { registerSessionsList } from './endpoints/sessions-list.js';
+import { registerSignin } from './endpoints/signin.js';
+import { registerSignout } from './endpoints/signout.js';
+import { registerSignoutAll } from './endpoints/signout-all.js';
+import { registerSignup } from './endpoints/signup.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
+import { createPassportHook } from './passport.js';
+import { warmPasswordPolicy } from './policy/password.js';
+
+/**
+ * The internal auth service (Fastify, not listening: the caller listens). Reached only through
+ * the gateway, which forwards /auth/* and, for every path but sign-up and sign-in, a passport
+ * with `aud: "auth"` in `x-passport`. JSON bodies only, at most 64 KiB, problem+json errors,
+ * `Cache-Control: no-store` on every answer.
+ */
+export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
+  const bodyLimit = deps.config.gateway.maxBodyBytes;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'auth' }) as FastifyBaseLogger,
+    // Security events are logged explicitly; no per-request access log here.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    trustProxy: false,
+    frameworkErrors: frameworkErrorHandler(bodyLimit),
+    clientErrorHandler,
+    // Strict validation: unknown fields and wrong types are refused, never stripped or coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+
+  // JSON only. Fastify's parser (secure-json-parse: __proto__ / constructor.prototype are
+  // refused) is kept; an empty JSON body is allowed for endpoints that take none.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, text, done);
+  });
+
+  await app.register(fastifyCookie);
+  installProblemHandlers(app, deps.logger, bodyLimit);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // Pay for the common-password list, zxcvbn and the dummy hash now, not on the first request.
+  warmPasswordPolicy();
+  await authContextOf(deps).dummyHash;
+
+  const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
+  registerSignup(app, ctx);
+  registerSignin(app, ctx);
+  registerSignout(app, ctx);
+  registerSignoutAll(app, ctx);
+  registerMe(app, ctx);
+  registerSessionsList(app, ctx);
+  registerSessionsDelete(app, ctx);
+  registerPasswordChange(app, ctx);
+
+  await app.ready();
+  return app;
+}

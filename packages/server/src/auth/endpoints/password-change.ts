@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { GatehouseError } from '../../errors/index.js';
+import { hashPassword, verifyPassword } from '../auth-context.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { passportOf } from '../passport.js';
+import { checkNewPassword } from '../policy/password.js';
+import { endSessions } from '../sessions.js';
+
+interface PasswordChangeBody {
+  current_password: string;
+  new_password: string;
+}
+
+export const passwordChangeSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['current_password', 'new_password'],
+    properties: {
+      current_password: { type: 'string', minLength: 1, maxLength: 16384 },
+      new_password: { type: 'string', minLength: 1, maxLength: 16384 },
+    },
+  },
+} as const;
+
+/**
+ * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
+ * session of the user ends (and is revoked); the caller's own session stays.
+ */
+export function registerPasswordChange(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+  app.post<{ Body: PasswordChangeBody }>(
+    '/auth/password',
+    { schema: passwordChangeSchema, preHandler: authenticate },
+    async (request, reply) => {
+      const passport = passportOf(request);
+      const user = await deps.stores.users.findById(passport.sub);
+      if (!user) {
+        throw new GatehouseError('unauthenticated', {
+          detail: 'The account no longer exists.',
+          headers: { 'www-authenticate': 'Bearer realm="gatehouse"' },
+        });
+      }
+      if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password))) {
+        deps.logger.warn(
+          { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
+          'password change refused: wrong current password',
+        );
+        throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
+      }
+      checkNewPassword(request.body.new_password, user.username, deps.config);
+      const passwordHash = await hashPassword(deps, request.body.new_password);
+      await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
+      const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
+      deps.logger.info(
+        { event: 'password.changed', userId: user.id, username: user.usernameCanonical, ended: ended.length, ip: clientIp(request) },
+        'password changed',
+      );
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { GatehouseError } from '../../errors/index.js';
+import { clearSessionCookies } from '../cookies.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { passportOf } from '../passport.js';
+import { endSessions } from '../sessions.js';
+
+interface SessionParams {
+  id: string;
+}
+
+export const sessionsDeleteSchema = {
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+  },
+} as const;
+
+/** DELETE /auth/sessions/:id -> 204: signs that device out; 404 when it is not one of the caller's sessions. */
+export function registerSessionsDelete(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+  app.delete<{ Params: SessionParams }>(
+    '/auth/sessions/:id',
+    { schema: sessionsDeleteSchema, preHandler: authenticate },
+    async (request, reply) => {
+      const passport = passportOf(request);
+      const { id } = request.params;
+      const session = await deps.stores.sessions.findById(id);
+      // Someone else's session answers exactly like a missing one.
+      if (!session || session.userId !== passport.sub) throw new GatehouseError('not_found', { detail: 'No such session.' });
+      await endSessions(deps, { sessionIds: [id] });
+      if (id === passport.sid) clearSessionCookies(reply, deps.config);
+      deps.logger.info({ event: 'session.deleted', userId: passport.sub, sid: id, ip: clientIp(request) }, 'device signed out');
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,50 @@
+import type { FastifyRequest } from 'fastify';
+import { createPassportVerifier, PassportError, PASSPORT_HEADER, type PassportClaims } from '@gatehouse/sdk';
+import type { Deps } from '../context.js';
+import { issuerOf } from '../config/issuer.js';
+import { GatehouseError } from '../errors/index.js';
+
+/** The passport audience of this service. */
+export const AUTH_AUDIENCE = 'auth';
+
+const verified = new WeakMap<FastifyRequest, PassportClaims>();
+
+export type PassportHook = (request: FastifyRequest) => Promise<void>;
+
+function unauthenticated(detail: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('unauthenticated', { detail, cause, headers: { 'www-authenticate': 'Bearer realm="gatehouse"' } });
+}
+
+/**
+ * A preHandler that identifies the caller by the gateway's `x-passport` alone (this service
+ * never sees the session cookie or the Authorization header). 401 `unauthenticated` without a
+ * valid one; 503 when the keys cannot be read.
+ */
+export function createPassportHook(deps: Deps): PassportHook {
+  const verifier = createPassportVerifier({
+    jwks: () => deps.keyring.jwks(),
+    issuer: issuerOf(deps.config),
+    audience: AUTH_AUDIENCE,
+    now: () => deps.clock.now(),
+  });
+  return async (request) => {
+    const header = request.headers[PASSPORT_HEADER];
+    if (typeof header !== 'string' || header === '') throw unauthenticated('Sign in first: the request carries no credential.');
+    try {
+      const claims = await verifier.verify(header);
+      verified.set(request, claims);
+    } catch (err) {
+      if (err instanceof PassportError && err.code === 'jwks_unavailable') {
+        throw new GatehouseError('unavailable', { detail: 'The signing keys are unavailable; try again shortly.', cause: err });
+      }
+      throw unauthenticated('The credential is not valid.', err);
+    }
+  };
+}
+
+/** The verified passport of a request that went through the passport hook. */
+export function passportOf(request: FastifyRequest): PassportClaims {
+  const claims = verified.get(request);
+  if (!claims) throw unauthenticated('Sign in first: the request carries no credential.');
+  return claims;
+}

@@ -1,0 +1,99 @@
+import type { Deps } from '../context.js';
+import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
+import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
+
+/** How long a revocation is kept in the durable store (longer than any session or token lives). */
+export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
+
+export interface CreateDeviceSessionInput {
+  user: Pick<UserRecord, 'id'>;
+  deviceId: string;
+  deviceName: string | null;
+  /** false: a browser-session cookie and the shorter server-side lifetime (remember:false). */
+  persistent: boolean;
+}
+
+export interface CreatedDeviceSession {
+  session: SessionRecord;
+  /** The cookie / bearer secret; only its hash is stored. */
+  secret: string;
+  /** Ids of this device's earlier sessions, already ended and revoked. */
+  replaced: string[];
+}
+
+/** Lifetimes of a new session starting at `now` (ms). */
+export function sessionExpiry(deps: Deps, now: number, persistent: boolean): { expiresAt: number; absoluteExpiresAt: number } {
+  const s = deps.config.session;
+  const absoluteExpiresAt = now + s.absoluteTtlSec * 1000;
+  const sliding = (persistent ? s.slidingTtlSec : s.browserSessionTtlSec) * 1000;
+  return { expiresAt: Math.min(now + sliding, absoluteExpiresAt), absoluteExpiresAt };
+}
+
+/**
+ * Starts a device session: a fresh id, secret and CSRF token every time (no fixation). The
+ * store replaces the device's earlier session in the same transaction; those are revoked here.
+ */
+export async function createDeviceSession(deps: Deps, input: CreateDeviceSessionInput): Promise<CreatedDeviceSession> {
+  const now = deps.clock.now();
+  const secret = randomSecret();
+  const session: SessionRecord = {
+    id: randomId(),
+    tokenHash: hashSecret(secret),
+    userId: input.user.id,
+    deviceId: input.deviceId,
+    deviceName: input.deviceName,
+    csrfToken: randomSecret(),
+    persistent: input.persistent,
+    createdAt: now,
+    lastSeenAt: now,
+    ...sessionExpiry(deps, now, input.persistent),
+  };
+  const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
+  await revokeSessions(deps, replaced);
+  return { session, secret, replaced };
+}
+
+async function revoke(deps: Deps, event: RevocationEvent): Promise<void> {
+  // Publish first: gateways drop their cached copy at once; then keep it durably for
+  // restarted gateways and the polling fallback.
+  await deps.feed.publish(event);
+  await deps.stores.revocations.add(event, event.at + REVOCATION_KEEP_MS);
+}
+
+/** Publishes and records the end of sessions that are already deleted from the store. */
+export async function revokeSessions(deps: Deps, sessionIds: readonly string[]): Promise<void> {
+  const at = deps.clock.now();
+  for (const sid of sessionIds) await revoke(deps, { type: 'session', sid, at });
+}
+
+/** Which sessions to end. */
+export type EndSessionsTarget =
+  /** These sessions (ids that no longer exist are skipped). */
+  | { sessionIds: readonly string[] }
+  /**
+   * Every session of the user except `exceptSessionId`. With `allCredentials`, also a user
+   * revocation (notBefore = now) so every token issued before now dies (sign-out-all).
+   */
+  | { userId: string; exceptSessionId?: string; allCredentials?: boolean };
+
+/** Ends sessions: deletes them, then publishes and records a revocation for each. Returns the ended ids. */
+export async function endSessions(deps: Deps, target: EndSessionsTarget): Promise<string[]> {
+  let ended: string[];
+  if ('sessionIds' in target) {
+    ended = [];
+    for (const id of target.sessionIds) if (await deps.stores.sessions.delete(id)) ended.push(id);
+  } else {
+    ended = await deps.stores.sessions.deleteByUser(target.userId, target.exceptSessionId);
+  }
+  await revokeSessions(deps, ended);
+  if (!('sessionIds' in target) && target.allCredentials) {
+    const now = deps.clock.now();
+    await revoke(deps, { type: 'user', userId: target.userId, notBefore: now, at: now });
+  }
+  return ended;
+}
+
+/** A session the store still returns but that has expired (the sweeper has not run yet). */
+export function isSessionLive(session: SessionRecord, now: number): boolean {
+  return session.expiresAt > now && session.absoluteExpiresAt > now;
+}

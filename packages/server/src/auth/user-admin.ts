@@ -1,0 +1,87 @@
+import type { Deps } from '../context.js';
+import { randomId } from '../crypto/secrets.js';
+import { GatehouseError } from '../errors/index.js';
+import { UsernameTakenError, type UserRecord } from '../stores/types.js';
+import { hashPassword } from './auth-context.js';
+import { checkNewPassword } from './policy/password.js';
+import { canonicalUsername, validateUsername } from './policy/username.js';
+
+/** Role names: a letter or digit, then letters, digits, `_ . : -`; at most 64. */
+const ROLE_RE = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
+
+export function checkRole(role: string): string {
+  if (!ROLE_RE.test(role)) {
+    throw new GatehouseError('invalid_request', {
+      detail: 'A role is 1 to 64 lower-case letters, digits, "_", ".", ":" or "-", starting with a letter or digit.',
+    });
+  }
+  return role;
+}
+
+export interface CreateUserInput {
+  username: string;
+  password: string;
+  roles?: string[];
+}
+
+/**
+ * Creates a user with the sign-up rules (used by POST /auth/signup and `gatehouse users add`).
+ * One insert: either the user exists afterwards or nothing was written. Throws GatehouseError
+ * `invalid_username`, `weak_password`, `invalid_password`, `invalid_request` (bad role), `username_taken`.
+ */
+export async function createUser(deps: Deps, input: CreateUserInput): Promise<UserRecord> {
+  const { display, canonical } = validateUsername(input.username);
+  checkNewPassword(input.password, display, deps.config);
+  const roles = [...new Set((input.roles ?? []).map(checkRole))];
+  // Cheap early answer; the unique index below is what decides under a race.
+  if (await deps.stores.users.findByCanonical(canonical)) throw new GatehouseError('username_taken');
+  const passwordHash = await hashPassword(deps, input.password);
+  const now = deps.clock.now();
+  const user: UserRecord = {
+    id: randomId(),
+    username: display,
+    usernameCanonical: canonical,
+    passwordHash,
+    roles,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await deps.stores.users.create(user);
+  } catch (err) {
+    if (err instanceof UsernameTakenError) throw new GatehouseError('username_taken', { cause: err });
+    throw err;
+  }
+  deps.logger.info({ event: 'user.created', userId: user.id, username: canonical, roles }, 'user created');
+  return user;
+}
+
+async function findUser(deps: Deps, username: string): Promise<UserRecord> {
+  const user = await deps.stores.users.findByCanonical(canonicalUsername(username));
+  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username.' });
+  return user;
+}
+
+/** Adds a role (idempotent). Throws `invalid_request` (bad role) or `not_found`. */
+export async function grantRole(deps: Deps, username: string, role: string): Promise<UserRecord> {
+  checkRole(role);
+  const user = await findUser(deps, username);
+  if (user.roles.includes(role)) return user;
+  const roles = [...user.roles, role];
+  const now = deps.clock.now();
+  await deps.stores.users.setRoles(user.id, roles, now);
+  deps.logger.info({ event: 'user.role.granted', userId: user.id, username: user.usernameCanonical, role }, 'role granted');
+  return { ...user, roles, updatedAt: now };
+}
+
+/** Removes a role (idempotent). Throws `invalid_request` (bad role) or `not_found`. */
+export async function revokeRole(deps: Deps, username: string, role: string): Promise<UserRecord> {
+  checkRole(role);
+  const user = await findUser(deps, username);
+  if (!user.roles.includes(role)) return user;
+  const roles = user.roles.filter((r) => r !== role);
+  const now = deps.clock.now();
+  await deps.stores.users.setRoles(user.id, roles, now);
+  deps.logger.info({ event: 'user.role.revoked', userId: user.id, username: user.usernameCanonical, role }, 'role revoked');
+  return { ...user, roles, updatedAt: now };
+}
