@@ -92,6 +92,12 @@ export interface KeyRecord {
 export interface KeyStore {
   list(): Promise<KeyRecord[]>;
   insert(key: KeyRecord): Promise<void>;
+  /**
+   * Inserts `key` only when no stored key can sign at `now` (activatesAt <= now and not
+   * retired), atomically across processes; returns whether it inserted. Used to create the
+   * first key when several instances start together on an empty store.
+   */
+  insertIfNoSigner(key: KeyRecord, now: number): Promise<boolean>;
   /** Sets retiresAt/expiresAt of one key. */
   retire(kid: string, retiresAt: number, expiresAt: number): Promise<void>;
   deleteExpired(now: number): Promise<number>;

@@ -1,0 +1,62 @@
+/** Builders shared by the store contract suites (no vitest import; excluded from the build). */
+import { randomBytes } from 'node:crypto';
+import type { KeyRecord, SessionRecord, Stores, UserRecord } from '../types.js';
+
+export const T0 = Date.UTC(2026, 0, 1);
+export const DAY = 24 * 60 * 60 * 1000;
+
+export interface StoreContractOptions {
+  /** Closes `stores` and opens the same backend again (a restart). Omit to skip restart checks. */
+  reopen?: (stores: Stores) => Promise<Stores>;
+  /** Every byte the backend persisted (files, or a dump of all rows), to look for plaintext secrets. */
+  rawBytes?: (stores: Stores) => Promise<Buffer>;
+}
+
+export type MakeStores = () => Promise<Stores>;
+
+const rid = (): string => randomBytes(12).toString('base64url');
+
+export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
+  const name = over.username ?? `user-${rid().toLowerCase()}`;
+  return {
+    id: rid(),
+    username: name,
+    usernameCanonical: name.toLowerCase(),
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA',
+    roles: [],
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function makeSession(userId: string, over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: rid(),
+    tokenHash: rid(),
+    userId,
+    deviceId: `dev-${rid()}`,
+    deviceName: 'Firefox on Linux',
+    csrfToken: rid(),
+    persistent: true,
+    createdAt: T0,
+    lastSeenAt: T0,
+    expiresAt: T0 + 30 * DAY,
+    absoluteExpiresAt: T0 + 90 * DAY,
+    ...over,
+  };
+}
+
+export function makeKey(over: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    kid: rid(),
+    alg: 'EdDSA',
+    publicJwk: { kty: 'OKP', crv: 'Ed25519', x: randomBytes(32).toString('base64url') },
+    privateJwe: `eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..${rid()}.${rid()}.${rid()}`,
+    createdAt: T0,
+    activatesAt: T0,
+    retiresAt: null,
+    expiresAt: null,
+    ...over,
+  };
+}

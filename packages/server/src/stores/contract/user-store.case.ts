@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsernameTakenError, type Stores } from '../types.js';
+import { makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
+
+/** The UserStore contract, run by every backend's test file. */
+export function runUserStoreContract(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
+  describe(`UserStore contract: ${name}`, () => {
+    let stores: Stores;
+    beforeEach(async () => {
+      stores = await makeStores();
+    });
+    afterEach(async () => {
+      await stores.close();
+    });
+
+    it('creates a user and finds it by id and by canonical name, unchanged', async () => {
+      const u = makeUser({ username: 'José-María', usernameCanonical: 'josé-maría', roles: ['admin', 'staff'] });
+      await stores.users.create(u);
+      expect(await stores.users.findById(u.id)).toEqual(u);
+      expect(await stores.users.findByCanonical('josé-maría')).toEqual(u);
+    });
+
+    it('answers null for an unknown id or name, and does not match another case', async () => {
+      await stores.users.create(makeUser({ username: 'alice', usernameCanonical: 'alice' }));
+      expect(await stores.users.findById('nope')).toBeNull();
+      expect(await stores.users.findByCanonical('bob')).toBeNull();
+      expect(await stores.users.findByCanonical('ALICE')).toBeNull();
+    });
+
+    it('lists every user, oldest first', async () => {
+      const a = makeUser({ createdAt: T0 + 2, updatedAt: T0 + 2 });
+      const b = makeUser({ createdAt: T0 + 1, updatedAt: T0 + 1 });
+      expect(await stores.users.list()).toEqual([]);
+      await stores.users.create(a);
+      await stores.users.create(b);
+      expect(await stores.users.list()).toEqual([b, a]);
+    });
+
+    it('refuses a second user with the same canonical name and keeps the first intact', async () => {
+      const first = makeUser({ username: 'Carol', usernameCanonical: 'carol' });
+      await stores.users.create(first);
+      await expect(stores.users.create(makeUser({ username: 'CAROL', usernameCanonical: 'carol' }))).rejects.toBeInstanceOf(UsernameTakenError);
+      expect(await stores.users.list()).toEqual([first]);
+    });
+
+    it('50 concurrent creates of one canonical name: exactly one row, 49 UsernameTakenError', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => stores.users.create(makeUser({ username: i % 2 ? 'RaceName' : 'racename', usernameCanonical: 'racename' }))),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const taken = results.filter((r) => r.status === 'rejected' && r.reason instanceof UsernameTakenError);
+      expect(ok).toHaveLength(1);
+      expect(taken).toHaveLength(49);
+      expect((await stores.users.list()).filter((u) => u.usernameCanonical === 'racename')).toHaveLength(1);
+    });
+
+    it('sets the password hash and roles, moving updatedAt and nothing else', async () => {
+      const u = makeUser({ roles: ['staff'] });
+      await stores.users.create(u);
+      await stores.users.setPasswordHash(u.id, '$argon2id$new', T0 + 10);
+      await stores.users.setRoles(u.id, ['admin'], T0 + 20);
+      expect(await stores.users.findById(u.id)).toEqual({ ...u, passwordHash: '$argon2id$new', roles: ['admin'], updatedAt: T0 + 20 });
+      await stores.users.setRoles(u.id, [], T0 + 30);
+      expect((await stores.users.findById(u.id))?.roles).toEqual([]);
+    });
+
+    it.skipIf(!options.reopen)('keeps users across a restart', async () => {
+      const u = makeUser({ roles: ['admin'] });
+      await stores.users.create(u);
+      stores = await options.reopen!(stores);
+      expect(await stores.users.findById(u.id)).toEqual(u);
+      await expect(stores.users.create(makeUser({ usernameCanonical: u.usernameCanonical }))).rejects.toBeInstanceOf(UsernameTakenError);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export { openSqliteStores, type SqliteStoresOptions } from './sqlite/open-sqlite-stores.js';
+export { InProcessRevocationFeed } from './revocations/in-process-feed.js';

@@ -1,0 +1,2 @@
+export type { KeyRecord, KeyStore } from '../types.js';
+export { SqliteKeyStore } from './sqlite-key-store.js';

@@ -1,0 +1,123 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { guard, type SqlFlavor } from '../sql/flavor.js';
+import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
+import type { SessionRecord, SessionStore } from '../types.js';
+
+function toRecord(row: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    tokenHash: row.token_hash,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    deviceName: row.device_name,
+    csrfToken: row.csrf_token,
+    persistent: num(row.persistent) !== 0,
+    createdAt: num(row.created_at),
+    lastSeenAt: num(row.last_seen_at),
+    expiresAt: num(row.expires_at),
+    absoluteExpiresAt: num(row.absolute_expires_at),
+  };
+}
+
+/** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
+export class SqliteSessionStore implements SessionStore {
+  constructor(
+    private readonly db: Kysely<GatehouseDb>,
+    private readonly flavor: SqlFlavor,
+  ) {}
+
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return guard(this.flavor, 'sessions', op);
+  }
+
+  createReplacingDevice(s: SessionRecord): Promise<{ replaced: string[] }> {
+    return this.run(() =>
+      this.flavor.writeTransaction(this.db, async (trx) => {
+        const old = await trx
+          .deleteFrom('sessions')
+          .where('user_id', '=', s.userId)
+          .where('device_id', '=', s.deviceId)
+          .returning('id')
+          .execute();
+        await trx
+          .insertInto('sessions')
+          .values({
+            id: s.id,
+            token_hash: s.tokenHash,
+            user_id: s.userId,
+            device_id: s.deviceId,
+            device_name: s.deviceName,
+            csrf_token: s.csrfToken,
+            persistent: s.persistent ? 1 : 0,
+            created_at: s.createdAt,
+            last_seen_at: s.lastSeenAt,
+            expires_at: s.expiresAt,
+            absolute_expires_at: s.absoluteExpiresAt,
+          })
+          .execute();
+        return { replaced: old.map((r) => r.id) };
+      }),
+    );
+  }
+
+  findByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  findById(id: string): Promise<SessionRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  listByUser(userId: string): Promise<SessionRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  touch(id: string, lastSeenAt: number, expiresAt: number): Promise<void> {
+    return this.run(async () => {
+      // The sliding expiry never passes the absolute one.
+      await this.db
+        .updateTable('sessions')
+        .set({
+          last_seen_at: lastSeenAt,
+          expires_at: sql<number>`case when ${expiresAt} < absolute_expires_at then ${expiresAt} else absolute_expires_at end`,
+        })
+        .where('id', '=', id)
+        .execute();
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  deleteByUser(userId: string, exceptId?: string): Promise<string[]> {
+    return this.run(async () => {
+      let q = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+      if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+      const rows = await q.returning('id').execute();
+      return rows.map((r) => r.id);
+    });
+  }
+
+  deleteExpired(now: number): Promise<number> {
+    return this.run(async () => {
+      const r = await this.db
+        .deleteFrom('sessions')
+        .where((eb) => eb.or([eb('expires_at', '<=', now), eb('absolute_expires_at', '<=', now)]))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    });
+  }
+}

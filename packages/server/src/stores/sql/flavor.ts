@@ -1,0 +1,38 @@
+import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
+import type { GatehouseDb } from './schema.js';
+import { StoreUnavailableError } from '../../errors/index.js';
+import { UsernameTakenError } from '../types.js';
+
+/** How a backend error should be treated by the stores. */
+export type ErrorKind = 'unique_violation' | 'unavailable' | 'other';
+
+/**
+ * The dialect-specific bits of the SQL stores, kept in one place per backend
+ * (`sqlite/sqlite-flavor.ts`; PostgreSQL adds its own). Everything else is portable kysely.
+ */
+export interface SqlFlavor {
+  readonly name: string;
+  /** Column type and modifiers of an auto-incrementing integer primary key. */
+  readonly autoIncrementPk: { type: 'integer' | 'bigint'; build(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder };
+  /** Classifies a driver error. `constraint` is the index or column text when known. */
+  classify(err: unknown): { kind: ErrorKind; constraint?: string };
+  /**
+   * Runs `fn` in a transaction that holds the write lock from its first statement, so a
+   * read-then-write inside it cannot interleave with another process's write.
+   */
+  writeTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Runs one store operation, mapping backend outages to StoreUnavailableError and leaving
+ * UsernameTakenError (and programming errors) as they are.
+ */
+export async function guard<T>(flavor: SqlFlavor, store: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof UsernameTakenError || err instanceof StoreUnavailableError) throw err;
+    if (flavor.classify(err).kind === 'unavailable') throw new StoreUnavailableError(store, err);
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes shared by every SQL backend (SQLite now, PostgreSQL later). Times are integer
+ * epoch milliseconds; JSON is stored as text; booleans as 0/1 so the schema is portable.
+ * Integers may come back as strings from some drivers (PostgreSQL int8), so readers use `num()`.
+ */
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_canonical: string;
+  password_hash: string;
+  /** JSON array of strings. */
+  roles: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  device_name: string | null;
+  csrf_token: string;
+  /** 0 or 1. */
+  persistent: number;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  absolute_expires_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** JSON of the public JWK. */
+  public_jwk: string;
+  /** Compact JWE of the private JWK (never the key itself). */
+  private_jwe: string;
+  created_at: number;
+  activates_at: number;
+  retires_at: number | null;
+  expires_at: number | null;
+}
+
+export interface RevocationsTable {
+  seq: Generated<number>;
+  /** JSON of the RevocationEvent. */
+  event: string;
+  at: number;
+  keep_until: number;
+}
+
+export interface GatehouseDb {
+  users: UsersTable;
+  sessions: SessionsTable;
+  signing_keys: SigningKeysTable;
+  revocations: RevocationsTable;
+}
+
+/** Integer column value as a number (drivers may hand back bigint or string). */
+export function num(v: number | bigint | string): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+export function numOrNull(v: number | bigint | string | null): number | null {
+  return v === null ? null : num(v);
+}

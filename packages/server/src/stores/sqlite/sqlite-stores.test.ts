@@ -1,0 +1,149 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../errors/index.js';
+import { ManualClock } from '../../util/clock.js';
+import { makeSession, makeUser } from '../contract/fixtures.test-helpers.js';
+import { runStoreContracts } from '../contract/index.test-helpers.js';
+import { guard } from '../sql/flavor.js';
+import { UsernameTakenError, type Stores } from '../types.js';
+import { openSqliteStores } from './open-sqlite-stores.js';
+import { sqliteFlavor } from './sqlite-flavor.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const clock = new ManualClock();
+const fileOf = new WeakMap<Stores, string>();
+let n = 0;
+
+async function open(file: string): Promise<Stores> {
+  const stores = await openSqliteStores({ file, clock });
+  fileOf.set(stores, file);
+  return stores;
+}
+
+runStoreContracts('SQLite', () => open(join(root, `contract-${++n}`, 'gatehouse.db')), {
+  async reopen(stores) {
+    await stores.close();
+    return open(fileOf.get(stores)!);
+  },
+  async rawBytes(stores) {
+    const file = fileOf.get(stores)!;
+    return Buffer.concat([file, `${file}-wal`, `${file}-shm`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+  },
+});
+
+describe('openSqliteStores', () => {
+  it('creates the directory and a 0600 file, and describes every store by its absolute path', async () => {
+    const file = join(root, 'nested', 'deeper', 'gatehouse.db');
+    const stores = await open(file);
+    try {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(stores.describe).toEqual({ users: `SQLite ${file}`, sessions: `SQLite ${file}`, keys: `SQLite ${file}`, revocations: `SQLite ${file}` });
+      expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true });
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('resolves a relative path', async () => {
+    const stores = await openSqliteStores({ file: relative(process.cwd(), join(root, 'rel', 'gatehouse.db')), clock });
+    try {
+      expect(stores.describe.users).toBe(`SQLite ${join(root, 'rel', 'gatehouse.db')}`);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('uses WAL, foreign keys and runs migrations once: reopening is harmless', async () => {
+    const file = join(root, 'reopen', 'gatehouse.db');
+    for (let i = 0; i < 3; i++) await (await open(file)).close();
+    const stores = await open(file);
+    try {
+      expect(existsSync(`${file}-wal`)).toBe(true);
+      // Foreign keys on: a session of an unknown user is refused.
+      await expect(stores.sessions.createReplacingDevice(makeSession('no-such-user'))).rejects.toThrow();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('lets several instances open one new file at the same time', async () => {
+    const file = join(root, 'together', 'gatehouse.db');
+    const all = await Promise.all(Array.from({ length: 4 }, () => open(file)));
+    try {
+      const u = makeUser();
+      await all[0]!.users.create(u);
+      expect(await all[3]!.users.findById(u.id)).toEqual(u);
+      await expect(all[2]!.users.create(makeUser({ usernameCanonical: u.usernameCanonical }))).rejects.toBeInstanceOf(UsernameTakenError);
+    } finally {
+      await Promise.all(all.map((s) => s.close()));
+    }
+  });
+
+  it('closing one of two Stores on the same file leaves the other working, and the file closes with the last', async () => {
+    const file = join(root, 'shared', 'gatehouse.db');
+    const [a, b] = await Promise.all([open(file), open(file)]);
+    await a.close();
+    await expect(a.users.list()).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect((await a.ready()).users).toBe(false);
+    await b.users.create(makeUser());
+    expect(await b.users.list()).toHaveLength(1);
+    await b.close();
+    await expect(b.users.list()).rejects.toBeInstanceOf(StoreUnavailableError);
+    const c = await open(file);
+    expect(await c.users.list()).toHaveLength(1);
+    await c.close();
+  });
+
+  it('after close: not ready, and every call fails with StoreUnavailableError', async () => {
+    const stores = await open(join(root, 'closed', 'gatehouse.db'));
+    await stores.close();
+    await stores.close(); // idempotent
+    expect(await stores.ready()).toEqual({ users: false, sessions: false, keys: false, revocations: false });
+    await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('works on :memory:', async () => {
+    const stores = await openSqliteStores({ file: ':memory:', clock });
+    try {
+      expect(stores.describe.users).toBe('SQLite :memory:');
+      await stores.users.create(makeUser());
+      expect(await stores.users.list()).toHaveLength(1);
+    } finally {
+      await stores.close();
+    }
+  });
+});
+
+describe('SQLite error mapping', () => {
+  const sqliteError = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+
+  it('maps busy, locked and I/O errors to StoreUnavailableError, keeping the cause', async () => {
+    for (const code of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED', 'SQLITE_IOERR_WRITE', 'SQLITE_FULL', 'SQLITE_READONLY']) {
+      const cause = sqliteError(code, 'database is locked');
+      const err = await guard(sqliteFlavor, 'sessions', () => Promise.reject(cause)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).cause).toBe(cause);
+    }
+  });
+
+  it('lets UsernameTakenError and programming errors through unchanged', async () => {
+    const taken = new UsernameTakenError();
+    await expect(guard(sqliteFlavor, 'users', () => Promise.reject(taken))).rejects.toBe(taken);
+    const bug = sqliteError('SQLITE_ERROR', 'no such column: nope');
+    await expect(guard(sqliteFlavor, 'users', () => Promise.reject(bug))).rejects.toBe(bug);
+  });
+
+  it('reads the constraint of a unique violation', () => {
+    expect(sqliteFlavor.classify(sqliteError('SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed: users.username_canonical'))).toEqual({
+      kind: 'unique_violation',
+      constraint: 'users.username_canonical',
+    });
+  });
+});

@@ -1,0 +1,93 @@
+import type { Kysely, Selectable } from 'kysely';
+import { guard, type SqlFlavor } from '../sql/flavor.js';
+import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
+import { UsernameTakenError, type UserRecord, type UserStore } from '../types.js';
+
+function parseRoles(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function toRecord(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    usernameCanonical: row.username_canonical,
+    passwordHash: row.password_hash,
+    roles: parseRoles(row.roles),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+  };
+}
+
+/** UserStore over kysely; portable SQL, dialect bits from the flavor (SQLite by default). */
+export class SqliteUserStore implements UserStore {
+  constructor(
+    private readonly db: Kysely<GatehouseDb>,
+    private readonly flavor: SqlFlavor,
+  ) {}
+
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return guard(this.flavor, 'users', op);
+  }
+
+  create(user: UserRecord): Promise<void> {
+    return this.run(async () => {
+      try {
+        await this.db
+          .insertInto('users')
+          .values({
+            id: user.id,
+            username: user.username,
+            username_canonical: user.usernameCanonical,
+            password_hash: user.passwordHash,
+            roles: JSON.stringify(user.roles),
+            created_at: user.createdAt,
+            updated_at: user.updatedAt,
+          })
+          .execute();
+      } catch (err) {
+        const c = this.flavor.classify(err);
+        if (c.kind === 'unique_violation' && c.constraint?.includes('username_canonical')) throw new UsernameTakenError();
+        throw err;
+      }
+    });
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  findByCanonical(usernameCanonical: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('users').selectAll().where('username_canonical', '=', usernameCanonical).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
+    return this.run(async () => {
+      await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    });
+  }
+
+  setRoles(id: string, roles: string[], now: number): Promise<void> {
+    return this.run(async () => {
+      await this.db.updateTable('users').set({ roles: JSON.stringify(roles), updated_at: now }).where('id', '=', id).execute();
+    });
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map(toRecord);
+    });
+  }
+}
