@@ -1,4 +1,4 @@
-import type { JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 
 export interface ActiveSigningKey {
   kid: string;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader } from 'jose';
+import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, type CryptoKey } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStores } from '../stores/index.js';
 import type { KeyRecord, KeyStore, Stores } from '../stores/types.js';

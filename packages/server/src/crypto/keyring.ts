@@ -1,4 +1,4 @@
-import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { StoreUnavailableError } from '../errors/index.js';
 import type { KeyRecord, KeyStore } from '../stores/types.js';
 import type { Clock } from '../util/clock.js';
