@@ -1,0 +1,23 @@
+import type { RouteConfig } from '../config/types.js';
+
+/** Passport audience of the auth service. */
+export const AUTH_SERVICE = 'auth';
+
+const FORM_OR_JSON = ['application/json', 'application/x-www-form-urlencoded'];
+
+/**
+ * The gateway's routes to the internal auth service. Sign-up and sign-in take no credential
+ * and are refused when sent cross-site (login CSRF); the OAuth endpoints take forms too; every
+ * other `/auth/*` path needs a credential and gets a passport with `aud: "auth"`.
+ */
+export function authRoutes(authUrl: string): RouteConfig[] {
+  const upstream = authUrl.replace(/\/+$/, '');
+  return [
+    { path: '/auth/signup', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
+    { path: '/auth/signin', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
+    { path: '/auth/token', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
+    { path: '/auth/revoke', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
+    { path: '/auth/introspect', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
+    { path: '/auth', upstream, service: AUTH_SERVICE, auth: 'required' },
+  ];
+}

@@ -1,0 +1,211 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { publicDir as webPublicDir } from '@gatehouse/web';
+import { isHttps, publicOriginOf } from '../config/issuer.js';
+import type { RouteConfig } from '../config/types.js';
+import type { Deps } from '../context.js';
+import { GatehouseError } from '../errors/index.js';
+import { authRoutes } from './auth-routes.js';
+import { checkCsrf, checkLoginCsrf } from './csrf.js';
+import { Exchange } from './exchange.js';
+import { localEndpoints, type LocalHandler } from './local-endpoints.js';
+import { GatewayMetrics, upstreamOutcome, type RouteMetrics } from './metrics.js';
+import { Pages } from './pages.js';
+import { BearerAuthenticator } from './pipeline/authenticate/bearer.js';
+import { runChain } from './pipeline/authenticate/chain.js';
+import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
+import { SessionCookieAuthenticator } from './pipeline/authenticate/session-cookie.js';
+import type { Authenticator } from './pipeline/authenticate/types.js';
+import { authorize } from './pipeline/authorize/authorize.js';
+import { PassportCache } from './pipeline/passport/passport-cache.js';
+import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { CSRF_COOKIE, SESSION_COOKIE, compileStripRules, strip, type ForwardedFor, type StripRules } from './pipeline/strip/strip.js';
+import { sendProblem, sendRedirect } from './respond.js';
+import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
+
+export interface GatewayOptions {
+  /** Base URL of the internal auth service. */
+  authUrl: string;
+  /** Routes of the config file and the demo services (the /auth routes are added here). */
+  routes: RouteConfig[];
+  /** Folder of the web pages (default: `@gatehouse/web`'s publicDir); tests pass placeholders. */
+  publicDir?: string;
+}
+
+export interface Gateway {
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+const UNMATCHED = '(unmatched)';
+
+/**
+ * The public entry on bare node:http: strip -> authenticate -> (csrf) -> authorize -> passport
+ * -> proxy, plus the endpoints the gateway answers itself. The caller owns the http.Server and
+ * has resolved `deps.config.publicUrl`.
+ */
+export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
+  const gw = new GatewayImpl(deps, opts);
+  return { handler: gw.handler, close: () => gw.close() };
+}
+
+class GatewayImpl implements ProxyObserver {
+  private readonly table: RouteTable;
+  private readonly routeMetrics = new Map<CompiledRoute, RouteMetrics>();
+  private readonly metrics = new GatewayMetrics();
+  private readonly local: Map<string, LocalHandler>;
+  private readonly localMetrics: RouteMetrics;
+  private readonly unmatchedMetrics: RouteMetrics;
+  private readonly pages: Pages;
+  private readonly stripRules: StripRules;
+  private readonly fwd: ForwardedFor;
+  private readonly origin: string;
+  private readonly clearCookies: string[];
+  private readonly sessions: SessionCookieAuthenticator;
+  private readonly chain: Authenticator[];
+  private readonly passports: PassportCache;
+  private readonly proxy: Proxy;
+
+  constructor(
+    private readonly deps: Deps,
+    opts: GatewayOptions,
+  ) {
+    const config = deps.config;
+    this.origin = publicOriginOf(config);
+    const max = config.gateway.maxBodyBytes;
+    const compiled = [...authRoutes(opts.authUrl), ...opts.routes].map((r) => compileRoute(r, max));
+    this.table = new RouteTable(compiled);
+    for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
+    this.localMetrics = this.metrics.forRoute('(gateway)', false);
+    this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
+    this.local = localEndpoints(deps, this.metrics);
+    this.pages = new Pages(opts.publicDir ?? webPublicDir);
+    // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
+    this.stripRules = compileStripRules(config.gateway.stripHeaders);
+    const publicUrl = new URL(config.publicUrl!);
+    this.fwd = { proto: publicUrl.protocol.slice(0, -1), defaultHost: publicUrl.host };
+    const attrs = `Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax${isHttps(config) ? '; Secure' : ''}`;
+    this.clearCookies = [`${SESSION_COOKIE}=; ${attrs}; HttpOnly`, `${CSRF_COOKIE}=; ${attrs}`];
+    this.passports = new PassportCache(deps);
+    this.sessions = new SessionCookieAuthenticator(deps, (sid) => this.passports.drop(sid));
+    // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
+    this.chain = [new BearerAuthenticator(), this.sessions];
+    this.proxy = new Proxy(config, deps.logger, this);
+  }
+
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
+  };
+
+  async close(): Promise<void> {
+    this.sessions.close();
+    this.passports.clear();
+    await this.proxy.close();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '';
+    // Origin-form only: "*", absolute-form and anything else never reach routing.
+    if (target.charCodeAt(0) !== 47) throw new GatehouseError('invalid_request', { detail: 'The request target must be a path.' });
+    const q = target.indexOf('?');
+    const path = routingPath(q < 0 ? target : target.slice(0, q));
+    if (typeof path !== 'string') throw path;
+
+    const local = this.local.get(path);
+    if (local !== undefined || Pages.handles(path)) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
+      }
+      try {
+        if (local !== undefined) await local(req, res);
+        else await this.pages.serve(req, res, path);
+        this.localMetrics.count('ok');
+      } catch (err) {
+        this.fail(req, res, err, this.localMetrics);
+      }
+      return;
+    }
+
+    const route = this.table.match(path);
+    if (route === undefined) throw new GatehouseError('not_found', { detail: 'No route serves this path.' });
+    if (req.method === 'TRACE' || req.method === 'CONNECT') {
+      throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
+    }
+    const ex = new Exchange(req, res, route, target);
+    strip(ex, this.stripRules, this.fwd);
+    try {
+      await this.run(ex);
+    } catch (err) {
+      this.refuse(ex, err);
+    }
+  }
+
+  /** authenticate -> csrf -> authorize -> body checks -> passport -> proxy. */
+  private async run(ex: Exchange): Promise<void> {
+    const route = ex.route;
+    if (route.auth !== 'none') {
+      const r = runChain(this.chain, ex);
+      const identity = r instanceof Promise ? await r : r;
+      if (identity === null) {
+        if (route.auth === 'required' || route.roles.length > 0) throw unauthenticated();
+      } else {
+        ex.identity = identity;
+        checkCsrf(ex, this.origin);
+        authorize(route, identity, ex.req.method ?? 'GET');
+      }
+    }
+    if (route.loginCsrf) checkLoginCsrf(ex, this.origin);
+    const hasBody = checkBody(ex);
+    if (ex.identity !== null) {
+      const p = this.passports.get(ex.identity, route.service);
+      ex.headers.push('x-passport', typeof p === 'string' ? p : await p);
+    }
+    // The client may have left while we were busy; don't start an upstream call for nobody.
+    if (ex.res.destroyed) return;
+    this.proxy.forward(ex, hasBody);
+  }
+
+  /** A refusal before the upstream call: problem+json, or the sign-in redirect for pages. */
+  private refuse(ex: Exchange, err: unknown): void {
+    const { req, res } = ex;
+    const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
+    const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
+    if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
+      if (res.headersSent || res.destroyed) return;
+      sendRedirect(res, signinLocation(ex.target), clear);
+      metrics.count('redirect_signin');
+      return;
+    }
+    this.fail(req, res, err, metrics, clear);
+  }
+
+  private isPageRequest(ex: Exchange): boolean {
+    const m = ex.req.method;
+    return (m === 'GET' || m === 'HEAD') && ex.accept !== undefined && ex.accept.toLowerCase().includes('text/html');
+  }
+
+  /** Last resort for anything thrown: problem+json, logged when it is ours to fix. */
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown, metrics: RouteMetrics, headers?: Record<string, string | string[]>): void {
+    try {
+      const code = err instanceof GatehouseError ? err.code : 'internal';
+      if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
+      else if (code === 'unavailable') this.deps.logger.warn({ err }, 'a store needed for a request is unavailable');
+      else this.deps.logger.debug({ code }, 'request refused');
+      sendProblem(req, res, err, headers);
+      metrics.count(code);
+    } catch (fatal) {
+      this.deps.logger.error({ err: fatal }, 'could not answer a request');
+      res.destroy();
+    }
+  }
+
+  upstreamAnswered(ex: Exchange, status: number, seconds: number): void {
+    const m = this.routeMetrics.get(ex.route);
+    if (m === undefined) return;
+    m.count(upstreamOutcome(status));
+    m.latency?.observe(seconds);
+  }
+
+  gatewayAnswered(ex: Exchange, _status: number, code: string): void {
+    this.routeMetrics.get(ex.route)?.count(code);
+  }
+}

@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { issuerOf } from '../config/issuer.js';
+import type { Deps } from '../context.js';
+import type { GatewayMetrics } from './metrics.js';
+import { sendJson } from './respond.js';
+
+export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+const DISCOVERY_HEADERS = { 'cache-control': 'public, max-age=60', 'access-control-allow-origin': '*' };
+
+/** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
+export function localEndpoints(deps: Deps, metrics: GatewayMetrics): Map<string, LocalHandler> {
+  const base = (deps.config.publicUrl ?? '').replace(/\/+$/, '');
+  const discovery = {
+    issuer: issuerOf(deps.config),
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    token_endpoint: `${base}/auth/token`,
+    revocation_endpoint: `${base}/auth/revoke`,
+    introspection_endpoint: `${base}/auth/introspect`,
+    grant_types_supported: ['password', 'refresh_token'],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    id_token_signing_alg_values_supported: ['EdDSA'],
+    response_types_supported: ['token'],
+    subject_types_supported: ['public'],
+  };
+
+  return new Map<string, LocalHandler>([
+    ['/.well-known/jwks.json', (req, res) => sendJson(req, res, 200, deps.keyring.jwks(), DISCOVERY_HEADERS)],
+    ['/.well-known/openid-configuration', (req, res) => sendJson(req, res, 200, discovery, DISCOVERY_HEADERS)],
+    ['/healthz', (req, res) => sendJson(req, res, 200, { status: 'ok' })],
+    [
+      '/readyz',
+      async (req, res) => {
+        let stores: Record<string, boolean>;
+        try {
+          stores = await deps.stores.ready();
+        } catch {
+          stores = Object.fromEntries(Object.keys(deps.stores.describe).map((k) => [k, false]));
+        }
+        const ok = Object.values(stores).every(Boolean);
+        sendJson(req, res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', stores });
+      },
+    ],
+    [
+      '/metrics',
+      async (req, res) => {
+        const text = await metrics.text();
+        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+    ],
+  ]);
+}

@@ -1,0 +1,94 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import { GatehouseError } from '../errors/index.js';
+
+/** Headers of every page and asset answer. */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.map': 'application/json',
+};
+
+interface StaticFile {
+  body: Buffer;
+  headers: Record<string, string | number>;
+}
+
+const PAGES: Record<string, string> = { '/': 'index.html', '/signin': 'signin.html', '/signup': 'signup.html' };
+const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The web pages and `/assets/*`, read once (on first use) and kept in memory. Only files that
+ * were in the folder then are served, by exact name: no path from a request ever reaches the
+ * file system, so there is nothing to traverse.
+ */
+export class Pages {
+  private files: Promise<Map<string, StaticFile>> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  /** Whether this path is a page or asset path (whatever the method). */
+  static handles(path: string): boolean {
+    return PAGES[path] !== undefined || path.startsWith('/assets/');
+  }
+
+  async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const file = (await this.load()).get(path);
+    if (file === undefined) throw new GatehouseError('not_found', { detail: 'No such page.' });
+    res.writeHead(200, file.headers);
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+  }
+
+  private load(): Promise<Map<string, StaticFile>> {
+    this.files ??= this.read().catch((err: unknown) => {
+      this.files = undefined;
+      throw err;
+    });
+    return this.files;
+  }
+
+  private async read(): Promise<Map<string, StaticFile>> {
+    const files = new Map<string, StaticFile>();
+    const add = async (urlPath: string, file: string, cacheControl: string) => {
+      let body: Buffer;
+      try {
+        body = await readFile(file);
+      } catch {
+        return;
+      }
+      const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+      files.set(urlPath, { body, headers: { ...PAGE_SECURITY_HEADERS, 'content-type': type, 'content-length': body.length, 'cache-control': cacheControl } });
+    };
+    for (const [urlPath, name] of Object.entries(PAGES)) await add(urlPath, join(this.dir, name), 'no-cache');
+    let names: string[] = [];
+    try {
+      names = (await readdir(join(this.dir, 'assets'), { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+    } catch {
+      // No assets folder: nothing to serve there.
+    }
+    for (const name of names) if (ASSET_NAME.test(name)) await add(`/assets/${name}`, join(this.dir, 'assets', name), 'public, max-age=300');
+    return files;
+  }
+}

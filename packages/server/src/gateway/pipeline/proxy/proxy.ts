@@ -1,0 +1,228 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import type { GatehouseConfig } from '../../../config/types.js';
+import { GatehouseError } from '../../../errors/index.js';
+import type { Logger } from '../../../util/logger.js';
+import type { Exchange } from '../../exchange.js';
+import { sendProblem } from '../../respond.js';
+import { stripResponseHeaders } from '../strip/strip.js';
+
+/** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
+export interface ProxyObserver {
+  upstreamAnswered(ex: Exchange, status: number, seconds: number): void;
+  gatewayAnswered(ex: Exchange, status: number, code: string): void;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+class ClientGoneError extends Error {
+  constructor() {
+    super('client went away');
+    this.name = 'ClientGoneError';
+  }
+}
+
+/**
+ * Counts a body of unknown length while it streams and fails it past the limit (413). Only
+ * chunked bodies pass through here; a Content-Length body is checked before the call and its
+ * length is enforced by the HTTP parser.
+ */
+class BodyLimit extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly call: ProxyCall,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      this.call.bodyTooLarge = true;
+      cb(new GatehouseError('payload_too_large', { detail: `The request body is larger than ${this.limit} bytes.` }));
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+function noop(): void {}
+
+/**
+ * One proxied request as an undici dispatch handler: streams the upstream answer straight into
+ * the client response with backpressure, strips hop-by-hop response headers, maps failures to
+ * 502/504 problem+json, and aborts the upstream call when the client goes away.
+ */
+class ProxyCall implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private settled = false;
+  bodyTooLarge = false;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly proxy: Proxy,
+  ) {
+    ex.res.once('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.settled) return;
+    this.settled = true;
+    this.controller?.abort(new ClientGoneError());
+  };
+
+  private readonly onDrain = (): void => {
+    this.controller?.resume();
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(new ClientGoneError());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200 || this.settled) return;
+    const res = this.ex.res;
+    this.proxy.observer.upstreamAnswered(this.ex, statusCode, (performance.now() - this.ex.startedAt) / 1000);
+    stripResponseHeaders(headers);
+    try {
+      res.writeHead(statusCode, headers);
+    } catch (err) {
+      // A header Node refuses to send: the upstream's answer cannot be relayed.
+      controller.abort(err instanceof Error ? err : new Error('bad upstream header'));
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (!this.ex.res.write(chunk)) {
+      controller.pause();
+      this.ex.res.once('drain', this.onDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.ex.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { req, res } = this.ex;
+    if (res.headersSent) {
+      // Mid-stream failure: the only honest signal left is a cut connection.
+      this.proxy.logger.debug({ err, route: this.ex.route.label }, 'upstream failed mid-answer');
+      res.destroy();
+      return;
+    }
+    const error = this.bodyTooLarge ? new GatehouseError('payload_too_large', { detail: `The request body is larger than ${this.ex.route.maxBodyBytes} bytes.` }) : mapUpstreamError(err);
+    this.proxy.logger.debug({ err, route: this.ex.route.label }, 'upstream call failed');
+    const status = sendProblem(req, res, error);
+    this.proxy.observer.gatewayAnswered(this.ex, status, error.code);
+  }
+}
+
+function mapUpstreamError(err: Error): GatehouseError {
+  const code = (err as { code?: string }).code;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new GatehouseError('gateway_timeout', { detail: 'The service did not answer in time.', cause: err });
+  }
+  if (code === 'UND_ERR_INVALID_ARG') return new GatehouseError('invalid_request', { detail: 'The request cannot be forwarded.', cause: err });
+  return new GatehouseError('bad_gateway', { detail: 'The service is not reachable.', cause: err });
+}
+
+/** Stage 5. One keep-alive undici Pool per upstream origin. */
+export class Proxy {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(
+    private readonly config: GatehouseConfig,
+    readonly logger: Logger,
+    readonly observer: ProxyObserver,
+  ) {}
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (pool === undefined) {
+      const g = this.config.gateway;
+      pool = new Pool(origin, {
+        connections: g.upstreamConnections,
+        pipelining: 1,
+        connectTimeout: g.upstreamConnectTimeoutMs,
+        headersTimeout: g.upstreamHeadersTimeoutMs,
+        bodyTimeout: g.upstreamBodyTimeoutMs,
+        keepAliveTimeout: 30_000,
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** Streams the request (body included, unbuffered) to the route's upstream and the answer back. */
+  forward(ex: Exchange, hasBody: boolean): void {
+    const route = ex.route;
+    const call = new ProxyCall(ex, this);
+    let body: Readable | null = null;
+    if (hasBody) {
+      if (ex.chunked) {
+        const limiter = new BodyLimit(route.maxBodyBytes, call);
+        body = limiter;
+        // pipe, not pipeline: a body over the limit must not destroy the client socket, which
+        // still has to carry the 413.
+        ex.req.on('error', (err) => limiter.destroy(err));
+        ex.req.pipe(limiter);
+      } else body = ex.req;
+    }
+    ex.startedAt = performance.now();
+    this.pool(route.origin).dispatch(
+      {
+        method: ex.req.method as Dispatcher.HttpMethod,
+        path: route.basePath === '' ? ex.target : route.basePath + ex.target,
+        headers: ex.headers,
+        body,
+      },
+      call,
+    );
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(
+      pools.map(async (p) => {
+        // Let answers in flight finish briefly, then cut.
+        const timer = setTimeout(() => void p.destroy().catch(noop), 2_000);
+        try {
+          await p.close();
+        } catch {
+          await p.destroy().catch(noop);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  }
+}
+
+/** Body checks before contacting the upstream: 413 by Content-Length, 415 by media type. Returns whether a body comes. */
+export function checkBody(ex: Exchange): boolean {
+  const route = ex.route;
+  let hasBody = ex.chunked;
+  if (ex.contentLength !== undefined) {
+    const n = Number(ex.contentLength);
+    if (n > route.maxBodyBytes) {
+      throw new GatehouseError('payload_too_large', { detail: `The request body is larger than ${route.maxBodyBytes} bytes.` });
+    }
+    if (n > 0) hasBody = true;
+  }
+  if (!hasBody) return false;
+  const ct = ex.contentType;
+  const semi = ct === undefined ? -1 : ct.indexOf(';');
+  const media = ct === undefined ? '' : (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  if (!route.contentTypes.has(media)) {
+    throw new GatehouseError('unsupported_media_type', { detail: `Send the body as ${[...route.contentTypes].join(' or ')}.` });
+  }
+  return true;
+}
