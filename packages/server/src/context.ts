@@ -12,4 +12,6 @@ export interface Deps {
   stores: Stores;
   feed: RevocationFeed;
   keyring: Keyring;
+  /** HKDF of the master key for refresh-token rotation (`crypto/rotation-key.ts`); never logged. */
+  refreshRotationKey: Uint8Array;
 }

@@ -3,22 +3,30 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Deps } from '../context.js';
 import { authContextOf } from './auth-context.js';
 import type { EndpointContext } from './endpoint-context.js';
+import { registerApiTokensCreate } from './endpoints/api-tokens-create.js';
+import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
+import { registerApiTokensList } from './endpoints/api-tokens-list.js';
+import { registerIntrospect } from './endpoints/introspect.js';
 import { registerMe } from './endpoints/me.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
+import { registerRevoke } from './endpoints/revoke.js';
 import { registerSessionsDelete } from './endpoints/sessions-delete.js';
 import { registerSessionsList } from './endpoints/sessions-list.js';
 import { registerSignin } from './endpoints/signin.js';
 import { registerSignout } from './endpoints/signout.js';
 import { registerSignoutAll } from './endpoints/signout-all.js';
 import { registerSignup } from './endpoints/signup.js';
+import { registerToken } from './endpoints/token.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
+import { registerOAuthEndpoints } from './oauth.js';
 import { createPassportHook } from './passport.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
 /**
  * The internal auth service (Fastify, not listening: the caller listens). Reached only through
  * the gateway, which forwards /auth/* and, for every path but sign-up and sign-in, a passport
- * with `aud: "auth"` in `x-passport`. JSON bodies only, at most 64 KiB, problem+json errors,
+ * with `aud: "auth"` in `x-passport`. JSON bodies only (token, revoke and introspect also take
+ * forms and answer OAuth-shaped errors), at most 64 KiB, problem+json errors,
  * `Cache-Control: no-store` on every answer.
  */
 export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
@@ -68,6 +76,15 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   registerSessionsList(app, ctx);
   registerSessionsDelete(app, ctx);
   registerPasswordChange(app, ctx);
+  registerApiTokensCreate(app, ctx);
+  registerApiTokensList(app, ctx);
+  registerApiTokensDelete(app, ctx);
+  // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
+  await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
+    registerToken(scope, ctx);
+    registerRevoke(scope, ctx);
+    registerIntrospect(scope, ctx);
+  });
 
   await app.ready();
   return app;

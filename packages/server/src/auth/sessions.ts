@@ -11,6 +11,8 @@ export interface CreateDeviceSessionInput {
   deviceName: string | null;
   /** false: a browser-session cookie and the shorter server-side lifetime (remember:false). */
   persistent: boolean;
+  /** Space-separated scopes of a token session (password grant); omit for a browser session. */
+  scope?: string;
 }
 
 export interface CreatedDeviceSession {
@@ -47,18 +49,25 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
     createdAt: now,
     lastSeenAt: now,
     ...sessionExpiry(deps, now, input.persistent),
+    scope: input.scope ?? null,
   };
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
   await revokeSessions(deps, replaced);
   return { session, secret, replaced };
 }
 
-async function revoke(deps: Deps, event: RevocationEvent): Promise<void> {
+/**
+ * Publishes a revocation and records it durably until `keepUntil` (default: REVOCATION_KEEP_MS
+ * after it happened).
+ */
+export async function publishRevocation(deps: Deps, event: RevocationEvent, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
   // Publish first: gateways drop their cached copy at once; then keep it durably for
   // restarted gateways and the polling fallback.
   await deps.feed.publish(event);
-  await deps.stores.revocations.add(event, event.at + REVOCATION_KEEP_MS);
+  await deps.stores.revocations.add(event, keepUntil);
 }
+
+const revoke = (deps: Deps, event: RevocationEvent): Promise<void> => publishRevocation(deps, event);
 
 /** Publishes and records the end of sessions that are already deleted from the store. */
 export async function revokeSessions(deps: Deps, sessionIds: readonly string[]): Promise<void> {

@@ -14,6 +14,7 @@ import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
 import { signJwt } from '../crypto/jwt.js';
 import { openKeyring } from '../crypto/keyring.js';
+import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
 import { randomId } from '../crypto/secrets.js';
 import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
 import type { RevocationEvent } from '../stores/types.js';
@@ -46,9 +47,10 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
   config.logLevel = 'silent';
   config.dataDir = dir;
   const stores = await openSqliteStores({ file: join(dir, 'gatehouse.db'), clock });
-  const keyring = await openKeyring({ store: stores.keys, masterKey: new Uint8Array(randomBytes(32)), clock });
+  const masterKey = new Uint8Array(randomBytes(32));
+  const keyring = await openKeyring({ store: stores.keys, masterKey, clock });
   const feed = new InProcessRevocationFeed();
-  const deps: Deps = { config, clock, logger: createLogger('silent'), stores, feed, keyring };
+  const deps: Deps = { config, clock, logger: createLogger('silent'), stores, feed, keyring, refreshRotationKey: deriveRefreshRotationKey(masterKey) };
   return {
     deps,
     clock,

@@ -34,6 +34,13 @@ export const DEFAULTS: GatehouseConfig = {
     upstreamBodyTimeoutMs: 30_000,
     upstreamConnections: 64,
   },
+  tokens: {
+    accessTokenTtlSec: 600,
+    defaultScopes: ['notes:read', 'notes:write'],
+  },
+  introspection: {
+    clients: [],
+  },
   password: {
     minLength: 8,
     maxLength: 4096,

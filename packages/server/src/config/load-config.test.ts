@@ -60,9 +60,24 @@ describe('loadConfig', () => {
     [{ routes: [{ path: '/auth/x', upstream: 'http://127.0.0.1:1', service: 's' }] }, /reserved/],
     [{ passport: { ttlSec: 600 } }, /passport.ttlSec must be 1..60/],
     [{ password: { minLength: 4 } }, /password.minLength/],
+    [{ tokens: { accessTokenTtlSec: 30 } }, /tokens.accessTokenTtlSec must be 60..3600/],
+    [{ tokens: { defaultScopes: ['notes read'] } }, /tokens.defaultScopes/],
+    [{ tokens: { defaultScopes: 'notes:read' } }, /"tokens.defaultScopes" must be an array of strings/],
+    [{ introspection: { clients: {} } }, /"introspection.clients" must be an array/],
+    [{ introspection: { clients: [{ id: 'a:b', secretSha256: 'A'.repeat(43) }] } }, /"introspection.clients\[0\].id"/],
+    [{ introspection: { clients: [{ id: 'a', secretSha256: 'plain-secret' }] } }, /"introspection.clients\[0\].secretSha256"/],
+    [{ introspection: { clients: [{ id: 'a', secretSha256: 'A'.repeat(43), secret: 'x' }] } }, /Unknown config key "introspection.clients\[0\].secret"/],
+    [{ introspection: { clients: [{ id: 'a', secretSha256: 'A'.repeat(43) }, { id: 'a', secretSha256: 'B'.repeat(43) }] } }, /Two introspection clients/],
   ])('refuses %j naming the bad key', (json, message) => {
     expect(() => loadConfig({ env: withFile(json) })).toThrow(message);
     expect(() => loadConfig({ env: withFile(json) })).toThrow(ConfigError);
+  });
+
+  it('reads token settings and introspection clients', () => {
+    const clients = [{ id: 'reports', secretSha256: `${'q1w2-_'.repeat(7)}Z` }];
+    const c = loadConfig({ env: withFile({ tokens: { accessTokenTtlSec: 300, defaultScopes: ['orders:read'] }, introspection: { clients } }) });
+    expect(c.tokens).toEqual({ accessTokenTtlSec: 300, defaultScopes: ['orders:read'] });
+    expect(c.introspection.clients).toEqual(clients);
   });
 
   it('explains a file that is not JSON or cannot be read', () => {
@@ -83,5 +98,6 @@ describe('loadConfig', () => {
     for (const k of ['path', 'upstream', 'service', 'auth', 'roles', 'scopes', 'contentTypes', 'maxBodyBytes']) {
       expect(doc).toContain(`\`routes[].${k}\``);
     }
+    for (const k of ['id', 'secretSha256']) expect(doc).toContain(`\`introspection.clients[].${k}\``);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULTS } from './defaults.js';
-import type { GatehouseConfig, RouteConfig } from './types.js';
+import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
 
 /** A configuration problem, with the key path that is wrong and what to do about it. */
 export class ConfigError extends Error {
@@ -29,6 +29,10 @@ function mergeChecked(target: Record<string, unknown>, shape: Record<string, unk
     const path = prefix ? `${prefix}.${key}` : key;
     if (path === 'routes') {
       target.routes = parseRoutes(value);
+      continue;
+    }
+    if (path === 'introspection.clients') {
+      target.clients = parseIntrospectionClients(value);
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(shape, key)) {
@@ -137,6 +141,34 @@ function parseRoute(r: unknown, at: string): RouteConfig {
   return route;
 }
 
+const CLIENT_KEYS = new Set(['id', 'secretSha256']);
+
+function parseIntrospectionClients(value: unknown): IntrospectionClient[] {
+  if (!Array.isArray(value)) throw new ConfigError('Config key "introspection.clients" must be an array of {"id", "secretSha256"} objects.');
+  const seen = new Set<string>();
+  return value.map((c, i) => {
+    const at = `introspection.clients[${i}]`;
+    if (!isPlainObject(c)) throw new ConfigError(`Config key "${at}" must be an object.`);
+    for (const k of Object.keys(c)) {
+      if (!CLIENT_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}". A client takes: id, secretSha256.`);
+    }
+    const { id, secretSha256 } = c;
+    if (typeof id !== 'string' || !/^[\x21-\x39\x3b-\x7e]{1,128}$/.test(id)) {
+      throw new ConfigError(`Config key "${at}.id" must be 1 to 128 printable characters without spaces or ":".`);
+    }
+    if (seen.has(id)) throw new ConfigError(`Two introspection clients have the id ${JSON.stringify(id)}.`);
+    seen.add(id);
+    if (typeof secretSha256 !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(secretSha256)) {
+      throw new ConfigError(
+        `Config key "${at}.secretSha256" must be the base64url SHA-256 of the secret (43 characters), e.g. from: printf %s "$SECRET" | openssl dgst -sha256 -binary | basenc --base64url | tr -d =`,
+      );
+    }
+    return { id, secretSha256 };
+  });
+}
+
+const SCOPE_TOKEN_RE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
 function intFromEnv(name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}.`);
@@ -162,6 +194,10 @@ function checkFinal(c: GatehouseConfig): void {
   if (c.password.minLength < 8) throw new ConfigError('password.minLength must be at least 8 (NIST SP 800-63B).');
   if (c.password.maxLength < 1024) throw new ConfigError('password.maxLength must be at least 1024.');
   if (c.password.maxConcurrentHashes < 1) throw new ConfigError('password.maxConcurrentHashes must be at least 1.');
+  if (c.tokens.accessTokenTtlSec < 60 || c.tokens.accessTokenTtlSec > 3600) throw new ConfigError('tokens.accessTokenTtlSec must be 60..3600 seconds.');
+  for (const s of c.tokens.defaultScopes) {
+    if (!SCOPE_TOKEN_RE.test(s)) throw new ConfigError(`tokens.defaultScopes: ${JSON.stringify(s)} is not a scope (printable characters, no spaces, quotes or backslashes).`);
+  }
   const seen = new Set<string>();
   for (const r of c.routes) {
     if (seen.has(r.path)) throw new ConfigError(`Two routes have the path "${r.path}".`);

@@ -20,6 +20,14 @@ export interface RouteConfig {
   loginCsrf?: boolean;
 }
 
+/** A trusted caller of POST /auth/introspect (RFC 7662), authenticated with HTTP Basic. */
+export interface IntrospectionClient {
+  /** Client id (the Basic user name); no ":". */
+  id: string;
+  /** base64url SHA-256 of the client secret (the secret itself is never configured). */
+  secretSha256: string;
+}
+
 export interface GatehouseConfig {
   /** Public gateway port; 0 picks a free one. */
   port: number;
@@ -71,6 +79,20 @@ export interface GatehouseConfig {
     upstreamBodyTimeoutMs: number;
     /** Keep-alive connections per upstream. */
     upstreamConnections: number;
+  };
+  tokens: {
+    /** Lifetime of an access token (seconds). */
+    accessTokenTtlSec: number;
+    /**
+     * The scopes tokens may carry: what a password grant without `scope` gets, what an API token
+     * without `scopes` gets, and the set any requested scope must come from. List every scope the
+     * route table names.
+     */
+    defaultScopes: string[];
+  };
+  introspection: {
+    /** Callers allowed to use POST /auth/introspect. None by default (the endpoint refuses everyone). */
+    clients: IntrospectionClient[];
   };
   password: {
     minLength: number;

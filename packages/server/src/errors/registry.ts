@@ -12,6 +12,7 @@ export const ERROR_REGISTRY = {
   weak_password: { status: 400, title: 'The password is too easy to guess' },
   invalid_grant: { status: 400, title: 'The grant is invalid, expired or revoked' },
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  invalid_scope: { status: 400, title: 'The requested scope is invalid or exceeds what may be granted' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },

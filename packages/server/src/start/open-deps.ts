@@ -4,6 +4,7 @@ import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
+import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
 import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -23,7 +24,7 @@ export async function openDeps(
     const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock });
     const feed = new InProcessRevocationFeed();
     return {
-      deps: { config, clock, logger, stores, feed, keyring },
+      deps: { config, clock, logger, stores, feed, keyring, refreshRotationKey: deriveRefreshRotationKey(masterKey.key) },
       async close() {
         keyring.close();
         await feed.close();

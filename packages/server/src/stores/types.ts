@@ -52,6 +52,11 @@ export interface SessionRecord {
   /** Sliding expiry; never later than absoluteExpiresAt. */
   expiresAt: number;
   absoluteExpiresAt: number;
+  /**
+   * Space-separated scopes granted to a token session (password grant); null or absent for a
+   * browser session (cookies carry every scope). Refreshes keep it.
+   */
+  scope?: string | null;
 }
 
 export interface SessionStore {
@@ -108,7 +113,11 @@ export type RevocationEvent =
   /** A session ended (sign-out, device removed, replaced, password change, theft). */
   | { type: 'session'; sid: string; at: number }
   /** Every credential of the user issued before notBefore is dead (sign-out-all, password change). */
-  | { type: 'user'; userId: string; notBefore: number; at: number };
+  | { type: 'user'; userId: string; notBefore: number; at: number }
+  /** One access token revoked (RFC 7009); `exp` is its expiry in epoch seconds, after which the entry is moot. */
+  | { type: 'access_token'; jti: string; exp: number; at: number }
+  /** An API token was deleted: drop it from every cache at once. */
+  | { type: 'api_token'; tokenId: string; at: number };
 
 /** Spreads revocations to every gateway (in process now; Redis pub/sub with scale-out). */
 export interface RevocationFeed {
@@ -126,13 +135,70 @@ export interface RevocationStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+/** One refresh token of a device session's family. Only the SHA-256 of the token is stored. */
+export interface RefreshTokenRecord {
+  /** SHA-256 (base64url) of the refresh token. */
+  tokenHash: string;
+  /** The device session it belongs to; ending the session deletes its refresh tokens. */
+  sessionId: string;
+  createdAt: number;
+  /** When it was exchanged for its successor; null while it is the current token. */
+  rotatedAt: number | null;
+}
+
+export interface RefreshTokenStore {
+  /**
+   * Inserts the first token of a session's family. Returns false (and inserts nothing) when the
+   * session no longer exists (replaced or signed out in the meantime).
+   */
+  create(record: RefreshTokenRecord): Promise<boolean>;
+  findByHash(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Compare-and-swap rotation in one write transaction: when `oldHash` exists and is current
+   * (rotatedAt null), marks it rotated at `now` and inserts `next` -> 'rotated'. When it was
+   * rotated already -> 'already_rotated' (nothing written). When it does not exist (never
+   * issued, or its session ended) -> 'unknown'.
+   */
+  rotate(oldHash: string, next: RefreshTokenRecord, now: number): Promise<'rotated' | 'already_rotated' | 'unknown'>;
+  /** Every token of one session's family (current and rotated), oldest first. */
+  listBySession(sessionId: string): Promise<RefreshTokenRecord[]>;
+}
+
+/** A personal API token (scripts). Only the SHA-256 of the token is stored. */
+export interface ApiTokenRecord {
+  /** Public id (used to list and delete; never the secret). */
+  id: string;
+  userId: string;
+  name: string;
+  /** SHA-256 (base64url) of the token; unique. */
+  tokenHash: string;
+  scopes: string[];
+  createdAt: number;
+  /** null: until deleted. */
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface ApiTokenStore {
+  create(record: ApiTokenRecord): Promise<void>;
+  findByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+  /** The user's tokens, newest first. */
+  listByUser(userId: string): Promise<ApiTokenRecord[]>;
+  /** Deletes the token when it belongs to `userId`; returns whether it did. */
+  delete(id: string, userId: string): Promise<boolean>;
+  /** Records a use; never moves lastUsedAt backwards. The gateway throttles the calls. */
+  touchLastUsed(id: string, at: number): Promise<void>;
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
   revocations: RevocationStore;
+  refreshTokens: RefreshTokenStore;
+  apiTokens: ApiTokenStore;
   /** Cheap liveness probe per store for /readyz. */
   ready(): Promise<Record<string, boolean>>;
   close(): Promise<void>;

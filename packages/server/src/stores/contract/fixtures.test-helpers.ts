@@ -1,6 +1,6 @@
 /** Builders shared by the store contract suites (no vitest import; excluded from the build). */
 import { randomBytes } from 'node:crypto';
-import type { KeyRecord, SessionRecord, Stores, UserRecord } from '../types.js';
+import type { ApiTokenRecord, KeyRecord, SessionRecord, Stores, UserRecord } from '../types.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const DAY = 24 * 60 * 60 * 1000;
@@ -43,6 +43,7 @@ export function makeSession(userId: string, over: Partial<SessionRecord> = {}): 
     lastSeenAt: T0,
     expiresAt: T0 + 30 * DAY,
     absoluteExpiresAt: T0 + 90 * DAY,
+    scope: null,
     ...over,
   };
 }
@@ -57,6 +58,20 @@ export function makeKey(over: Partial<KeyRecord> = {}): KeyRecord {
     activatesAt: T0,
     retiresAt: null,
     expiresAt: null,
+    ...over,
+  };
+}
+
+export function makeApiToken(userId: string, over: Partial<ApiTokenRecord> = {}): ApiTokenRecord {
+  return {
+    id: rid(),
+    userId,
+    name: 'deploy script',
+    tokenHash: rid(),
+    scopes: ['notes:read'],
+    createdAt: T0,
+    expiresAt: null,
+    lastUsedAt: null,
     ...over,
   };
 }

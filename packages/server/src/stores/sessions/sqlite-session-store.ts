@@ -16,6 +16,7 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
     lastSeenAt: num(row.last_seen_at),
     expiresAt: num(row.expires_at),
     absoluteExpiresAt: num(row.absolute_expires_at),
+    scope: row.scope ?? null,
   };
 }
 
@@ -53,6 +54,7 @@ export class SqliteSessionStore implements SessionStore {
             last_seen_at: s.lastSeenAt,
             expires_at: s.expiresAt,
             absolute_expires_at: s.absoluteExpiresAt,
+            scope: s.scope ?? null,
           })
           .execute();
         return { replaced: old.map((r) => r.id) };

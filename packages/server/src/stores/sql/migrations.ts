@@ -71,5 +71,48 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         for (const t of ['revocations', 'signing_keys', 'sessions', 'users']) await db.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0002_bearer_credentials': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The scopes granted to a token session (password grant); null for browser sessions.
+        await addColumnIfMissing(db, 'sessions', 'scope', 'text');
+
+        await db.schema
+          .createTable('refresh_tokens')
+          .ifNotExists()
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('rotated_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('refresh_tokens_session_idx').ifNotExists().on('refresh_tokens').column('session_id').execute();
+
+        await db.schema
+          .createTable('api_tokens')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('api_tokens_token_hash_key').ifNotExists().unique().on('api_tokens').column('token_hash').execute();
+        await db.schema.createIndex('api_tokens_user_idx').ifNotExists().on('api_tokens').column('user_id').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const t of ['api_tokens', 'refresh_tokens']) await db.schema.dropTable(t).ifExists().execute();
+        await db.schema.alterTable('sessions').dropColumn('scope').execute();
+      },
+    },
   };
+}
+
+/** `alter table add column`, skipped when the column exists (no dialect has a portable `if not exists` here). */
+async function addColumnIfMissing(db: Kysely<unknown>, table: string, column: string, type: 'text' | 'bigint'): Promise<void> {
+  const tables = await db.introspection.getTables();
+  const existing = tables.find((t) => t.name === table);
+  if (existing?.columns.some((c) => c.name === column)) return;
+  await db.schema.alterTable(table).addColumn(column, type).execute();
 }

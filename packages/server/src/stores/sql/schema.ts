@@ -29,6 +29,8 @@ export interface SessionsTable {
   last_seen_at: number;
   expires_at: number;
   absolute_expires_at: number;
+  /** Space-separated scopes of a token session (migration 0002); null for browser sessions. */
+  scope: string | null;
 }
 
 export interface SigningKeysTable {
@@ -52,11 +54,37 @@ export interface RevocationsTable {
   keep_until: number;
 }
 
+export interface RefreshTokensTable {
+  /** SHA-256 (base64url) of the refresh token; primary key. */
+  token_hash: string;
+  /** References sessions.id, on delete cascade. */
+  session_id: string;
+  created_at: number;
+  /** null while the token is current. */
+  rotated_at: number | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  /** References users.id, on delete cascade. */
+  user_id: string;
+  name: string;
+  /** SHA-256 (base64url) of the token; unique. */
+  token_hash: string;
+  /** JSON array of strings. */
+  scopes: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
   revocations: RevocationsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_tokens: ApiTokensTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

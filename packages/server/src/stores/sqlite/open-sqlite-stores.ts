@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { Kysely, SqliteDialect, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Clock } from '../../util/clock.js';
+import { SqliteApiTokenStore } from '../api-tokens/sqlite-api-token-store.js';
 import { SqliteKeyStore } from '../keys/sqlite-key-store.js';
+import { SqliteRefreshTokenStore } from '../refresh-tokens/sqlite-refresh-token-store.js';
 import { SqliteRevocationStore } from '../revocations/sqlite-revocation-store.js';
 import { SqliteSessionStore } from '../sessions/sqlite-session-store.js';
 import type { GatehouseDb } from '../sql/schema.js';
@@ -75,11 +77,13 @@ export async function openSqliteStores(options: SqliteStoresOptions): Promise<St
   const db = shared.db.withPlugin(guard);
   const label = `SQLite ${file}`;
   return {
-    describe: { users: label, sessions: label, keys: label, revocations: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label },
     users: new SqliteUserStore(db, sqliteFlavor),
     sessions: new SqliteSessionStore(db, sqliteFlavor),
     keys: new SqliteKeyStore(db, sqliteFlavor),
     revocations: new SqliteRevocationStore(db, sqliteFlavor),
+    refreshTokens: new SqliteRefreshTokenStore(db, sqliteFlavor),
+    apiTokens: new SqliteApiTokenStore(db, sqliteFlavor),
     async ready() {
       let ok = false;
       try {
@@ -88,7 +92,7 @@ export async function openSqliteStores(options: SqliteStoresOptions): Promise<St
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok };
     },
     async close() {
       if (guard.closed) return;

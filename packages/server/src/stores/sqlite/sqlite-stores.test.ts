@@ -41,8 +41,9 @@ describe('openSqliteStores', () => {
     const stores = await open(file);
     try {
       expect(statSync(file).mode & 0o777).toBe(0o600);
-      expect(stores.describe).toEqual({ users: `SQLite ${file}`, sessions: `SQLite ${file}`, keys: `SQLite ${file}`, revocations: `SQLite ${file}` });
-      expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true });
+      const label = `SQLite ${file}`;
+      expect(stores.describe).toEqual({ users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label });
+      expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true, refreshTokens: true, apiTokens: true });
     } finally {
       await stores.close();
     }
@@ -102,11 +103,13 @@ describe('openSqliteStores', () => {
     const stores = await open(join(root, 'closed', 'gatehouse.db'));
     await stores.close();
     await stores.close(); // idempotent
-    expect(await stores.ready()).toEqual({ users: false, sessions: false, keys: false, revocations: false });
+    expect(await stores.ready()).toEqual({ users: false, sessions: false, keys: false, revocations: false, refreshTokens: false, apiTokens: false });
     await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('works on :memory:', async () => {

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import { hashSecret, randomId } from '../../crypto/secrets.js';
+import { generateApiToken } from '../../crypto/token-formats.js';
+import { GatehouseError } from '../../errors/index.js';
+import type { ApiTokenRecord } from '../../stores/types.js';
+import { clientIp, iso, type EndpointContext } from '../endpoint-context.js';
+import { passportOf } from '../passport.js';
+import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
+
+/** Shortest and longest `expires_in` of an API token (seconds): one minute to ten years. */
+export const API_TOKEN_MIN_TTL_SEC = 60;
+export const API_TOKEN_MAX_TTL_SEC = 10 * 365 * 24 * 3600;
+
+interface ApiTokenCreateBody {
+  name: string;
+  scopes?: string[];
+  expires_in?: number;
+}
+
+export const apiTokensCreateSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 100 },
+      scopes: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 128 } },
+      expires_in: { type: 'integer', minimum: API_TOKEN_MIN_TTL_SEC, maximum: API_TOKEN_MAX_TTL_SEC },
+    },
+  },
+} as const;
+
+function oneScope(s: string): string {
+  const parts = parseScope(s);
+  if (parts.length !== 1) throw new GatehouseError('invalid_scope', { detail: 'Each entry of "scopes" is one scope, without spaces.' });
+  return parts[0]!;
+}
+
+/**
+ * POST /auth/api-tokens -> 201 {id, name, token, scopes, expires_at}: a personal API token,
+ * shown this once (only its hash is stored). `scopes` must come from `tokens.defaultScopes`
+ * (default: all of them), and a caller with an access token cannot grant more than its own
+ * scopes. A caller authenticated by an API token gets 403: a leaked script token must not mint more.
+ */
+export function registerApiTokensCreate(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+  app.post<{ Body: ApiTokenCreateBody }>('/auth/api-tokens', { schema: apiTokensCreateSchema, preHandler: authenticate }, async (request, reply) => {
+    const passport = passportOf(request);
+    if (passport.auth === 'api_token') {
+      throw new GatehouseError('forbidden', { detail: 'An API token cannot create API tokens; sign in to create one.' });
+    }
+    const body = request.body;
+    const name = body.name.trim();
+    if (name === '' || /\p{C}/u.test(name)) throw new GatehouseError('invalid_body', { detail: 'The field "name" must be visible text without control characters.' });
+    const requested = body.scopes === undefined ? undefined : [...new Set(body.scopes.map(oneScope))];
+    let allowed = grantableScopes(deps.config);
+    if (passport.auth === 'access_token') {
+      const own = passport.scope === undefined ? [] : passport.scope.split(' ');
+      allowed = allowed.filter((s) => own.includes(s));
+    }
+    const scopes = narrowScopes(requested, allowed);
+
+    const user = await deps.stores.users.findById(passport.sub);
+    if (!user) {
+      throw new GatehouseError('unauthenticated', { detail: 'The account no longer exists.', headers: { 'www-authenticate': 'Bearer realm="gatehouse"' } });
+    }
+    const now = deps.clock.now();
+    const token = generateApiToken();
+    const record: ApiTokenRecord = {
+      id: randomId(),
+      userId: user.id,
+      name,
+      tokenHash: hashSecret(token),
+      scopes,
+      createdAt: now,
+      expiresAt: body.expires_in === undefined ? null : now + body.expires_in * 1000,
+      lastUsedAt: null,
+    };
+    await deps.stores.apiTokens.create(record);
+    deps.logger.info(
+      { event: 'api_token.created', userId: user.id, tokenId: record.id, scopes, expiresAt: record.expiresAt, ip: clientIp(request) },
+      'API token created',
+    );
+    return reply.code(201).send({
+      id: record.id,
+      name: record.name,
+      token,
+      scopes: record.scopes,
+      expires_at: record.expiresAt === null ? null : iso(record.expiresAt),
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { GatehouseError } from '../../errors/index.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { passportOf } from '../passport.js';
+import { publishRevocation } from '../sessions.js';
+
+interface ApiTokenParams {
+  id: string;
+}
+
+export const apiTokensDeleteSchema = {
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+  },
+} as const;
+
+/**
+ * DELETE /auth/api-tokens/:id -> 204; 404 when it is not one of the caller's tokens. Publishes
+ * `{type: 'api_token', tokenId}` so every gateway drops its cached copy at once.
+ */
+export function registerApiTokensDelete(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+  app.delete<{ Params: ApiTokenParams }>('/auth/api-tokens/:id', { schema: apiTokensDeleteSchema, preHandler: authenticate }, async (request, reply) => {
+    const passport = passportOf(request);
+    const { id } = request.params;
+    // Someone else's token answers exactly like a missing one.
+    if (!(await deps.stores.apiTokens.delete(id, passport.sub))) throw new GatehouseError('not_found', { detail: 'No such API token.' });
+    await publishRevocation(deps, { type: 'api_token', tokenId: id, at: deps.clock.now() });
+    deps.logger.info({ event: 'api_token.deleted', userId: passport.sub, tokenId: id, ip: clientIp(request) }, 'API token deleted');
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { iso, type EndpointContext } from '../endpoint-context.js';
+import { passportOf } from '../passport.js';
+
+/** GET /auth/api-tokens -> 200 [{id, name, scopes, created_at, expires_at, last_used_at}], newest first; never a token or hash. */
+export function registerApiTokensList(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+  app.get('/auth/api-tokens', { preHandler: authenticate }, async (request, reply) => {
+    const passport = passportOf(request);
+    const tokens = await deps.stores.apiTokens.listByUser(passport.sub);
+    return reply.send(
+      tokens.map((t) => ({
+        id: t.id,
+        name: t.name,
+        scopes: t.scopes,
+        created_at: iso(t.createdAt),
+        expires_at: t.expiresAt === null ? null : iso(t.expiresAt),
+        last_used_at: t.lastUsedAt === null ? null : iso(t.lastUsedAt),
+      })),
+    );
+  });
+}

@@ -1,0 +1,171 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Deps } from '../../context.js';
+import { hashSecret, safeEqual } from '../../crypto/secrets.js';
+import { isRefreshTokenShape, isWellFormedApiToken } from '../../crypto/token-formats.js';
+import { GatehouseError } from '../../errors/index.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.js';
+import { isSessionLive } from '../sessions.js';
+import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../tokens/access-token.js';
+import { resolveApiToken } from '../tokens/api-token.js';
+import { grantableScopes } from '../tokens/scope.js';
+
+type IntrospectParam = 'token' | 'token_type_hint' | 'client_id' | 'client_secret';
+
+/** The parameters of POST /auth/introspect (form or JSON). */
+export const introspectParams: Record<IntrospectParam, ParamSpec> = {
+  token: { maxLength: 16384 },
+  token_type_hint: { maxLength: 64 },
+  client_id: { maxLength: 128 },
+  client_secret: { maxLength: 1024 },
+};
+
+const INACTIVE = { active: false } as const;
+
+function invalidClient(detail = 'Client authentication failed.'): GatehouseError {
+  return new GatehouseError('invalid_client', { detail, headers: { 'www-authenticate': 'Basic realm="gatehouse"' } });
+}
+
+function formDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: each form-encoded), or null. */
+function basicCredentials(request: FastifyRequest): { id: string; secret: string } | null {
+  const header = request.headers.authorization;
+  if (header === undefined) return null;
+  const m = /^basic +([A-Za-z0-9+/]+=*) *$/i.exec(header);
+  if (!m) throw invalidClient('The Authorization header is not HTTP Basic.');
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) throw invalidClient();
+  return { id: formDecode(text.slice(0, colon)), secret: formDecode(text.slice(colon + 1)) };
+}
+
+/**
+ * Authenticates the caller against `introspection.clients`: HTTP Basic (or client_id and
+ * client_secret in the body, for callers behind a proxy that drops Authorization; not both).
+ * The secret's SHA-256 is compared with every configured client in constant time.
+ */
+function authenticateClient(deps: Deps, request: FastifyRequest, params: Partial<Record<IntrospectParam, string>>): string {
+  const basic = basicCredentials(request);
+  const inBody = params.client_id !== undefined || params.client_secret !== undefined;
+  if (basic && inBody) throw new GatehouseError('invalid_request', { detail: 'Send the client credentials once: HTTP Basic or the body, not both.' });
+  const creds = basic ?? (inBody ? { id: params.client_id ?? '', secret: params.client_secret ?? '' } : null);
+  if (!creds) throw invalidClient('Introspection needs client credentials (HTTP Basic).');
+  const digest = hashSecret(creds.secret);
+  let match: string | null = null;
+  for (const c of deps.config.introspection.clients) {
+    const idOk = safeEqual(c.id, creds.id);
+    const secretOk = safeEqual(c.secretSha256, digest);
+    if (idOk && secretOk) match = c.id;
+  }
+  if (match === null) throw invalidClient();
+  return match;
+}
+
+type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
+
+async function introspectAccessToken(deps: Deps, token: string): Promise<Introspection> {
+  let claims;
+  try {
+    claims = await verifyAccessToken(deps, token);
+  } catch (err) {
+    if (err instanceof GatehouseError && err.code === 'invalid_token') return INACTIVE;
+    throw err;
+  }
+  const session = await deps.stores.sessions.findById(claims.sid);
+  if (!session || session.userId !== claims.sub || !isSessionLive(session, deps.clock.now())) return INACTIVE;
+  // Revoked by jti (RFC 7009) since it was issued.
+  const events = await deps.stores.revocations.since(claims.iat * 1000 - 60_000);
+  if (events.some((e) => e.type === 'access_token' && e.jti === claims.jti)) return INACTIVE;
+  const user = await deps.stores.users.findById(claims.sub);
+  if (!user) return INACTIVE;
+  return {
+    active: true,
+    token_type: 'access_token',
+    sub: claims.sub,
+    username: user.username,
+    scope: claims.scope,
+    exp: claims.exp,
+    iat: claims.iat,
+    client_id: claims.client_id,
+    sid: claims.sid,
+    did: claims.did,
+    jti: claims.jti,
+    iss: claims.iss,
+    aud: claims.aud,
+  };
+}
+
+async function introspectRefreshToken(deps: Deps, token: string): Promise<Introspection> {
+  const record = await deps.stores.refreshTokens.findByHash(hashSecret(token));
+  // Only the current token of a family is active; a rotated one is spent.
+  if (!record || record.rotatedAt !== null) return INACTIVE;
+  const session = await deps.stores.sessions.findById(record.sessionId);
+  if (!session || !isSessionLive(session, deps.clock.now())) return INACTIVE;
+  const user = await deps.stores.users.findById(session.userId);
+  if (!user) return INACTIVE;
+  return {
+    active: true,
+    token_type: 'refresh_token',
+    sub: user.id,
+    username: user.username,
+    scope: session.scope ?? grantableScopes(deps.config).join(' '),
+    exp: Math.floor(Math.min(session.expiresAt, session.absoluteExpiresAt) / 1000),
+    iat: Math.floor(record.createdAt / 1000),
+    client_id: ACCESS_TOKEN_CLIENT_ID,
+    sid: session.id,
+    did: session.deviceId,
+  };
+}
+
+async function introspectApiToken(deps: Deps, token: string): Promise<Introspection> {
+  const resolved = await resolveApiToken(deps, token);
+  if (!resolved) return INACTIVE;
+  const { token: t, user } = resolved;
+  return {
+    active: true,
+    token_type: 'api_token',
+    sub: user.id,
+    username: user.username,
+    scope: t.scopes.join(' '),
+    ...(t.expiresAt === null ? {} : { exp: Math.floor(t.expiresAt / 1000) }),
+    iat: Math.floor(t.createdAt / 1000),
+    client_id: ACCESS_TOKEN_CLIENT_ID,
+    token_id: t.id,
+  };
+}
+
+/** What a token is and whether it is active now (RFC 7662 §2.2); `{active: false}` for anything not active. */
+export async function introspectToken(deps: Deps, token: string): Promise<Introspection> {
+  if (isRefreshTokenShape(token)) return introspectRefreshToken(deps, token);
+  if (isWellFormedApiToken(token)) return introspectApiToken(deps, token);
+  if (token.split('.').length === 3) return introspectAccessToken(deps, token);
+  return INACTIVE;
+}
+
+/**
+ * POST /auth/introspect (RFC 7662; form or JSON) for the callers configured in
+ * `introspection.clients` only; others get 401 invalid_client with `WWW-Authenticate: Basic`.
+ * 200 `{active: false}` for unknown, revoked or expired tokens; for an active one
+ * `{active: true, token_type, sub, username, scope, exp, iat, client_id, sid?, ...}` where
+ * token_type is `access_token`, `refresh_token` or `api_token`.
+ */
+export function registerIntrospect(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.post('/auth/introspect', async (request, reply) => {
+    const params = readParams(request.body ?? {}, introspectParams);
+    const client = authenticateClient(deps, request, params);
+    const token = requireParam(params, 'token');
+    const result = await introspectToken(deps, token);
+    deps.logger.info(
+      { event: 'token.introspected', client, active: result.active, tokenType: result.active ? result.token_type : undefined, ip: clientIp(request) },
+      'token introspection',
+    );
+    return reply.code(200).header('pragma', 'no-cache').type(OAUTH_JSON).send(JSON.stringify(result));
+  });
+}

@@ -1,0 +1,107 @@
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError } from '../errors/index.js';
+import type { Logger } from '../util/logger.js';
+import { sendProblem, toGatehouseError } from './http-errors.js';
+
+/**
+ * Shared plumbing of the OAuth-shaped endpoints (token, revoke, introspect): bodies as
+ * `application/x-www-form-urlencoded` or JSON, parameters as flat strings, and errors as
+ * RFC 6749 §5.2 `{error, error_description}` in plain `application/json`.
+ */
+
+export const OAUTH_JSON = 'application/json; charset=utf-8';
+
+/** Parses a form body. A repeated parameter becomes an array, which `readParams` refuses (RFC 6749 §3.2). */
+function parseForm(text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const [k, v] of new URLSearchParams(text)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
+  }
+  return out;
+}
+
+export interface ParamSpec {
+  /** Longest value accepted, in characters. */
+  maxLength: number;
+}
+
+/**
+ * Reads the parameters of a form or JSON body: each known parameter must be a single string
+ * of at most `maxLength` characters; an empty value counts as absent (RFC 6749 §3.2); an unknown
+ * parameter, a repeated one or a non-string is `invalid_request` naming it.
+ */
+export function readParams<K extends string>(body: unknown, spec: Record<K, ParamSpec>): Partial<Record<K, string>> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new GatehouseError('invalid_request', { detail: 'The body must hold the request parameters (a form or a JSON object).' });
+  }
+  const out: Partial<Record<K, string>> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (!Object.prototype.hasOwnProperty.call(spec, key)) throw new GatehouseError('invalid_request', { detail: `Unknown parameter "${key}".` });
+    const k = key as K;
+    if (Array.isArray(value)) throw new GatehouseError('invalid_request', { detail: `The parameter "${key}" is repeated.` });
+    if (typeof value !== 'string') throw new GatehouseError('invalid_request', { detail: `The parameter "${key}" must be a string.` });
+    if (value.length > spec[k].maxLength) {
+      throw new GatehouseError('invalid_request', { detail: `The parameter "${key}" must be at most ${spec[k].maxLength} characters long.` });
+    }
+    if (value !== '') out[k] = value;
+  }
+  return out;
+}
+
+export function requireParam(params: Partial<Record<string, string>>, name: string): string {
+  const v = params[name];
+  if (v === undefined) throw new GatehouseError('invalid_request', { detail: `Missing parameter "${name}".` });
+  return v;
+}
+
+/** The OAuth error code for a client error, or null when the error keeps the problem+json shape (413, 415, 5xx). */
+function oauthCode(err: GatehouseError): string | null {
+  switch (err.code) {
+    case 'invalid_request':
+    case 'invalid_body':
+      return 'invalid_request';
+    case 'invalid_grant':
+    case 'unsupported_grant_type':
+    case 'invalid_scope':
+    case 'invalid_client':
+      return err.code;
+    default:
+      return null;
+  }
+}
+
+export function sendOAuthError(reply: FastifyReply, err: GatehouseError, code: string): FastifyReply {
+  return reply
+    .code(err.status)
+    .headers(err.headers ?? {})
+    .header('cache-control', 'no-store')
+    .header('pragma', 'no-cache')
+    .type(OAUTH_JSON)
+    .send(JSON.stringify({ error: code, error_description: err.detail ?? err.message }));
+}
+
+/**
+ * Registers OAuth endpoints in their own encapsulated context: only there are forms accepted,
+ * and client errors answer in the OAuth shape. Everything else (413, 415, 503, 500) stays
+ * problem+json like the rest of the service.
+ */
+export async function registerOAuthEndpoints(
+  app: FastifyInstance,
+  logger: Logger,
+  bodyLimit: number,
+  register: (scope: FastifyInstance) => void,
+): Promise<void> {
+  await app.register(async (scope) => {
+    await scope.register(formbody, { parser: parseForm });
+    scope.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const ge = toGatehouseError(err, bodyLimit);
+      const code = oauthCode(ge);
+      if (code !== null) return sendOAuthError(reply, ge, code);
+      if (ge.status >= 500) logger.error({ err: ge.cause ?? ge, code: ge.code, method: request.method, url: request.url }, 'auth service request failed');
+      return sendProblem(reply, ge);
+    });
+    register(scope);
+  });
+}

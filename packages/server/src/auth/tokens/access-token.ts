@@ -1,0 +1,105 @@
+import { issuerOf } from '../../config/issuer.js';
+import type { Deps } from '../../context.js';
+import { signJwt, verifyJwt } from '../../crypto/jwt.js';
+import { randomId } from '../../crypto/secrets.js';
+import { GatehouseError } from '../../errors/index.js';
+import type { SessionRecord, UserRecord } from '../../stores/types.js';
+
+/** JOSE `typ` of access tokens (RFC 9068). Passports use `passport+jwt`. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** `client_id` of every access token: the one first-party public client. */
+export const ACCESS_TOKEN_CLIENT_ID = 'gatehouse';
+
+/**
+ * Claims of a Gatehouse access token (RFC 9068 plus `username`, `roles`, `sid`, `did`, so the
+ * gateway can mint a passport without a store call). `aud` is the issuer URL, which can never
+ * equal a route's service name (a passport's `aud`), so neither replays as the other.
+ */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  /** User id. */
+  sub: string;
+  client_id: string;
+  /** Space-separated scopes. */
+  scope: string;
+  /** Session id (never the secret). */
+  sid: string;
+  /** Device id. */
+  did: string;
+  jti: string;
+  /** Epoch seconds. */
+  iat: number;
+  /** Epoch seconds. */
+  exp: number;
+  username: string;
+  roles: string[];
+}
+
+export interface IssueAccessTokenInput {
+  user: UserRecord;
+  session: SessionRecord;
+  scope: string;
+}
+
+/** Signs a new access token for a device session; `expiresIn` is in seconds. */
+export async function issueAccessToken(
+  deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
+  input: IssueAccessTokenInput,
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const iss = issuerOf(deps.config);
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const expiresIn = deps.config.tokens.accessTokenTtlSec;
+  const jti = randomId();
+  const claims: AccessTokenClaims = {
+    iss,
+    aud: iss,
+    sub: input.user.id,
+    client_id: ACCESS_TOKEN_CLIENT_ID,
+    scope: input.scope,
+    sid: input.session.id,
+    did: input.session.deviceId,
+    jti,
+    iat,
+    exp: iat + expiresIn,
+    username: input.user.username,
+    roles: [...input.user.roles],
+  };
+  const token = await signJwt({ ...claims }, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
+  return { token, expiresIn, jti };
+}
+
+function invalid(): GatehouseError {
+  return new GatehouseError('invalid_token', { detail: 'The token is invalid or expired' });
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * Verifies one of our access tokens: EdDSA with our keys, `typ: at+jwt`, issuer and audience =
+ * the issuer URL, not expired (clock from deps), every claim present with its type. Throws
+ * `GatehouseError('invalid_token')`. Does NOT check revocation (ended session, user not-before,
+ * revoked jti): the gateway does that from its in-memory revocation set.
+ */
+export async function verifyAccessToken(deps: Pick<Deps, 'config' | 'keyring' | 'clock'>, token: string): Promise<AccessTokenClaims> {
+  const iss = issuerOf(deps.config);
+  const p = await verifyJwt(token, {
+    typ: ACCESS_TOKEN_TYP,
+    issuer: iss,
+    audience: iss,
+    keyring: deps.keyring,
+    clock: deps.clock,
+    requiredClaims: ['sub', 'sid', 'did', 'jti', 'scope', 'username', 'roles', 'iat'],
+  });
+  const { sub, sid, did, jti, scope, username, roles, iat, exp } = p;
+  const clientId = p.client_id ?? ACCESS_TOKEN_CLIENT_ID;
+  if (
+    !isString(sub) || !isString(sid) || !isString(did) || !isString(jti) || !isString(scope) || !isString(username) ||
+    !Array.isArray(roles) || !roles.every(isString) || typeof iat !== 'number' || typeof exp !== 'number' || !isString(clientId) ||
+    // A single audience: a token minted for several audiences is not one of ours.
+    p.aud !== iss
+  ) {
+    throw invalid();
+  }
+  return { iss, aud: iss, sub, client_id: clientId, scope, sid, did, jti, iat, exp, username, roles: [...roles] };
+}

@@ -1,0 +1,82 @@
+import type { Deps } from '../../context.js';
+import { refreshTokenSuccessor } from '../../crypto/rotation-key.js';
+import { hashSecret } from '../../crypto/secrets.js';
+import { generateRefreshToken, isRefreshTokenShape } from '../../crypto/token-formats.js';
+import { GatehouseError } from '../../errors/index.js';
+import type { SessionRecord, UserRecord } from '../../stores/types.js';
+import { endSessions, isSessionLive, sessionExpiry } from '../sessions.js';
+import { grantableScopes, narrowScopes, parseScope } from './scope.js';
+
+/**
+ * A refresh token presented again within this long after its rotation (a retry after a lost
+ * answer, two tabs racing) gets the same successor; later, it counts as stolen (RFC 9700 §4.14).
+ */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
+
+function invalidGrant(detail = 'The refresh token is invalid, expired or revoked.'): GatehouseError {
+  return new GatehouseError('invalid_grant', { detail });
+}
+
+/** Issues the first refresh token of a new device session. Throws `invalid_grant` if the session already ended. */
+export async function issueFirstRefreshToken(deps: Deps, session: SessionRecord): Promise<string> {
+  const token = generateRefreshToken();
+  const created = await deps.stores.refreshTokens.create({ tokenHash: hashSecret(token), sessionId: session.id, createdAt: deps.clock.now(), rotatedAt: null });
+  if (!created) throw invalidGrant('The device signed in again or was signed out meanwhile.');
+  return token;
+}
+
+export interface RedeemedRefreshToken {
+  session: SessionRecord;
+  user: UserRecord;
+  /** The successor to hand out (the same for every presentation of one token within the grace period). */
+  refreshToken: string;
+  /** Space-separated scopes of the new access token: the session's, or the narrower requested ones. */
+  scope: string;
+  /** 'rotated': this call rotated it; 'retry': it was rotated <= 10 s ago by an earlier call. */
+  outcome: 'rotated' | 'retry';
+}
+
+/**
+ * Redeems a refresh token (grant_type=refresh_token): current -> rotates it (compare-and-swap)
+ * and slides the session; rotated <= 10 s ago -> the same successor; rotated earlier -> theft:
+ * the device session ends (and is revoked on the feed). Anything else is `invalid_grant`.
+ */
+export async function redeemRefreshToken(deps: Deps, token: string, requestedScopes?: readonly string[]): Promise<RedeemedRefreshToken> {
+  if (!isRefreshTokenShape(token)) throw invalidGrant();
+  const hash = hashSecret(token);
+  const record = await deps.stores.refreshTokens.findByHash(hash);
+  if (!record) throw invalidGrant();
+  const now = deps.clock.now();
+  const session = await deps.stores.sessions.findById(record.sessionId);
+  if (!session || !isSessionLive(session, now)) throw invalidGrant();
+  const user = await deps.stores.users.findById(session.userId);
+  if (!user) throw invalidGrant();
+  if (record.rotatedAt !== null && now - record.rotatedAt > REFRESH_REUSE_GRACE_MS) {
+    await theft(deps, user, session, now - record.rotatedAt);
+  }
+  // Checked before rotating, so a refused scope does not use the token up.
+  const granted = session.scope ? parseScope(session.scope) : grantableScopes(deps.config);
+  const scope = narrowScopes(requestedScopes, granted).join(' ');
+
+  const successor = refreshTokenSuccessor(deps.refreshRotationKey, token);
+  if (record.rotatedAt === null) {
+    const result = await deps.stores.refreshTokens.rotate(hash, { tokenHash: hashSecret(successor), sessionId: session.id, createdAt: now, rotatedAt: null }, now);
+    if (result === 'unknown') throw invalidGrant(); // the session ended meanwhile
+    if (result === 'rotated') {
+      await deps.stores.sessions.touch(session.id, now, sessionExpiry(deps, now, session.persistent).expiresAt);
+      return { session, user, scope, refreshToken: successor, outcome: 'rotated' };
+    }
+    // 'already_rotated': a concurrent refresh of the same token won the race just now.
+  }
+  return { session, user, scope, refreshToken: successor, outcome: 'retry' };
+}
+
+/** A rotated token presented again after the grace period: someone else holds the family. */
+async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number): Promise<never> {
+  await endSessions(deps, { sessionIds: [session.id] });
+  deps.logger.warn(
+    { event: 'refresh.reuse_detected', userId: user.id, username: user.usernameCanonical, sid: session.id, deviceId: session.deviceId, rotatedAgoMs },
+    'rotated refresh token presented again: device session ended',
+  );
+  throw invalidGrant();
+}
