@@ -152,7 +152,7 @@ describe('authenticate', () => {
     expect(r.headers['set-cookie']?.some((c) => c.startsWith('gatehouse_session=;') && c.includes('Max-Age=0'))).toBe(true);
   });
 
-  it('a bearer token decides over a valid cookie (and is invalid for now)', async () => {
+  it('an invalid bearer token decides over a valid cookie: 401', async () => {
     const r = await send(h.url, '/api/notes', { headers: [['Cookie', alice.cookie], ['Authorization', 'bEaReR abc.def.ghi']] });
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toContain('error="invalid_token"');

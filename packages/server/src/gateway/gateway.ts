@@ -10,6 +10,8 @@ import { Exchange } from './exchange.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
 import { GatewayMetrics, upstreamOutcome, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
+import { AccessTokenVerifier } from './pipeline/authenticate/access-token.js';
+import { ApiTokenVerifier } from './pipeline/authenticate/api-token.js';
 import { BearerAuthenticator } from './pipeline/authenticate/bearer.js';
 import { runChain } from './pipeline/authenticate/chain.js';
 import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
@@ -20,6 +22,7 @@ import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
 import { CSRF_COOKIE, SESSION_COOKIE, compileStripRules, strip, type ForwardedFor, type StripRules } from './pipeline/strip/strip.js';
 import { sendProblem, sendRedirect } from './respond.js';
+import { RevocationSet } from './revocation-set.js';
 import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
 
 export interface GatewayOptions {
@@ -60,7 +63,9 @@ class GatewayImpl implements ProxyObserver {
   private readonly fwd: ForwardedFor;
   private readonly origin: string;
   private readonly clearCookies: string[];
+  private readonly revocations: RevocationSet;
   private readonly sessions: SessionCookieAuthenticator;
+  private readonly apiTokens: ApiTokenVerifier;
   private readonly chain: Authenticator[];
   private readonly passports: PassportCache;
   private readonly proxy: Proxy;
@@ -86,9 +91,14 @@ class GatewayImpl implements ProxyObserver {
     const attrs = `Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax${isHttps(config) ? '; Secure' : ''}`;
     this.clearCookies = [`${SESSION_COOKIE}=; ${attrs}; HttpOnly`, `${CSRF_COOKIE}=; ${attrs}`];
     this.passports = new PassportCache(deps);
-    this.sessions = new SessionCookieAuthenticator(deps, (sid) => this.passports.drop(sid));
+    // One in-memory revocation set, fed by deps.feed and warmed from the store; every
+    // credential cache hears of revocations through it.
+    this.revocations = new RevocationSet(deps);
+    this.sessions = new SessionCookieAuthenticator(deps, this.revocations, (sid) => this.passports.drop(sid));
+    this.apiTokens = new ApiTokenVerifier(deps, this.revocations);
+    const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations), this.apiTokens);
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
-    this.chain = [new BearerAuthenticator(), this.sessions];
+    this.chain = [bearer, this.sessions];
     this.proxy = new Proxy(config, deps.logger, this);
   }
 
@@ -98,6 +108,8 @@ class GatewayImpl implements ProxyObserver {
 
   async close(): Promise<void> {
     this.sessions.close();
+    this.apiTokens.close();
+    this.revocations.close();
     this.passports.clear();
     await this.proxy.close();
   }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { deriveChallengeKey, deriveDeviceCookieKey } from '../auth/derived-keys.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig, RouteConfig } from '../config/types.js';
@@ -165,7 +166,17 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
   const masterKey = new Uint8Array(randomBytes(32));
   const keyring = await openKeyring({ store: stores.keys, masterKey, clock });
   const feed = new InProcessRevocationFeed();
-  const deps: Deps = { config, clock, logger: createLogger('silent'), stores, feed, keyring, refreshRotationKey: deriveRefreshRotationKey(masterKey) };
+  const deps: Deps = {
+    config,
+    clock,
+    logger: createLogger('silent'),
+    stores,
+    feed,
+    keyring,
+    refreshRotationKey: deriveRefreshRotationKey(masterKey),
+    deviceCookieKey: deriveDeviceCookieKey(masterKey),
+    challengeKey: deriveChallengeKey(masterKey),
+  };
 
   const touches: Array<[string, number, number]> = [];
   const sessionReads = { count: 0 };

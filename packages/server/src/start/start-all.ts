@@ -52,7 +52,20 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
  * embedded default crosses a real HTTP hop between gateway and services. Only the gateway
  * port is public.
  */
-export async function startAll(options: { config: GatehouseConfig; logger?: Logger; clock?: Clock }): Promise<RunningGatehouse> {
+export interface StartAllOptions {
+  config: GatehouseConfig;
+  logger?: Logger;
+  clock?: Clock;
+  /** How often signing keys are re-read from the store (ms; default 30 000). Tests of rotation shorten it. */
+  keyReloadMs?: number;
+  /**
+   * JWKS refetch settings of the demo services' passport verifiers (SDK defaults otherwise).
+   * A rotation test that publishes keys seconds ahead scales the cooldown down with it.
+   */
+  demoVerifier?: { jwksCooldownMs?: number; jwksCacheMaxAgeMs?: number };
+}
+
+export async function startAll(options: StartAllOptions): Promise<RunningGatehouse> {
   const config = structuredClone(options.config);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -104,7 +117,7 @@ export async function startAll(options: { config: GatehouseConfig; logger?: Logg
     const internal: Record<string, string> = { auth: authUrl };
     const routes = [...config.routes];
     if (config.demo) {
-      const verifier = { jwksUrl: `${localGatewayUrl}/.well-known/jwks.json`, issuer: issuerOf(config) };
+      const verifier = { ...options.demoVerifier, jwksUrl: `${localGatewayUrl}/.well-known/jwks.json`, issuer: issuerOf(config) };
       const [notes, home, admin] = await Promise.all([
         startNotesService({ verifier, dataDir, logger: false }),
         startHomeService({ verifier, logger: false }),
@@ -141,7 +154,7 @@ export async function startAll(options: { config: GatehouseConfig; logger?: Logg
     // re-reading keys well within that window means this process knows it before it signs.
     const keyTimer = setInterval(() => {
       deps.keyring.reload().catch((err: unknown) => logger.warn({ err }, 'could not re-read signing keys; keeping the ones in memory'));
-    }, KEY_RELOAD_MS);
+    }, options.keyReloadMs ?? KEY_RELOAD_MS);
     keyTimer.unref();
     cleanups.push(() => clearInterval(keyTimer));
 

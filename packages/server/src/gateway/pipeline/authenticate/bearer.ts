@@ -1,10 +1,10 @@
-import { DUPLICATE } from '../../exchange.js';
 import { GatehouseError } from '../../../errors/index.js';
+import { DUPLICATE } from '../../exchange.js';
+import type { RevocationSet } from '../../revocation-set.js';
+import type { AccessTokenVerifier } from './access-token.js';
+import { ApiTokenVerifier } from './api-token.js';
 import { invalidToken } from './errors.js';
 import type { AuthInput, Authenticator, Identity } from './types.js';
-
-/** Verifies a bearer token (access token or API token); comes with the token issue. */
-export type BearerVerifier = (token: string) => Identity | Promise<Identity>;
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -12,11 +12,20 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
  * `Authorization: Bearer <token>` only (any case of "Bearer"; never the query string). Other
  * schemes are not this authenticator's business. First in the chain, so when a bearer token
  * and a session cookie both come, the bearer token decides.
+ *
+ * Dispatch by shape: `gh_…` is an API token, a compact JWS is an access token; anything else
+ * (a refresh token `ghr_…`, a session secret, garbage) is `invalid_token`. Each kind refuses the
+ * others' shapes, so no token is ever tried as two kinds. Waits for the revocation set's
+ * warm-up after a (re)start, so a recently revoked token is refused from the first request.
  */
 export class BearerAuthenticator implements Authenticator {
   readonly name = 'bearer';
 
-  constructor(private readonly verify: BearerVerifier | undefined = undefined) {}
+  constructor(
+    private readonly revocations: RevocationSet,
+    private readonly accessTokens: AccessTokenVerifier,
+    private readonly apiTokens: ApiTokenVerifier,
+  ) {}
 
   authenticate(input: AuthInput): Identity | Promise<Identity> | null {
     const header = input.authorization;
@@ -27,8 +36,14 @@ export class BearerAuthenticator implements Authenticator {
     if (scheme.toLowerCase() !== 'bearer') return null;
     const token = header.slice(space + 1).trim();
     if (space < 0 || !TOKEN68.test(token)) throw invalidToken('The bearer token is malformed.');
-    // No token kinds exist yet: every bearer token is refused, but it still decides.
-    if (!this.verify) throw invalidToken();
-    return this.verify(token);
+    const warming = this.revocations.whenReady();
+    if (warming !== null) return warming.then(() => this.dispatch(token));
+    return this.dispatch(token);
+  }
+
+  private dispatch(token: string): Identity | Promise<Identity> {
+    if (ApiTokenVerifier.owns(token)) return this.apiTokens.verify(token);
+    // Refresh tokens, session secrets and garbage fail the JWS shape check inside.
+    return this.accessTokens.verify(token);
   }
 }

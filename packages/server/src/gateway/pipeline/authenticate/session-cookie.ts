@@ -4,6 +4,7 @@ import { hashSecret } from '../../../crypto/secrets.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
+import type { RevocationSet } from '../../revocation-set.js';
 import { InvalidSessionCookieError } from './errors.js';
 import type { AuthInput, Authenticator, Identity, IdentityUser } from './types.js';
 
@@ -44,8 +45,8 @@ export class SessionEntry implements Identity {
 /**
  * The session cookie: `hashSecret(cookie)` -> a small LRU of `{session, user}` in front of the
  * stores. The revocation feed drops entries (and, through `onDrop`, cached passports) at once;
- * ended sids are also remembered and checked on every request, so a store read that raced a
- * sign-out cannot bring a session back. Sliding expiry is written at most once per
+ * ended sids are remembered in the gateway's shared RevocationSet and checked on every request,
+ * so a store read that raced a sign-out cannot bring a session back. Sliding expiry is written at most once per
  * touchIntervalSec, fire-and-forget.
  */
 export class SessionCookieAuthenticator implements Authenticator {
@@ -53,8 +54,6 @@ export class SessionCookieAuthenticator implements Authenticator {
   private readonly cache: LRUCache<string, SessionEntry>;
   private readonly bySid = new Map<string, string>();
   private readonly byUser = new Map<string, Set<string>>();
-  /** sid -> until when it must be refused (its absolute expiry when known). */
-  private readonly ended: LRUCache<string, number>;
   private readonly inflight = new Map<string, Promise<SessionEntry | null>>();
   /** Bumped by every revocation event: a read that straddles one is used once, not cached. */
   private epoch = 0;
@@ -64,6 +63,7 @@ export class SessionCookieAuthenticator implements Authenticator {
 
   constructor(
     private readonly deps: Deps,
+    private readonly revocations: RevocationSet,
     /** Called with the sid whenever a session leaves the cache (revoked, evicted, expired). */
     private readonly onDrop: (sid: string) => void,
   ) {
@@ -76,8 +76,7 @@ export class SessionCookieAuthenticator implements Authenticator {
         if (reason !== 'set') this.unindex(entry, key);
       },
     });
-    this.ended = new LRUCache<string, number>({ max: Math.max(1, s.cacheMax) });
-    this.unsubscribe = deps.feed.subscribe((event) => this.onRevocation(event));
+    this.unsubscribe = revocations.onEvent((event) => this.onRevocation(event));
   }
 
   authenticate(input: AuthInput): SessionEntry | Promise<SessionEntry> | null {
@@ -95,7 +94,6 @@ export class SessionCookieAuthenticator implements Authenticator {
   close(): void {
     this.unsubscribe();
     this.cache.clear();
-    this.ended.clear();
   }
 
   private accept(entry: SessionEntry, now: number): SessionEntry {
@@ -104,12 +102,9 @@ export class SessionCookieAuthenticator implements Authenticator {
       this.cache.delete(entry.tokenHash);
       throw new InvalidSessionCookieError();
     }
-    if (this.ended.size !== 0) {
-      const until = this.ended.peek(s.id);
-      if (until !== undefined && until > now) {
-        this.cache.delete(entry.tokenHash);
-        throw new InvalidSessionCookieError();
-      }
+    if (this.revocations.sessionEnded(s.id, now)) {
+      this.cache.delete(entry.tokenHash);
+      throw new InvalidSessionCookieError();
     }
     if (now - s.lastSeenAt >= this.touchMs) this.touch(s, now);
     return entry;
@@ -183,11 +178,8 @@ export class SessionCookieAuthenticator implements Authenticator {
     if (event.type !== 'session' && event.type !== 'user') return;
     this.epoch++;
     if (event.type === 'session') {
-      const now = this.deps.clock.now();
+      // The RevocationSet has recorded the sid already; drop the cached copy.
       const tokenHash = this.bySid.get(event.sid);
-      const entry = tokenHash === undefined ? undefined : this.cache.peek(tokenHash);
-      const until = entry ? entry.session.absoluteExpiresAt : now + this.deps.config.session.absoluteTtlSec * 1000;
-      this.ended.set(event.sid, until);
       if (tokenHash !== undefined) this.cache.delete(tokenHash);
       this.onDrop(event.sid);
     } else {

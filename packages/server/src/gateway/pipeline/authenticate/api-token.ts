@@ -1,0 +1,192 @@
+import { LRUCache } from 'lru-cache';
+import { resolveApiToken, type ResolvedApiToken } from '../../../auth/tokens/api-token.js';
+import type { Deps } from '../../../context.js';
+import { hashSecret } from '../../../crypto/secrets.js';
+import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../crypto/token-formats.js';
+import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
+import type { RevocationEvent } from '../../../stores/types.js';
+import type { RevocationSet } from '../../revocation-set.js';
+import { invalidToken } from './errors.js';
+import type { Identity, IdentityUser } from './types.js';
+
+/** While the store is away, retry it at most this often per cached token (hot copy served meanwhile). */
+const STALE_RETRY_MS = 1_000;
+
+/** A cached API token: the Identity of every request that carries it. */
+export class ApiTokenEntry implements Identity {
+  readonly auth = 'api_token' as const;
+  readonly user: IdentityUser;
+  readonly sid = undefined;
+  readonly did = undefined;
+  readonly scopes: ReadonlySet<string>;
+  readonly csrfToken = undefined;
+  readonly cacheKey: string;
+  readonly stamp: string;
+  readonly tokenId: string;
+  readonly expiresAt: number | null;
+  /** Last `touchLastUsed` sent (or the stored lastUsedAt), clock ms. */
+  lastTouch: number;
+
+  constructor(
+    readonly tokenHash: string,
+    resolved: ResolvedApiToken,
+    /** When read from the store (clock ms); fresh for session.cacheTtlMs. */
+    public loadedAt: number,
+  ) {
+    const { token, user } = resolved;
+    // Only what a passport needs: never keep the password hash in the cache.
+    this.user = { id: user.id, username: user.username, roles: [...user.roles] };
+    this.scopes = new Set(token.scopes);
+    this.tokenId = token.id;
+    this.expiresAt = token.expiresAt;
+    this.lastTouch = token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
+    this.cacheKey = `api\n${token.id}`;
+    this.stamp = `${user.id}\n${user.username}\n${user.roles.join(',')}\n${token.scopes.join(' ')}`;
+  }
+}
+
+/**
+ * Personal API tokens (`gh_…`): the cache (keyed by `hashSecret(token)`) is looked at first; on
+ * a miss the format and checksum are checked before any store call (a mistyped token costs no
+ * lookup), then `resolveApiToken`. Entries are trusted for `session.cacheTtlMs` and dropped at
+ * once on an `api_token` revocation; the last-used time is written at most once per
+ * `session.touchIntervalSec`, fire-and-forget.
+ */
+export class ApiTokenVerifier {
+  private readonly cache: LRUCache<string, ApiTokenEntry>;
+  private readonly byId = new Map<string, string>();
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly inflight = new Map<string, Promise<ApiTokenEntry | null>>();
+  /** Bumped by every relevant revocation: a read that straddles one is used once, not cached. */
+  private epoch = 0;
+  private readonly ttlMs: number;
+  private readonly touchMs: number;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly revocations: RevocationSet,
+  ) {
+    const s = deps.config.session;
+    this.ttlMs = s.cacheTtlMs;
+    this.touchMs = s.touchIntervalSec * 1000;
+    this.cache = new LRUCache<string, ApiTokenEntry>({
+      max: Math.max(1, s.cacheMax),
+      dispose: (entry, key, reason) => {
+        if (reason !== 'set') this.unindex(entry, key);
+      },
+    });
+    this.unsubscribe = revocations.onEvent((event) => this.onRevocation(event));
+  }
+
+  /** Whether the token has the API token prefix: then it is this verifier's to decide. */
+  static owns(token: string): boolean {
+    return token.startsWith(API_TOKEN_PREFIX);
+  }
+
+  verify(token: string): ApiTokenEntry | Promise<ApiTokenEntry> {
+    if (token.length !== API_TOKEN_LENGTH) throw invalidToken();
+    const tokenHash = hashSecret(token);
+    const now = this.deps.clock.now();
+    const entry = this.cache.get(tokenHash);
+    // Hot path: no store call, no allocation (only well-formed tokens are ever cached).
+    if (entry !== undefined && now - entry.loadedAt < this.ttlMs) return this.accept(entry, now);
+    if (!isWellFormedApiToken(token)) throw invalidToken('The API token is mistyped (bad checksum).');
+    return this.load(token, tokenHash, entry);
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.cache.clear();
+  }
+
+  private accept(entry: ApiTokenEntry, now: number): ApiTokenEntry {
+    if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now)) {
+      this.cache.delete(entry.tokenHash);
+      throw invalidToken();
+    }
+    if (now - entry.lastTouch >= this.touchMs) this.touch(entry, now);
+    return entry;
+  }
+
+  private async load(token: string, tokenHash: string, stale: ApiTokenEntry | undefined): Promise<ApiTokenEntry> {
+    let pending = this.inflight.get(tokenHash);
+    if (pending === undefined) {
+      pending = this.read(token, tokenHash, stale);
+      this.inflight.set(tokenHash, pending);
+      const done = () => this.inflight.delete(tokenHash);
+      pending.then(done, done);
+    }
+    const entry = await pending;
+    if (entry === null) throw invalidToken();
+    return this.accept(entry, this.deps.clock.now());
+  }
+
+  private async read(token: string, tokenHash: string, stale: ApiTokenEntry | undefined): Promise<ApiTokenEntry | null> {
+    const epoch = this.epoch;
+    let resolved: ResolvedApiToken | null;
+    try {
+      resolved = await resolveApiToken(this.deps, token);
+    } catch (err) {
+      if (stale !== undefined && this.cache.peek(tokenHash) === stale) {
+        // DESIGN §4: API tokens keep working from the hot copy while the store is away;
+        // deletions still arrive through the feed.
+        this.deps.logger.warn({ err }, 'API token store unavailable; serving the cached token');
+        stale.loadedAt = this.deps.clock.now() - this.ttlMs + STALE_RETRY_MS;
+        return stale;
+      }
+      throw err instanceof GatehouseError ? err : new StoreUnavailableError('API tokens', err);
+    }
+    if (resolved === null || resolved.token.tokenHash !== tokenHash) {
+      this.cache.delete(tokenHash);
+      return null;
+    }
+    const previous = this.cache.peek(tokenHash);
+    const entry = new ApiTokenEntry(tokenHash, resolved, this.deps.clock.now());
+    // Keep the throttle across re-reads (the store's lastUsedAt lags behind our writes).
+    if (previous !== undefined) entry.lastTouch = Math.max(entry.lastTouch, previous.lastTouch);
+    if (epoch === this.epoch) {
+      this.cache.set(tokenHash, entry);
+      this.byId.set(entry.tokenId, tokenHash);
+      let set = this.byUser.get(entry.user.id);
+      if (set === undefined) this.byUser.set(entry.user.id, (set = new Set()));
+      set.add(tokenHash);
+    }
+    return entry;
+  }
+
+  private touch(entry: ApiTokenEntry, now: number): void {
+    entry.lastTouch = now;
+    try {
+      this.deps.stores.apiTokens.touchLastUsed(entry.tokenId, now).catch(this.onTouchError);
+    } catch (err) {
+      this.onTouchError(err);
+    }
+  }
+
+  private readonly onTouchError = (err: unknown): void => {
+    this.deps.logger.warn({ err }, 'could not record API token use; will retry on a later request');
+  };
+
+  private onRevocation(event: RevocationEvent): void {
+    if (event.type === 'api_token') {
+      this.epoch++;
+      const tokenHash = this.byId.get(event.tokenId);
+      if (tokenHash !== undefined) this.cache.delete(tokenHash);
+    } else if (event.type === 'user') {
+      // Re-read the user's tokens (roles may have changed with the event that caused it).
+      this.epoch++;
+      const set = this.byUser.get(event.userId);
+      if (set !== undefined) for (const tokenHash of [...set]) this.cache.delete(tokenHash);
+    }
+  }
+
+  private unindex(entry: ApiTokenEntry, tokenHash: string): void {
+    if (this.byId.get(entry.tokenId) === tokenHash) this.byId.delete(entry.tokenId);
+    const set = this.byUser.get(entry.user.id);
+    if (set !== undefined) {
+      set.delete(tokenHash);
+      if (set.size === 0) this.byUser.delete(entry.user.id);
+    }
+  }
+}
