@@ -6,7 +6,7 @@ export const AUTH_SERVICE = 'auth';
 const FORM_OR_JSON = ['application/json', 'application/x-www-form-urlencoded'];
 
 /**
- * The gateway's routes to the internal auth service. Sign-up and sign-in take no credential
+ * The gateway's routes to the internal auth service. Sign-up, sign-in and the sign-up challenge take no credential
  * and are refused when sent cross-site (login CSRF); the OAuth endpoints take forms too; every
  * other `/auth/*` path needs a credential and gets a passport with `aud: "auth"`.
  */
@@ -15,6 +15,8 @@ export function authRoutes(authUrl: string): RouteConfig[] {
   return [
     { path: '/auth/signup', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
     { path: '/auth/signin', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
+    // Proof-of-work challenges for sign-up: fetched before anyone is signed in.
+    { path: '/auth/challenge', upstream, service: AUTH_SERVICE, auth: 'none' },
     { path: '/auth/token', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/revoke', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/introspect', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },

@@ -36,7 +36,13 @@ interface StaticFile {
   headers: Record<string, string | number>;
 }
 
-const PAGES: Record<string, string> = { '/': 'index.html', '/signin': 'signin.html', '/signup': 'signup.html' };
+const PAGES: Record<string, string> = {
+  '/': 'index.html',
+  '/signin': 'signin.html',
+  '/signup': 'signup.html',
+  '/account': 'account.html',
+  '/notes': 'notes.html',
+};
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
