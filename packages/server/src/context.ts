@@ -14,4 +14,8 @@ export interface Deps {
   keyring: Keyring;
   /** HKDF of the master key for refresh-token rotation (`crypto/rotation-key.ts`); never logged. */
   refreshRotationKey: Uint8Array;
+  /** HKDF of the master key that signs the `gatehouse_known_device` cookie (`auth/derived-keys.ts`); never logged. */
+  deviceCookieKey: Uint8Array;
+  /** HKDF of the master key that signs proof-of-work challenges (`auth/derived-keys.ts`); never logged. */
+  challengeKey: Uint8Array;
 }

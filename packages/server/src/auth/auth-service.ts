@@ -6,6 +6,8 @@ import type { EndpointContext } from './endpoint-context.js';
 import { registerApiTokensCreate } from './endpoints/api-tokens-create.js';
 import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
 import { registerApiTokensList } from './endpoints/api-tokens-list.js';
+import { registerActivity } from './endpoints/activity.js';
+import { registerChallenge } from './endpoints/challenge.js';
 import { registerIntrospect } from './endpoints/introspect.js';
 import { registerMe } from './endpoints/me.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
@@ -19,6 +21,7 @@ import { registerSignup } from './endpoints/signup.js';
 import { registerToken } from './endpoints/token.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
 import { registerOAuthEndpoints } from './oauth.js';
+import { settleAudit, startAuditSweeper } from './audit.js';
 import { createPassportHook } from './passport.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
@@ -69,6 +72,7 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
 
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
   registerSignup(app, ctx);
+  registerChallenge(app, ctx);
   registerSignin(app, ctx);
   registerSignout(app, ctx);
   registerSignoutAll(app, ctx);
@@ -79,12 +83,17 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   registerApiTokensCreate(app, ctx);
   registerApiTokensList(app, ctx);
   registerApiTokensDelete(app, ctx);
+  registerActivity(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);
     registerRevoke(scope, ctx);
     registerIntrospect(scope, ctx);
   });
+
+  startAuditSweeper(app, deps);
+  // Background security events are written before the stores may close.
+  app.addHook('onClose', async () => settleAudit(deps));
 
   await app.ready();
   return app;

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
 import type { PassportHook } from './passport.js';
 
@@ -9,16 +8,8 @@ export interface EndpointContext {
   authenticate: PassportHook;
 }
 
-/**
- * The client address for security logs: the last `x-forwarded-for` entry, which is the one
- * the gateway appended (earlier entries come from the client and are not trusted).
- */
-export function clientIp(request: FastifyRequest): string | undefined {
-  const xff = request.headers['x-forwarded-for'];
-  const value = Array.isArray(xff) ? xff[xff.length - 1] : xff;
-  const last = value?.split(',').pop()?.trim();
-  return last || request.ip;
-}
+/** The client address (see `client-ip.ts`: the gateway's `x-gatehouse-client-ip`, never `X-Forwarded-For`). */
+export { clientIp } from './client-ip.js';
 
 /** ISO 8601 for times in response bodies. */
 export function iso(ms: number): string {

@@ -11,6 +11,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { PassportClaims } from '@gatehouse/sdk';
 import { DEFAULTS } from '../config/defaults.js';
 import { issuerOf } from '../config/issuer.js';
+import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { signJwt } from '../crypto/jwt.js';
 import { openKeyring } from '../crypto/keyring.js';
@@ -19,8 +20,9 @@ import { randomId } from '../crypto/secrets.js';
 import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
 import type { RevocationEvent } from '../stores/types.js';
 import { ManualClock } from '../util/clock.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { buildAuthService } from './auth-service.js';
+import { deriveChallengeKey, deriveDeviceCookieKey } from './derived-keys.js';
 
 export const STRONG_PASSWORD = 'vivid-otter-sings-42';
 
@@ -37,6 +39,16 @@ export interface AuthHarness {
 
 export interface HarnessOptions {
   publicUrl?: string;
+  /** Adjusts the configuration (a copy of the defaults) before anything is built. */
+  config?: (config: GatehouseConfig) => void;
+  /** A logger to observe security events (default: silent). */
+  logger?: Logger;
+  /**
+   * 'relaxed' (default): no per-IP limits and no automatic sign-up challenge, so suites that
+   * sign up many users from one injected address test what they test. The per-account sign-in
+   * lock stays on. 'defaults': every abuse limit as shipped.
+   */
+  abuseLimits?: 'relaxed' | 'defaults';
 }
 
 export async function createTestDeps(options: HarnessOptions = {}): Promise<{ deps: Deps; clock: ManualClock; close(): Promise<void> }> {
@@ -46,11 +58,28 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
   config.publicUrl = options.publicUrl ?? 'http://127.0.0.1:8080';
   config.logLevel = 'silent';
   config.dataDir = dir;
+  if (options.abuseLimits !== 'defaults') {
+    config.signin.perIpPerMinute = 0;
+    config.signup.perIpPerMinute = 0;
+    config.signup.autoChallenge.perIpPerMinute = 0;
+    config.signup.autoChallenge.globalPerMinute = 0;
+  }
+  options.config?.(config);
   const stores = await openSqliteStores({ file: join(dir, 'gatehouse.db'), clock });
   const masterKey = new Uint8Array(randomBytes(32));
   const keyring = await openKeyring({ store: stores.keys, masterKey, clock });
   const feed = new InProcessRevocationFeed();
-  const deps: Deps = { config, clock, logger: createLogger('silent'), stores, feed, keyring, refreshRotationKey: deriveRefreshRotationKey(masterKey) };
+  const deps: Deps = {
+    config,
+    clock,
+    logger: options.logger ?? createLogger('silent'),
+    stores,
+    feed,
+    keyring,
+    refreshRotationKey: deriveRefreshRotationKey(masterKey),
+    deviceCookieKey: deriveDeviceCookieKey(masterKey),
+    challengeKey: deriveChallengeKey(masterKey),
+  };
   return {
     deps,
     clock,

@@ -46,6 +46,26 @@ export const DEFAULTS: GatehouseConfig = {
     maxLength: 4096,
     maxConcurrentHashes: 4,
   },
+  signin: {
+    maxFailures: 5,
+    lockWindowSec: 900,
+    knownDeviceMaxFailures: 10,
+    perIpPerMinute: 30,
+  },
+  signup: {
+    perIpPerMinute: 10,
+    challenge: 'off',
+    challengeMaxNumber: 50_000,
+    challengeTtlSec: 600,
+    autoChallenge: {
+      perIpPerMinute: 3,
+      globalPerMinute: 60,
+      durationSec: 600,
+    },
+  },
+  audit: {
+    retentionDays: 90,
+  },
 };
 
 /** Environment variables and the config key each one sets. */

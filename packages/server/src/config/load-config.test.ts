@@ -80,6 +80,20 @@ describe('loadConfig', () => {
     expect(c.introspection.clients).toEqual(clients);
   });
 
+  it('reads the abuse limits and refuses nonsense, naming the key', () => {
+    const c = loadConfig({
+      env: withFile({ signin: { maxFailures: 3, perIpPerMinute: 0 }, signup: { challenge: 'pow', autoChallenge: { globalPerMinute: 100 } }, audit: { retentionDays: 30 } }),
+    });
+    expect(c.signin).toEqual({ ...DEFAULTS.signin, maxFailures: 3, perIpPerMinute: 0 });
+    expect(c.signup.challenge).toBe('pow');
+    expect(c.signup.autoChallenge).toEqual({ ...DEFAULTS.signup.autoChallenge, globalPerMinute: 100 });
+    expect(c.audit.retentionDays).toBe(30);
+    expect(() => loadConfig({ env: withFile({ signup: { challenge: 'captcha' } }) })).toThrow(/signup\.challenge/);
+    expect(() => loadConfig({ env: withFile({ signin: { maxFailures: 0 } }) })).toThrow(/signin\.maxFailures/);
+    expect(() => loadConfig({ env: withFile({ signin: { lockout: 5 } }) })).toThrow(/Unknown config key "signin\.lockout"/);
+    expect(() => loadConfig({ env: withFile({ signup: { challengeMaxNumber: 10 } }) })).toThrow(/signup\.challengeMaxNumber/);
+  });
+
   it('explains a file that is not JSON or cannot be read', () => {
     expect(() => loadConfig({ env: withFile('{ nope') })).toThrow(/not valid JSON/);
     expect(() => loadConfig({ env: { GATEHOUSE_CONFIG: join(dir, 'missing.json') } })).toThrow(/GATEHOUSE_CONFIG.*ENOENT/);

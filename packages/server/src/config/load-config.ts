@@ -198,6 +198,18 @@ function checkFinal(c: GatehouseConfig): void {
   for (const s of c.tokens.defaultScopes) {
     if (!SCOPE_TOKEN_RE.test(s)) throw new ConfigError(`tokens.defaultScopes: ${JSON.stringify(s)} is not a scope (printable characters, no spaces, quotes or backslashes).`);
   }
+  for (const k of ['maxFailures', 'lockWindowSec', 'knownDeviceMaxFailures'] as const) {
+    if (c.signin[k] < 1) throw new ConfigError(`signin.${k} must be at least 1.`);
+  }
+  if (c.signup.challenge !== 'off' && c.signup.challenge !== 'pow') {
+    throw new ConfigError(`signup.challenge must be "off" or "pow", got ${JSON.stringify(c.signup.challenge)}.`);
+  }
+  if (c.signup.challengeMaxNumber < 1000 || c.signup.challengeMaxNumber > 10_000_000) {
+    throw new ConfigError('signup.challengeMaxNumber must be 1000..10000000.');
+  }
+  if (c.signup.challengeTtlSec < 60 || c.signup.challengeTtlSec > 3600) throw new ConfigError('signup.challengeTtlSec must be 60..3600 seconds.');
+  if (c.signup.autoChallenge.durationSec < 1) throw new ConfigError('signup.autoChallenge.durationSec must be at least 1.');
+  if (c.audit.retentionDays < 1) throw new ConfigError('audit.retentionDays must be at least 1.');
   const seen = new Set<string>();
   for (const r of c.routes) {
     if (seen.has(r.path)) throw new ConfigError(`Two routes have the path "${r.path}".`);

@@ -101,4 +101,37 @@ export interface GatehouseConfig {
     /** Most argon2id hashes computed at once (the rest queue). */
     maxConcurrentHashes: number;
   };
+  /** Abuse limits of sign-in (`POST /auth/signin` and the token endpoint's password grant together). */
+  signin: {
+    /** Failed attempts per canonical username per window; the next attempt gets 429 (right password or not). */
+    maxFailures: number;
+    /** The per-account window (seconds), from its first failure. */
+    lockWindowSec: number;
+    /** Failed attempts per (account, device cookie) per window, for a browser that signed in to that account before. */
+    knownDeviceMaxFailures: number;
+    /** Sign-in attempts per client IP per minute (0: no per-IP limit). */
+    perIpPerMinute: number;
+  };
+  signup: {
+    /** Sign-up attempts per client IP per minute (0: no per-IP limit). */
+    perIpPerMinute: number;
+    /** Proof-of-work for sign-up: "off" (only when switched on automatically) or "pow" (always). */
+    challenge: 'off' | 'pow';
+    /** Difficulty: the secret number is drawn from 0..challengeMaxNumber. */
+    challengeMaxNumber: number;
+    /** How long a challenge may be solved and used (seconds). */
+    challengeTtlSec: number;
+    autoChallenge: {
+      /** More sign-up attempts than this from one IP in a minute turn the challenge on for that IP (0: never). */
+      perIpPerMinute: number;
+      /** More sign-up attempts than this in a minute overall turn it on for everyone (0: never). */
+      globalPerMinute: number;
+      /** How long an automatic challenge stays on (seconds). */
+      durationSec: number;
+    };
+  };
+  audit: {
+    /** Security events older than this are deleted (days). */
+    retentionDays: number;
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GatehouseConfig } from '../config/types.js';
+import { deriveChallengeKey, deriveDeviceCookieKey } from '../auth/derived-keys.js';
 import type { Deps } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
@@ -24,7 +25,17 @@ export async function openDeps(
     const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock });
     const feed = new InProcessRevocationFeed();
     return {
-      deps: { config, clock, logger, stores, feed, keyring, refreshRotationKey: deriveRefreshRotationKey(masterKey.key) },
+      deps: {
+        config,
+        clock,
+        logger,
+        stores,
+        feed,
+        keyring,
+        refreshRotationKey: deriveRefreshRotationKey(masterKey.key),
+        deviceCookieKey: deriveDeviceCookieKey(masterKey.key),
+        challengeKey: deriveChallengeKey(masterKey.key),
+      },
       async close() {
         keyring.close();
         await feed.close();

@@ -190,15 +190,93 @@ export interface ApiTokenStore {
   touchLastUsed(id: string, at: number): Promise<void>;
 }
 
+/** A limit: at most `points` points per key in a fixed window of `durationSec` seconds from the key's first use. */
+export interface RateLimitRule {
+  points: number;
+  durationSec: number;
+}
+
+export interface RateLimitResult {
+  /** Whether this consume fitted within the rule (a refused consume still counts). */
+  allowed: boolean;
+  /** Points left in the current window (0 when refused). */
+  remaining: number;
+  /** When refused: milliseconds until the window ends and the key is free again; 0 when allowed. */
+  retryAfterMs: number;
+  /** Points consumed in the current window, this consume included (peek: without consuming). */
+  consumed: number;
+}
+
+/**
+ * Counters for abuse limits (memory now; Redis with scale-out, shared by every instance).
+ * Counters expire by themselves at the end of their window. Every operation is atomic: N
+ * parallel consumes of one key allow exactly `points`. A key is meant to be used with one rule
+ * (callers put the purpose in the key, e.g. `signin:account:<hash>`).
+ */
+export interface RateLimitStore {
+  /** Consumes `cost` (default 1) points of `key` under `rule`. */
+  consume(key: string, rule: RateLimitRule, cost?: number): Promise<RateLimitResult>;
+  /** Forgets the key's counter (whatever the rule). */
+  reset(key: string): Promise<void>;
+  /** The key's state without consuming: `allowed` says whether one more point would fit. */
+  peek(key: string, rule: RateLimitRule): Promise<RateLimitResult>;
+}
+
+/** What the security event log records (never a secret). */
+export const AUDIT_EVENT_TYPES = [
+  'signin.success',
+  'signin.failure',
+  'signin.locked',
+  'signout',
+  'signout_all',
+  'session.removed',
+  'password.changed',
+  'refresh.reuse_detected',
+  'api_token.created',
+  'api_token.deleted',
+  'signup',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** One security event of the account activity log. */
+export interface AuditEvent {
+  /** Random id. */
+  id: string;
+  /** The account it concerns; null for events not tied to a known account. */
+  userId: string | null;
+  type: AuditEventType;
+  /** Epoch ms. */
+  at: number;
+  /** Client IP as the auth service resolved it. */
+  ip: string | null;
+  deviceId: string | null;
+  userAgent: string | null;
+  /** Small non-secret facts (reason, session id, token id, counts). */
+  detail: Record<string, string | number | boolean> | null;
+}
+
+export interface AuditStore {
+  append(event: AuditEvent): Promise<void>;
+  /** The user's events, newest first (ties: later appended first), at most `limit`. */
+  listByUser(userId: string, limit: number): Promise<AuditEvent[]>;
+  /** Deletes events with `at` < ts; returns how many. */
+  deleteOlderThan(ts: number): Promise<number>;
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'rateLimits' | 'audit', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
   revocations: RevocationStore;
   refreshTokens: RefreshTokenStore;
   apiTokens: ApiTokenStore;
+  /** Abuse-limit counters (sign-in lock, per-IP limits, used proof-of-work challenges). */
+  rateLimits: RateLimitStore;
+  /** Security event log (account activity). */
+  audit: AuditStore;
   /** Cheap liveness probe per store for /readyz. */
   ready(): Promise<Record<string, boolean>>;
   close(): Promise<void>;

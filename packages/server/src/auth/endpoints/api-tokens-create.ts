@@ -3,7 +3,8 @@ import { hashSecret, randomId } from '../../crypto/secrets.js';
 import { generateApiToken } from '../../crypto/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import type { ApiTokenRecord } from '../../stores/types.js';
-import { clientIp, iso, type EndpointContext } from '../endpoint-context.js';
+import { recordAudit } from '../audit.js';
+import { iso, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
 
@@ -76,10 +77,12 @@ export function registerApiTokensCreate(app: FastifyInstance, { deps, authentica
       lastUsedAt: null,
     };
     await deps.stores.apiTokens.create(record);
-    deps.logger.info(
-      { event: 'api_token.created', userId: user.id, tokenId: record.id, scopes, expiresAt: record.expiresAt, ip: clientIp(request) },
-      'API token created',
-    );
+    await recordAudit(deps, request, {
+      type: 'api_token.created',
+      userId: user.id,
+      deviceId: passport.did ?? null,
+      detail: { token_id: record.id, name: record.name, scopes: scopes.join(' '), ...(record.expiresAt === null ? {} : { expires_at: iso(record.expiresAt) }) },
+    });
     return reply.code(201).send({
       id: record.id,
       name: record.name,

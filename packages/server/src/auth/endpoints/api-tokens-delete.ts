@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
-import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { recordAudit } from '../audit.js';
+import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { publishRevocation } from '../sessions.js';
 
@@ -28,7 +29,7 @@ export function registerApiTokensDelete(app: FastifyInstance, { deps, authentica
     // Someone else's token answers exactly like a missing one.
     if (!(await deps.stores.apiTokens.delete(id, passport.sub))) throw new GatehouseError('not_found', { detail: 'No such API token.' });
     await publishRevocation(deps, { type: 'api_token', tokenId: id, at: deps.clock.now() });
-    deps.logger.info({ event: 'api_token.deleted', userId: passport.sub, tokenId: id, ip: clientIp(request) }, 'API token deleted');
+    await recordAudit(deps, request, { type: 'api_token.deleted', userId: passport.sub, deviceId: passport.did ?? null, detail: { token_id: id } });
     return reply.code(204).send();
   });
 }

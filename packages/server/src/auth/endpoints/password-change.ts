@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
 import { hashPassword, verifyPassword } from '../auth-context.js';
+import { recordAudit } from '../audit.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { checkNewPassword } from '../policy/password.js';
@@ -51,10 +52,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps, authenticat
       const passwordHash = await hashPassword(deps, request.body.new_password);
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
       const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
-      deps.logger.info(
-        { event: 'password.changed', userId: user.id, username: user.usernameCanonical, ended: ended.length, ip: clientIp(request) },
-        'password changed',
-      );
+      await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });
       return reply.code(204).send();
     },
   );

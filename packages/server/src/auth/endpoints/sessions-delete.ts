@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
 import { clearSessionCookies } from '../cookies.js';
-import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { recordAudit } from '../audit.js';
+import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
 
@@ -31,7 +32,12 @@ export function registerSessionsDelete(app: FastifyInstance, { deps, authenticat
       if (!session || session.userId !== passport.sub) throw new GatehouseError('not_found', { detail: 'No such session.' });
       await endSessions(deps, { sessionIds: [id] });
       if (id === passport.sid) clearSessionCookies(reply, deps.config);
-      deps.logger.info({ event: 'session.deleted', userId: passport.sub, sid: id, ip: clientIp(request) }, 'device signed out');
+      await recordAudit(deps, request, {
+        type: 'session.removed',
+        userId: passport.sub,
+        deviceId: passport.did ?? null,
+        detail: { sid: id, removed_device_id: session.deviceId, ...(session.deviceName ? { removed_device_name: session.deviceName } : {}), current: id === passport.sid },
+      });
       return reply.code(204).send();
     },
   );

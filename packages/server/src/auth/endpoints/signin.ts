@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import { verifyPassword } from '../auth-context.js';
+import { recordAudit } from '../audit.js';
 import { deviceIdFromCookie, setDeviceCookie, setSessionCookies } from '../cookies.js';
-import { clientIp, iso, type EndpointContext } from '../endpoint-context.js';
+import { setKnownDeviceCookie } from '../device-cookie.js';
+import { iso, type EndpointContext } from '../endpoint-context.js';
 import { checkDeviceField } from '../policy/device.js';
-import { canonicalUsername } from '../policy/username.js';
 import { createDeviceSession } from '../sessions.js';
+import { checkSignin } from '../signin-guard.js';
 
 interface SigninBody {
   username: string;
@@ -33,7 +34,9 @@ export const signinSchema = {
 
 /**
  * POST /auth/signin -> 200 {user, session, csrf_token} + cookies. An unknown username and a
- * wrong password get the same 401 after the same work (a dummy hash is verified).
+ * wrong password get the same 401 after the same work (a dummy hash is verified). Behind the
+ * abuse limits of `signin-guard.ts` (429 `rate_limited` with Retry-After); a success leaves the
+ * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
  */
 export function registerSignin(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema }, async (request, reply) => {
@@ -41,23 +44,15 @@ export function registerSignin(app: FastifyInstance, { deps }: EndpointContext):
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');
     const cookieDeviceId = deviceIdFromCookie(request);
-    const canonical = canonicalUsername(body.username);
 
-    const user = await deps.stores.users.findByCanonical(canonical);
-    const ok = await verifyPassword(deps, user?.passwordHash ?? null, body.password);
-    if (!user || !ok) {
-      deps.logger.warn(
-        {
-          event: 'signin.failure',
-          reason: user ? 'wrong_password' : 'unknown_user',
-          username: canonical,
-          ip: clientIp(request),
-          deviceId: bodyDeviceId ?? cookieDeviceId,
-        },
-        'sign-in failed',
-      );
-      throw new GatehouseError('invalid_credentials');
-    }
+    const check = await checkSignin(deps, request, {
+      username: body.username,
+      password: body.password,
+      via: 'signin',
+      deviceId: bodyDeviceId ?? cookieDeviceId,
+    });
+    if (!check.ok) throw new GatehouseError('invalid_credentials');
+    const { user } = check;
 
     // Device: from the body (apps), else the browser's device cookie, else a new one.
     const deviceId = bodyDeviceId ?? cookieDeviceId ?? randomId();
@@ -66,19 +61,13 @@ export function registerSignin(app: FastifyInstance, { deps }: EndpointContext):
 
     setSessionCookies(reply, deps.config, session, secret);
     if (bodyDeviceId === undefined) setDeviceCookie(reply, deps.config, deviceId);
-    deps.logger.info(
-      {
-        event: 'signin.success',
-        userId: user.id,
-        username: user.usernameCanonical,
-        sid: session.id,
-        deviceId,
-        replaced: replaced.length,
-        persistent,
-        ip: clientIp(request),
-      },
-      'sign-in',
-    );
+    setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);
+    await recordAudit(deps, request, {
+      type: 'signin.success',
+      userId: user.id,
+      deviceId,
+      detail: { via: 'signin', sid: session.id, persistent, replaced: replaced.length, known_device: check.knownDevice },
+    });
     return reply.code(200).send({
       user: { id: user.id, username: user.username, roles: user.roles },
       session: { id: session.id, device_id: session.deviceId, expires_at: iso(session.expiresAt) },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clearSessionCookies } from '../cookies.js';
-import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { recordAudit } from '../audit.js';
+import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
 
@@ -13,7 +14,7 @@ export function registerSignoutAll(app: FastifyInstance, { deps, authenticate }:
     const passport = passportOf(request);
     const ended = await endSessions(deps, { userId: passport.sub, allCredentials: true });
     clearSessionCookies(reply, deps.config);
-    deps.logger.info({ event: 'signout.all', userId: passport.sub, ended: ended.length, ip: clientIp(request) }, 'signed out everywhere');
+    await recordAudit(deps, request, { type: 'signout_all', userId: passport.sub, deviceId: passport.did ?? null, detail: { ended: ended.length } });
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clearSessionCookies } from '../cookies.js';
-import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { recordAudit } from '../audit.js';
+import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
 
@@ -11,7 +12,12 @@ export function registerSignout(app: FastifyInstance, { deps, authenticate }: En
     // API-token passports carry no sid: there is no session to end.
     const ended = passport.sid ? await endSessions(deps, { sessionIds: [passport.sid] }) : [];
     clearSessionCookies(reply, deps.config);
-    deps.logger.info({ event: 'signout', userId: passport.sub, sid: passport.sid, ended: ended.length, ip: clientIp(request) }, 'sign-out');
+    await recordAudit(deps, request, {
+      type: 'signout',
+      userId: passport.sub,
+      deviceId: passport.did ?? null,
+      detail: { ...(passport.sid ? { sid: passport.sid } : {}), ended: ended.length },
+    });
     return reply.code(204).send();
   });
 }

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
+import { recordAudit } from '../audit.js';
+import { CHALLENGE_HOW_TO, challengeRequired, verifyChallenge } from '../challenge.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
-import { canonicalUsername } from '../policy/username.js';
+import { limitPerIp } from '../rate-limit.js';
 import { createUser } from '../user-admin.js';
 
 interface SignupBody {
   username: string;
   password: string;
+  challenge?: string;
 }
 
 export const signupSchema = {
@@ -18,24 +21,32 @@ export const signupSchema = {
       // Generous limits here; the username and password policies give the precise answers.
       username: { type: 'string', minLength: 1, maxLength: 256 },
       password: { type: 'string', minLength: 1, maxLength: 16384 },
+      // base64 of the ALTCHA payload JSON {algorithm, challenge, number, salt, signature}.
+      challenge: { type: 'string', minLength: 1, maxLength: 2048 },
     },
   },
 } as const;
 
-/** POST /auth/signup -> 201 {id, username}; 409 username_taken; 400 invalid_username / weak_password / invalid_password. */
+/**
+ * POST /auth/signup -> 201 {id, username}; 409 username_taken; 400 invalid_username /
+ * weak_password / invalid_password; 429 rate_limited (per IP); 400 challenge_required /
+ * invalid_challenge when a proof-of-work is required (checked before any hashing).
+ */
 export function registerSignup(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema }, async (request, reply) => {
-    const { username, password } = request.body;
+    const { username, password, challenge } = request.body;
+    await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
+    if (await challengeRequired(deps, request)) {
+      if (challenge === undefined) throw new GatehouseError('challenge_required', { detail: CHALLENGE_HOW_TO, extra: { challenge_url: '/auth/challenge' } });
+      await verifyChallenge(deps, challenge);
+    }
     try {
       const user = await createUser(deps, { username, password });
-      deps.logger.info({ event: 'signup.success', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) }, 'sign-up');
+      await recordAudit(deps, request, { type: 'signup', userId: user.id });
       return reply.code(201).send({ id: user.id, username: user.username });
     } catch (err) {
       if (err instanceof GatehouseError && err.status < 500) {
-        deps.logger.info(
-          { event: 'signup.failure', code: err.code, username: canonicalUsername(username), ip: clientIp(request) },
-          'sign-up refused',
-        );
+        deps.logger.info({ event: 'signup.failure', code: err.code, ip: clientIp(request) }, 'sign-up refused');
       }
       throw err;
     }

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
 import type { SessionRecord, UserRecord } from '../../stores/types.js';
-import { verifyPassword } from '../auth-context.js';
+import { recordAudit } from '../audit.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { checkDeviceField } from '../policy/device.js';
-import { canonicalUsername } from '../policy/username.js';
 import { createDeviceSession } from '../sessions.js';
+import { checkSignin } from '../signin-guard.js';
 import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token.js';
 import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
 import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
@@ -73,24 +73,18 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
       const deviceName = params.device_name === undefined ? null : checkDeviceField(params.device_name, 'device_name', 'name');
       // Checked before the password, so the answer says nothing about the account.
       const scopes = narrowScopes(params.scope === undefined ? undefined : parseScope(params.scope), grantableScopes(deps.config));
-      const canonical = canonicalUsername(username);
-
-      const user = await deps.stores.users.findByCanonical(canonical);
-      const ok = await verifyPassword(deps, user?.passwordHash ?? null, password);
-      if (!user || !ok) {
-        deps.logger.warn(
-          { event: 'token.password.failure', reason: user ? 'wrong_password' : 'unknown_user', username: canonical, ip: clientIp(request), deviceId },
-          'password grant refused',
-        );
-        throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
-      }
+      const check = await checkSignin(deps, request, { username, password, via: 'password_grant', deviceId });
+      if (!check.ok) throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
+      const { user } = check;
       const scope = scopes.join(' ');
       const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope });
       const refreshToken = await issueFirstRefreshToken(deps, session);
-      deps.logger.info(
-        { event: 'token.password.success', userId: user.id, username: user.usernameCanonical, sid: session.id, deviceId, replaced: replaced.length, scope, ip: clientIp(request) },
-        'device signed in (password grant)',
-      );
+      await recordAudit(deps, request, {
+        type: 'signin.success',
+        userId: user.id,
+        deviceId,
+        detail: { via: 'password_grant', sid: session.id, scope, replaced: replaced.length, known_device: check.knownDevice },
+      });
       return answer(reply, ctx, { user, session, scope, refreshToken });
     }
 
@@ -98,7 +92,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
       onlyParams(params, REFRESH_GRANT, grantType);
       const token = requireParam(params, 'refresh_token');
       const requested = params.scope === undefined ? undefined : parseScope(params.scope);
-      const redeemed = await redeemRefreshToken(deps, token, requested);
+      const redeemed = await redeemRefreshToken(deps, token, requested, request);
       const { scope } = redeemed;
       deps.logger.info(
         { event: 'token.refresh', userId: redeemed.user.id, sid: redeemed.session.id, outcome: redeemed.outcome, ip: clientIp(request) },

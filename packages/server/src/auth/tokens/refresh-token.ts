@@ -1,9 +1,11 @@
+import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../../context.js';
 import { refreshTokenSuccessor } from '../../crypto/rotation-key.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { generateRefreshToken, isRefreshTokenShape } from '../../crypto/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import type { SessionRecord, UserRecord } from '../../stores/types.js';
+import { recordAudit } from '../audit.js';
 import { endSessions, isSessionLive, sessionExpiry } from '../sessions.js';
 import { grantableScopes, narrowScopes, parseScope } from './scope.js';
 
@@ -41,7 +43,12 @@ export interface RedeemedRefreshToken {
  * and slides the session; rotated <= 10 s ago -> the same successor; rotated earlier -> theft:
  * the device session ends (and is revoked on the feed). Anything else is `invalid_grant`.
  */
-export async function redeemRefreshToken(deps: Deps, token: string, requestedScopes?: readonly string[]): Promise<RedeemedRefreshToken> {
+export async function redeemRefreshToken(
+  deps: Deps,
+  token: string,
+  requestedScopes?: readonly string[],
+  request?: FastifyRequest,
+): Promise<RedeemedRefreshToken> {
   if (!isRefreshTokenShape(token)) throw invalidGrant();
   const hash = hashSecret(token);
   const record = await deps.stores.refreshTokens.findByHash(hash);
@@ -52,7 +59,7 @@ export async function redeemRefreshToken(deps: Deps, token: string, requestedSco
   const user = await deps.stores.users.findById(session.userId);
   if (!user) throw invalidGrant();
   if (record.rotatedAt !== null && now - record.rotatedAt > REFRESH_REUSE_GRACE_MS) {
-    await theft(deps, user, session, now - record.rotatedAt);
+    await theft(deps, user, session, now - record.rotatedAt, request);
   }
   // Checked before rotating, so a refused scope does not use the token up.
   const granted = session.scope ? parseScope(session.scope) : grantableScopes(deps.config);
@@ -72,11 +79,13 @@ export async function redeemRefreshToken(deps: Deps, token: string, requestedSco
 }
 
 /** A rotated token presented again after the grace period: someone else holds the family. */
-async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number): Promise<never> {
+async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number, request: FastifyRequest | undefined): Promise<never> {
   await endSessions(deps, { sessionIds: [session.id] });
-  deps.logger.warn(
-    { event: 'refresh.reuse_detected', userId: user.id, username: user.usernameCanonical, sid: session.id, deviceId: session.deviceId, rotatedAgoMs },
-    'rotated refresh token presented again: device session ended',
-  );
+  await recordAudit(deps, request ?? null, {
+    type: 'refresh.reuse_detected',
+    userId: user.id,
+    deviceId: session.deviceId,
+    detail: { sid: session.id, rotated_ago_ms: rotatedAgoMs, session_ended: true },
+  });
   throw invalidGrant();
 }

@@ -1,14 +1,25 @@
 /** Every store contract, for a backend's test file to run in one call. */
 import type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.js';
 import { runApiTokenStoreContract } from './api-token-store.case.js';
+import { runAuditStoreContract } from './audit-store.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
+import { runRateLimitStoreContract } from './rate-limit-store.case.js';
 import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
 import { runRevocationStoreContract } from './revocation-store.case.js';
 import { runSessionStoreContract } from './session-store.case.js';
 import { runUserStoreContract } from './user-store.case.js';
 
 export type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.js';
-export { runApiTokenStoreContract, runKeyStoreContract, runRefreshTokenStoreContract, runRevocationStoreContract, runSessionStoreContract, runUserStoreContract };
+export {
+  runApiTokenStoreContract,
+  runAuditStoreContract,
+  runKeyStoreContract,
+  runRateLimitStoreContract,
+  runRefreshTokenStoreContract,
+  runRevocationStoreContract,
+  runSessionStoreContract,
+  runUserStoreContract,
+};
 
 export function runStoreContracts(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
   runUserStoreContract(name, makeStores, options);
@@ -17,4 +28,6 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runRevocationStoreContract(name, makeStores, options);
   runRefreshTokenStoreContract(name, makeStores, options);
   runApiTokenStoreContract(name, makeStores, options);
+  runAuditStoreContract(name, makeStores, options);
+  runRateLimitStoreContract(name, makeStores);
 }

@@ -106,6 +106,29 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.alterTable('sessions').dropColumn('scope').execute();
       },
     },
+    '0003_audit_events': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The security event log (account activity). Never a secret in any column.
+        await db.schema
+          .createTable('audit_events')
+          .ifNotExists()
+          .addColumn('seq', flavor.autoIncrementPk.type, (c) => flavor.autoIncrementPk.build(c))
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('ip', 'text')
+          .addColumn('device_id', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('audit_events_user_at_idx').ifNotExists().on('audit_events').columns(['user_id', 'at']).execute();
+        await db.schema.createIndex('audit_events_at_idx').ifNotExists().on('audit_events').column('at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('audit_events').ifExists().execute();
+      },
+    },
   };
 }
 

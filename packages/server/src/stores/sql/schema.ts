@@ -78,6 +78,21 @@ export interface ApiTokensTable {
   last_used_at: number | null;
 }
 
+export interface AuditEventsTable {
+  /** Insertion order (ties of `at` list the later append first). */
+  seq: Generated<number>;
+  id: string;
+  /** References users.id, on delete cascade; null for events without a known account. */
+  user_id: string | null;
+  type: string;
+  at: number;
+  ip: string | null;
+  device_id: string | null;
+  user_agent: string | null;
+  /** JSON object of strings, numbers and booleans, or null. */
+  detail: string | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -85,6 +100,7 @@ export interface GatehouseDb {
   revocations: RevocationsTable;
   refresh_tokens: RefreshTokensTable;
   api_tokens: ApiTokensTable;
+  audit_events: AuditEventsTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

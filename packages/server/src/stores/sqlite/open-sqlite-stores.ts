@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import { Kysely, SqliteDialect, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Clock } from '../../util/clock.js';
 import { SqliteApiTokenStore } from '../api-tokens/sqlite-api-token-store.js';
+import { SqliteAuditStore } from '../audit/sqlite-audit-store.js';
 import { SqliteKeyStore } from '../keys/sqlite-key-store.js';
+import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
 import { SqliteRefreshTokenStore } from '../refresh-tokens/sqlite-refresh-token-store.js';
 import { SqliteRevocationStore } from '../revocations/sqlite-revocation-store.js';
 import { SqliteSessionStore } from '../sessions/sqlite-session-store.js';
@@ -69,7 +71,10 @@ class ClosedGuard implements KyselyPlugin {
   }
 }
 
-/** Opens every store on one SQLite file and runs the migrations. */
+/**
+ * Opens every store on one SQLite file and runs the migrations. Rate-limit counters live in
+ * this process's memory (they expire by themselves and need no durability).
+ */
 export async function openSqliteStores(options: SqliteStoresOptions): Promise<Stores> {
   const file = options.file === ':memory:' ? options.file : resolve(options.file);
   const shared = await acquire(file);
@@ -77,13 +82,15 @@ export async function openSqliteStores(options: SqliteStoresOptions): Promise<St
   const db = shared.db.withPlugin(guard);
   const label = `SQLite ${file}`;
   return {
-    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, rateLimits: 'memory', audit: label },
     users: new SqliteUserStore(db, sqliteFlavor),
     sessions: new SqliteSessionStore(db, sqliteFlavor),
     keys: new SqliteKeyStore(db, sqliteFlavor),
     revocations: new SqliteRevocationStore(db, sqliteFlavor),
     refreshTokens: new SqliteRefreshTokenStore(db, sqliteFlavor),
     apiTokens: new SqliteApiTokenStore(db, sqliteFlavor),
+    rateLimits: new MemoryRateLimitStore(),
+    audit: new SqliteAuditStore(db, sqliteFlavor),
     async ready() {
       let ok = false;
       try {
@@ -92,7 +99,7 @@ export async function openSqliteStores(options: SqliteStoresOptions): Promise<St
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, rateLimits: true, audit: ok };
     },
     async close() {
       if (guard.closed) return;

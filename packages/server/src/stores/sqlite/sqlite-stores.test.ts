@@ -42,8 +42,26 @@ describe('openSqliteStores', () => {
     try {
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const label = `SQLite ${file}`;
-      expect(stores.describe).toEqual({ users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label });
-      expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true, refreshTokens: true, apiTokens: true });
+      expect(stores.describe).toEqual({
+        users: label,
+        sessions: label,
+        keys: label,
+        revocations: label,
+        refreshTokens: label,
+        apiTokens: label,
+        rateLimits: 'memory',
+        audit: label,
+      });
+      expect(await stores.ready()).toEqual({
+        users: true,
+        sessions: true,
+        keys: true,
+        revocations: true,
+        refreshTokens: true,
+        apiTokens: true,
+        rateLimits: true,
+        audit: true,
+      });
     } finally {
       await stores.close();
     }
@@ -103,13 +121,23 @@ describe('openSqliteStores', () => {
     const stores = await open(join(root, 'closed', 'gatehouse.db'));
     await stores.close();
     await stores.close(); // idempotent
-    expect(await stores.ready()).toEqual({ users: false, sessions: false, keys: false, revocations: false, refreshTokens: false, apiTokens: false });
+    expect(await stores.ready()).toEqual({
+      users: false,
+      sessions: false,
+      keys: false,
+      revocations: false,
+      refreshTokens: false,
+      apiTokens: false,
+      rateLimits: true,
+      audit: false,
+    });
     await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('works on :memory:', async () => {

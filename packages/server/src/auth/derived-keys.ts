@@ -1,0 +1,16 @@
+import { hkdfSync } from 'node:crypto';
+
+/** HKDF-SHA256 of the master key for one named purpose (32 bytes). Never log the result. */
+function derive(masterKey: Uint8Array, purpose: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', masterKey, 'gatehouse', purpose, 32));
+}
+
+/** Signs the `gatehouse_known_device` cookie (OWASP device cookies). */
+export function deriveDeviceCookieKey(masterKey: Uint8Array): Uint8Array {
+  return derive(masterKey, 'gatehouse device cookie');
+}
+
+/** Signs proof-of-work challenges (altcha) for sign-up. */
+export function deriveChallengeKey(masterKey: Uint8Array): Uint8Array {
+  return derive(masterKey, 'gatehouse signup challenge');
+}

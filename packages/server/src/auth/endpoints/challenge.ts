@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { newChallenge } from '../challenge.js';
+import type { EndpointContext } from '../endpoint-context.js';
+
+/**
+ * GET /auth/challenge -> 200 {algorithm, challenge, maxnumber, maxNumber, salt, signature}: a
+ * signed proof-of-work challenge for sign-up (ALTCHA v1), good once until it expires
+ * (`signup.challengeTtlSec`; the expiry is inside `salt`). No credential.
+ */
+export function registerChallenge(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.get('/auth/challenge', async (_request, reply) => {
+    const c = await newChallenge(deps);
+    return reply.send({
+      algorithm: c.algorithm,
+      challenge: c.challenge,
+      maxnumber: c.maxnumber,
+      // The spelling of newer ALTCHA widgets.
+      maxNumber: c.maxnumber,
+      salt: c.salt,
+      signature: c.signature,
+    });
+  });
+}

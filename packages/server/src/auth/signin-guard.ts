@@ -1,0 +1,105 @@
+import type { FastifyRequest } from 'fastify';
+import type { Deps } from '../context.js';
+import { hashSecret } from '../crypto/secrets.js';
+import type { RateLimitRule, UserRecord } from '../stores/types.js';
+import { recordAuditInBackground } from './audit.js';
+import { verifyPassword } from './auth-context.js';
+import { clientIp } from './client-ip.js';
+import { knownDeviceFor } from './device-cookie.js';
+import { canonicalUsername } from './policy/username.js';
+import { limitPerIp, rateLimited } from './rate-limit.js';
+
+export type SigninVia = 'signin' | 'password_grant';
+
+export interface SigninAttempt {
+  username: string;
+  password: string;
+  via: SigninVia;
+  /** The device id the attempt names (body), for the security log. */
+  deviceId?: string | undefined;
+}
+
+export type SigninCheck =
+  | { ok: true; user: UserRecord; canonical: string; knownDevice: boolean }
+  | { ok: false; canonical: string };
+
+/** The counter key of an account: a hash, so unknown names (often mistyped passwords) are not kept as such. */
+function accountKey(canonical: string): string {
+  return `signin:account:${hashSecret(canonical)}`;
+}
+
+function deviceKey(canonical: string, nonce: string): string {
+  return `signin:device:${hashSecret(canonical)}:${nonce}`;
+}
+
+/**
+ * Checks a username and password for `POST /auth/signin` and the password grant, behind the
+ * abuse limits (DESIGN §3):
+ * 1. the per-IP limit (`signin.perIpPerMinute`, 429);
+ * 2. the per-account budget: one attempt is RESERVED atomically before any hashing, per
+ *    canonical username, known or not (`signin.maxFailures` per `signin.lockWindowSec`). A
+ *    refused reservation answers 429 at once, with no hash computed, whatever the password;
+ *    so N parallel guesses check at most `maxFailures` passwords. A browser with a valid device
+ *    cookie for this account draws on its own budget (`signin.knownDeviceMaxFailures`) instead;
+ * 3. the password (a dummy hash for an unknown user). A success frees its budget; a failure
+ *    keeps the reserved point.
+ * Returns `{ok: false}` for a wrong username or password; the caller answers in its own shape.
+ */
+export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
+  const cfg = deps.config.signin;
+  await limitPerIp(deps, request, 'signin', cfg.perIpPerMinute);
+
+  const canonical = canonicalUsername(attempt.username);
+  const device = knownDeviceFor(deps, request, canonical);
+  const key = device ? deviceKey(canonical, device.nonce) : accountKey(canonical);
+  const rule: RateLimitRule = { points: device ? cfg.knownDeviceMaxFailures : cfg.maxFailures, durationSec: cfg.lockWindowSec };
+
+  const reserved = await deps.stores.rateLimits.consume(key, rule);
+  if (!reserved.allowed) {
+    // Record the lock once (at its first refusal), not once per refused guess.
+    if (reserved.consumed === rule.points + 1) {
+      // In the background: the answer must not take longer for an existing account.
+      const retryAfterSec = Math.ceil(reserved.retryAfterMs / 1000);
+      recordAuditInBackground(deps, request, async () => {
+        const user = await deps.stores.users.findByCanonical(canonical);
+        if (!user) {
+          deps.logger.info({ event: 'signin.locked', username_known: false, via: attempt.via, ip: clientIp(request) }, 'sign-in locked');
+          return null;
+        }
+        return {
+          type: 'signin.locked',
+          userId: user.id,
+          deviceId: attempt.deviceId ?? null,
+          detail: { via: attempt.via, known_device: device !== null, retry_after_sec: retryAfterSec },
+        };
+      });
+    }
+    throw rateLimited(
+      reserved.retryAfterMs,
+      device ? 'Too many failed sign-ins from this browser for this account.' : 'Too many failed sign-ins for this account.',
+    );
+  }
+
+  const user = await deps.stores.users.findByCanonical(canonical);
+  const ok = await verifyPassword(deps, user?.passwordHash ?? null, attempt.password);
+  if (user && ok) {
+    await deps.stores.rateLimits.reset(key);
+    return { ok: true, user, canonical, knownDevice: device !== null };
+  }
+  if (user) {
+    // In the background: an awaited write would make failures slower for existing usernames.
+    recordAuditInBackground(deps, request, {
+      type: 'signin.failure',
+      userId: user.id,
+      deviceId: attempt.deviceId ?? null,
+      detail: { via: attempt.via, reason: 'wrong_password', known_device: device !== null, attempts_left: reserved.remaining },
+    });
+  } else {
+    // Never the name itself: unknown "usernames" are often passwords typed in the wrong box.
+    deps.logger.info(
+      { event: 'signin.failure', username_known: false, via: attempt.via, ip: clientIp(request), deviceId: attempt.deviceId ?? null },
+      'sign-in failed',
+    );
+  }
+  return { ok: false, canonical };
+}
