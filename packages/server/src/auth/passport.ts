@@ -22,7 +22,13 @@ function unauthenticated(detail: string, cause?: unknown): GatehouseError {
  */
 export function createPassportHook(deps: Deps): PassportHook {
   const verifier = createPassportVerifier({
-    jwks: () => deps.keyring.jwks(),
+    // The key set is local, so an unknown kid (a key rotated in by another process) re-reads the
+    // key store at once instead of waiting out a network-style cooldown.
+    jwks: async () => {
+      await deps.keyring.reload().catch((err: unknown) => deps.logger.warn({ err }, 'could not re-read signing keys; using the ones in memory'));
+      return deps.keyring.jwks();
+    },
+    jwksCooldownMs: 1_000,
     issuer: issuerOf(deps.config),
     audience: AUTH_AUDIENCE,
     now: () => deps.clock.now(),
