@@ -158,8 +158,16 @@ describe('sign-up proof-of-work', () => {
     expect(await hh.deps.stores.users.list()).toHaveLength(0);
   });
 
-  it('switches on automatically for an IP after 3 sign-ups a minute, and not for other IPs', async () => {
+  it('is not switched on per IP by default: the per-IP cap governs plain sign-ups', async () => {
     const hh = await harness('defaults');
+    for (let i = 0; i < 10; i++) expect((await signupFrom(hh, '203.0.113.60', `plain${i}`)).statusCode).toBe(201);
+    expectCode(await signupFrom(hh, '203.0.113.60', 'plain10'), 429, 'rate_limited');
+  });
+
+  it('switches on automatically for an IP after 3 sign-ups a minute when configured, and not for other IPs', async () => {
+    const hh = await harness('defaults', (c) => {
+      c.signup.autoChallenge.perIpPerMinute = 3;
+    });
     for (let i = 0; i < 3; i++) expect((await signupFrom(hh, '203.0.113.50', `auto${i}`)).statusCode).toBe(201);
     expectCode(await signupFrom(hh, '203.0.113.50', 'auto3'), 400, 'challenge_required');
     expectCode(await signupFrom(hh, '203.0.113.50', 'auto4'), 400, 'challenge_required');

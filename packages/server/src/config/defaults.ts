@@ -33,6 +33,13 @@ export const DEFAULTS: GatehouseConfig = {
     upstreamHeadersTimeoutMs: 30_000,
     upstreamBodyTimeoutMs: 30_000,
     upstreamConnections: 64,
+    trustedProxies: [],
+    clientIpHeader: 'x-forwarded-for',
+  },
+  cors: {
+    origins: [],
+    allowCredentials: true,
+    maxAgeSec: 600,
   },
   tokens: {
     accessTokenTtlSec: 600,
@@ -58,7 +65,7 @@ export const DEFAULTS: GatehouseConfig = {
     challengeMaxNumber: 50_000,
     challengeTtlSec: 600,
     autoChallenge: {
-      perIpPerMinute: 3,
+      perIpPerMinute: 0,
       globalPerMinute: 60,
       durationSec: 600,
     },

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, runCli, signUpAndIn, startGatehouse, tempDataDir, type StartedGatehouse } from './harness.js';
 
@@ -7,7 +8,11 @@ let gh: StartedGatehouse;
 const dataDir = tempDataDir();
 
 beforeAll(async () => {
-  gh = await startGatehouse(dataDir);
+  // Every request here comes from 127.0.0.1: lift the per-IP limits (their own tests are in
+  // signin-limits/signup-limits and abuse-limits.test.ts) so one "IP" can be many users.
+  const config = join(dataDir, 'gatehouse.json');
+  writeFileSync(config, JSON.stringify({ signin: { perIpPerMinute: 0 }, signup: { perIpPerMinute: 0, autoChallenge: { perIpPerMinute: 0, globalPerMinute: 0 } } }));
+  gh = await startGatehouse(dataDir, { GATEHOUSE_CONFIG: config });
 });
 afterAll(async () => {
   await gh?.stop();
