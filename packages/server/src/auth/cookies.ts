@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cookieNames } from '../config/cookie-names.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { isHttps } from '../config/issuer.js';
 import type { SessionRecord } from '../stores/types.js';
 import { deviceFieldProblem } from './policy/device.js';
 
+/** The names on http; on https they are `__Host-` prefixed (`cookieNames(config)`, used below). */
 export const SESSION_COOKIE = 'gatehouse_session';
 export const CSRF_COOKIE = 'gatehouse_csrf';
 export const DEVICE_COOKIE = 'gatehouse_device';
@@ -21,22 +23,24 @@ function base(config: GatehouseConfig) {
 export function setSessionCookies(reply: FastifyReply, config: GatehouseConfig, session: SessionRecord, secret: string): void {
   const maxAge = session.persistent ? Math.max(0, Math.floor((session.absoluteExpiresAt - session.createdAt) / 1000)) : undefined;
   const lifetime = maxAge === undefined ? {} : { maxAge };
-  reply.setCookie(SESSION_COOKIE, secret, { ...base(config), httpOnly: true, ...lifetime });
-  reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...base(config), httpOnly: false, ...lifetime });
+  const names = cookieNames(config);
+  reply.setCookie(names.session, secret, { ...base(config), httpOnly: true, ...lifetime });
+  reply.setCookie(names.csrf, session.csrfToken, { ...base(config), httpOnly: false, ...lifetime });
 }
 
 export function clearSessionCookies(reply: FastifyReply, config: GatehouseConfig): void {
   const gone = { ...base(config), maxAge: 0, expires: new Date(0) };
-  reply.setCookie(SESSION_COOKIE, '', { ...gone, httpOnly: true });
-  reply.setCookie(CSRF_COOKIE, '', { ...gone, httpOnly: false });
+  const names = cookieNames(config);
+  reply.setCookie(names.session, '', { ...gone, httpOnly: true });
+  reply.setCookie(names.csrf, '', { ...gone, httpOnly: false });
 }
 
 export function setDeviceCookie(reply: FastifyReply, config: GatehouseConfig, deviceId: string): void {
-  reply.setCookie(DEVICE_COOKIE, deviceId, { ...base(config), httpOnly: true, maxAge: DEVICE_COOKIE_MAX_AGE_SEC });
+  reply.setCookie(cookieNames(config).device, deviceId, { ...base(config), httpOnly: true, maxAge: DEVICE_COOKIE_MAX_AGE_SEC });
 }
 
-/** The device id from the `gatehouse_device` cookie, when present and well-formed. */
-export function deviceIdFromCookie(request: FastifyRequest): string | undefined {
-  const value = request.cookies[DEVICE_COOKIE];
+/** The device id from the `gatehouse_device` cookie (`__Host-` on https), when present and well-formed. */
+export function deviceIdFromCookie(request: FastifyRequest, config: GatehouseConfig): string | undefined {
+  const value = request.cookies[cookieNames(config).device];
   return value !== undefined && deviceFieldProblem(value, 'id') === null ? value : undefined;
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
+import { cookieNames } from '../config/cookie-names.js';
 import { isHttps } from '../config/issuer.js';
 import { safeEqual } from '../crypto/secrets.js';
 
@@ -16,6 +17,7 @@ import { safeEqual } from '../crypto/secrets.js';
  * The entry does not show which account it is for: it is verified against the username a
  * sign-in names.
  */
+/** The name on http; on https it is `__Secure-gatehouse_known_device` (`cookieNames(config)`). */
 export const KNOWN_DEVICE_COOKIE = 'gatehouse_known_device';
 export const KNOWN_DEVICE_MAX_AGE_SEC = 365 * 24 * 3600;
 const MAX_ENTRIES = 5;
@@ -39,7 +41,7 @@ function nowSec(deps: Deps): number {
 
 /** Well-formed entries of the cookie whose issued-at is within a year (not checked against any account). */
 function entries(deps: Deps, request: FastifyRequest): Array<Entry & { mac: string }> {
-  const value = request.cookies[KNOWN_DEVICE_COOKIE];
+  const value = request.cookies[cookieNames(deps.config).knownDevice];
   if (typeof value !== 'string' || value.length > 1024) return [];
   const now = nowSec(deps);
   const out: Array<Entry & { mac: string }> = [];
@@ -77,7 +79,7 @@ export function setKnownDeviceCookie(reply: FastifyReply, deps: Deps, request: F
     .filter((e) => !safeEqual(e.mac, mac(deps.deviceCookieKey, canonical, e.nonce, e.iat)))
     .map((e) => e.raw)
     .slice(0, MAX_ENTRIES - 1);
-  reply.setCookie(KNOWN_DEVICE_COOKIE, [mine, ...others].join('~'), {
+  reply.setCookie(cookieNames(deps.config).knownDevice, [mine, ...others].join('~'), {
     path: '/auth',
     httpOnly: true,
     sameSite: 'lax',

@@ -172,15 +172,25 @@ describe('POST /auth/signin', () => {
     expect((await h.deps.stores.sessions.findById(s.sid))?.deviceName).toBe('Zoë’s iPhone 15');
   });
 
-  it('Secure cookies only when the public URL is https', async () => {
+  it('Secure, __Host-/__Secure- prefixed cookies only when the public URL is https', async () => {
     const https = await createAuthHarness({ publicUrl: 'https://auth.example.test' });
     try {
       await signup(https.app, 'dave');
       const res = await signin(https.app, { username: 'dave', password: STRONG_PASSWORD });
       expect(res.statusCode).toBe(200);
-      for (const name of ['gatehouse_session', 'gatehouse_csrf', 'gatehouse_device']) {
+      for (const name of ['__Host-gatehouse_session', '__Host-gatehouse_csrf', '__Host-gatehouse_device']) {
         expect(setCookieLine(res, name)).toMatch(/; Secure/);
+        expect(setCookieLine(res, name)).toMatch(/; Path=\/(;|$)/);
+        expect(setCookieLine(res, name)).not.toMatch(/Domain=/i);
       }
+      expect(setCookieLine(res, '__Secure-gatehouse_known_device')).toMatch(/; Secure/);
+      expect(setCookieLine(res, 'gatehouse_session')).toBeUndefined();
+      // The device cookie is read back under its prefixed name (the bare one is not believed).
+      const device = res.cookies.find((c) => c.name === '__Host-gatehouse_device')!.value;
+      const again = await signin(https.app, { username: 'dave', password: STRONG_PASSWORD }, { cookie: `__Host-gatehouse_device=${device}` });
+      expect((again.json() as { session: { device_id: string } }).session.device_id).toBe(device);
+      const bare = await signin(https.app, { username: 'dave', password: STRONG_PASSWORD }, { cookie: `gatehouse_device=${device}` });
+      expect((bare.json() as { session: { device_id: string } }).session.device_id).not.toBe(device);
     } finally {
       await https.close();
     }

@@ -23,6 +23,7 @@ export const ERROR_REGISTRY = {
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },
+  cors: { status: 403, title: 'Cross-origin request refused' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -1,15 +1,44 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
+import type { CorsPolicy } from './cors.js';
 import { DUPLICATE, type Exchange } from './exchange.js';
+
+/** The origins a browser write may come from: the gateway's own, plus the CORS allow-list. */
+export interface CsrfOrigins {
+  /** The public origin (scheme://host[:port]). */
+  readonly own: string;
+  readonly cors: CorsPolicy;
+}
 
 function csrf(detail: string): GatehouseError {
   return new GatehouseError('csrf', { detail });
 }
 
-function crossSite(ex: Exchange, origin: string): string | null {
-  if (ex.origin !== undefined && ex.origin !== origin) return 'The request comes from another origin.';
-  if (ex.secFetchSite !== undefined && (ex.secFetchSite === DUPLICATE || ex.secFetchSite.toLowerCase() === 'cross-site')) {
-    return 'The request was sent cross-site.';
+/**
+ * Signs of a request a foreign site made the browser send (Origin, then Fetch Metadata):
+ * - `Origin` present: the gateway's own passes; an allow-listed CORS origin passes (it is a
+ *   site the operator vouched for, and cookie writes still need the CSRF token); any other
+ *   (`null` included, or two Origin headers) is refused, whatever Sec-Fetch-Site says.
+ * - no `Origin`: `Sec-Fetch-Site: cross-site` and `same-site` (a sibling subdomain) are
+ *   refused; `same-origin`, `none` (typed URL, bookmark) or no header at all pass.
+ * - With the own Origin, `Sec-Fetch-Site: cross-site` contradicts it and is refused.
+ */
+function crossSite(ex: Exchange, o: CsrfOrigins): string | null {
+  const origin = ex.origin;
+  const site = ex.secFetchSite;
+  if (site === DUPLICATE) return 'The request was sent cross-site.';
+  if (origin !== undefined) {
+    if (origin === o.own) {
+      if (site !== undefined && site.toLowerCase() === 'cross-site') return 'The request was sent cross-site.';
+      return null;
+    }
+    if (o.cors.allows(origin)) return null;
+    return 'The request comes from another origin.';
+  }
+  if (site !== undefined) {
+    const s = site.toLowerCase();
+    if (s === 'cross-site') return 'The request was sent cross-site.';
+    if (s === 'same-site') return 'The request was sent from another site of this domain.';
   }
   return null;
 }
@@ -19,12 +48,12 @@ function crossSite(ex: Exchange, origin: string): string | null {
  * session's token and no sign of a foreign origin. Bearer credentials are exempt: a browser
  * never attaches them by itself.
  */
-export function checkCsrf(ex: Exchange, origin: string): void {
+export function checkCsrf(ex: Exchange, origins: CsrfOrigins): void {
   const identity = ex.identity;
   if (identity === null || identity.auth !== 'session') return;
   const m = ex.req.method;
   if (m !== 'POST' && m !== 'PUT' && m !== 'PATCH' && m !== 'DELETE') return;
-  const why = crossSite(ex, origin);
+  const why = crossSite(ex, origins);
   if (why !== null) throw csrf(why);
   const sent = ex.csrfToken;
   if (sent === undefined || sent === DUPLICATE || identity.csrfToken === undefined || !safeEqual(sent, identity.csrfToken)) {
@@ -33,7 +62,7 @@ export function checkCsrf(ex: Exchange, origin: string): void {
 }
 
 /** Sign-in and sign-up sent cross-site (login CSRF): refused before the auth service sees them. */
-export function checkLoginCsrf(ex: Exchange, origin: string): void {
-  const why = crossSite(ex, origin);
+export function checkLoginCsrf(ex: Exchange, origins: CsrfOrigins): void {
+  const why = crossSite(ex, origins);
   if (why !== null) throw csrf(why);
 }

@@ -17,11 +17,16 @@ export class Exchange {
   /** The `gatehouse_session` cookie; DUPLICATE when sent with different values. */
   sessionCookie: string | undefined = undefined;
   contentType: string | undefined = undefined;
+  /** Content-Length as sent; DUPLICATE when sent more than once. */
   contentLength: string | undefined = undefined;
   /** A Transfer-Encoding header came: the body's length is unknown up front. */
   chunked = false;
   origin: string | undefined = undefined;
   secFetchSite: string | undefined = undefined;
+  /** `Access-Control-Request-Method`: with an Origin on OPTIONS, a CORS preflight. */
+  preflightMethod: string | undefined = undefined;
+  /** The client address resolved by the trusted-proxy rules (sent upstream as x-gatehouse-client-ip). */
+  clientIp = '';
   csrfToken: string | undefined = undefined;
   accept: string | undefined = undefined;
   identity: Identity | null = null;

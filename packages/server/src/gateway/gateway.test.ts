@@ -114,7 +114,9 @@ describe('strip: identity headers never reach the upstream', () => {
     expect(rec.url).toBe('/api/opt?x=1');
     expect(rawValues(rec, 'authorization')).toEqual([]);
     expect(rec.headers.cookie).toBe('theme=dark; lang=en');
-    expect(rec.headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+    // No trusted proxy configured: a client-sent X-Forwarded-For is dropped, not appended to.
+    expect(rec.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(rec.headers['x-gatehouse-client-ip']).toBe('127.0.0.1');
     expect(rec.headers['x-forwarded-proto']).toBe('http');
     expect(rec.headers['x-forwarded-host']).toBe(new URL(h.url).host);
   });

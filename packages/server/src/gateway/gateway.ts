@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { publicDir as webPublicDir } from '@gatehouse/web';
+import { cookieNames } from '../config/cookie-names.js';
 import { isHttps, publicOriginOf } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
 import { authRoutes } from './auth-routes.js';
-import { checkCsrf, checkLoginCsrf } from './csrf.js';
+import { ClientIpResolver } from './client-ip.js';
+import { CorsPolicy } from './cors.js';
+import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
 import { GatewayMetrics, upstreamOutcome, type RouteMetrics } from './metrics.js';
@@ -20,8 +24,8 @@ import type { Authenticator } from './pipeline/authenticate/types.js';
 import { authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
-import { CSRF_COOKIE, SESSION_COOKIE, compileStripRules, strip, type ForwardedFor, type StripRules } from './pipeline/strip/strip.js';
-import { sendProblem, sendRedirect } from './respond.js';
+import { compileStripRules, strip, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
+import { HSTS, clientErrorResponse, sendProblem, sendRedirect } from './respond.js';
 import { RevocationSet } from './revocation-set.js';
 import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
 
@@ -36,6 +40,8 @@ export interface GatewayOptions {
 
 export interface Gateway {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The http.Server's `clientError` listener: requests Node's parser refused (400/431) as problem+json, connection closed. */
+  clientError: (err: Error & { code?: string }, socket: Duplex) => void;
   close(): Promise<void>;
 }
 
@@ -48,7 +54,7 @@ const UNMATCHED = '(unmatched)';
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const gw = new GatewayImpl(deps, opts);
-  return { handler: gw.handler, close: () => gw.close() };
+  return { handler: gw.handler, clientError: gw.clientError, close: () => gw.close() };
 }
 
 class GatewayImpl implements ProxyObserver {
@@ -60,8 +66,10 @@ class GatewayImpl implements ProxyObserver {
   private readonly unmatchedMetrics: RouteMetrics;
   private readonly pages: Pages;
   private readonly stripRules: StripRules;
-  private readonly fwd: ForwardedFor;
-  private readonly origin: string;
+  private readonly stripOpts: StripOptions;
+  private readonly origins: CsrfOrigins;
+  private readonly cors: CorsPolicy;
+  private readonly hsts: boolean;
   private readonly clearCookies: string[];
   private readonly revocations: RevocationSet;
   private readonly sessions: SessionCookieAuthenticator;
@@ -75,9 +83,11 @@ class GatewayImpl implements ProxyObserver {
     opts: GatewayOptions,
   ) {
     const config = deps.config;
-    this.origin = publicOriginOf(config);
+    this.cors = new CorsPolicy(config);
+    this.origins = { own: publicOriginOf(config), cors: this.cors };
+    this.hsts = isHttps(config);
     const max = config.gateway.maxBodyBytes;
-    const compiled = [...authRoutes(opts.authUrl), ...opts.routes].map((r) => compileRoute(r, max));
+    const compiled = [...authRoutes(opts.authUrl).map((r) => compileRoute(r, max, true)), ...opts.routes.map((r) => compileRoute(r, max))];
     this.table = new RouteTable(compiled);
     for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
     this.localMetrics = this.metrics.forRoute('(gateway)', false);
@@ -87,9 +97,15 @@ class GatewayImpl implements ProxyObserver {
     // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
     this.stripRules = compileStripRules(config.gateway.stripHeaders);
     const publicUrl = new URL(config.publicUrl!);
-    this.fwd = { proto: publicUrl.protocol.slice(0, -1), defaultHost: publicUrl.host };
-    const attrs = `Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax${isHttps(config) ? '; Secure' : ''}`;
-    this.clearCookies = [`${SESSION_COOKIE}=; ${attrs}; HttpOnly`, `${CSRF_COOKIE}=; ${attrs}`];
+    const names = cookieNames(config);
+    this.stripOpts = {
+      proto: publicUrl.protocol.slice(0, -1),
+      defaultHost: publicUrl.host,
+      cookies: names,
+      clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),
+    };
+    const attrs = `Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax${this.hsts ? '; Secure' : ''}`;
+    this.clearCookies = [`${names.session}=; ${attrs}; HttpOnly`, `${names.csrf}=; ${attrs}`];
     this.passports = new PassportCache(deps);
     // One in-memory revocation set, fed by deps.feed and warmed from the store; every
     // credential cache hears of revocations through it.
@@ -103,6 +119,8 @@ class GatewayImpl implements ProxyObserver {
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // Every answer on https, the gateway's own and proxied ones alike (proxy.ts restates it).
+    if (this.hsts) res.setHeader('strict-transport-security', HSTS);
     this.handle(req, res).catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
   };
 
@@ -143,7 +161,16 @@ class GatewayImpl implements ProxyObserver {
       throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
     }
     const ex = new Exchange(req, res, route, target);
-    strip(ex, this.stripRules, this.fwd);
+    strip(ex, this.stripRules, this.stripOpts);
+    if (req.method === 'OPTIONS' && ex.preflightMethod !== undefined && ex.origin !== undefined) {
+      this.preflight(ex);
+      return;
+    }
+    if (this.cors.enabled) {
+      res.setHeader('vary', 'Origin');
+      const allowed = this.cors.actualHeaders(ex.origin);
+      if (allowed !== undefined) for (const k in allowed) res.setHeader(k, allowed[k]!);
+    }
     try {
       await this.run(ex);
     } catch (err) {
@@ -161,11 +188,11 @@ class GatewayImpl implements ProxyObserver {
         if (route.auth === 'required' || route.roles.length > 0) throw unauthenticated();
       } else {
         ex.identity = identity;
-        checkCsrf(ex, this.origin);
+        checkCsrf(ex, this.origins);
         authorize(route, identity, ex.req.method ?? 'GET');
       }
     }
-    if (route.loginCsrf) checkLoginCsrf(ex, this.origin);
+    if (route.loginCsrf) checkLoginCsrf(ex, this.origins);
     const hasBody = checkBody(ex);
     if (ex.identity !== null) {
       const p = this.passports.get(ex.identity, route.service);
@@ -175,6 +202,33 @@ class GatewayImpl implements ProxyObserver {
     if (ex.res.destroyed) return;
     this.proxy.forward(ex, hasBody);
   }
+
+  /**
+   * A CORS preflight to a routed path, answered by the gateway (never forwarded): 204 with the
+   * allow headers for an allow-listed origin, else 403 `cors` without any CORS header.
+   */
+  private preflight(ex: Exchange): void {
+    const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
+    const headers = this.cors.preflightHeaders(ex.origin);
+    if (headers === undefined) {
+      this.fail(ex.req, ex.res, new GatehouseError('cors', { detail: 'This origin may not call this API from a browser.' }), metrics);
+      return;
+    }
+    if (!ex.req.complete) ex.res.setHeader('connection', 'close');
+    ex.res.writeHead(204, headers);
+    ex.res.end();
+    metrics.count('cors_preflight');
+  }
+
+  readonly clientError = (err: Error & { code?: string }, socket: Duplex): void => {
+    const s = socket as Duplex & { bytesWritten?: number };
+    // Nothing sensible to say on a reset socket or after part of an answer went out.
+    if (err.code !== 'ECONNRESET' && s.writable && (s.bytesWritten ?? 0) === 0) {
+      s.end(clientErrorResponse(err.code, this.hsts), () => s.destroy());
+      return;
+    }
+    s.destroy();
+  };
 
   /** A refusal before the upstream call: problem+json, or the sign-in redirect for pages. */
   private refuse(ex: Exchange, err: unknown): void {

@@ -20,9 +20,11 @@ export interface CompiledRoute {
   readonly contentTypes: ReadonlySet<string>;
   readonly maxBodyBytes: number;
   readonly loginCsrf: boolean;
+  /** A route of the auth service itself: it still gets the device cookies (never the session or CSRF cookie). */
+  readonly authService: boolean;
 }
 
-export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number): CompiledRoute {
+export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number, authService = false): CompiledRoute {
   if (typeof route.path !== 'string' || !route.path.startsWith('/') || /[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(route.path)) {
     throw new Error(`route path ${JSON.stringify(route.path)} must be a plain absolute path`);
   }
@@ -47,6 +49,7 @@ export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number): C
     contentTypes: new Set((route.contentTypes ?? ['application/json']).map((t) => t.trim().toLowerCase())),
     maxBodyBytes: route.maxBodyBytes ?? defaultMaxBodyBytes,
     loginCsrf: route.loginCsrf === true,
+    authService,
   };
 }
 

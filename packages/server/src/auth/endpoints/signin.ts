@@ -43,7 +43,7 @@ export function registerSignin(app: FastifyInstance, { deps }: EndpointContext):
     const body = request.body;
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');
-    const cookieDeviceId = deviceIdFromCookie(request);
+    const cookieDeviceId = deviceIdFromCookie(request, deps.config);
 
     const check = await checkSignin(deps, request, {
       username: body.username,

@@ -1,10 +1,12 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { isHttps } from '../../../config/issuer.js';
 import type { GatehouseConfig } from '../../../config/types.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
-import { sendProblem } from '../../respond.js';
+import { DUPLICATE } from '../../exchange.js';
+import { HSTS, sendProblem } from '../../respond.js';
 import { stripResponseHeaders } from '../strip/strip.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
@@ -85,6 +87,13 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     const res = this.ex.res;
     this.proxy.observer.upstreamAnswered(this.ex, statusCode, (performance.now() - this.ex.startedAt) / 1000);
     stripResponseHeaders(headers);
+    // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
+    // restate the ones an upstream may also send.
+    if (this.proxy.hsts) headers['strict-transport-security'] = HSTS;
+    if (this.proxy.corsEnabled) {
+      const vary = headers.vary;
+      if (vary !== undefined && vary !== '*') headers.vary = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
+    }
     try {
       res.writeHead(statusCode, headers);
     } catch (err) {
@@ -136,12 +145,19 @@ function mapUpstreamError(err: Error): GatehouseError {
 /** Stage 5. One keep-alive undici Pool per upstream origin. */
 export class Proxy {
   private readonly pools = new Map<string, Pool>();
+  /** The public URL is https: every answer carries Strict-Transport-Security. */
+  readonly hsts: boolean;
+  /** CORS is on: proxied answers vary by Origin. */
+  readonly corsEnabled: boolean;
 
   constructor(
     private readonly config: GatehouseConfig,
     readonly logger: Logger,
     readonly observer: ProxyObserver,
-  ) {}
+  ) {
+    this.hsts = isHttps(config);
+    this.corsEnabled = config.cors.origins.length > 0;
+  }
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
@@ -206,11 +222,13 @@ export class Proxy {
   }
 }
 
-/** Body checks before contacting the upstream: 413 by Content-Length, 415 by media type. Returns whether a body comes. */
+/** Body checks before contacting the upstream: 400 for an ambiguous length or a GET/HEAD body, 413 by Content-Length, 415 by media type. Returns whether a body comes. */
 export function checkBody(ex: Exchange): boolean {
   const route = ex.route;
   let hasBody = ex.chunked;
   if (ex.contentLength !== undefined) {
+    // Node's parser refuses both already; never let a framing ambiguity reach an upstream.
+    if (ex.contentLength === DUPLICATE || ex.chunked) throw new GatehouseError('invalid_request', { detail: 'The request body has an ambiguous length.' });
     const n = Number(ex.contentLength);
     if (n > route.maxBodyBytes) {
       throw new GatehouseError('payload_too_large', { detail: `The request body is larger than ${route.maxBodyBytes} bytes.` });
@@ -218,6 +236,9 @@ export function checkBody(ex: Exchange): boolean {
     if (n > 0) hasBody = true;
   }
   if (!hasBody) return false;
+  const m = ex.req.method;
+  // A body on GET/HEAD has no defined meaning (RFC 9110 §9.3.1): refused rather than dropped.
+  if (m === 'GET' || m === 'HEAD') throw new GatehouseError('invalid_request', { detail: `A ${m} request must not have a body.` });
   const ct = ex.contentType;
   const semi = ct === undefined ? -1 : ct.indexOf(';');
   const media = ct === undefined ? '' : (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();

@@ -1,3 +1,5 @@
+import type { CookieNames } from '../../../config/cookie-names.js';
+import { CLIENT_IP_HEADER, type ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
@@ -28,12 +30,10 @@ const DROPPED: ReadonlySet<string> = new Set([
   'x-forwarded-port',
   'forwarded',
   'x-real-ip',
+  CLIENT_IP_HEADER,
   'expect',
   'http2-settings',
 ]);
-
-export const SESSION_COOKIE = 'gatehouse_session';
-export const CSRF_COOKIE = 'gatehouse_csrf';
 
 /** The configured identity-header list, compiled: exact names and prefixes (`x-user-*`). */
 export interface StripRules {
@@ -58,31 +58,48 @@ function stripped(name: string, rules: StripRules): boolean {
   return false;
 }
 
-/** Values the gateway adds for the upstream. */
-export interface ForwardedFor {
+/** What strip needs besides the identity-header rules; built once per gateway. */
+export interface StripOptions {
+  /** `x-forwarded-proto`. */
   proto: string;
-  /** Used when the client sent no Host. */
+  /** `x-forwarded-host` when the client sent no Host. */
   defaultHost: string;
+  /** The Gatehouse cookie names of this deployment (`__Host-` prefixed on https). */
+  cookies: CookieNames;
+  clientIp: ClientIpResolver;
+}
+
+const GATEHOUSE_COOKIE = /gatehouse_/i;
+
+/** `gatehouse_*`, `__Host-gatehouse_*`, `__Secure-gatehouse_*`, in any case. */
+function isGatehouseCookie(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith('gatehouse_') || n.startsWith('__host-gatehouse_') || n.startsWith('__secure-gatehouse_');
 }
 
 /**
- * Removes the gateway's cookies from one Cookie header value; remembers the session cookie.
- * Names are compared case-insensitively so no spelling of them slips through.
+ * Removes the gateway's cookies from one Cookie header value and remembers the session cookie.
+ * Every Gatehouse cookie is removed, whatever its prefix or case; only the auth service's own
+ * routes (`keepDevice`) still get the two device cookies it needs. The session cookie is read
+ * by its exact name only (on https `__Host-gatehouse_session`, which no sibling subdomain or
+ * http page can plant). Other cookies pass in their order with their values.
  */
-function filterCookies(ex: Exchange, value: string): string {
-  if (value.toLowerCase().indexOf('gatehouse_') < 0) return value;
+function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevice: boolean): string {
+  if (!GATEHOUSE_COOKIE.test(value)) return value;
   let kept = '';
   for (const part of value.split(';')) {
     const eq = part.indexOf('=');
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (name === SESSION_COOKIE) {
-      const v = part.slice(eq + 1).trim();
-      // Two different session cookies (cookie tossing from a sibling domain): trust neither.
-      if (ex.sessionCookie === undefined) ex.sessionCookie = v;
-      else if (ex.sessionCookie !== v) ex.sessionCookie = DUPLICATE;
-      continue;
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim();
+    if (isGatehouseCookie(name)) {
+      if (name === names.session) {
+        const v = part.slice(eq + 1).trim();
+        // Two different session cookies (cookie tossing): trust neither.
+        if (ex.sessionCookie === undefined) ex.sessionCookie = v;
+        else if (ex.sessionCookie !== v) ex.sessionCookie = DUPLICATE;
+        continue;
+      }
+      if (!keepDevice || (name !== names.device && name !== names.knownDevice)) continue;
     }
-    if (name === CSRF_COOKIE) continue;
     const piece = part.trim();
     if (piece) kept = kept ? `${kept}; ${piece}` : piece;
   }
@@ -92,14 +109,17 @@ function filterCookies(ex: Exchange, value: string): string {
 /**
  * Stage 1. One pass over `req.rawHeaders` (so duplicates and any spelling are seen): builds the
  * upstream headers without hop-by-hop headers, headers named in `Connection`, `x-passport`,
- * the configured identity headers, `Authorization` and the gateway's cookies; records what
- * later stages need; then sets `x-forwarded-for/-proto/-host`.
+ * the configured identity headers, `Authorization`, client-sent forwarding headers and the
+ * gateway's cookies; records what later stages need; then sets exactly one
+ * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host`.
  */
-export function strip(ex: Exchange, rules: StripRules, fwd: ForwardedFor): void {
+export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void {
   const raw = ex.req.rawHeaders;
   const out = ex.headers;
   let connection: string | undefined;
   let xff: string | undefined;
+  let forwarded: string | undefined;
+  const keepDevice = ex.route.authService;
   let cookies: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -107,7 +127,7 @@ export function strip(ex: Exchange, rules: StripRules, fwd: ForwardedFor): void 
     const value = raw[i + 1]!;
     switch (name) {
       case 'cookie': {
-        const kept = filterCookies(ex, value);
+        const kept = filterCookies(ex, value, opts.cookies, keepDevice);
         if (kept) cookies = cookies ? `${cookies}; ${kept}` : kept;
         continue;
       }
@@ -126,10 +146,18 @@ export function strip(ex: Exchange, rules: StripRules, fwd: ForwardedFor): void 
       case 'x-forwarded-for':
         xff = xff === undefined ? value : `${xff}, ${value}`;
         continue;
+      case 'forwarded':
+        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+        continue;
       case 'host':
         host = value;
         continue;
       case 'content-length':
+        // The HTTP parser refuses a second Content-Length already; never forward two.
+        if (ex.contentLength !== undefined) {
+          ex.contentLength = DUPLICATE;
+          continue;
+        }
         ex.contentLength = value;
         break;
       case 'content-type':
@@ -144,6 +172,9 @@ export function strip(ex: Exchange, rules: StripRules, fwd: ForwardedFor): void 
       case 'sec-fetch-site':
         ex.secFetchSite = ex.secFetchSite === undefined ? value : DUPLICATE;
         break;
+      case 'access-control-request-method':
+        ex.preflightMethod = value;
+        break;
       default:
         if (DROPPED.has(name) || stripped(name, rules)) continue;
     }
@@ -152,10 +183,13 @@ export function strip(ex: Exchange, rules: StripRules, fwd: ForwardedFor): void 
   // Headers the client named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
   if (cookies) out.push('cookie', cookies);
   if (connection !== undefined) removeConnectionNamed(out, connection);
-  const remote = ex.req.socket.remoteAddress ?? '';
-  out.push('x-forwarded-for', xff === undefined ? remote : `${xff}, ${remote}`);
-  out.push('x-forwarded-proto', fwd.proto);
-  out.push('x-forwarded-host', host ?? fwd.defaultHost);
+  // Pushed after the Connection pass: a client cannot name these away.
+  const client = opts.clientIp.resolve(ex.req.socket.remoteAddress, xff, forwarded);
+  ex.clientIp = client.ip;
+  out.push(CLIENT_IP_HEADER, client.ip);
+  out.push('x-forwarded-for', client.forwardedFor);
+  out.push('x-forwarded-proto', opts.proto);
+  out.push('x-forwarded-host', host ?? opts.defaultHost);
 }
 
 function removeConnectionNamed(out: string[], connection: string): void {
@@ -175,7 +209,20 @@ function removeConnectionNamed(out: string[], connection: string): void {
   out.length = w;
 }
 
-/** Response headers: hop-by-hop ones and any the upstream named in its `Connection`, removed in place. */
+/**
+ * Response headers the gateway alone decides for its public origin: CORS (an upstream that
+ * reflected any Origin with credentials would undo the allow-list).
+ */
+const GATEWAY_OWNED = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+] as const;
+
+/** Response headers: hop-by-hop ones, any the upstream named in its `Connection`, and CORS headers, removed in place. */
 export function stripResponseHeaders(headers: Record<string, string | string[] | undefined>): void {
   const connection = headers.connection;
   if (connection !== undefined) {
@@ -185,4 +232,5 @@ export function stripResponseHeaders(headers: Record<string, string | string[] |
     }
   }
   for (const h of HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
+  for (const h of GATEWAY_OWNED) if (headers[h] !== undefined) delete headers[h];
 }
