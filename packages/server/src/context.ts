@@ -1,5 +1,6 @@
 import type { GatehouseConfig } from './config/types.js';
 import type { Keyring } from './crypto/keyring-types.js';
+import type { HotCache } from './stores/redis/redis-hot-cache.js';
 import type { RevocationFeed, Stores } from './stores/types.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -18,4 +19,11 @@ export interface Deps {
   deviceCookieKey: Uint8Array;
   /** HKDF of the master key that signs proof-of-work challenges (`auth/derived-keys.ts`); never logged. */
   challengeKey: Uint8Array;
+  /** Shared hot copy of sessions and API tokens (Redis in scale-out). Absent: none (embedded). */
+  hotCache?: HotCache;
+  /** How revocations spread right now, for /readyz and /metrics. Absent: 'in-process'. */
+  feedMode?: () => FeedMode;
 }
+
+/** `pubsub`/`polling`: the Redis feed (polling the revocation store while Redis is away). */
+export type FeedMode = 'pubsub' | 'polling' | 'in-process';

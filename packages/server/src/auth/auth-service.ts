@@ -8,6 +8,7 @@ import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
 import { registerApiTokensList } from './endpoints/api-tokens-list.js';
 import { registerActivity } from './endpoints/activity.js';
 import { registerChallenge } from './endpoints/challenge.js';
+import { registerHealth } from './endpoints/health.js';
 import { registerIntrospect } from './endpoints/introspect.js';
 import { registerMe } from './endpoints/me.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
@@ -71,6 +72,7 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   await authContextOf(deps).dummyHash;
 
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
+  registerHealth(app, ctx);
   registerSignup(app, ctx);
   registerChallenge(app, ctx);
   registerSignin(app, ctx);

@@ -61,10 +61,17 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
  * after it happened).
  */
 export async function publishRevocation(deps: Deps, event: RevocationEvent, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
-  // Publish first: gateways drop their cached copy at once; then keep it durably for
-  // restarted gateways and the polling fallback.
+  // Durable first, then spread: whatever a gateway hears by pub/sub, a restarted gateway's
+  // warm-up and the polling fallback (Redis away) find too. Publishing is never held up by
+  // Redis (the feed sends without waiting). Should the write fail, the event is still spread
+  // (refusing sooner is never wrong) and the error goes to the caller (503, retried).
+  try {
+    await deps.stores.revocations.add(event, keepUntil);
+  } catch (err) {
+    await deps.feed.publish(event).catch(() => undefined);
+    throw err;
+  }
   await deps.feed.publish(event);
-  await deps.stores.revocations.add(event, keepUntil);
 }
 
 const revoke = (deps: Deps, event: RevocationEvent): Promise<void> => publishRevocation(deps, event);

@@ -5,7 +5,15 @@ export const HELP = `gatehouse ${VERSION} — edge authentication for microservi
 Usage:
   gatehouse start [--port N] [--host H] [--data-dir DIR] [--public-url URL]
       Run everything on this machine: the public gateway, the auth service and the
-      demo services (notes, home, admin), on the embedded SQLite store.
+      demo services (notes, home, admin), on the embedded SQLite store — or, with
+      GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL, on PostgreSQL and Redis.
+  gatehouse gateway [--port N] [--host H] [--public-url URL]
+      Run the public gateway alone (and the demo services), forwarding /auth/* to the
+      auth service named by GATEHOUSE_AUTH_URL (required). Run as many as you like on
+      one PostgreSQL and one Redis; no sticky sessions.
+  gatehouse auth [--port N] [--host H]
+      Run the auth service alone (default 127.0.0.1, port GATEHOUSE_AUTH_PORT or a free
+      one). Keep it on the internal network: only the gateways talk to it.
   gatehouse users add <username> [--role ROLE]...
       Create a user. The password is asked for (or read from stdin when piped).
   gatehouse users grant <username> <role>      Give a user a role (e.g. admin).
@@ -24,6 +32,10 @@ Environment (see docs/configuration.md for every key):
   GATEHOUSE_MASTER_KEY  key that encrypts signing keys (default: generated into the data dir)
   GATEHOUSE_CONFIG      JSON config file with routes and settings
   GATEHOUSE_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+  GATEHOUSE_DATABASE_URL  PostgreSQL for every store (needs GATEHOUSE_MASTER_KEY)
+  GATEHOUSE_REDIS_URL     Redis: revocation feed, hot copy of sessions, rate limits
+  GATEHOUSE_AUTH_URL      the auth service, for "gatehouse gateway"
+  GATEHOUSE_AUTH_PORT     port of "gatehouse auth" (default 0: a free one)
 
 Examples:
   npx gatehouse start

@@ -21,11 +21,11 @@ export async function runKeys(config: GatehouseConfig, args: string[]): Promise<
     process.stderr.write('Usage: gatehouse keys list | keys rotate\n');
     return 2;
   }
-  const opened = await openDeps(config, { logger: createLogger('silent') });
+  const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
   try {
     const { deps } = opened;
     if (sub === 'rotate') {
-      const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: false });
+      const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: config.databaseUrl !== null });
       await rotateKeys({ store: deps.stores.keys, masterKey: masterKey.key, clock: deps.clock, publishAheadMs: KEY_PUBLISH_AHEAD_MS, maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS });
       process.stdout.write(`Rotated. The new key is published now and signs from ${new Date(deps.clock.now() + KEY_PUBLISH_AHEAD_MS).toISOString()}.\n`);
     }

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { GatehouseError } from '../errors/index.js';
 import { HELP, VERSION } from './help.js';
 import { runKeys } from './keys-command.js';
-import { runStart } from './start-command.js';
+import { runAuthCommand, runGatewayCommand, runStart } from './start-command.js';
 import { runUsers } from './users-command.js';
 
 class UsageError extends Error {}
@@ -38,9 +38,10 @@ async function main(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}".`);
     port = Number(values.port);
   }
+  // `gatehouse auth --port N` sets the auth service's port; every other command's is the gateway's.
   const config = loadConfig({
     overrides: {
-      ...(port !== undefined ? { port } : {}),
+      ...(port !== undefined ? (command === 'auth' ? { authPort: port } : { port }) : {}),
       ...(values.host ? { host: values.host } : {}),
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
@@ -49,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return runStart(config);
+    case 'gateway':
+      return runGatewayCommand(config);
+    case 'auth':
+      return runAuthCommand(config);
     case 'users':
       return runUsers(config, rest, values.role ?? []);
     case 'keys':

@@ -11,7 +11,7 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
   const [sub, name, role] = args;
   if (sub === 'add' && name && args.length === 2) {
     const password = await readPassword();
-    const opened = await openDeps(config, { logger: createLogger('silent') });
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
       const user = await createUser(opened.deps, { username: name, password, roles });
       process.stdout.write(`Created user ${user.username} (id ${user.id})${user.roles.length ? ` with roles ${user.roles.join(', ')}` : ''}.\n`);
@@ -21,7 +21,7 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
     }
   }
   if ((sub === 'grant' || sub === 'revoke') && name && role && args.length === 3) {
-    const opened = await openDeps(config, { logger: createLogger('silent') });
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
       const user = sub === 'grant' ? await grantRole(opened.deps, name, role) : await revokeRole(opened.deps, name, role);
       process.stdout.write(`${user.username} now has roles: ${user.roles.join(', ') || '(none)'}.\n`);
@@ -32,7 +32,7 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
     }
   }
   if (sub === 'list' && args.length === 1) {
-    const opened = await openDeps(config, { logger: createLogger('silent') });
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
       const users = await opened.deps.stores.users.list();
       for (const u of users) process.stdout.write(`${u.id}  ${u.username}  ${u.roles.join(',') || '-'}  ${new Date(u.createdAt).toISOString()}\n`);

@@ -11,6 +11,10 @@ export const DEFAULTS: GatehouseConfig = {
   dataDir: './data',
   masterKey: null,
   logLevel: 'info',
+  databaseUrl: null,
+  redisUrl: null,
+  authUrl: null,
+  authPort: 0,
   demo: true,
   routes: [],
   session: {
@@ -83,5 +87,9 @@ export const ENV_VARS = {
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_MASTER_KEY: 'masterKey',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_DATABASE_URL: 'databaseUrl',
+  GATEHOUSE_REDIS_URL: 'redisUrl',
+  GATEHOUSE_AUTH_URL: 'authUrl',
+  GATEHOUSE_AUTH_PORT: 'authPort',
   GATEHOUSE_CONFIG: '(path of the JSON config file)',
 } as const;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULTS } from './defaults.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
 
 /** A configuration problem, with the key path that is wrong and what to do about it. */
@@ -210,6 +211,8 @@ function checkFinal(c: GatehouseConfig): void {
   if (c.signup.challengeTtlSec < 60 || c.signup.challengeTtlSec > 3600) throw new ConfigError('signup.challengeTtlSec must be 60..3600 seconds.');
   if (c.signup.autoChallenge.durationSec < 1) throw new ConfigError('signup.autoChallenge.durationSec must be at least 1.');
   if (c.audit.retentionDays < 1) throw new ConfigError('audit.retentionDays must be at least 1.');
+  checkGatewayAndCors(c);
+  checkScaleOut(c);
   const seen = new Set<string>();
   for (const r of c.routes) {
     if (seen.has(r.path)) throw new ConfigError(`Two routes have the path "${r.path}".`);
@@ -217,10 +220,58 @@ function checkFinal(c: GatehouseConfig): void {
   }
 }
 
+/** `gateway.trustedProxies`, `gateway.clientIpHeader` and `cors.*`. */
+function checkGatewayAndCors(c: GatehouseConfig): void {
+  try {
+    parseTrustedProxies(c.gateway.trustedProxies);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} Use addresses like "10.0.0.1" or blocks like "10.0.0.0/8", "2001:db8::/32".`);
+  }
+  if (c.gateway.clientIpHeader !== 'x-forwarded-for' && c.gateway.clientIpHeader !== 'forwarded') {
+    throw new ConfigError(`gateway.clientIpHeader must be "x-forwarded-for" or "forwarded", got ${JSON.stringify(c.gateway.clientIpHeader)}.`);
+  }
+  for (const origin of c.cors.origins) {
+    let ok = false;
+    try {
+      const url = new URL(origin);
+      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError(`cors.origins: ${JSON.stringify(origin)} is not an origin; list exact origins like "https://app.example.com" (no path, no trailing slash, no "*").`);
+  }
+  if (c.cors.maxAgeSec > 86_400) throw new ConfigError('cors.maxAgeSec must be at most 86400.');
+}
+
+/** The store and role URLs. Messages never echo a URL: it may carry a password. */
+function checkScaleOut(c: GatehouseConfig): void {
+  const protocolOf = (url: string): string | null => {
+    try {
+      return new URL(url).protocol;
+    } catch {
+      return null;
+    }
+  };
+  if (c.databaseUrl !== null) {
+    const p = protocolOf(c.databaseUrl);
+    if (p !== 'postgres:' && p !== 'postgresql:') throw new ConfigError('databaseUrl (GATEHOUSE_DATABASE_URL) must be a URL like postgres://user:password@host:5432/database.');
+  }
+  if (c.redisUrl !== null) {
+    const p = protocolOf(c.redisUrl);
+    if (p !== 'redis:' && p !== 'rediss:') throw new ConfigError('redisUrl (GATEHOUSE_REDIS_URL) must be a URL like redis://host:6379 or rediss://:password@host:6380.');
+  }
+  if (c.authUrl !== null) {
+    const p = protocolOf(c.authUrl);
+    if (p !== 'http:' && p !== 'https:') throw new ConfigError('authUrl (GATEHOUSE_AUTH_URL) must be the auth service\'s base URL, like http://10.0.1.5:9000.');
+    c.authUrl = c.authUrl.replace(/\/+$/, '');
+  }
+  if (c.authPort > 65535) throw new ConfigError(`authPort must be 0..65535, got ${c.authPort}.`);
+}
+
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Overrides from command-line flags, applied last. */
-  overrides?: Partial<Pick<GatehouseConfig, 'port' | 'host' | 'dataDir' | 'publicUrl'>>;
+  overrides?: Partial<Pick<GatehouseConfig, 'port' | 'host' | 'dataDir' | 'publicUrl' | 'authPort'>>;
 }
 
 /** Defaults <- config file (GATEHOUSE_CONFIG) <- environment <- flags. Throws ConfigError naming the bad key. */
@@ -251,11 +302,16 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
   if (env.GATEHOUSE_DATA_DIR) c.dataDir = env.GATEHOUSE_DATA_DIR;
   if (env.GATEHOUSE_MASTER_KEY) c.masterKey = env.GATEHOUSE_MASTER_KEY;
   if (env.GATEHOUSE_LOG_LEVEL) c.logLevel = env.GATEHOUSE_LOG_LEVEL as GatehouseConfig['logLevel'];
+  if (env.GATEHOUSE_DATABASE_URL) c.databaseUrl = env.GATEHOUSE_DATABASE_URL;
+  if (env.GATEHOUSE_REDIS_URL) c.redisUrl = env.GATEHOUSE_REDIS_URL;
+  if (env.GATEHOUSE_AUTH_URL) c.authUrl = env.GATEHOUSE_AUTH_URL;
+  if (env.GATEHOUSE_AUTH_PORT !== undefined && env.GATEHOUSE_AUTH_PORT !== '') c.authPort = intFromEnv('GATEHOUSE_AUTH_PORT', env.GATEHOUSE_AUTH_PORT, 0, 65535);
   const o = options.overrides ?? {};
   if (o.port !== undefined) c.port = o.port;
   if (o.host !== undefined) c.host = o.host;
   if (o.dataDir !== undefined) c.dataDir = o.dataDir;
   if (o.publicUrl !== undefined) c.publicUrl = o.publicUrl;
+  if (o.authPort !== undefined) c.authPort = o.authPort;
   if (c.publicUrl) c.publicUrl = c.publicUrl.replace(/\/+$/, '');
   checkFinal(c);
   return c;

@@ -40,6 +40,14 @@ export interface GatehouseConfig {
   /** Base64url or hex master key (>= 32 bytes) that encrypts signing keys; generated into dataDir when unset. */
   masterKey: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PostgreSQL URL for every SQL store (scale-out); null: the SQLite file in dataDir. Never logged. */
+  databaseUrl: string | null;
+  /** Redis URL: revocation feed over pub/sub, hot copy of sessions and API tokens, rate-limit counters. Never logged. */
+  redisUrl: string | null;
+  /** Base URL of the auth service, for `gatehouse gateway` (required there). */
+  authUrl: string | null;
+  /** Port of `gatehouse auth` (0 picks a free one). */
+  authPort: number;
   /** Include the demo routes (notes, home, admin). */
   demo: boolean;
   /** Routes from the config file, matched before the demo routes. */
@@ -79,6 +87,19 @@ export interface GatehouseConfig {
     upstreamBodyTimeoutMs: number;
     /** Keep-alive connections per upstream. */
     upstreamConnections: number;
+    /** Addresses/CIDR blocks (IPv4, IPv6) of reverse proxies whose forwarding header is believed. Empty: none. */
+    trustedProxies: string[];
+    /** The forwarding header the trusted proxies write: "x-forwarded-for" or "forwarded" (RFC 7239). Only that one is read. */
+    clientIpHeader: 'x-forwarded-for' | 'forwarded';
+  };
+  /** CORS for routed paths; off while `origins` is empty. */
+  cors: {
+    /** Exact origins (`https://app.example.com`) allowed to call the gateway from a browser. */
+    origins: string[];
+    /** Send `Access-Control-Allow-Credentials: true` to allowed origins (cookies; writes still need the CSRF token). */
+    allowCredentials: boolean;
+    /** `Access-Control-Max-Age` of preflight answers (seconds). */
+    maxAgeSec: number;
   };
   tokens: {
     /** Lifetime of an access token (seconds). */

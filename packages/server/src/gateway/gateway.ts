@@ -92,7 +92,8 @@ class GatewayImpl implements ProxyObserver {
     for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
     this.localMetrics = this.metrics.forRoute('(gateway)', false);
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
-    this.local = localEndpoints(deps, this.metrics);
+    this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready });
+    this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
     // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
     this.stripRules = compileStripRules(config.gateway.stripHeaders);
@@ -110,8 +111,8 @@ class GatewayImpl implements ProxyObserver {
     // One in-memory revocation set, fed by deps.feed and warmed from the store; every
     // credential cache hears of revocations through it.
     this.revocations = new RevocationSet(deps);
-    this.sessions = new SessionCookieAuthenticator(deps, this.revocations, (sid) => this.passports.drop(sid));
-    this.apiTokens = new ApiTokenVerifier(deps, this.revocations);
+    this.sessions = new SessionCookieAuthenticator(deps, this.revocations, (sid) => this.passports.drop(sid), this.metrics.countDegraded);
+    this.apiTokens = new ApiTokenVerifier(deps, this.revocations, this.metrics.countDegraded);
     const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations), this.apiTokens);
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
@@ -273,5 +274,6 @@ class GatewayImpl implements ProxyObserver {
 
   gatewayAnswered(ex: Exchange, _status: number, code: string): void {
     this.routeMetrics.get(ex.route)?.count(code);
+    if (code === 'unavailable' && ex.route.authService) this.metrics.countDegraded('auth_service_unavailable');
   }
 }

@@ -194,15 +194,18 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
 
   const upstream = await startEcho();
   const auth = await startEcho();
-  const server = createServer();
+  // As start-all.ts builds it.
+  const server = createServer({ maxHeaderSize: 16 * 1024 });
   const url = await listen(server);
-  config.publicUrl = url;
+  // A test may set an https publicUrl (cookie names, HSTS) while the gateway serves http here.
+  config.publicUrl ??= url;
   const gateway = createGateway(deps, {
     authUrl: auth.url,
     routes: options.routes?.(upstream.url) ?? [],
     ...(options.publicDir ? { publicDir: options.publicDir } : {}),
   });
   server.on('request', gateway.handler);
+  server.on('clientError', gateway.clientError);
 
   return {
     deps,

@@ -1,29 +1,164 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/types.js';
 import { deriveChallengeKey, deriveDeviceCookieKey } from '../auth/derived-keys.js';
-import type { Deps } from '../context.js';
+import type { Deps, FeedMode } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
-import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
+import {
+  createRequestPathRedis,
+  describeRedis,
+  InProcessRevocationFeed,
+  NoHotCache,
+  openPostgresStores,
+  openSqliteStores,
+  RedisHotCache,
+  RedisRateLimitStore,
+  RedisRevocationFeed,
+  whenRedisReady,
+  type HotCache,
+  type RevocationFeed,
+  type Stores,
+} from '../stores/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 
-/** Opens the stores, master key, keyring and feed that every role and CLI command works on. */
-export async function openDeps(
-  config: GatehouseConfig,
-  options: { logger?: Logger; clock?: Clock } = {},
-): Promise<{ deps: Deps; close(): Promise<void> }> {
+export interface OpenDepsOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /**
+   * Use `config.redisUrl` (feed, hot copy, counters). Default true; one-shot CLI commands
+   * (`users`, `keys`) pass false: they publish nothing and need no counters.
+   */
+  redis?: boolean;
+  /** PostgreSQL schema (tests use a private one); default `public`. */
+  postgresSchema?: string;
+  /** Feed settings (tests shorten the polling interval). */
+  feed?: { pollIntervalMs?: number; heartbeatMs?: number };
+  /** Key prefix of the Redis hot copy (tests sharing one Redis); default `gatehouse:hot:`. */
+  hotCachePrefix?: string;
+}
+
+export interface OpenedDeps {
+  deps: Deps;
+  /** The `stores:` start line: which store holds what (never a password). */
+  storesLine: string;
+  close(): Promise<void>;
+}
+
+/** Longest life of a hot copy in Redis, whatever the session's remaining life (ms). */
+const HOT_COPY_CAP_MS = 3600_000;
+/** How long start waits for Redis before going on without it (it is an accelerator). */
+const REDIS_START_WAIT_MS = 1500;
+
+/**
+ * Opens the stores, master key, keyring and feed that every role and CLI command works on:
+ * SQLite in the data directory, or PostgreSQL (`databaseUrl`, master key required); the
+ * in-process feed, or Redis pub/sub with polling (`redisUrl`), plus the Redis hot copy and
+ * shared rate-limit counters.
+ */
+export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions = {}): Promise<OpenedDeps> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   config.dataDir = resolve(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: false });
-  const stores = await openSqliteStores({ file: join(config.dataDir, 'gatehouse.db'), clock });
+  const postgres = config.databaseUrl !== null;
+  // With a shared database every instance must decrypt the same signing keys.
+  const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: postgres });
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'error while closing the stores');
+      }
+    }
+  };
+
   try {
+    let stores: Stores;
+    if (config.databaseUrl !== null) {
+      const sqlStores = await openPostgresStores({
+        url: config.databaseUrl,
+        ...(options.postgresSchema !== undefined ? { schema: options.postgresSchema } : {}),
+        clock,
+        onMigrated: (applied) => {
+          if (applied.length > 0) logger.info({ applied }, 'PostgreSQL migrations applied');
+        },
+        onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'PostgreSQL connection lost; it reconnects on the next query'),
+      });
+      stores = sqlStores;
+    } else {
+      stores = await openSqliteStores({ file: join(config.dataDir, 'gatehouse.db'), clock });
+    }
+    cleanups.push(() => stores.close());
+
+    let feed: RevocationFeed;
+    let feedMode: () => FeedMode = () => 'in-process';
+    let hotCache: HotCache = new NoHotCache();
+    const sqlLabel = stores.describe.users;
+    const durableName = postgres ? 'PostgreSQL' : 'the database';
+    const parts = [`users, sessions, keys: ${sqlLabel}`];
+
+    if (config.redisUrl !== null && options.redis !== false) {
+      const redisUrl = config.redisUrl;
+      const label = describeRedis(redisUrl);
+      let lastWarn = 0;
+      const client: Redis = createRequestPathRedis({
+        url: redisUrl,
+        connectionName: 'gatehouse-hot',
+        onError: (err) => {
+          const now = Date.now();
+          if (now - lastWarn < 10_000) return;
+          lastWarn = now;
+          logger.warn({ redis: label, err: { message: err.message } }, 'Redis away; hot copy skipped and rate limits counted per instance until it is back');
+        },
+      });
+      cleanups.push(() => {
+        client.disconnect();
+      });
+      const redisFeed = new RedisRevocationFeed({
+        url: redisUrl,
+        revocations: stores.revocations,
+        clock,
+        logger,
+        ...(options.feed?.pollIntervalMs !== undefined ? { pollIntervalMs: options.feed.pollIntervalMs } : {}),
+        ...(options.feed?.heartbeatMs !== undefined ? { heartbeatMs: options.feed.heartbeatMs } : {}),
+        onHandlerError: (err) => logger.error({ err }, 'a revocation handler failed'),
+      });
+      cleanups.push(() => redisFeed.close());
+      await Promise.all([redisFeed.start(), whenRedisReady(client, REDIS_START_WAIT_MS)]);
+      feed = redisFeed;
+      feedMode = () => redisFeed.status();
+      // The hot copy never outlives the gateways' memory of a revocation (access-token
+      // lifetime + leeway), so a copy that escaped deletion is always refused by the set.
+      const cap = Math.min(HOT_COPY_CAP_MS, config.tokens.accessTokenTtlSec * 1000);
+      hotCache = new RedisHotCache({ client, url: redisUrl, maxTtlMs: cap, ...(options.hotCachePrefix !== undefined ? { prefix: options.hotCachePrefix } : {}) });
+      const rateLimits = new RedisRateLimitStore({ client });
+      const base = stores;
+      stores = {
+        ...base,
+        rateLimits,
+        describe: { ...base.describe, rateLimits: label },
+        async ready() {
+          return { ...(await base.ready()), rateLimits: rateLimits.shared() };
+        },
+        close: () => base.close(),
+      };
+      parts.push(`hot copy: ${label}`, `revocation feed: Redis pub/sub (polling ${durableName} while Redis is away)`, 'rate limits: Redis');
+    } else {
+      const inProcess = new InProcessRevocationFeed({ onHandlerError: (err) => logger.error({ err }, 'a revocation handler failed') });
+      cleanups.push(() => inProcess.close());
+      feed = inProcess;
+      parts.push('hot copy: memory', 'revocation feed: in-process', `rate limits: ${stores.describe.rateLimits}`);
+    }
+
     const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock });
-    const feed = new InProcessRevocationFeed();
+    cleanups.push(() => keyring.close());
     return {
       deps: {
         config,
@@ -35,15 +170,14 @@ export async function openDeps(
         refreshRotationKey: deriveRefreshRotationKey(masterKey.key),
         deviceCookieKey: deriveDeviceCookieKey(masterKey.key),
         challengeKey: deriveChallengeKey(masterKey.key),
+        hotCache,
+        feedMode,
       },
-      async close() {
-        keyring.close();
-        await feed.close();
-        await stores.close();
-      },
+      storesLine: parts.join('; '),
+      close,
     };
   } catch (err) {
-    await stores.close();
+    await close();
     throw err;
   }
 }

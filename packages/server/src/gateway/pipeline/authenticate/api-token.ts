@@ -4,13 +4,58 @@ import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
 import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../crypto/token-formats.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
-import type { RevocationEvent } from '../../../stores/types.js';
+import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
+import type { ApiTokenRecord, RevocationEvent } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
-import type { Identity, IdentityUser } from './types.js';
+import type { DegradedReporter, Identity, IdentityUser } from './types.js';
 
 /** While the store is away, retry it at most this often per cached token (hot copy served meanwhile). */
 const STALE_RETRY_MS = 1_000;
+/** Key of an API token's hot copy (Redis): the SHA-256 of the token, as in the store. */
+const hotKey = (tokenHash: string): string => `k:${tokenHash}`;
+
+/** What an ApiTokenEntry is built from: a resolved token, or its hot copy. */
+interface ApiTokenFacts {
+  token: Pick<ApiTokenRecord, 'id' | 'scopes' | 'expiresAt' | 'lastUsedAt'>;
+  user: IdentityUser;
+}
+
+/** The hot copy of a resolved API token in the shared HotCache. */
+interface HotApiToken {
+  v: 1;
+  /** When an instance read it from the durable store (epoch ms). */
+  w: number;
+  /** The token hash it belongs to (checked on read). */
+  h: string;
+  t: ApiTokenFacts['token'];
+  u: IdentityUser;
+}
+
+function isHotApiToken(v: unknown, tokenHash: string): v is HotApiToken {
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as Partial<HotApiToken>;
+  const t = h.t as Partial<ApiTokenFacts['token']> | undefined;
+  const u = h.u as Partial<IdentityUser> | undefined;
+  return (
+    h.v === 1 &&
+    typeof h.w === 'number' &&
+    h.h === tokenHash &&
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.id === 'string' &&
+    Array.isArray(t.scopes) &&
+    t.scopes.every((x) => typeof x === 'string') &&
+    (t.expiresAt === null || typeof t.expiresAt === 'number') &&
+    (t.lastUsedAt === null || typeof t.lastUsedAt === 'number') &&
+    typeof u === 'object' &&
+    u !== null &&
+    typeof u.id === 'string' &&
+    typeof u.username === 'string' &&
+    Array.isArray(u.roles) &&
+    u.roles.every((r) => typeof r === 'string')
+  );
+}
 
 /** A cached API token: the Identity of every request that carries it. */
 export class ApiTokenEntry implements Identity {
@@ -29,7 +74,7 @@ export class ApiTokenEntry implements Identity {
 
   constructor(
     readonly tokenHash: string,
-    resolved: ResolvedApiToken,
+    resolved: ApiTokenFacts,
     /** When read from the store (clock ms); fresh for session.cacheTtlMs. */
     public loadedAt: number,
   ) {
@@ -62,11 +107,16 @@ export class ApiTokenVerifier {
   private readonly ttlMs: number;
   private readonly touchMs: number;
   private readonly unsubscribe: () => void;
+  /** The shared hot copy; undefined when there is none (embedded default: nothing changes). */
+  private readonly hot: HotCache | undefined;
 
   constructor(
     private readonly deps: Deps,
     private readonly revocations: RevocationSet,
+    /** Told of every decision taken in a degraded mode (metrics). */
+    private readonly degraded: DegradedReporter = () => undefined,
   ) {
+    this.hot = deps.hotCache !== undefined && deps.hotCache.kind !== 'none' ? deps.hotCache : undefined;
     const s = deps.config.session;
     this.ttlMs = s.cacheTtlMs;
     this.touchMs = s.touchIntervalSec * 1000;
@@ -103,6 +153,7 @@ export class ApiTokenVerifier {
   private accept(entry: ApiTokenEntry, now: number): ApiTokenEntry {
     if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now)) {
       this.cache.delete(entry.tokenHash);
+      this.hot?.delete(hotKey(entry.tokenHash));
       throw invalidToken();
     }
     if (now - entry.lastTouch >= this.touchMs) this.touch(entry, now);
@@ -124,35 +175,66 @@ export class ApiTokenVerifier {
 
   private async read(token: string, tokenHash: string, stale: ApiTokenEntry | undefined): Promise<ApiTokenEntry | null> {
     const epoch = this.epoch;
+    // The shared hot copy (bearer requests only get here once the revocation set is warm).
+    let hotEntry: ApiTokenEntry | undefined;
+    if (this.hot !== undefined && this.revocations.ready) {
+      const value = await this.hot.get(hotKey(tokenHash));
+      if (isHotApiToken(value, tokenHash)) {
+        const now = this.deps.clock.now();
+        hotEntry = new ApiTokenEntry(tokenHash, { token: value.t, user: value.u }, Math.min(value.w, now));
+        if (stale !== undefined) hotEntry.lastTouch = Math.max(hotEntry.lastTouch, stale.lastTouch);
+        if (now - hotEntry.loadedAt < this.ttlMs) {
+          if (epoch === this.epoch) this.remember(hotEntry);
+          return hotEntry;
+        }
+      }
+    }
     let resolved: ResolvedApiToken | null;
     try {
       resolved = await resolveApiToken(this.deps, token);
     } catch (err) {
-      if (stale !== undefined && this.cache.peek(tokenHash) === stale) {
+      const now = this.deps.clock.now();
+      const fallback = stale !== undefined && this.cache.peek(tokenHash) === stale ? stale : hotEntry;
+      if (fallback !== undefined) {
         // DESIGN §4: API tokens keep working from the hot copy while the store is away;
         // deletions still arrive through the feed.
         this.deps.logger.warn({ err }, 'API token store unavailable; serving the cached token');
-        stale.loadedAt = this.deps.clock.now() - this.ttlMs + STALE_RETRY_MS;
-        return stale;
+        this.degraded('api_token_from_hot_copy');
+        fallback.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
+        if (fallback === hotEntry && epoch === this.epoch) this.remember(hotEntry);
+        return fallback;
       }
+      this.degraded('api_token_unavailable');
       throw err instanceof GatehouseError ? err : new StoreUnavailableError('API tokens', err);
     }
     if (resolved === null || resolved.token.tokenHash !== tokenHash) {
       this.cache.delete(tokenHash);
+      if (hotEntry !== undefined) this.hot?.delete(hotKey(tokenHash));
       return null;
     }
     const previous = this.cache.peek(tokenHash);
-    const entry = new ApiTokenEntry(tokenHash, resolved, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const entry = new ApiTokenEntry(tokenHash, resolved, now);
     // Keep the throttle across re-reads (the store's lastUsedAt lags behind our writes).
     if (previous !== undefined) entry.lastTouch = Math.max(entry.lastTouch, previous.lastTouch);
     if (epoch === this.epoch) {
-      this.cache.set(tokenHash, entry);
-      this.byId.set(entry.tokenId, tokenHash);
-      let set = this.byUser.get(entry.user.id);
-      if (set === undefined) this.byUser.set(entry.user.id, (set = new Set()));
-      set.add(tokenHash);
+      this.remember(entry);
+      if (this.hot !== undefined) {
+        const t = resolved.token;
+        const hot: HotApiToken = { v: 1, w: now, h: tokenHash, t: { id: t.id, scopes: t.scopes, expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt }, u: entry.user };
+        this.hot.set(hotKey(tokenHash), hot, t.expiresAt === null ? Number.POSITIVE_INFINITY : t.expiresAt - now);
+      }
     }
     return entry;
+  }
+
+  private remember(entry: ApiTokenEntry): void {
+    const tokenHash = entry.tokenHash;
+    this.cache.set(tokenHash, entry);
+    this.byId.set(entry.tokenId, tokenHash);
+    let set = this.byUser.get(entry.user.id);
+    if (set === undefined) this.byUser.set(entry.user.id, (set = new Set()));
+    set.add(tokenHash);
   }
 
   private touch(entry: ApiTokenEntry, now: number): void {
@@ -172,12 +254,20 @@ export class ApiTokenVerifier {
     if (event.type === 'api_token') {
       this.epoch++;
       const tokenHash = this.byId.get(event.tokenId);
-      if (tokenHash !== undefined) this.cache.delete(tokenHash);
+      if (tokenHash !== undefined) {
+        this.cache.delete(tokenHash);
+        this.hot?.delete(hotKey(tokenHash));
+      }
     } else if (event.type === 'user') {
       // Re-read the user's tokens (roles may have changed with the event that caused it).
       this.epoch++;
       const set = this.byUser.get(event.userId);
-      if (set !== undefined) for (const tokenHash of [...set]) this.cache.delete(tokenHash);
+      if (set !== undefined) {
+        for (const tokenHash of [...set]) {
+          this.cache.delete(tokenHash);
+          this.hot?.delete(hotKey(tokenHash));
+        }
+      }
     }
   }
 

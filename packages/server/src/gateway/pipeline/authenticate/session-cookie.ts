@@ -2,16 +2,56 @@ import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
+import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { InvalidSessionCookieError } from './errors.js';
-import type { AuthInput, Authenticator, Identity, IdentityUser } from './types.js';
+import type { AuthInput, Authenticator, DegradedReporter, Identity, IdentityUser } from './types.js';
 
 /** While the store is away, retry it at most this often per cached session (hot copy served meanwhile). */
 const STALE_RETRY_MS = 1_000;
 /** Longer than any cookie we mint (43 chars); bounds the hashing work on garbage. */
 const MAX_COOKIE_LENGTH = 256;
+/** Key of a session's hot copy (Redis): the SHA-256 of the cookie, as in the store. */
+const hotKey = (tokenHash: string): string => `s:${tokenHash}`;
+
+/** The hot copy of a session in the shared HotCache: what a SessionEntry needs, and when it was read from the store. */
+interface HotSession {
+  v: 1;
+  /** When an instance read it from the durable store (epoch ms). */
+  w: number;
+  s: SessionRecord;
+  u: IdentityUser;
+}
+
+function isHotSession(v: unknown, tokenHash: string): v is HotSession {
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as Partial<HotSession>;
+  const s = h.s as Partial<SessionRecord> | undefined;
+  const u = h.u as Partial<IdentityUser> | undefined;
+  return (
+    h.v === 1 &&
+    typeof h.w === 'number' &&
+    typeof s === 'object' &&
+    s !== null &&
+    s.tokenHash === tokenHash &&
+    typeof s.id === 'string' &&
+    typeof s.userId === 'string' &&
+    typeof s.deviceId === 'string' &&
+    typeof s.csrfToken === 'string' &&
+    typeof s.persistent === 'boolean' &&
+    typeof s.lastSeenAt === 'number' &&
+    typeof s.expiresAt === 'number' &&
+    typeof s.absoluteExpiresAt === 'number' &&
+    typeof u === 'object' &&
+    u !== null &&
+    u.id === s.userId &&
+    typeof u.username === 'string' &&
+    Array.isArray(u.roles) &&
+    u.roles.every((r) => typeof r === 'string')
+  );
+}
 
 /** A cached session: the Identity of every request that carries its cookie (no per-request object). */
 export class SessionEntry implements Identity {
@@ -28,7 +68,7 @@ export class SessionEntry implements Identity {
     readonly tokenHash: string,
     /** Our own copy; touch() updates lastSeenAt/expiresAt in place. */
     readonly session: SessionRecord,
-    user: UserRecord,
+    user: IdentityUser,
     /** When read from the store (clock ms); the entry is fresh for session.cacheTtlMs. */
     public loadedAt: number,
   ) {
@@ -44,7 +84,14 @@ export class SessionEntry implements Identity {
 
 /**
  * The session cookie: `hashSecret(cookie)` -> a small LRU of `{session, user}` in front of the
- * stores. The revocation feed drops entries (and, through `onDrop`, cached passports) at once;
+ * shared hot copy (`deps.hotCache`: Redis in scale-out, none embedded) in front of the stores.
+ * A memory hit makes no network call. On a miss (or a stale entry) the hot copy is asked first:
+ * an entry read from the store less than `session.cacheTtlMs` ago by any instance is used as
+ * is; otherwise the store is read and the hot copy rewritten. While the store is away, an older
+ * hot copy is served (DESIGN §4: "PostgreSQL down: sessions in a hot copy work"), but only once
+ * the revocation set is warm, which refuses every session ended within the hot copy's lifetime
+ * (its TTL never exceeds the set's memory), so correctness never depends on Redis deletes.
+ *  The revocation feed drops entries (and, through `onDrop`, cached passports) at once;
  * ended sids are remembered in the gateway's shared RevocationSet and checked on every request,
  * so a store read that raced a sign-out cannot bring a session back. Sliding expiry is written at most once per
  * touchIntervalSec, fire-and-forget.
@@ -60,13 +107,18 @@ export class SessionCookieAuthenticator implements Authenticator {
   private readonly unsubscribe: () => void;
   private readonly ttlMs: number;
   private readonly touchMs: number;
+  /** The shared hot copy; undefined when there is none (embedded default: nothing changes). */
+  private readonly hot: HotCache | undefined;
 
   constructor(
     private readonly deps: Deps,
     private readonly revocations: RevocationSet,
     /** Called with the sid whenever a session leaves the cache (revoked, evicted, expired). */
     private readonly onDrop: (sid: string) => void,
+    /** Told of every decision taken in a degraded mode (metrics). */
+    private readonly degraded: DegradedReporter = () => undefined,
   ) {
+    this.hot = deps.hotCache !== undefined && deps.hotCache.kind !== 'none' ? deps.hotCache : undefined;
     const s = deps.config.session;
     this.ttlMs = s.cacheTtlMs;
     this.touchMs = s.touchIntervalSec * 1000;
@@ -104,6 +156,7 @@ export class SessionCookieAuthenticator implements Authenticator {
     }
     if (this.revocations.sessionEnded(s.id, now)) {
       this.cache.delete(entry.tokenHash);
+      this.hot?.delete(hotKey(entry.tokenHash));
       throw new InvalidSessionCookieError();
     }
     if (now - s.lastSeenAt >= this.touchMs) this.touch(s, now);
@@ -126,34 +179,71 @@ export class SessionCookieAuthenticator implements Authenticator {
 
   private async read(tokenHash: string, stale: SessionEntry | undefined): Promise<SessionEntry | null> {
     const epoch = this.epoch;
+    // The shared hot copy, only once the revocation set is warm (it is what refuses an ended
+    // session whose hot copy escaped deletion).
+    let hotEntry: SessionEntry | undefined;
+    if (this.hot !== undefined && this.revocations.ready) {
+      const value = await this.hot.get(hotKey(tokenHash));
+      if (isHotSession(value, tokenHash)) {
+        const now = this.deps.clock.now();
+        hotEntry = new SessionEntry(tokenHash, { ...value.s }, value.u, Math.min(value.w, now));
+        if (now - hotEntry.loadedAt < this.ttlMs) {
+          // Read from the store by some instance moments ago: as good as our own read.
+          if (epoch === this.epoch) this.remember(hotEntry);
+          return hotEntry;
+        }
+      }
+    }
     let session: SessionRecord | null;
     let user: UserRecord | null = null;
     try {
       session = await this.deps.stores.sessions.findByTokenHash(tokenHash);
       if (session) user = await this.deps.stores.users.findById(session.userId);
     } catch (err) {
+      const now = this.deps.clock.now();
       if (stale !== undefined && this.cache.peek(tokenHash) === stale) {
         // DESIGN §4: a session in the hot copy keeps working while its store is away;
         // revocations still arrive through the feed.
         this.deps.logger.warn({ err }, 'session store unavailable; serving the cached session');
-        stale.loadedAt = this.deps.clock.now() - this.ttlMs + STALE_RETRY_MS;
+        this.degraded('session_from_memory');
+        stale.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
         return stale;
       }
+      if (hotEntry !== undefined) {
+        this.deps.logger.warn({ err }, 'session store unavailable; serving the session from the shared hot copy');
+        this.degraded('session_from_hot_copy');
+        // Kept in memory so the next second's requests neither wait for the store nor ask Redis.
+        hotEntry.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
+        if (epoch === this.epoch) this.remember(hotEntry);
+        return hotEntry;
+      }
+      this.degraded('session_unavailable');
       throw err instanceof GatehouseError ? err : new StoreUnavailableError('sessions', err);
     }
     if (!session || !user || session.tokenHash !== tokenHash) {
       this.cache.delete(tokenHash);
+      if (hotEntry !== undefined) this.hot?.delete(hotKey(tokenHash));
       return null;
     }
-    const entry = new SessionEntry(tokenHash, session, user, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const entry = new SessionEntry(tokenHash, session, user, now);
     if (epoch === this.epoch) {
-      this.cache.set(tokenHash, entry);
-      this.bySid.set(entry.sid, tokenHash);
-      let set = this.byUser.get(entry.user.id);
-      if (set === undefined) this.byUser.set(entry.user.id, (set = new Set()));
-      set.add(tokenHash);
+      this.remember(entry);
+      if (this.hot !== undefined) {
+        const hot: HotSession = { v: 1, w: now, s: session, u: entry.user };
+        this.hot.set(hotKey(tokenHash), hot, Math.min(session.expiresAt, session.absoluteExpiresAt) - now);
+      }
     }
     return entry;
+  }
+
+  private remember(entry: SessionEntry): void {
+    const tokenHash = entry.tokenHash;
+    this.cache.set(tokenHash, entry);
+    this.bySid.set(entry.sid, tokenHash);
+    let set = this.byUser.get(entry.user.id);
+    if (set === undefined) this.byUser.set(entry.user.id, (set = new Set()));
+    set.add(tokenHash);
   }
 
   /** Throttled sliding expiry: updates the cached copy now, writes in the background. */
@@ -180,11 +270,21 @@ export class SessionCookieAuthenticator implements Authenticator {
     if (event.type === 'session') {
       // The RevocationSet has recorded the sid already; drop the cached copy.
       const tokenHash = this.bySid.get(event.sid);
-      if (tokenHash !== undefined) this.cache.delete(tokenHash);
+      if (tokenHash !== undefined) {
+        this.cache.delete(tokenHash);
+        // Correctness does not depend on it (the revocation set refuses the sid), but the
+        // shared copy of an ended session should not linger.
+        this.hot?.delete(hotKey(tokenHash));
+      }
       this.onDrop(event.sid);
     } else {
       const set = this.byUser.get(event.userId);
-      if (set !== undefined) for (const tokenHash of [...set]) this.cache.delete(tokenHash);
+      if (set !== undefined) {
+        for (const tokenHash of [...set]) {
+          this.cache.delete(tokenHash);
+          this.hot?.delete(hotKey(tokenHash));
+        }
+      }
     }
   }
 

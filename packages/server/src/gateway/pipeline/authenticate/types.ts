@@ -40,3 +40,20 @@ export interface Authenticator {
   readonly name: string;
   authenticate(input: AuthInput): Identity | null | Promise<Identity | null>;
 }
+
+/** Why a decision was taken in a degraded mode (DESIGN §4), for `gatehouse_degraded_decisions_total{reason}`. */
+export type DegradedReason =
+  /** Store away: a session served from the gateway's own memory. */
+  | 'session_from_memory'
+  /** Store away: a session served from the shared hot copy (Redis). */
+  | 'session_from_hot_copy'
+  /** Store away and no hot copy: 503. */
+  | 'session_unavailable'
+  /** Store away: an API token served from memory or the shared hot copy. */
+  | 'api_token_from_hot_copy'
+  /** Store away and no hot copy of the API token: 503. */
+  | 'api_token_unavailable'
+  /** The auth service did not answer: 503 on /auth/*. */
+  | 'auth_service_unavailable';
+
+export type DegradedReporter = (reason: DegradedReason) => void;

@@ -126,15 +126,24 @@ class ProxyCall implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
-    const error = this.bodyTooLarge ? new GatehouseError('payload_too_large', { detail: `The request body is larger than ${this.ex.route.maxBodyBytes} bytes.` }) : mapUpstreamError(err);
+    const error = this.bodyTooLarge ? new GatehouseError('payload_too_large', { detail: `The request body is larger than ${this.ex.route.maxBodyBytes} bytes.` }) : mapUpstreamError(err, this.ex.route.authService);
     this.proxy.logger.debug({ err, route: this.ex.route.label }, 'upstream call failed');
     const status = sendProblem(req, res, error);
     this.proxy.observer.gatewayAnswered(this.ex, status, error.code);
   }
 }
 
-function mapUpstreamError(err: Error): GatehouseError {
+/**
+ * The auth service not reachable (stopped, restarting, its host gone): DESIGN §4 says sign-in
+ * and sign-up answer 503 `unavailable` then, like any store a decision needs, not 502.
+ */
+const AUTH_AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function mapUpstreamError(err: Error, authService: boolean): GatehouseError {
   const code = (err as { code?: string }).code;
+  if (authService && code !== undefined && AUTH_AWAY_CODES.has(code)) {
+    return new GatehouseError('unavailable', { detail: 'The auth service is not reachable; try again shortly.', headers: { 'retry-after': '1' }, cause: err });
+  }
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new GatehouseError('gateway_timeout', { detail: 'The service did not answer in time.', cause: err });
   }
