@@ -1,2 +1,2 @@
 export type { ApiTokenRecord, ApiTokenStore } from '../types.js';
-export { SqliteApiTokenStore } from './sqlite-api-token-store.js';
+export { SqlApiTokenStore } from './sql-api-token-store.js';

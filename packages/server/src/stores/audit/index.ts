@@ -1,3 +1,3 @@
 export type { AuditEvent, AuditEventType, AuditStore } from '../types.js';
 export { AUDIT_EVENT_TYPES } from '../types.js';
-export { SqliteAuditStore } from './sqlite-audit-store.js';
+export { SqlAuditStore } from './sql-audit-store.js';

@@ -1,2 +1,2 @@
 export type { KeyRecord, KeyStore } from '../types.js';
-export { SqliteKeyStore } from './sqlite-key-store.js';
+export { SqlKeyStore } from './sql-key-store.js';

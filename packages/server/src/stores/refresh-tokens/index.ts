@@ -1,2 +1,2 @@
 export type { RefreshTokenRecord, RefreshTokenStore } from '../types.js';
-export { SqliteRefreshTokenStore } from './sqlite-refresh-token-store.js';
+export { SqlRefreshTokenStore } from './sql-refresh-token-store.js';

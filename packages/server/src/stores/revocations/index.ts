@@ -1,3 +1,3 @@
 export type { RevocationEvent, RevocationFeed, RevocationStore } from '../types.js';
 export { InProcessRevocationFeed } from './in-process-feed.js';
-export { SqliteRevocationStore } from './sqlite-revocation-store.js';
+export { SqlRevocationStore } from './sql-revocation-store.js';

@@ -1,2 +1,2 @@
 export type { SessionRecord, SessionStore } from '../types.js';
-export { SqliteSessionStore } from './sqlite-session-store.js';
+export { SqlSessionStore } from './sql-session-store.js';

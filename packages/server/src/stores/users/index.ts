@@ -1,2 +1,2 @@
 export { UsernameTakenError, type UserRecord, type UserStore } from '../types.js';
-export { SqliteUserStore } from './sqlite-user-store.js';
+export { SqlUserStore } from './sql-user-store.js';

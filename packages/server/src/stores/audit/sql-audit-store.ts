@@ -34,7 +34,7 @@ function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
 }
 
 /** AuditStore over kysely (SQLite now; the same class serves any SqlFlavor). Events go with their user. */
-export class SqliteAuditStore implements AuditStore {
+export class SqlAuditStore implements AuditStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

@@ -25,7 +25,7 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
 }
 
 /** UserStore over kysely; portable SQL, dialect bits from the flavor (SQLite by default). */
-export class SqliteUserStore implements UserStore {
+export class SqlUserStore implements UserStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

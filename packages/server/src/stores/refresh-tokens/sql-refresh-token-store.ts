@@ -17,7 +17,7 @@ function toRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
  * (BEGIN IMMEDIATE on SQLite, a row lock with PostgreSQL), so concurrent refreshes of one token
  * leave exactly one current token. Rows go with their session (foreign key, on delete cascade).
  */
-export class SqliteRefreshTokenStore implements RefreshTokenStore {
+export class SqlRefreshTokenStore implements RefreshTokenStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

@@ -21,7 +21,7 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
 }
 
 /** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
-export class SqliteSessionStore implements SessionStore {
+export class SqlSessionStore implements SessionStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

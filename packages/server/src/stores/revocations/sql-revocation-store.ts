@@ -4,7 +4,7 @@ import type { GatehouseDb } from '../sql/schema.js';
 import type { RevocationEvent, RevocationStore } from '../types.js';
 
 /** Durable revocation log over kysely; events are JSON text, ordered by (at, seq). */
-export class SqliteRevocationStore implements RevocationStore {
+export class SqlRevocationStore implements RevocationStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

@@ -17,7 +17,7 @@ function toRecord(row: Selectable<SigningKeysTable>): KeyRecord {
 }
 
 /** KeyStore over kysely. Private keys arrive already encrypted (compact JWE). */
-export class SqliteKeyStore implements KeyStore {
+export class SqlKeyStore implements KeyStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

@@ -26,7 +26,7 @@ function toRecord(row: Selectable<ApiTokensTable>): ApiTokenRecord {
 }
 
 /** ApiTokenStore over kysely. Only the SHA-256 of the token is stored; rows go with their user. */
-export class SqliteApiTokenStore implements ApiTokenStore {
+export class SqlApiTokenStore implements ApiTokenStore {
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,

@@ -1,0 +1,60 @@
+import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import { SqlApiTokenStore } from '../api-tokens/sql-api-token-store.js';
+import { SqlAuditStore } from '../audit/sql-audit-store.js';
+import { SqlKeyStore } from '../keys/sql-key-store.js';
+import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
+import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
+import { SqlRevocationStore } from '../revocations/sql-revocation-store.js';
+import { SqlSessionStore } from '../sessions/sql-session-store.js';
+import type { Stores } from '../types.js';
+import { SqlUserStore } from '../users/sql-user-store.js';
+import type { SqlFlavor } from './flavor.js';
+import type { GatehouseDb } from './schema.js';
+
+/** Makes one Stores' queries fail like a closed connection once that Stores is closed. */
+class ClosedGuard implements KyselyPlugin {
+  closed = false;
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (this.closed) throw new Error('The database connection is not open');
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+/**
+ * Every SQL store on one kysely database, whatever the dialect (SQLite or PostgreSQL, told
+ * apart only by the flavor). Rate-limit counters live in this process's memory; scale-out
+ * swaps in the Redis store. `release` runs once, on the first `close()`.
+ */
+export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, label: string, release: () => Promise<void>): Stores {
+  const guard = new ClosedGuard();
+  const db = base.withPlugin(guard);
+  return {
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, rateLimits: 'memory', audit: label },
+    users: new SqlUserStore(db, flavor),
+    sessions: new SqlSessionStore(db, flavor),
+    keys: new SqlKeyStore(db, flavor),
+    revocations: new SqlRevocationStore(db, flavor),
+    refreshTokens: new SqlRefreshTokenStore(db, flavor),
+    apiTokens: new SqlApiTokenStore(db, flavor),
+    rateLimits: new MemoryRateLimitStore(),
+    audit: new SqlAuditStore(db, flavor),
+    async ready() {
+      let ok = false;
+      try {
+        await sql`select 1`.execute(db);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, rateLimits: true, audit: ok };
+    },
+    async close() {
+      if (guard.closed) return;
+      guard.closed = true;
+      await release();
+    },
+  };
+}
