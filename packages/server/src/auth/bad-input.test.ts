@@ -117,10 +117,24 @@ describe('bad input', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
-  it('404 not_found as problem+json for an unknown route or method', async () => {
+  it('404 not_found as problem+json for an unknown route', async () => {
     expectProblem(await send({ method: 'GET', url: '/auth/nope' }), 404, 'not_found');
-    expectProblem(await send({ method: 'GET', url: '/auth/signin' }), 404, 'not_found');
     expectProblem(await send({ method: 'GET', url: '/' }), 404, 'not_found');
+  });
+
+  it('405 with Allow for a known path and another method: GET never changes state', async () => {
+    const signin = await send({ method: 'GET', url: '/auth/signin' });
+    expectProblem(signin, 405, 'method_not_allowed');
+    expect(signin.headers.allow).toBe('POST');
+    const s = await signinOk(h.app, { username: 'nora', password: STRONG_PASSWORD });
+    const passport = await passportFor(h.deps, s);
+    const signout = await send({ method: 'GET', url: '/auth/signout?x=1', headers: { 'x-passport': passport } });
+    expectProblem(signout, 405, 'method_not_allowed');
+    const del = await send({ method: 'GET', url: `/auth/sessions/${s.sid}`, headers: { 'x-passport': passport } });
+    expectProblem(del, 405, 'method_not_allowed');
+    expect(del.headers.allow).toBe('DELETE');
+    // The session is untouched by the GETs.
+    expect((await send({ method: 'GET', url: '/auth/me', headers: { 'x-passport': passport } })).statusCode).toBe(200);
   });
 
   it('400 for a URL that is not valid percent-encoding, 404 for an over-long session id', async () => {

@@ -115,5 +115,20 @@ export function installProblemHandlers(app: FastifyInstance, logger: Logger, bod
     }
     return sendProblem(reply, ge);
   });
-  app.setNotFoundHandler((_request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, new GatehouseError('not_found')));
+  // A known path with another method is 405 with Allow, never a silent 404: GET never
+  // changes state, and a client that used the wrong method is told which ones exist.
+  const known: Array<{ pattern: RegExp; method: string }> = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]\w*/g, '[^/]+')}/?$`);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) known.push({ pattern, method });
+  });
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const q = request.url.indexOf('?');
+    const path = q < 0 ? request.url : request.url.slice(0, q);
+    const allow = [...new Set(known.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allow.length > 0) {
+      return sendProblem(reply, new GatehouseError('method_not_allowed', { detail: `Use ${allow.join(' or ')}.`, headers: { allow: allow.join(', ') } }));
+    }
+    return sendProblem(reply, new GatehouseError('not_found'));
+  });
 }
