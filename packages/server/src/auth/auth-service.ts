@@ -36,7 +36,9 @@ import { warmPasswordPolicy } from './policy/password.js';
 export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   const bodyLimit = deps.config.gateway.maxBodyBytes;
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'auth' }) as FastifyBaseLogger,
+    // Fastify's own lines ("Server listening at …") would clutter the start lines: at the
+    // default level only its warnings show. Security events are logged through deps.logger.
+    loggerInstance: deps.logger.child({ component: 'auth' }, { level: deps.logger.level === 'info' ? 'warn' : deps.logger.level }) as FastifyBaseLogger,
     // Security events are logged explicitly; no per-request access log here.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
