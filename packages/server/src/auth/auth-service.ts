@@ -20,6 +20,8 @@ import { registerSignout } from './endpoints/signout.js';
 import { registerSignoutAll } from './endpoints/signout-all.js';
 import { registerSignup } from './endpoints/signup.js';
 import { registerToken } from './endpoints/token.js';
+import { GatehouseError } from '../errors/index.js';
+import { findDuplicateKey } from './strict-json.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
 import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
@@ -59,7 +61,14 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
       done(null, undefined);
       return;
     }
-    jsonParser(request, text, done);
+    jsonParser(request, text, (err, value) => {
+      if (err) return done(err, undefined);
+      const duplicate = findDuplicateKey(text);
+      if (duplicate !== null) {
+        return done(new GatehouseError('invalid_body', { detail: `The key "${duplicate.slice(0, 64)}" appears twice in one object; send it once.` }), undefined);
+      }
+      done(null, value);
+    });
   });
 
   await app.register(fastifyCookie);

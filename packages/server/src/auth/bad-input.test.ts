@@ -117,6 +117,25 @@ describe('bad input', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
+  it('400 invalid_body for a JSON object with a repeated key (no "last one wins")', async () => {
+    const res = await send({
+      method: 'POST',
+      url: '/auth/signin',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"username":"nora","password":"${STRONG_PASSWORD}","username":"admin"}`,
+    });
+    expectProblem(res, 400, 'invalid_body');
+    expect(res.json().detail).toContain('"username" appears twice');
+    const token = await send({
+      method: 'POST',
+      url: '/auth/token',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"grant_type":"password","grant_type":"refresh_token"}',
+    });
+    expect(token.statusCode).toBe(400);
+    expect(token.body).toContain('appears twice');
+  });
+
   it('404 not_found as problem+json for an unknown route', async () => {
     expectProblem(await send({ method: 'GET', url: '/auth/nope' }), 404, 'not_found');
     expectProblem(await send({ method: 'GET', url: '/' }), 404, 'not_found');
