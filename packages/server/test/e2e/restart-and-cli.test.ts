@@ -62,6 +62,25 @@ describe('gatehouse CLI and restarts', () => {
     expect(missing.code).toBe(1);
   });
 
+  it('lists and rotates signing keys: the next key is published before it signs', () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const before = runCli(['keys', 'list'], { dataDir });
+    expect(before.code).toBe(0);
+    expect(before.stdout.trim().split('\n')).toHaveLength(1);
+    expect(before.stdout).toContain('active');
+    const rotated = runCli(['keys', 'rotate'], { dataDir });
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/Rotated\. The new key is published now and signs from/);
+    const lines = runCli(['keys', 'list'], { dataDir }).stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('next (published, not signing yet)'))).toHaveLength(1);
+    // The old key still signs until the new one activates, then stays published for its tokens.
+    expect(lines.filter((l) => / active /.test(l))).toHaveLength(1);
+    expect(lines.find((l) => / active /.test(l))).toMatch(/unpublished after/);
+    expect(runCli(['keys', 'spin'], { dataDir }).code).toBe(2);
+  });
+
   it('routes a configured upstream in front of the demo ones', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
