@@ -238,6 +238,20 @@ describe('POST /auth/password', () => {
     await signinOk(h.app, { username: 'liam', password: STRONG_PASSWORD, device_id: 'l3' });
   });
 
+  it('wrong current passwords are limited like sign-ins: the 6th try is 429 even when right', async () => {
+    await signup(h.app, 'nils');
+    const s = await signinOk(h.app, { username: 'nils', password: STRONG_PASSWORD });
+    for (let i = 0; i < 5; i++) {
+      expect((await call('POST', '/auth/password', s, { current_password: `wrong-guess-${i}-xx`, new_password: 'brand-new-lantern-77' })).statusCode).toBe(401);
+    }
+    const locked = await call('POST', '/auth/password', s, { current_password: STRONG_PASSWORD, new_password: 'brand-new-lantern-77' });
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json().code).toBe('rate_limited');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // The password did not change.
+    await signinOk(h.app, { username: 'nils', password: STRONG_PASSWORD });
+  });
+
   it('a weak new password: 400 weak_password, nothing changes', async () => {
     await signup(h.app, 'mona');
     const s = await signinOk(h.app, { username: 'mona', password: STRONG_PASSWORD });

@@ -4,6 +4,7 @@ import { hashPassword, verifyPassword } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
+import { rateLimited } from '../rate-limit.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
 
@@ -41,6 +42,12 @@ export function registerPasswordChange(app: FastifyInstance, { deps, authenticat
           headers: { 'www-authenticate': 'Bearer realm="gatehouse"' },
         });
       }
+      // Someone holding a stolen session must not get unlimited guesses at the password:
+      // an attempt is reserved before hashing, like sign-in, and a success clears the count.
+      const { maxFailures, lockWindowSec } = deps.config.signin;
+      const key = `password-change:user:${user.id}`;
+      const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
+      if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
       if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password))) {
         deps.logger.warn(
           { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
@@ -48,6 +55,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps, authenticat
         );
         throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
       }
+      await deps.stores.rateLimits.reset(key);
       checkNewPassword(request.body.new_password, user.username, deps.config);
       const passwordHash = await hashPassword(deps, request.body.new_password);
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
