@@ -5,6 +5,8 @@ import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
 const [, , role, target] = process.argv;
+// Exit (rather than die) on SIGTERM, so `node --cpu-prof` writes its profile (bench/profile.mjs).
+process.once('SIGTERM', () => process.exit(0));
 const BODY = JSON.stringify({ ok: true, service: 'bench' });
 
 if (role === 'upstream') {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { GatehouseConfig } from './types.js';
 
 /**
@@ -55,7 +56,10 @@ export const DEFAULTS: GatehouseConfig = {
   password: {
     minLength: 8,
     maxLength: 4096,
-    maxConcurrentHashes: 4,
+    // One core fewer than the machine has (at most 4, at least 1): argon2id runs on libuv's
+    // threads, and on a small box a burst of sign-ins must leave the event loop a core for the
+    // signed-in traffic (bench/signin.mjs, 2 cores: 4 at once cut that traffic ~10x, 1 by ~2x).
+    maxConcurrentHashes: Math.max(1, Math.min(4, availableParallelism() - 1)),
   },
   signin: {
     maxFailures: 5,

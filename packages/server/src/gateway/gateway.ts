@@ -12,7 +12,7 @@ import { CorsPolicy } from './cors.js';
 import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
-import { GatewayMetrics, upstreamOutcome, type RouteMetrics } from './metrics.js';
+import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
 import { AccessTokenVerifier } from './pipeline/authenticate/access-token.js';
 import { ApiTokenVerifier } from './pipeline/authenticate/api-token.js';
@@ -130,6 +130,7 @@ class GatewayImpl implements ProxyObserver {
     this.apiTokens.close();
     this.revocations.close();
     this.passports.clear();
+    this.metrics.close();
     await this.proxy.close();
   }
 
@@ -268,7 +269,7 @@ class GatewayImpl implements ProxyObserver {
   upstreamAnswered(ex: Exchange, status: number, seconds: number): void {
     const m = this.routeMetrics.get(ex.route);
     if (m === undefined) return;
-    m.count(upstreamOutcome(status));
+    m.countUpstream(status);
     m.latency?.observe(seconds);
   }
 

@@ -1,34 +1,120 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { FeedMode } from '../context.js';
 import type { HotCache } from '../stores/redis/redis-hot-cache.js';
 import type { DegradedReason } from './pipeline/authenticate/types.js';
 
-type CounterChild = ReturnType<Counter<'route' | 'outcome'>['labels']>;
-type HistogramChild = ReturnType<Histogram<'route'>['labels']>;
+const LOOP_DELAY_RESOLUTION_MS = 10;
+const STATUS_CLASS = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+const UPSTREAM_OUTCOMES = [...STATUS_CLASS.map((c) => `upstream_${c}`), 'upstream_other'];
 
-/** Per-route metric children, resolved once so a request costs a Map lookup and an increment. */
+/** Index of `upstream_2xx` etc. (answers relayed from an upstream) in UPSTREAM_OUTCOMES. */
+function statusIndex(status: number): number {
+  const i = Math.floor(status / 100) - 1;
+  return i >= 0 && i < STATUS_CLASS.length ? i : STATUS_CLASS.length;
+}
+
+/**
+ * Per-route request counts, kept as plain numbers on the hot path and handed to the Prometheus
+ * counter at scrape time (prom-client's labelled `inc` builds and hashes a label key on every
+ * call). A request costs an array or Map increment, no allocation.
+ */
 export class RouteMetrics {
-  private readonly outcomes = new Map<string, CounterChild>();
+  /** Not yet exported, by upstream status class (UPSTREAM_OUTCOMES order). */
+  private readonly upstream = new Float64Array(UPSTREAM_OUTCOMES.length);
+  /** Not yet exported, by gateway outcome (error codes, redirects…). */
+  private readonly outcomes = new Map<string, number>();
   constructor(
-    private readonly metrics: GatewayMetrics,
     readonly route: string,
-    readonly latency: HistogramChild | undefined,
+    readonly latency: LatencyChild | undefined,
   ) {}
   count(outcome: string): void {
-    let c = this.outcomes.get(outcome);
-    if (c === undefined) {
-      c = this.metrics.requests.labels(this.route, outcome);
-      this.outcomes.set(outcome, c);
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+  }
+  /** An answer relayed from the upstream, counted by status class. */
+  countUpstream(status: number): void {
+    const i = statusIndex(status);
+    this.upstream[i] = this.upstream[i]! + 1;
+  }
+  /** Hands the counts since the last call to `inc(outcome, n)` and clears them. */
+  flush(inc: (outcome: string, n: number) => void): void {
+    for (let i = 0; i < this.upstream.length; i++) {
+      if (this.upstream[i]! > 0) {
+        inc(UPSTREAM_OUTCOMES[i]!, this.upstream[i]!);
+        this.upstream[i] = 0;
+      }
     }
-    c.inc();
+    for (const [outcome, n] of this.outcomes) inc(outcome, n);
+    this.outcomes.clear();
   }
 }
 
-const STATUS_CLASS = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+/** One route's upstream latency buckets; observe() is a bucket scan and three additions. */
+export class LatencyChild {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly route: string,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (seconds <= b[i]!) {
+        this.counts[i]!++;
+        return;
+      }
+    }
+  }
+}
 
-/** `upstream_2xx` etc. for answers relayed from an upstream. */
-export function upstreamOutcome(status: number): string {
-  return `upstream_${STATUS_CLASS[Math.floor(status / 100) - 1] ?? 'other'}`;
+/**
+ * `gatehouse_gateway_upstream_duration_seconds`, a Prometheus histogram by route registered on
+ * the gateway's prom-client registry as a custom metric: same exposition as a prom-client
+ * Histogram, without its per-observation label hashing.
+ */
+class LatencyHistogram {
+  readonly name = 'gatehouse_gateway_upstream_duration_seconds';
+  readonly help = 'Time from forwarding a request to the upstream response headers, by route.';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames = ['route'];
+  private readonly children: LatencyChild[] = [];
+  constructor(private readonly bounds: readonly number[]) {}
+
+  child(route: string): LatencyChild {
+    const c = new LatencyChild(route, this.bounds);
+    this.children.push(c);
+    return c;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> } {
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    for (const c of this.children) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += c.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.bounds[i]!, route: c.route }, value: acc });
+      }
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', route: c.route }, value: c.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { route: c.route }, value: c.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { route: c.route }, value: c.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const c of this.children) {
+      c.counts.fill(0);
+      c.sum = 0;
+      c.count = 0;
+    }
+  }
 }
 
 /**
@@ -39,23 +125,43 @@ export function upstreamOutcome(status: number): string {
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'outcome'>;
-  readonly upstreamLatency: Histogram<'route'>;
+  readonly upstreamLatency: LatencyHistogram;
+  private readonly routes: RouteMetrics[] = [];
+  private readonly loopDelay: IntervalHistogram;
   readonly degraded: Counter<'reason'>;
   private readonly degradedChildren = new Map<DegradedReason, ReturnType<Counter<'reason'>['labels']>>();
 
   constructor() {
+    const routes = this.routes;
     this.requests = new Counter({
       name: 'gatehouse_gateway_requests_total',
       help: 'Requests the gateway answered, by route and outcome (upstream status class, or the gateway error code).',
       labelNames: ['route', 'outcome'],
       registers: [this.registry],
+      // The hot path counts in plain numbers (RouteMetrics); they are added here, at scrape time.
+      collect() {
+        for (const r of routes) r.flush((outcome, n) => this.labels(r.route, outcome).inc(n));
+      },
     });
-    this.upstreamLatency = new Histogram({
-      name: 'gatehouse_gateway_upstream_duration_seconds',
-      help: 'Time from forwarding a request to the upstream response headers, by route.',
-      labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    this.upstreamLatency = new LatencyHistogram([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+    this.registry.registerMetric(this.upstreamLatency as unknown as Parameters<Registry['registerMetric']>[0]);
+    // Event-loop delay since the previous scrape (the gateway's one thread: hashing, JSON, logging
+    // that blocked it shows here), as quantiles in seconds; the 10 ms sampling interval is
+    // subtracted, so an idle loop reads about 0.
+    const loopDelay = (this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS }));
+    loopDelay.enable();
+    new Gauge({
+      name: 'gatehouse_event_loop_delay_seconds',
+      help: 'Event-loop delay of this process since the previous scrape, by quantile (0.5, 0.9, 0.99, 1 = max).',
+      labelNames: ['quantile'],
       registers: [this.registry],
+      collect() {
+        const delay = (ns: number) => Math.max(0, ns / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000);
+        const empty = loopDelay.count === 0;
+        for (const q of [50, 90, 99]) this.labels(String(q / 100)).set(empty ? 0 : delay(loopDelay.percentile(q)));
+        this.labels('1').set(empty ? 0 : delay(loopDelay.max));
+        loopDelay.reset();
+      },
     });
     this.degraded = new Counter({
       name: 'gatehouse_degraded_decisions_total',
@@ -118,7 +224,14 @@ export class GatewayMetrics {
   }
 
   forRoute(route: string, upstream: boolean): RouteMetrics {
-    return new RouteMetrics(this, route, upstream ? this.upstreamLatency.labels(route) : undefined);
+    const m = new RouteMetrics(route, upstream ? this.upstreamLatency.child(route) : undefined);
+    this.routes.push(m);
+    return m;
+  }
+
+  /** Stops the event-loop delay sampling. */
+  close(): void {
+    this.loopDelay.disable();
   }
 
   text(): Promise<string> {

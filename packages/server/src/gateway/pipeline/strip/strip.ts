@@ -211,18 +211,23 @@ function removeConnectionNamed(out: string[], connection: string): void {
 
 /**
  * Response headers the gateway alone decides for its public origin: CORS (an upstream that
- * reflected any Origin with credentials would undo the allow-list).
+ * reflected any Origin with credentials would undo the allow-list). Hop-by-hop ones go too.
  */
-const GATEWAY_OWNED = [
+const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
   'access-control-allow-origin',
   'access-control-allow-credentials',
   'access-control-allow-methods',
   'access-control-allow-headers',
   'access-control-expose-headers',
   'access-control-max-age',
-] as const;
+]);
 
-/** Response headers: hop-by-hop ones, any the upstream named in its `Connection`, and CORS headers, removed in place. */
+/**
+ * Response headers: hop-by-hop ones, any the upstream named in its `Connection`, and CORS headers,
+ * removed in place. One pass over the names the upstream sent (names are lower-case here), rather
+ * than a lookup per name we might drop.
+ */
 export function stripResponseHeaders(headers: Record<string, string | string[] | undefined>): void {
   const connection = headers.connection;
   if (connection !== undefined) {
@@ -231,6 +236,5 @@ export function stripResponseHeaders(headers: Record<string, string | string[] |
       if (t) delete headers[t];
     }
   }
-  for (const h of HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
-  for (const h of GATEWAY_OWNED) if (headers[h] !== undefined) delete headers[h];
+  for (const h in headers) if (RESPONSE_DROPPED.has(h)) delete headers[h];
 }
