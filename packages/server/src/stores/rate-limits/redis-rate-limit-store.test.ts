@@ -78,7 +78,9 @@ describe.skipIf(!hasRedis)('RedisRateLimitStore', () => {
     const ms = performance.now() - started;
     // Fresh per-instance counting: 5 allowed, the 6th refused; never an error, never a hang.
     expect(during.map((r) => r.allowed)).toEqual([true, true, true, true, true, false]);
-    expect(ms).toBeLessThan(500);
+    // Bounded by the client's 100 ms command timeout per call until it notices the kill; the
+    // margin is for a loaded 2-core CI box (a hang would be seconds).
+    expect(ms).toBeLessThan(1500);
     expect(store.shared()).toBe(false);
     await redis.start();
     expect(await whenRedisReady(c, 5000)).toBe(true);

@@ -1,21 +1,7 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RateLimitResult, RateLimitRule, RateLimitStore } from '../types.js';
-
-function checkRule(rule: RateLimitRule): void {
-  if (!Number.isInteger(rule.points) || rule.points < 1 || !Number.isInteger(rule.durationSec) || rule.durationSec < 1) {
-    throw new RangeError('A rate-limit rule needs whole points >= 1 and durationSec >= 1.');
-  }
-}
-
-function resultOf(res: RateLimiterRes, rule: RateLimitRule, allowed: boolean): RateLimitResult {
-  return {
-    allowed,
-    remaining: allowed ? Math.max(rule.points - res.consumedPoints, 0) : 0,
-    retryAfterMs: allowed ? 0 : Math.max(res.msBeforeNext, 0),
-    consumed: res.consumedPoints,
-  };
-}
+import { checkRule, consumeWith, resultOf } from './rate-limit-result.js';
 
 export interface RedisRateLimitStoreOptions {
   /** A request-path client (`createRequestPathRedis`: no offline queue, short command timeout). Not closed here. */
@@ -73,15 +59,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async consume(key: string, rule: RateLimitRule, cost = 1): Promise<RateLimitResult> {
-    if (!Number.isInteger(cost) || cost < 1) throw new RangeError('A rate-limit cost is a whole number >= 1.');
-    const limiter = this.limiter(rule);
-    try {
-      return resultOf(await limiter.consume(key, cost), rule, true);
-    } catch (err) {
-      // Refused: rate-limiter-flexible rejects with the RateLimiterRes.
-      if (err instanceof RateLimiterRes) return resultOf(err, rule, false);
-      throw err;
-    }
+    return consumeWith(this.limiter(rule), key, rule, cost);
   }
 
   async reset(key: string): Promise<void> {
