@@ -1,27 +1,14 @@
 import { resolve } from 'node:path';
 import type { GatehouseConfig } from '../config/types.js';
-import type { Deps } from '../context.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { openDeps, type OpenDepsOptions } from './open-deps.js';
 import { Cleanups, startBackground } from './role-support.js';
 import { listenAuthService } from './run-auth.js';
-import { attachGateway, openPublicServer, type DemoVerifierOptions } from './run-gateway.js';
+import { attachGateway, openPublicServer, type DemoVerifierOptions, type RunningGateway } from './run-gateway.js';
 
-export interface RunningGatehouse {
-  /** Public gateway URL. */
-  url: string;
-  /** http://host:port as bound (differs from `url` behind a load balancer). */
-  localUrl: string;
-  /** Absolute data directory. */
-  dataDir: string;
-  /** Internal URLs, for the start line and tests. */
-  internal: Record<string, string>;
-  /** The `stores:` start line. */
-  storesLine: string;
-  deps: Deps;
-  close(): Promise<void>;
-}
+/** What `gatehouse start` runs: the same shape as a lone gateway role (it is one, plus auth). */
+export type RunningGatehouse = RunningGateway;
 
 /**
  * `gatehouse start`: every part as its own HTTP server on loopback in this process, so even the
