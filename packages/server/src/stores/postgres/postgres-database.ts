@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type Migration, type MigrationProvider, type PostgresDialectConfig } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type Migration, type TableMetadata, type MigrationProvider, type PostgresDialectConfig } from 'kysely';
 import pg from 'pg';
 import { StoreUnavailableError } from '../../errors/index.js';
 import { gatehouseMigrations } from '../sql/migrations.js';
@@ -107,7 +107,34 @@ class SchemaScopedPostgresDialect extends PostgresDialect {
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     const inner = super.createIntrospector(db);
     const schema = this.schema;
-    const getTables: DatabaseIntrospector['getTables'] = async (options) => (await inner.getTables(options)).filter((t) => t.schema === schema);
+    // Ask the catalog about this schema only: listing every schema and filtering afterwards
+    // also fails when another schema is dropped while the listing runs.
+    const getTables: DatabaseIntrospector['getTables'] = async () => {
+      const { rows } = await sql<{ table_name: string; table_type: string; column_name: string | null; data_type: string | null; udt_schema: string | null; is_nullable: string | null; column_default: string | null; is_identity: string | null }>`
+        select t.table_name, t.table_type, c.column_name, c.data_type, c.udt_schema, c.is_nullable, c.column_default, c.is_identity
+        from information_schema.tables t
+        left join information_schema.columns c on c.table_schema = t.table_schema and c.table_name = t.table_name
+        where t.table_schema = ${schema}
+        order by t.table_name, c.ordinal_position`.execute(db);
+      const tables = new Map<string, TableMetadata>();
+      for (const r of rows) {
+        let table = tables.get(r.table_name);
+        if (table === undefined) {
+          table = { name: r.table_name, schema, isView: r.table_type === 'VIEW', columns: [] };
+          tables.set(r.table_name, table);
+        }
+        if (r.column_name === null) continue;
+        table.columns.push({
+          name: r.column_name,
+          dataType: r.data_type ?? '',
+          dataTypeSchema: r.udt_schema ?? undefined,
+          isNullable: r.is_nullable === 'YES',
+          isAutoIncrementing: r.is_identity === 'YES' || (r.column_default ?? '').startsWith('nextval('),
+          hasDefaultValue: r.column_default !== null,
+        });
+      }
+      return [...tables.values()];
+    };
     return {
       getSchemas: () => inner.getSchemas(),
       getTables,
