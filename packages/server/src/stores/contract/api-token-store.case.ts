@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../crypto/secrets.js';
 import type { Stores, UserRecord } from '../types.js';
-import { DAY, makeApiToken, makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
+import { DAY, makeApiToken, type MakeStores, type StoreContractOptions, storesWithTwoUsers, T0 } from './fixtures.test-helpers.js';
 
 /** The ApiTokenStore contract, run by every backend's test file. */
 export function runApiTokenStoreContract(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
@@ -10,11 +10,7 @@ export function runApiTokenStoreContract(name: string, makeStores: MakeStores, o
     let alice: UserRecord;
     let bob: UserRecord;
     beforeEach(async () => {
-      stores = await makeStores();
-      alice = makeUser();
-      bob = makeUser();
-      await stores.users.create(alice);
-      await stores.users.create(bob);
+      ({ stores, alice, bob } = await storesWithTwoUsers(makeStores));
     });
     afterEach(async () => {
       await stores.close();

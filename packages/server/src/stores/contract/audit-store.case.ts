@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditEventType, Stores, UserRecord } from '../types.js';
-import { makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
+import { type MakeStores, type StoreContractOptions, storesWithTwoUsers, T0 } from './fixtures.test-helpers.js';
 
 function makeEvent(userId: string | null, over: Partial<AuditEvent> = {}): AuditEvent {
   return {
@@ -24,11 +24,7 @@ export function runAuditStoreContract(name: string, makeStores: MakeStores, opti
     let alice: UserRecord;
     let bob: UserRecord;
     beforeEach(async () => {
-      stores = await makeStores();
-      alice = makeUser();
-      bob = makeUser();
-      await stores.users.create(alice);
-      await stores.users.create(bob);
+      ({ stores, alice, bob } = await storesWithTwoUsers(makeStores));
     });
     afterEach(async () => {
       await stores.close();

@@ -75,3 +75,13 @@ export function makeApiToken(userId: string, over: Partial<ApiTokenRecord> = {})
     ...over,
   };
 }
+
+/** Fresh stores holding two users (the owner and a stranger), for the per-user contracts. */
+export async function storesWithTwoUsers(makeStores: MakeStores): Promise<{ stores: Stores; alice: UserRecord; bob: UserRecord }> {
+  const stores = await makeStores();
+  const alice = makeUser();
+  const bob = makeUser();
+  await stores.users.create(alice);
+  await stores.users.create(bob);
+  return { stores, alice, bob };
+}
