@@ -7,7 +7,7 @@ import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
 import { DUPLICATE } from '../../exchange.js';
 import { HSTS, sendProblem } from '../../respond.js';
-import { stripResponseHeaders } from '../strip/strip.js';
+import { relayedResponseHeaders } from '../strip/strip.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
@@ -86,16 +86,16 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.settled) return;
     const res = this.ex.res;
     this.proxy.observer.upstreamAnswered(this.ex, statusCode, (performance.now() - this.ex.startedAt) / 1000);
-    stripResponseHeaders(headers);
+    const out = relayedResponseHeaders(headers);
     // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
     // restate the ones an upstream may also send.
-    if (this.proxy.hsts) headers['strict-transport-security'] = HSTS;
+    if (this.proxy.hsts) out['strict-transport-security'] = HSTS;
     if (this.proxy.corsEnabled) {
-      const vary = headers.vary;
-      if (vary !== undefined && vary !== '*') headers.vary = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
+      const vary = out.vary;
+      if (vary !== undefined && vary !== '*') out.vary = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
     }
     try {
-      res.writeHead(statusCode, headers);
+      res.writeHead(statusCode, out);
     } catch (err) {
       // A header Node refuses to send: the upstream's answer cannot be relayed.
       controller.abort(err instanceof Error ? err : new Error('bad upstream header'));
