@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
+import { cachedStatements } from './statement-cache.js';
 import type { Clock } from '../../util/clock.js';
 import type { GatehouseDb } from '../sql/schema.js';
 import { buildSqlStores } from '../sql/sql-stores.js';
@@ -32,7 +33,7 @@ async function acquire(file: string): Promise<Shared> {
   if (shared) {
     shared.refs++;
   } else {
-    const db = new Kysely<GatehouseDb>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    const db = new Kysely<GatehouseDb>({ dialect: new SqliteDialect({ database: cachedStatements(openSqliteDatabase(file)) }) });
     shared = { db, refs: 1, ready: migrateSqlite(db) };
     if (file !== ':memory:') openFiles.set(file, shared);
   }
