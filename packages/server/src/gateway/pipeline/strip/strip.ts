@@ -73,26 +73,51 @@ const GATEHOUSE_COOKIE = /gatehouse_/i;
 
 /** `gatehouse_*`, `__Host-gatehouse_*`, `__Secure-gatehouse_*`, in any case. */
 function isGatehouseCookie(name: string): boolean {
+  // Most cookies start with neither `g` nor `_`: no lower-case copy for them.
+  const c = name.charCodeAt(0);
+  if (c !== 103 && c !== 71 && c !== 95) return false;
   const n = name.toLowerCase();
   return n.startsWith('gatehouse_') || n.startsWith('__host-gatehouse_') || n.startsWith('__secure-gatehouse_');
 }
+
+/**
+ * What String.prototype.trim() removes, in the Latin-1 range header strings have: TAB, LF, VT,
+ * FF, CR, space, NBSP. The same set as before this scan replaced split/trim, so a cookie name
+ * padded with an odd space is recognised (and removed) exactly as an upstream's trim() sees it.
+ */
+const isOws = (c: number): boolean => c === 32 || (c >= 9 && c <= 13) || c === 160;
 
 /**
  * Removes the gateway's cookies from one Cookie header value and remembers the session cookie.
  * Every Gatehouse cookie is removed, whatever its prefix or case; only the auth service's own
  * routes (`keepDevice`) still get the two device cookies it needs. The session cookie is read
  * by its exact name only (on https `__Host-gatehouse_session`, which no sibling subdomain or
- * http page can plant). Other cookies pass in their order with their values.
+ * http page can plant). Other cookies pass in their order with their values. One scan by
+ * index (no split/trim copies): this runs on every cookie request.
  */
 function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevice: boolean): string {
   if (!GATEHOUSE_COOKIE.test(value)) return value;
   let kept = '';
-  for (const part of value.split(';')) {
-    const eq = part.indexOf('=');
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim();
+  const len = value.length;
+  for (let start = 0; start <= len; ) {
+    let end = value.indexOf(';', start);
+    if (end < 0) end = len;
+    let s = start;
+    let e = end;
+    start = end + 1;
+    while (s < e && isOws(value.charCodeAt(s))) s++;
+    while (e > s && isOws(value.charCodeAt(e - 1))) e--;
+    if (s === e) continue;
+    let eq = value.indexOf('=', s);
+    if (eq < 0 || eq > e) eq = e;
+    let nameEnd = eq;
+    while (nameEnd > s && isOws(value.charCodeAt(nameEnd - 1))) nameEnd--;
+    const name = value.slice(s, nameEnd);
     if (isGatehouseCookie(name)) {
       if (name === names.session) {
-        const v = part.slice(eq + 1).trim();
+        let vs = eq + 1;
+        while (vs < e && isOws(value.charCodeAt(vs))) vs++;
+        const v = eq < e ? value.slice(vs, e) : '';
         // Two different session cookies (cookie tossing): trust neither.
         if (ex.sessionCookie === undefined) ex.sessionCookie = v;
         else if (ex.sessionCookie !== v) ex.sessionCookie = DUPLICATE;
@@ -100,8 +125,8 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
       }
       if (!keepDevice || (name !== names.device && name !== names.knownDevice)) continue;
     }
-    const piece = part.trim();
-    if (piece) kept = kept ? `${kept}; ${piece}` : piece;
+    const piece = value.slice(s, e);
+    kept = kept === '' ? piece : `${kept}; ${piece}`;
   }
   return kept;
 }
