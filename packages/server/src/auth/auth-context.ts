@@ -15,7 +15,7 @@ const contexts = new WeakMap<Deps, AuthContext>();
 export function authContextOf(deps: Deps): AuthContext {
   let ctx = contexts.get(deps);
   if (!ctx) {
-    const hasher = createPasswordHasher({ maxConcurrent: deps.config.password.maxConcurrentHashes });
+    const hasher = createPasswordHasher({ maxConcurrent: deps.config.password.maxConcurrentHashes, nice: deps.config.password.hashNice });
     const dummyHash = hasher.hash(randomSecret());
     // Avoid an unhandled rejection if nobody awaits it yet; awaiting callers still see the error.
     dummyHash.catch(() => undefined);

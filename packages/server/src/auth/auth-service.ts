@@ -107,6 +107,8 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   startAuditSweeper(app, deps);
   // Background security events are written before the stores may close.
   app.addHook('onClose', async () => settleAudit(deps));
+  // Then the hashing threads (started again should this Deps serve another instance).
+  app.addHook('onClose', async () => authContextOf(deps).hasher.close());
 
   await app.ready();
   return app;

@@ -60,6 +60,9 @@ export const DEFAULTS: GatehouseConfig = {
     // threads, and on a small box a burst of sign-ins must leave the event loop a core for the
     // signed-in traffic (bench/signin.mjs, 2 cores: 4 at once cut that traffic ~10x, 1 by ~2x).
     maxConcurrentHashes: Math.max(1, Math.min(4, availableParallelism() - 1)),
+    // Hashing threads run below request handling: under CPU contention signed-in traffic wins
+    // over a burst of sign-ins (bench/signin.mjs).
+    hashNice: 10,
   },
   signin: {
     maxFailures: 5,

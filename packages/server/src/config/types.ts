@@ -121,6 +121,8 @@ export interface GatehouseConfig {
     maxLength: number;
     /** Most argon2id hashes computed at once (the rest queue). */
     maxConcurrentHashes: number;
+    /** Nice value (0..19, Linux) of the hashing threads; 0 = the priority of request handling. */
+    hashNice: number;
   };
   /** Abuse limits of sign-in (`POST /auth/signin` and the token endpoint's password grant together). */
   signin: {

@@ -1,4 +1,5 @@
-import { hash as argon2Hash, verify as argon2Verify, type Options } from '@node-rs/argon2';
+import type { Options } from '@node-rs/argon2';
+import { createHashWorkerPool } from './hash-workers.js';
 
 /**
  * argon2id with the OWASP minimum parameters (m=19456 KiB, t=2, p=1). `algorithm: 2` is
@@ -18,11 +19,6 @@ export interface Argon2Impl {
   verify(hashed: string, password: string): Promise<boolean>;
 }
 
-const nodeRsArgon2: Argon2Impl = {
-  hash: (password, options) => argon2Hash(password, options),
-  verify: (hashed, password) => argon2Verify(hashed, password),
-};
-
 export interface PasswordHasher {
   /** PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
   hash(password: string): Promise<string>;
@@ -30,22 +26,26 @@ export interface PasswordHasher {
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** Hashes running now and hashes waiting for a slot. */
   stats(): { running: number; queued: number };
+  /** Stops the hashing threads (they start again if the hasher is used later). */
+  close(): Promise<void>;
 }
 
 export interface PasswordHasherOptions {
   /** Most argon2 computations at once; the rest wait in FIFO order. */
   maxConcurrent: number;
-  impl?: Argon2Impl;
+  /** Nice value (0..19) of the hashing threads; default 10. See hash-workers.ts. */
+  nice?: number;
+  impl?: Argon2Impl & { close?(): Promise<void> };
 }
 
 /**
- * argon2id hasher. @node-rs/argon2 computes on libuv's thread pool, so the event loop never
- * blocks; the cap keeps a burst of sign-ins from filling that pool (which fs and dns share)
- * and from allocating 19 MiB per hash without bound.
+ * argon2id hasher. Computes on threads of its own at a lower priority (hash-workers.ts), so
+ * the event loop never blocks and wins the CPU over a burst of sign-ins; the cap keeps such a
+ * burst from taking every core and from allocating 19 MiB per hash without bound.
  */
 export function createPasswordHasher(options: PasswordHasherOptions): PasswordHasher {
   const max = Math.max(1, Math.floor(options.maxConcurrent));
-  const impl = options.impl ?? nodeRsArgon2;
+  const impl = options.impl ?? createHashWorkerPool({ size: max, nice: options.nice ?? 10 });
   let running = 0;
   const waiting: Array<() => void> = [];
 
@@ -76,5 +76,8 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
         }
       }),
     stats: () => ({ running, queued: waiting.length }),
+    close: async () => {
+      await impl.close?.();
+    },
   };
 }
