@@ -13,6 +13,7 @@
 //   node bench/signin.mjs [--signins 40] [--duration 5] [--rounds 2] [--connections 16] [--signin-concurrency 8] [--max-hashes N]
 import { hash, verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
+import { request } from 'undici';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     'signin-concurrency': { type: 'string', default: '8' },
     'max-hashes': { type: 'string' },
+    'hash-nice': { type: 'string' },
   },
 });
 const SIGNINS = Math.max(5, Math.min(Number(values.signins), 500));
@@ -53,12 +55,17 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().
 const ms = (ns) => Number(ns) / 1e6;
 const f = (x) => (x === undefined || x === null ? '—' : x.toFixed(2));
 
+// undici's request() (keep-alive), not fetch(): fetch's WHATWG streams cost the client ~0.5 ms
+// per call on this machine, which is the client's cost, not the sign-in's.
+const SIGNIN_HEADERS = { 'content-type': 'application/json' };
 async function timedSignIn(base, username) {
+  const body = JSON.stringify({ username, password: PASSWORD });
   const t0 = process.hrtime.bigint();
-  const r = await fetch(`${base}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }) });
-  await r.arrayBuffer();
-  if (r.status !== 200) throw new Error(`sign-in: ${r.status}`);
-  return ms(process.hrtime.bigint() - t0);
+  const r = await request(`${base}/auth/signin`, { method: 'POST', headers: SIGNIN_HEADERS, body });
+  await r.body.arrayBuffer();
+  const t = ms(process.hrtime.bigint() - t0);
+  if (r.statusCode !== 200) throw new Error(`sign-in: ${r.statusCode}`);
+  return t;
 }
 
 /** The gateway's own event-loop delay quantiles from /metrics, when it exports them. */
@@ -70,22 +77,22 @@ async function metricsEld(base) {
 }
 
 try {
-  // 1a. One argon2id verification, same parameters, in this process.
+  // 1. One argon2id verification (same parameters, in this process) and one sign-in through
+  // the gateway, alternately, so both see the same machine.
   const phc = await hash(PASSWORD, ARGON2ID_OPTIONS);
   await verify(phc, PASSWORD);
-  const argon = [];
-  for (let i = 0; i < SIGNINS; i++) {
+  const timedHash = async () => {
     const t0 = process.hrtime.bigint();
     if (!(await verify(phc, PASSWORD))) throw new Error('argon2 verify failed');
-    argon.push(ms(process.hrtime.bigint() - t0));
-  }
-
-  // 1b. Sign-ins through the gateway.
+    return ms(process.hrtime.bigint() - t0);
+  };
   const upstream = (await startChild(['bench/servers.mjs', 'upstream'])).url;
   const eldFile = join(tempDir(), 'eld.json');
   const routes = { demo: false, routes: [{ path: '/api/bench', upstream, service: 'bench', auth: 'required' }] };
   // --max-hashes N: password.maxConcurrentHashes of the gateway process (else its default).
   if (values['max-hashes']) routes.password = { maxConcurrentHashes: Number(values['max-hashes']) };
+  // --hash-nice N: password.hashNice (0 = hashing threads at the priority of request handling).
+  if (values['hash-nice']) routes.password = { ...routes.password, hashNice: Number(values['hash-nice']) };
   const gw = await startChild(['--import', join(root, 'bench/eld-probe.mjs'), CLI, 'start', '--port', '0'], { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_CONFIG: writeConfig(routes), GATEHOUSE_BENCH_ELD_FILE: eldFile }, /is up at (http:\/\/\S+)/);
   const base = gw.url;
   await signUp(base, 'bench-user');
@@ -93,10 +100,38 @@ try {
   // flight (DESIGN §3), so parallel sign-ins of one account would be refused 429 by design.
   for (let i = 0; i < BURST; i++) await signUp(base, `burst-${i}`);
   for (let i = 0; i < 3; i++) await timedSignIn(base, 'bench-user'); // warm-up
+  const argon = [];
   const signins = [];
-  for (let i = 0; i < SIGNINS; i++) signins.push(await timedSignIn(base, 'bench-user'));
+  const extra = [];
+  for (let i = 0; i < SIGNINS; i++) {
+    const h = await timedHash();
+    const t = await timedSignIn(base, 'bench-user');
+    argon.push(h);
+    signins.push(t);
+    extra.push(t - h);
+  }
   const a = quantiles(argon);
   const s = quantiles(signins);
+  const x = quantiles(extra);
+
+  // 1b. The same while the gateway also serves a light stream of signed-in traffic (1 connection,
+  // 1 000 req/s), as a gateway in service does. On this VM code that runs after the process sat
+  // idle for the length of a hash runs several times slower (bench/idle-penalty.mjs); an idle
+  // gateway is the benchmark's artefact, not production's.
+  const light = await signIn(base, 'bench-user');
+  const background = autocannon({ url: `${base}/api/bench`, connections: 1, overallRate: 1000, duration: 3600, headers: { cookie: light.cookie } });
+  await sleep(500);
+  const busyExtra = [];
+  const busySignins = [];
+  for (let i = 0; i < SIGNINS; i++) {
+    const h = await timedHash();
+    const t = await timedSignIn(base, 'bench-user');
+    busySignins.push(t);
+    busyExtra.push(t - h);
+  }
+  background.stop();
+  const sb = quantiles(busySignins);
+  const xb = quantiles(busyExtra);
 
   // 2. Authenticated traffic alone vs. during a sign-in burst.
   const { cookie } = await signIn(base, 'bench-user');
@@ -163,7 +198,9 @@ try {
   console.log('| --- | ---: | ---: | ---: |');
   console.log(`| one argon2id verify (@node-rs/argon2, in process) | ${f(a.p50)} | ${f(a.p90)} | ${f(a.p99)} |`);
   console.log(`| POST /auth/signin through the gateway | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} |`);
-  console.log(`| **sign-in minus one hash** (goal < 2 ms) | **${f(s.p50 - a.p50)}** | ${f(s.p90 - a.p90)} | |`);
+  console.log(`| **sign-in minus one hash** (each sign-in minus the hash just before it; goal < 2 ms) | **${f(x.p50)}** | ${f(x.p90)} | ${f(x.p99)} |`);
+  console.log(`| POST /auth/signin, gateway also serving 1 000 req/s of signed-in traffic | ${f(sb.p50)} | ${f(sb.p90)} | ${f(sb.p99)} |`);
+  console.log(`| **sign-in minus one hash**, gateway also serving 1 000 req/s | **${f(xb.p50)}** | ${f(xb.p90)} | ${f(xb.p99)} |`);
   console.log('');
   console.log(`| authenticated cookie traffic (${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each) | req/s | client p50 ms | client p99 ms | event-loop delay p50 ms | **p99 ms** (goal < 5) | max ms | sign-ins done (p50 ms) |`);
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
