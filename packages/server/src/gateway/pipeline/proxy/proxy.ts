@@ -64,18 +64,18 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     private readonly ex: Exchange,
     private readonly proxy: Proxy,
   ) {
-    ex.res.once('close', this.onClientClose);
+    // 'close' comes once per response: `on` spares the per-request wrapper `once` builds.
+    ex.res.on('close', () => this.onClientClose());
   }
 
-  private readonly onClientClose = (): void => {
+  private onClientClose(): void {
     if (this.settled) return;
     this.settled = true;
     this.controller?.abort(new ClientGoneError());
-  };
+  }
 
-  private readonly onDrain = (): void => {
-    this.controller?.resume();
-  };
+  /** Made on the first backpressure only (most answers never need it). */
+  private onDrain: (() => void) | null = null;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -106,6 +106,7 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     if (!this.ex.res.write(chunk)) {
       controller.pause();
+      this.onDrain ??= () => this.controller?.resume();
       this.ex.res.once('drain', this.onDrain);
     }
   }
