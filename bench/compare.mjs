@@ -17,9 +17,10 @@
 // Redis servers are private (a free port, no persistence; the usual stack's keys carry a
 // private prefix and are deleted at the end), the database is a private gh_bench_<random>
 // dropped at the end, every child process is stopped, even on failure.
-// Bounded: (1 warm-up + ROUNDS) x targets x DURATION s (at most 10 x 7 x 30 s); defaults take
-// about 2.5 min. Needs `npm run build`.
-//   node bench/compare.mjs [--duration 5] [--rounds 3] [--connections 32] [--no-scaleout] [--only bare,usual,cookie] [--baseline-cli ../before/packages/server/dist/cli/main.js]
+// Then PAIRS paired slices of bare and cookie back to back (ABBA) for a drift-free ratio.
+// Bounded: (1 warm-up + ROUNDS) x targets x DURATION s + PAIRS x 2 x PAIR_DURATION s (at most
+// 11 x 8 x 30 + 50 x 2 x 10 s); defaults take about 4 min. Needs `npm run build`.
+//   node bench/compare.mjs [--duration 5] [--rounds 3] [--connections 32] [--no-scaleout] [--only bare,usual,cookie] [--baseline-cli ../before/packages/server/dist/cli/main.js] [--pairs 10] [--pair-duration 2]
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,12 +38,16 @@ const { values } = parseArgs({
     'no-scaleout': { type: 'boolean', default: false },
     only: { type: 'string' },
     'baseline-cli': { type: 'string' },
+    pairs: { type: 'string', default: '10' },
+    'pair-duration': { type: 'string', default: '2' },
   },
 });
 const DURATION = Math.max(1, Math.min(Number(values.duration), 30));
 const ROUNDS = Math.max(1, Math.min(Number(values.rounds), 10));
 const CONNECTIONS = Math.max(1, Math.min(Number(values.connections), 256));
 const WARMUP = Math.min(DURATION, 3);
+const PAIRS = Math.max(0, Math.min(Number(values.pairs), 50));
+const PAIR_DURATION = Math.max(1, Math.min(Number(values['pair-duration']), 10));
 
 let CLK_TCK = 100;
 try {
@@ -66,7 +71,7 @@ function cannon(url, headers, duration) {
 }
 
 // Never outlive the budget, whatever hangs.
-const budgetMs = ((ROUNDS + 1) * 7 * DURATION + 180) * 1000;
+const budgetMs = ((ROUNDS + 1) * 8 * DURATION + PAIRS * 2 * PAIR_DURATION + 180) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`compare.mjs: over its ${Math.round(budgetMs / 1000)} s budget; stopping`);
   void finish().then(() => process.exit(1));
@@ -254,9 +259,38 @@ try {
     console.log(`| ${labels[name]} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(1)} | ${redis} | ${(r.rps / b.rps).toFixed(2)} | ${(r.rps / u.rps).toFixed(2)} | ${(r.cpu / b.cpu).toFixed(2)} | ${(r.cpu / u.cpu).toFixed(2)} |`);
   }
   console.log('');
+  // Paired slices: bare and cookie back to back (ABBA order), PAIRS times. A shared box drifts
+  // by tens of percent over a minute (other jobs, the hypervisor); a ratio taken within each
+  // pair, seconds apart, cancels that drift, and the median over pairs is the figure to quote.
+  let paired = null;
+  const bareT = first.find((t) => t.name === 'bare');
+  const cookieT = first.find((t) => t.name === 'cookie');
+  if (PAIRS > 0 && bareT && cookieT) {
+    const rps = [];
+    const cpu = [];
+    for (let i = 0; i < PAIRS; i++) {
+      const out = {};
+      for (const t of i % 2 ? [cookieT, bareT] : [bareT, cookieT]) {
+        const c0 = cpuMicros(t.pid);
+        const r = await cannon(t.url, t.headers, PAIR_DURATION);
+        if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        out[t.name] = { rps: r.requests.average, cpu: (cpuMicros(t.pid) - c0) / r.requests.total };
+      }
+      rps.push(out.cookie.rps / out.bare.rps);
+      cpu.push(out.cookie.cpu - out.bare.cpu);
+      console.log(`pair ${i + 1} bare ${Math.round(out.bare.rps)} req/s ${out.bare.cpu.toFixed(1)} µs/req, cookie ${Math.round(out.cookie.rps)} req/s ${out.cookie.cpu.toFixed(1)} µs/req: ratio ${(out.cookie.rps / out.bare.rps).toFixed(3)}`);
+    }
+    const sorted = [...rps].sort((x, y) => x - y);
+    paired = { median: median(rps), min: sorted[0], max: sorted[sorted.length - 1], q1: sorted[Math.floor((sorted.length - 1) / 4)], q3: sorted[Math.ceil(((sorted.length - 1) * 3) / 4)], cpu: median(cpu) };
+  }
   const c = stats.cookie ? row('cookie') : nan;
   const t = stats.tuned ? row('tuned') : nan;
   console.log(`Gatehouse cookie: ${(c.rps / b.rps).toFixed(3)}x the bare hop (goal >= 0.90), ${(c.rps / u.rps).toFixed(2)}x the usual stack (goal >= 4; ${(c.rps / t.rps).toFixed(2)}x its KeyObject variant); CPU above the bare hop: ${(c.cpu - b.cpu).toFixed(1)} µs/req.`);
+  if (paired) {
+    console.log(
+      `Paired (${PAIRS} ABBA pairs x ${PAIR_DURATION} s): Gatehouse cookie ÷ bare hop median ${paired.median.toFixed(3)} (quartiles ${paired.q1.toFixed(3)}–${paired.q3.toFixed(3)}, range ${paired.min.toFixed(3)}–${paired.max.toFixed(3)}; goal >= 0.90); CPU above the bare hop, median ${paired.cpu.toFixed(1)} µs/req.`,
+    );
+  }
   console.log(`(${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s interleaved per target after a ${WARMUP} s warm-up; req/s is the mean over rounds, p50/p99 the median over rounds; CPU is utime+stime of the target process over all its measured runs / requests; ${machine})`);
 } catch (err) {
   console.error(err);
