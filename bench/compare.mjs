@@ -20,7 +20,7 @@
 // Then PAIRS paired slices of bare and cookie back to back (ABBA) for a drift-free ratio.
 // Bounded: (1 warm-up + ROUNDS) x targets x DURATION s + PAIRS x 2 x PAIR_DURATION s (at most
 // 11 x 8 x 30 + 50 x 2 x 10 s); defaults take about 4 min. Needs `npm run build`.
-//   node bench/compare.mjs [--duration 5] [--rounds 3] [--connections 32] [--no-scaleout] [--only bare,usual,cookie] [--baseline-cli ../before/packages/server/dist/cli/main.js] [--pairs 10] [--pair-duration 2]
+//   node bench/compare.mjs [--duration 5] [--rounds 3] [--connections 32] [--no-scaleout] [--only bare,usual,cookie] [--baseline-cli ../before/packages/server/dist/cli/main.js] [--pairs 10] [--pair-duration 2] [--pin]
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'baseline-cli': { type: 'string' },
     pairs: { type: 'string', default: '10' },
+    pin: { type: 'boolean', default: false },
     'pair-duration': { type: 'string', default: '2' },
   },
 });
@@ -205,6 +206,17 @@ try {
   };
 
   const first = await targets();
+  // --pin (Linux, taskset): every target process on the last CPU, everything else (this load
+  // generator, the upstream, Redis and PostgreSQL clients) on the others: the target alone on its
+  // core, as on a dedicated gateway box, so its own CPU per request sets its req/s.
+  if (values.pin) {
+    const last = cpus().length - 1;
+    const rest = last > 0 ? `0-${last - 1}` : '0';
+    const pin = (cpu, pid) => execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
+    for (const pid of new Set(first.map((t) => t.pid))) pin(String(last), pid);
+    for (const pid of [process.pid, upstreamChild.proc.pid, usualRedis.proc.pid, scaleRedis?.proc.pid].filter(Boolean)) pin(rest, pid);
+    console.log(`pinned: targets on CPU ${last}, load generator, upstream and Redis on CPU ${rest}`);
+  }
   for (const t of first) {
     const check = await fetch(t.url, { headers: t.headers });
     const body = await check.text();
