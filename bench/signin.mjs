@@ -100,38 +100,31 @@ try {
   // flight (DESIGN §3), so parallel sign-ins of one account would be refused 429 by design.
   for (let i = 0; i < BURST; i++) await signUp(base, `burst-${i}`);
   for (let i = 0; i < 3; i++) await timedSignIn(base, 'bench-user'); // warm-up
-  const argon = [];
-  const signins = [];
-  const extra = [];
-  for (let i = 0; i < SIGNINS; i++) {
-    const h = await timedHash();
-    const t = await timedSignIn(base, 'bench-user');
-    argon.push(h);
-    signins.push(t);
-    extra.push(t - h);
-  }
-  const a = quantiles(argon);
-  const s = quantiles(signins);
-  const x = quantiles(extra);
+  /** SIGNINS sequential sign-ins, each right after one hash in this process. */
+  const pairedSignins = async () => {
+    const hashes = [];
+    const signins = [];
+    const extra = [];
+    for (let i = 0; i < SIGNINS; i++) {
+      const h = await timedHash();
+      const t = await timedSignIn(base, 'bench-user');
+      hashes.push(h);
+      signins.push(t);
+      extra.push(t - h);
+    }
+    return { a: quantiles(hashes), s: quantiles(signins), x: quantiles(extra) };
+  };
+  const { a, s, x } = await pairedSignins();
 
   // 1b. The same while the gateway also serves a light stream of signed-in traffic (1 connection,
-  // 1 000 req/s), as a gateway in service does. On this VM code that runs after the process sat
-  // idle for the length of a hash runs several times slower (bench/idle-penalty.mjs); an idle
-  // gateway is the benchmark's artefact, not production's.
+  // 1 000 req/s), as a gateway in service does. On this VM small work that follows a pause the
+  // length of a hash runs several times slower (bench/interval-penalty.mjs), so both figures
+  // carry some of that.
   const light = await signIn(base, 'bench-user');
   const background = autocannon({ url: `${base}/api/bench`, connections: 1, overallRate: 1000, duration: 3600, headers: { cookie: light.cookie } });
   await sleep(500);
-  const busyExtra = [];
-  const busySignins = [];
-  for (let i = 0; i < SIGNINS; i++) {
-    const h = await timedHash();
-    const t = await timedSignIn(base, 'bench-user');
-    busySignins.push(t);
-    busyExtra.push(t - h);
-  }
+  const { s: sb, x: xb } = await pairedSignins();
   background.stop();
-  const sb = quantiles(busySignins);
-  const xb = quantiles(busyExtra);
 
   // 2. Authenticated traffic alone vs. during a sign-in burst.
   const { cookie } = await signIn(base, 'bench-user');
