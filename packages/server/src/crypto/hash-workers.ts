@@ -39,6 +39,17 @@ parentPort.on('message', (job) => {
 
 const argon2Path = createRequire(import.meta.url).resolve('@node-rs/argon2');
 
+/**
+ * The hashing machinery failed (a thread died, or the pool was closed), as opposed to argon2
+ * refusing its input: the caller must not read it as "wrong password".
+ */
+export class HashThreadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HashThreadError';
+  }
+}
+
 type Job =
   | { id: number; op: 'hash'; password: string; options: Options }
   | { id: number; op: 'verify'; phc: string; password: string };
@@ -77,8 +88,8 @@ class HashThread {
       else p.reject(new Error(msg.message));
       this.onIdle(this);
     });
-    this.worker.on('error', (err) => this.gone(err));
-    this.worker.on('exit', (code) => this.gone(new Error(`the hashing thread exited (code ${code})`)));
+    this.worker.on('error', (err) => this.gone(new HashThreadError('the hashing thread failed', { cause: err })));
+    this.worker.on('exit', (code) => this.gone(new HashThreadError(`the hashing thread exited (code ${code})`)));
   }
 
   run(p: Pending): void {
@@ -152,7 +163,7 @@ export function createHashWorkerPool(options: { size: number; nice: number }): H
       const threads = [...live];
       live.clear();
       idle.length = 0;
-      for (const p of queue.splice(0)) p.reject(new Error('the password hasher was closed'));
+      for (const p of queue.splice(0)) p.reject(new HashThreadError('the password hasher was closed'));
       await Promise.all(threads.map((t) => t.worker.terminate()));
     },
     threads: () => [...live].map((t) => t.info ?? { tid: null, nice: null }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { HashThreadError } from './hash-workers.js';
 import { ARGON2ID_OPTIONS, createPasswordHasher, type Argon2Impl } from './password-hasher.js';
 
 describe('password hasher', () => {
@@ -80,6 +81,26 @@ describe('password hasher', () => {
     // A blocked loop would fire (almost) no interval during the hashes.
     expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 4));
     expect(ticks).toBeGreaterThan(2);
+  });
+
+  it('a failed hashing thread is an error, never "wrong password" (which would count toward the lock)', async () => {
+    const broken: Argon2Impl = {
+      hash: () => Promise.reject(new HashThreadError('the hashing thread exited (code 1)')),
+      verify: () => Promise.reject(new HashThreadError('the hashing thread exited (code 1)')),
+    };
+    const hasher = createPasswordHasher({ maxConcurrent: 1, impl: broken });
+    await expect(hasher.verify('$argon2id$whatever', 'pw')).rejects.toBeInstanceOf(HashThreadError);
+    expect(hasher.stats()).toEqual({ running: 0, queued: 0 });
+  });
+
+  it('closing the hasher fails a verify in flight with an error, and the hasher works again afterwards', async () => {
+    const hasher = createPasswordHasher({ maxConcurrent: 1 });
+    const phc = await hasher.hash('in flight password');
+    const inFlight = hasher.verify(phc, 'in flight password');
+    await hasher.close();
+    await expect(inFlight).rejects.toBeInstanceOf(HashThreadError);
+    expect(await hasher.verify(phc, 'in flight password')).toBe(true);
+    await hasher.close();
   });
 
   it('uses m=19456 KiB, t=2, p=1', () => {

@@ -1,5 +1,5 @@
 import type { Options } from '@node-rs/argon2';
-import { createHashWorkerPool } from './hash-workers.js';
+import { createHashWorkerPool, HashThreadError } from './hash-workers.js';
 
 /**
  * argon2id with the OWASP minimum parameters (m=19456 KiB, t=2, p=1). `algorithm: 2` is
@@ -22,7 +22,7 @@ export interface Argon2Impl {
 export interface PasswordHasher {
   /** PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
   hash(password: string): Promise<string>;
-  /** false for a wrong password and for a malformed hash (never throws for those). */
+  /** false for a wrong password and for a malformed hash (never throws for those); rejects when the hashing threads fail. */
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** Hashes running now and hashes waiting for a slot. */
   stats(): { running: number; queued: number };
@@ -71,7 +71,9 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       withSlot(async () => {
         try {
           return await impl.verify(passwordHash, password);
-        } catch {
+        } catch (err) {
+          // A malformed hash is a wrong password; a hashing thread that died is not (500).
+          if (err instanceof HashThreadError) throw err;
           return false;
         }
       }),
