@@ -412,6 +412,22 @@ describe('API tokens', () => {
     expect(calls.findApiToken).toBe(find0 + 1);
   });
 
+  it('an unknown or deleted API token costs one store lookup, then none: the store has said it is not there', async () => {
+    const unknown = generateApiToken();
+    const find0 = calls.findApiToken;
+    for (let i = 0; i < 4; i++) await expectInvalid(unknown);
+    expect(calls.findApiToken).toBe(find0 + 1);
+    // Deleted while not cached (e.g. on another gateway): one lookup finds it gone, then none.
+    const { token, record } = await apiToken(bob);
+    await h.deps.stores.apiTokens.delete(record.id, bob.id);
+    const find1 = calls.findApiToken;
+    for (let i = 0; i < 3; i++) await expectInvalid(token);
+    expect(calls.findApiToken).toBe(find1 + 1);
+    // A token that exists is not held up by others being unknown.
+    const live = await apiToken(bob);
+    expect((await send(h.url, '/api/notes', { headers: bearer(live.token) })).status).toBe(200);
+  });
+
   it('an expired API token is refused, also from the cache', async () => {
     const { token } = await apiToken(bob, { expiresAt: h.clock.now() + 10_000 });
     expect((await send(h.url, '/api/notes', { headers: bearer(token) })).status).toBe(200);

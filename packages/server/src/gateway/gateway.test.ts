@@ -154,6 +154,21 @@ describe('authenticate', () => {
     expect(r.headers['set-cookie']?.some((c) => c.startsWith('gatehouse_session=;') && c.includes('Max-Age=0'))).toBe(true);
   });
 
+  it('an unknown cookie costs one store read, then none; a signed-out one likewise once the store said it is gone', async () => {
+    const made = `gatehouse_session=${'Q'.repeat(43)}`;
+    const reads0 = h.sessionReads.count;
+    for (let i = 0; i < 4; i++) expect((await send(h.url, '/api/notes', { headers: [['Cookie', made]] })).status).toBe(401);
+    expect(h.sessionReads.count).toBe(reads0 + 1);
+    // Ended behind this gateway's back (deleted from the store while not cached here).
+    const s = await h.signIn(await h.createUser('gone-soon'));
+    await h.deps.stores.sessions.delete(s.session.id);
+    const reads1 = h.sessionReads.count;
+    for (let i = 0; i < 3; i++) expect((await send(h.url, '/api/notes', { headers: [['Cookie', s.cookie]] })).status).toBe(401);
+    expect(h.sessionReads.count).toBe(reads1 + 1);
+    // Live sessions are unaffected.
+    expect((await send(h.url, '/api/notes', { headers: [['Cookie', alice.cookie]] })).status).toBe(200);
+  });
+
   it('an invalid bearer token decides over a valid cookie: 401', async () => {
     const r = await send(h.url, '/api/notes', { headers: [['Cookie', alice.cookie], ['Authorization', 'bEaReR abc.def.ghi']] });
     expect(r.status).toBe(401);

@@ -8,7 +8,7 @@ import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
 import type { ApiTokenRecord, RevocationEvent } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
-import type { DegradedReporter, Identity, IdentityUser } from './types.js';
+import { UNKNOWN_CREDENTIALS_MAX, type DegradedReporter, type Identity, type IdentityUser } from './types.js';
 
 /** While the store is away, retry it at most this often per cached token (hot copy served meanwhile). */
 const STALE_RETRY_MS = 1_000;
@@ -99,6 +99,12 @@ export class ApiTokenEntry implements Identity {
  */
 export class ApiTokenVerifier {
   private readonly cache: LRUCache<string, ApiTokenEntry>;
+  /**
+   * Hashes of well-formed tokens the store did not know (or knew as expired, or without a
+   * user): one store read per such token, not one per request. Like an unknown session secret,
+   * an unknown token can never become valid later (tokens are made, then shown).
+   */
+  private readonly unknown = new LRUCache<string, true>({ max: UNKNOWN_CREDENTIALS_MAX });
   private readonly byId = new Map<string, string>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<ApiTokenEntry | null>>();
@@ -142,12 +148,14 @@ export class ApiTokenVerifier {
     // Hot path: no store call, no allocation (only well-formed tokens are ever cached).
     if (entry !== undefined && now - entry.loadedAt < this.ttlMs) return this.accept(entry, now);
     if (!isWellFormedApiToken(token)) throw invalidToken('The API token is mistyped (bad checksum).');
+    if (entry === undefined && this.unknown.has(tokenHash)) throw invalidToken();
     return this.load(token, tokenHash, entry);
   }
 
   close(): void {
     this.unsubscribe();
     this.cache.clear();
+    this.unknown.clear();
   }
 
   private accept(entry: ApiTokenEntry, now: number): ApiTokenEntry {
@@ -210,6 +218,7 @@ export class ApiTokenVerifier {
     if (resolved === null || resolved.token.tokenHash !== tokenHash) {
       this.cache.delete(tokenHash);
       if (hotEntry !== undefined) this.hot?.delete(hotKey(tokenHash));
+      this.unknown.set(tokenHash, true);
       return null;
     }
     const previous = this.cache.peek(tokenHash);

@@ -7,7 +7,7 @@ import type { RevocationEvent, SessionRecord, UserRecord } from '../../../stores
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { InvalidSessionCookieError } from './errors.js';
-import type { AuthInput, Authenticator, DegradedReporter, Identity, IdentityUser } from './types.js';
+import { UNKNOWN_CREDENTIALS_MAX, type AuthInput, type Authenticator, type DegradedReporter, type Identity, type IdentityUser } from './types.js';
 
 /** While the store is away, retry it at most this often per cached session (hot copy served meanwhile). */
 const STALE_RETRY_MS = 1_000;
@@ -99,6 +99,8 @@ export class SessionEntry implements Identity {
 export class SessionCookieAuthenticator implements Authenticator {
   readonly name = 'session-cookie';
   private readonly cache: LRUCache<string, SessionEntry>;
+  /** Hashes of cookies the store did not know (see UNKNOWN_CREDENTIALS_MAX): refused without a store read. */
+  private readonly unknown = new LRUCache<string, true>({ max: UNKNOWN_CREDENTIALS_MAX });
   private readonly bySid = new Map<string, string>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<SessionEntry | null>>();
@@ -140,12 +142,14 @@ export class SessionCookieAuthenticator implements Authenticator {
     const entry = this.cache.get(tokenHash);
     // Hot path: no store call, no allocation.
     if (entry !== undefined && now - entry.loadedAt < this.ttlMs) return this.accept(entry, now);
+    if (entry === undefined && this.unknown.has(tokenHash)) throw new InvalidSessionCookieError();
     return this.load(tokenHash, entry);
   }
 
   close(): void {
     this.unsubscribe();
     this.cache.clear();
+    this.unknown.clear();
   }
 
   private accept(entry: SessionEntry, now: number): SessionEntry {
@@ -223,6 +227,7 @@ export class SessionCookieAuthenticator implements Authenticator {
     if (!session || !user || session.tokenHash !== tokenHash) {
       this.cache.delete(tokenHash);
       if (hotEntry !== undefined) this.hot?.delete(hotKey(tokenHash));
+      this.unknown.set(tokenHash, true);
       return null;
     }
     const now = this.deps.clock.now();

@@ -57,3 +57,12 @@ export type DegradedReason =
   | 'auth_service_unavailable';
 
 export type DegradedReporter = (reason: DegradedReason) => void;
+
+/**
+ * How many credentials the store answered "unknown" for each authenticator remembers (by hash),
+ * so a client that keeps sending an ended, deleted or made-up cookie or API token costs one
+ * store read, not one per request. Safe for as long as memory allows: secrets are made by the
+ * auth service and only then handed out, so a hash the store did not know can never become
+ * valid later.
+ */
+export const UNKNOWN_CREDENTIALS_MAX = 10_000;
