@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -388,6 +389,34 @@ describe('body limits and content types', () => {
     });
     expect(ok.status).toBe(200);
     expect(last().body).toBe('a=1&b=2');
+  });
+
+  it('a small body is read whole before the upstream call: a slow sender holds no upstream connection, one that leaves costs the upstream nothing', async () => {
+    const { hostname, port } = new URL(h.url);
+    const body = '{"text":"sent slowly"}';
+    const head = `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const started0 = h.upstream.started;
+    const slow = connect(Number(port), hostname);
+    let answer = '';
+    slow.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    const closed = new Promise((r) => slow.on('close', r));
+    slow.write(head + body.slice(0, 7));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.upstream.started).toBe(started0); // nothing sent upstream yet
+    slow.write(body.slice(7));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(h.upstream.received.map((x) => x.body)).toEqual([body]);
+    expect(h.upstream.started).toBe(started0 + 1);
+
+    const gone = connect(Number(port), hostname);
+    await new Promise((r) => gone.on('connect', r));
+    gone.write(head + body.slice(0, 7));
+    await new Promise((r) => setTimeout(r, 50));
+    gone.destroy();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.upstream.started).toBe(started0 + 1);
+    expect(h.upstream.received).toHaveLength(1);
   });
 
   it('415 for a content type the route does not take (media type compared case-insensitively)', async () => {

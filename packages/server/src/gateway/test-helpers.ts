@@ -38,6 +38,8 @@ export interface EchoServer {
   received: Recorded[];
   /** Replaces the default answer (200 JSON `{ok:true}`) after the body was read. */
   respond: ((rec: Recorded, res: ServerResponse) => void) | null;
+  /** Requests whose head arrived (counted before their body ends). */
+  started: number;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,9 @@ export async function startEcho(): Promise<EchoServer> {
     url: '',
     received: [],
     respond: null,
+    started: 0,
     server: createServer((req: IncomingMessage, res: ServerResponse) => {
+      echo.started++;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('error', () => {});

@@ -50,6 +50,9 @@ class BodyLimit extends Transform {
 
 function noop(): void {}
 
+/** Content-Length bodies up to this size are read whole before the upstream call (the default body limit is 64 KiB). */
+const BUFFERED_BODY_MAX = 64 * 1024;
+
 /**
  * One proxied request as an undici dispatch handler: streams the upstream answer straight into
  * the client response with backpressure, strips hop-by-hop response headers, maps failures to
@@ -186,10 +189,22 @@ export class Proxy {
     return pool;
   }
 
-  /** Streams the request (body included, unbuffered) to the route's upstream and the answer back. */
+  /**
+   * Sends the request to the route's upstream and streams the answer back. A body with a
+   * Content-Length up to BUFFERED_BODY_MAX is read whole first, then sent with the head in one
+   * write (the upstream reads it in one go, and a slow client never holds an upstream
+   * connection); a bigger or chunked body streams through as it comes.
+   */
   forward(ex: Exchange, hasBody: boolean): void {
     const route = ex.route;
     const call = new ProxyCall(ex, this);
+    if (hasBody && !ex.chunked) {
+      const length = Number(ex.contentLength);
+      if (length <= BUFFERED_BODY_MAX) {
+        this.forwardBuffered(ex, call, length);
+        return;
+      }
+    }
     let body: Readable | null = null;
     if (hasBody) {
       if (ex.chunked) {
@@ -201,6 +216,28 @@ export class Proxy {
         ex.req.pipe(limiter);
       } else body = ex.req;
     }
+    this.dispatch(ex, call, body);
+  }
+
+  /** Reads a Content-Length body (Node's parser holds it to that length) whole, then dispatches. */
+  private forwardBuffered(ex: Exchange, call: ProxyCall, length: number): void {
+    const req = ex.req;
+    const buf = Buffer.allocUnsafe(length);
+    let at = 0;
+    req.on('data', (chunk: Buffer) => {
+      at += chunk.copy(buf, at);
+    });
+    req.once('end', () => {
+      // The client may have gone while it sent (ProxyCall saw 'close'): nobody to answer.
+      if (ex.res.destroyed) return;
+      this.dispatch(ex, call, at === length ? buf : buf.subarray(0, at));
+    });
+    // A client that goes away mid-body: 'close' on the response settles the call.
+    req.once('error', noop);
+  }
+
+  private dispatch(ex: Exchange, call: ProxyCall, body: Readable | Buffer | null): void {
+    const route = ex.route;
     ex.startedAt = performance.now();
     this.pool(route.origin).dispatch(
       {
