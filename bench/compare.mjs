@@ -2,7 +2,8 @@
 // Authenticated requests through six targets in front of the same tiny upstream, measured in
 // ONE interleaved run on 127.0.0.1 (the order rotates every round, so machine noise hits every
 // target alike):
-//   1. bare proxy hop: node:http + undici Pool, no authentication (the floor; bench/servers.mjs)
+//   1. bare proxy hop: node:http + undici Pool, no authentication (the floor; bench/servers.mjs),
+//      sent the same cookie header as (3), which it forwards untouched
 //   2. the usual Node stack: express + express-session/connect-redis + a jsonwebtoken JWT minted
 //      per request + http-proxy-middleware (bench/usual-stack.mjs), session cookie; the JWT
 //      secret a string as jsonwebtoken's README shows it, and (2b) a KeyObject (faster)
@@ -192,7 +193,9 @@ try {
   const targets = async () => {
     const at = await accessToken();
     const list = [
-      { name: 'bare', url: `${bare.url}/api/bench`, headers: {}, pid: bare.proc.pid },
+      // The same request the cookie targets get (a browser's four Gatehouse cookies); the bare
+      // hop, authenticating nothing, passes the header on as it is.
+      { name: 'bare', url: `${bare.url}/api/bench`, headers: { cookie: sEmbedded.cookie }, pid: bare.proc.pid },
       { name: 'usual', url: `${usual.url}/api/bench`, headers: { cookie: usualCookie }, pid: usual.proc.pid, redisPid: usualRedis.proc.pid },
       { name: 'tuned', url: `${tuned.url}/api/bench`, headers: { cookie: tunedCookie }, pid: tuned.proc.pid, redisPid: usualRedis.proc.pid },
       { name: 'cookie', url: `${embedded.url}/api/bench`, headers: { cookie: sEmbedded.cookie }, pid: embedded.proc.pid },
