@@ -6,6 +6,7 @@
 // Chrome DevTools or speedscope for a flame graph). Needs `npm run build`.
 //   node bench/profile.mjs [--target cookie|access_token|api_token|usual|bare] [--duration 8] [--top 30] [--keep DIR]
 import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,42 @@ const { values } = parseArgs({
 const DURATION = Math.max(1, Math.min(Number(values.duration), 30));
 const TOP = Math.min(Number(values.top), 200);
 const target = values.target;
+
+/**
+ * Inclusive time per function (each sample counted once per function on its stack, so
+ * recursion does not double-count), per request: µs of the whole run's samples / requests.
+ */
+export function inclusivePerRequest(profile, requests, top) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const weight = new Map();
+  for (let i = 0; i < profile.samples.length; i++) weight.set(profile.samples[i], (weight.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  const key = (n) => {
+    const cf = n.callFrame;
+    const file = cf.url ? relative(root, cf.url.replace(/^file:\/\//, '')).replace(/.*node_modules\//, '') : '';
+    return `${cf.functionName || '(anonymous)'} ${file ? `${file}:${cf.lineNumber + 1}` : ''}`.trim();
+  };
+  const incl = new Map();
+  const self = new Map();
+  for (const [id, us] of weight) {
+    const k0 = key(byId.get(id));
+    self.set(k0, (self.get(k0) ?? 0) + us);
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const k = key(byId.get(cur));
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + us);
+    }
+  }
+  return [...incl]
+    .filter(([k]) => k !== '(root)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => `${(us / requests).toFixed(2).padStart(8)} µs  ${((self.get(k) ?? 0) / requests).toFixed(2).padStart(7)} µs  ${k}`)
+    .join('\n');
+}
 
 /** Self time per function (and per file) from a V8 .cpuprofile. */
 export function summarise(profile, top) {
@@ -68,6 +105,9 @@ try {
   if (target === 'bare') {
     child = await startChild([...prof, 'bench/servers.mjs', 'bare-proxy', upstream]);
     url = `${child.url}/api/bench`;
+    // The request a cookie target gets (four Gatehouse cookies of the real sizes), as compare.mjs sends it.
+    const r43 = () => randomBytes(32).toString('base64url');
+    headers = { cookie: `gatehouse_session=${r43()}; gatehouse_csrf=${r43()}; gatehouse_device=${randomBytes(16).toString('base64url')}; gatehouse_known_device=${randomBytes(16).toString('base64url')}.1795605287.${r43()}` };
   } else if (target === 'usual') {
     const redis = new PrivateRedis();
     await redis.start();
@@ -98,8 +138,11 @@ try {
   await child.stop('SIGTERM');
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir} (did the process exit cleanly?)`);
-  const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')), TOP);
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const s = summarise(profile, TOP);
   console.log(`\nprofile of the whole process life (${(s.total / 1e6).toFixed(1)} s sampled; start-up included)${values.keep ? `: ${join(dir, file)}` : ''}\n\ntop self time by function:\n${s.functions}\n\nby file / package:\n${s.files}`);
+  // Per request: the whole run's samples (start-up included, a few µs) over the requests answered.
+  console.log(`\nper request (${r.requests.total} requests; inclusive, then self):\n${inclusivePerRequest(profile, r.requests.total, TOP)}`);
 } catch (err) {
   console.error(err);
   process.exitCode = 1;
