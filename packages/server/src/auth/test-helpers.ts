@@ -38,7 +38,8 @@ export interface AuthHarness {
 }
 
 export interface HarnessOptions {
-  publicUrl?: string;
+  /** The public URL; default http://127.0.0.1:8080. `null` leaves it unset (the caller sets it once it listens). */
+  publicUrl?: string | null;
   /** Adjusts the configuration (a copy of the defaults) before anything is built. */
   config?: (config: GatehouseConfig) => void;
   /** A logger to observe security events (default: silent). */
@@ -55,7 +56,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-auth-'));
   const clock = new ManualClock();
   const config = structuredClone(DEFAULTS);
-  config.publicUrl = options.publicUrl ?? 'http://127.0.0.1:8080';
+  if (options.publicUrl !== null) config.publicUrl = options.publicUrl ?? 'http://127.0.0.1:8080';
   config.logLevel = 'silent';
   config.dataDir = dir;
   if (options.abuseLimits !== 'defaults') {

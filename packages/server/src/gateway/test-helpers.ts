@@ -3,25 +3,16 @@
  * in-process feed, a real keyring, the gateway on a real node:http server on 127.0.0.1, and
  * real node:http echo upstreams that record what they got. No vitest import here.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { deriveChallengeKey, deriveDeviceCookieKey } from '../auth/derived-keys.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { createTestDeps } from '../auth/test-helpers.js';
 import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig, RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
-import { openKeyring } from '../crypto/keyring.js';
-import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
-import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
 import type { SessionRecord, UserRecord } from '../stores/types.js';
 import { ManualClock } from '../util/clock.js';
-import { createLogger } from '../util/logger.js';
 import { createGateway, type Gateway } from './gateway.js';
 
 export interface Recorded {
@@ -160,27 +151,9 @@ export interface HarnessOptions {
 }
 
 export async function createGatewayHarness(options: HarnessOptions = {}): Promise<GatewayHarness> {
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-gw-'));
-  const clock = new ManualClock();
-  const config = structuredClone(DEFAULTS);
-  config.logLevel = 'silent';
-  config.dataDir = dir;
-  options.config?.(config);
-  const stores = await openSqliteStores({ file: join(dir, 'gatehouse.db'), clock });
-  const masterKey = new Uint8Array(randomBytes(32));
-  const keyring = await openKeyring({ store: stores.keys, masterKey, clock });
-  const feed = new InProcessRevocationFeed();
-  const deps: Deps = {
-    config,
-    clock,
-    logger: createLogger('silent'),
-    stores,
-    feed,
-    keyring,
-    refreshRotationKey: deriveRefreshRotationKey(masterKey),
-    deviceCookieKey: deriveDeviceCookieKey(masterKey),
-    challengeKey: deriveChallengeKey(masterKey),
-  };
+  // Every abuse limit as shipped; the public URL is the server's own once it listens.
+  const { deps, clock, close: closeDeps } = await createTestDeps({ publicUrl: null, abuseLimits: 'defaults', ...(options.config ? { config: options.config } : {}) });
+  const { config, stores, keyring } = deps;
 
   const touches: Array<[string, number, number]> = [];
   const sessionReads = { count: 0 };
@@ -262,10 +235,7 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
       await closeServer(server);
       await upstream.close();
       await auth.close();
-      keyring.close();
-      await feed.close();
-      await stores.close();
-      await rm(dir, { recursive: true, force: true });
+      await closeDeps();
     },
   };
 }
