@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Clock } from '../../util/clock.js';
+import { FeedHandlers, type RevocationHandler } from '../revocations/feed-handlers.js';
 import type { RevocationEvent, RevocationFeed, RevocationStore } from '../types.js';
 
-type Handler = (event: RevocationEvent) => void;
 
 /** The part of a pino logger the feed uses (state changes and trouble only, never the URL). */
 export interface FeedLogger {
@@ -118,7 +118,7 @@ const WARN_EVERY_MS = 10_000;
  * exponential backoff; commands never queue while offline.
  */
 export class RedisRevocationFeed implements RevocationFeed {
-  private readonly handlers = new Set<Handler>();
+  private readonly handlers: FeedHandlers;
   private readonly seen = new Map<string, number>();
   private readonly origin = randomBytes(8).toString('hex');
   private readonly channel: string;
@@ -149,6 +149,7 @@ export class RedisRevocationFeed implements RevocationFeed {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly options: RedisRevocationFeedOptions) {
+    this.handlers = new FeedHandlers(options.onHandlerError);
     this.channel = options.channel ?? 'gatehouse:revocations';
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.overlapMs = options.overlapMs ?? 10_000;
@@ -242,18 +243,14 @@ export class RedisRevocationFeed implements RevocationFeed {
     void sent.finally(() => this.inflight.delete(sent));
   }
 
-  subscribe(handler: Handler): () => void {
-    const h: Handler = (e) => handler(e);
-    if (!this.closed) this.handlers.add(h);
-    return () => {
-      this.handlers.delete(h);
-    };
+  subscribe(handler: RevocationHandler): () => void {
+    return this.handlers.add(handler);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.handlers.clear();
+    this.handlers.close();
     // Let PUBLISHes already sent finish (each is bounded by commandTimeout).
     await Promise.allSettled([...this.inflight]);
     if (this.pollTimer) clearTimeout(this.pollTimer);
@@ -379,17 +376,7 @@ export class RedisRevocationFeed implements RevocationFeed {
     const key = revocationEventKey(event);
     if (this.seen.has(key)) return;
     this.remember(key);
-    for (const h of [...this.handlers]) {
-      try {
-        h(event);
-      } catch (err) {
-        try {
-          this.options.onHandlerError?.(err, event);
-        } catch {
-          // The error reporter itself failed; nothing more to do.
-        }
-      }
-    }
+    this.handlers.deliver(event);
   }
 
   private remember(key: string): void {
