@@ -3,6 +3,7 @@ import { createPassportVerifier, PassportError, PASSPORT_HEADER, type PassportCl
 import type { Deps } from '../context.js';
 import { issuerOf } from '../config/issuer.js';
 import { GatehouseError } from '../errors/index.js';
+import type { UserRecord } from '../stores/types.js';
 
 /** The passport audience of this service. */
 export const AUTH_AUDIENCE = 'auth';
@@ -53,4 +54,11 @@ export function passportOf(request: FastifyRequest): PassportClaims {
   const claims = verified.get(request);
   if (!claims) throw unauthenticated('Sign in first: the request carries no credential.');
   return claims;
+}
+
+/** The caller's account, read from the store (not from the passport); 401 when it no longer exists. */
+export async function accountOf(deps: Deps, passport: PassportClaims): Promise<UserRecord> {
+  const user = await deps.stores.users.findById(passport.sub);
+  if (!user) throw unauthenticated('The account no longer exists.');
+  return user;
 }

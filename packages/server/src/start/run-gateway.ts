@@ -6,11 +6,12 @@ import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { createGateway } from '../gateway/gateway.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { systemClock } from '../util/clock.js';
+import { createLogger } from '../util/logger.js';
 import { demoRoutes } from './demo-routes.js';
-import { openDeps, type OpenDepsOptions } from './open-deps.js';
+import { openDeps } from './open-deps.js';
 import { Cleanups, closeServer, listen, shareIssuer, startBackground, urlHost } from './role-support.js';
+import type { StartAllOptions } from './start-all.js';
 
 /** JWKS refetch settings of the demo services' passport verifiers (SDK defaults otherwise). */
 export interface DemoVerifierOptions {
@@ -77,14 +78,8 @@ export async function attachGateway(
   return internal;
 }
 
-export interface GatewayRoleOptions {
-  config: GatehouseConfig;
-  logger?: Logger;
-  clock?: Clock;
-  keyReloadMs?: number;
-  demoVerifier?: DemoVerifierOptions;
-  openDeps?: OpenDepsOptions;
-}
+/** The gateway role takes what `gatehouse start` takes (start-all.ts documents each option). */
+export type GatewayRoleOptions = StartAllOptions;
 
 export interface RunningGateway {
   /** Public gateway URL (`publicUrl`, else the bound address). */

@@ -5,7 +5,7 @@ import { GatehouseError } from '../../errors/index.js';
 import type { ApiTokenRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { iso, type EndpointContext } from '../endpoint-context.js';
-import { passportOf } from '../passport.js';
+import { accountOf, passportOf } from '../passport.js';
 import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
 
 /** Shortest and longest `expires_in` of an API token (seconds): one minute to ten years. */
@@ -60,10 +60,7 @@ export function registerApiTokensCreate(app: FastifyInstance, { deps, authentica
     }
     const scopes = narrowScopes(requested, allowed);
 
-    const user = await deps.stores.users.findById(passport.sub);
-    if (!user) {
-      throw new GatehouseError('unauthenticated', { detail: 'The account no longer exists.', headers: { 'www-authenticate': 'Bearer realm="gatehouse"' } });
-    }
+    const user = await accountOf(deps, passport);
     const now = deps.clock.now();
     const token = generateApiToken();
     const record: ApiTokenRecord = {

@@ -3,7 +3,7 @@ import { GatehouseError } from '../../errors/index.js';
 import { hashPassword, verifyPassword } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
-import { passportOf } from '../passport.js';
+import { accountOf, passportOf } from '../passport.js';
 import { rateLimited } from '../rate-limit.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
@@ -35,13 +35,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps, authenticat
     { schema: passwordChangeSchema, preHandler: authenticate },
     async (request, reply) => {
       const passport = passportOf(request);
-      const user = await deps.stores.users.findById(passport.sub);
-      if (!user) {
-        throw new GatehouseError('unauthenticated', {
-          detail: 'The account no longer exists.',
-          headers: { 'www-authenticate': 'Bearer realm="gatehouse"' },
-        });
-      }
+      const user = await accountOf(deps, passport);
       // Someone holding a stolen session must not get unlimited guesses at the password:
       // an attempt is reserved before hashing, like sign-in, and a success clears the count.
       const { maxFailures, lockWindowSec } = deps.config.signin;
