@@ -2,6 +2,7 @@
 import type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.js';
 import { runApiTokenStoreContract } from './api-token-store.case.js';
 import { runAuditStoreContract } from './audit-store.case.js';
+import { runClosedStoresContract } from './closed-stores.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
 import { runRateLimitStoreContract } from './rate-limit-store.case.js';
 import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
@@ -30,4 +31,5 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runApiTokenStoreContract(name, makeStores, options);
   runAuditStoreContract(name, makeStores, options);
   runRateLimitStoreContract(name, makeStores);
+  runClosedStoresContract(name, makeStores);
 }

@@ -117,29 +117,6 @@ describe('openSqliteStores', () => {
     await c.close();
   });
 
-  it('after close: not ready, and every call fails with StoreUnavailableError', async () => {
-    const stores = await open(join(root, 'closed', 'gatehouse.db'));
-    await stores.close();
-    await stores.close(); // idempotent
-    expect(await stores.ready()).toEqual({
-      users: false,
-      sessions: false,
-      keys: false,
-      revocations: false,
-      refreshTokens: false,
-      apiTokens: false,
-      rateLimits: true,
-      audit: false,
-    });
-    await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
-  });
-
   it('works on :memory:', async () => {
     const stores = await openSqliteStores({ file: ':memory:', clock });
     try {

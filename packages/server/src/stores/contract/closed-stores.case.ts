@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../errors/index.js';
+import type { MakeStores } from './fixtures.test-helpers.js';
+
+/** What every backend's stores do once closed, run by every backend's test file. */
+export function runClosedStoresContract(name: string, makeStores: MakeStores): void {
+  describe(`Stores after close: ${name}`, () => {
+    it('after close: not ready, and every call fails with StoreUnavailableError', async () => {
+      const stores = await makeStores();
+      await stores.close();
+      await stores.close(); // idempotent
+      expect(await stores.ready()).toEqual({
+        users: false,
+        sessions: false,
+        keys: false,
+        revocations: false,
+        refreshTokens: false,
+        apiTokens: false,
+        rateLimits: true,
+        audit: false,
+      });
+      await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+}
