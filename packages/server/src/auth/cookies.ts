@@ -5,10 +5,7 @@ import { isHttps } from '../config/issuer.js';
 import type { SessionRecord } from '../stores/types.js';
 import { deviceFieldProblem } from './policy/device.js';
 
-/** The names on http; on https they are `__Host-` prefixed (`cookieNames(config)`, used below). */
-export const SESSION_COOKIE = 'gatehouse_session';
-export const CSRF_COOKIE = 'gatehouse_csrf';
-export const DEVICE_COOKIE = 'gatehouse_device';
+// Cookie names come from `cookieNames(config)` (config/cookie-names.ts): bare on http, `__Host-` on https.
 const DEVICE_COOKIE_MAX_AGE_SEC = 400 * 24 * 3600;
 
 function base(config: GatehouseConfig) {

@@ -234,16 +234,20 @@ function checkGatewayAndCors(c: GatehouseConfig): void {
     throw new ConfigError(`gateway.clientIpHeader must be "x-forwarded-for" or "forwarded", got ${JSON.stringify(c.gateway.clientIpHeader)}.`);
   }
   for (const origin of c.cors.origins) {
-    let ok = false;
-    try {
-      const url = new URL(origin);
-      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new ConfigError(`cors.origins: ${JSON.stringify(origin)} is not an origin; list exact origins like "https://app.example.com" (no path, no trailing slash, no "*").`);
+    if (!isSerializedOrigin(origin)) throw new ConfigError(`cors.origins: ${JSON.stringify(origin)} is not an origin; list exact origins like "https://app.example.com" (no path, no trailing slash, no "*").`);
   }
   if (c.cors.maxAgeSec > 86_400) throw new ConfigError('cors.maxAgeSec must be at most 86400.');
+}
+
+/** Whether `value` is an origin as browsers send it: `scheme://host[:port]`, nothing else. */
+function isSerializedOrigin(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
 }
 
 /** The store and role URLs. Messages never echo a URL: it may carry a password. */

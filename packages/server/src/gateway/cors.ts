@@ -51,14 +51,3 @@ export class CorsPolicy {
     return origin === undefined ? undefined : this.preflight.get(origin);
   }
 }
-
-/** Whether `value` is an origin as browsers send it: `scheme://host[:port]`, nothing else. */
-export function isSerializedOrigin(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
-}
