@@ -195,9 +195,8 @@ function checkFinal(c: GatehouseConfig): void {
   if (c.password.minLength < 8) throw new ConfigError('password.minLength must be at least 8 (NIST SP 800-63B).');
   if (c.password.maxLength < 1024) throw new ConfigError('password.maxLength must be at least 1024.');
   if (c.password.maxConcurrentHashes < 1) throw new ConfigError('password.maxConcurrentHashes must be at least 1.');
-  if (!Number.isInteger(c.password.hashNice) || c.password.hashNice < 0 || c.password.hashNice > 19) {
-    throw new ConfigError('password.hashNice must be an integer from 0 (the priority of request handling) to 19 (lowest).');
-  }
+  // Whole and >= 0 is checked with every number key; the nice scale ends at 19.
+  if (c.password.hashNice > 19) throw new ConfigError('password.hashNice must be from 0 (the priority of request handling) to 19 (lowest).');
   if (c.tokens.accessTokenTtlSec < 60 || c.tokens.accessTokenTtlSec > 3600) throw new ConfigError('tokens.accessTokenTtlSec must be 60..3600 seconds.');
   for (const s of c.tokens.defaultScopes) {
     if (!SCOPE_TOKEN_RE.test(s)) throw new ConfigError(`tokens.defaultScopes: ${JSON.stringify(s)} is not a scope (printable characters, no spaces, quotes or backslashes).`);
