@@ -251,6 +251,20 @@ describe('https public URL (gateway itself on http in the test)', () => {
     for (const [name, r] of answers) expect(r.headers['strict-transport-security'], name).toBe(HSTS);
     expect(answers.at(-1)![1].body).toBe('up');
   });
+
+  it('with HSTS set by the gateway, an upstream answer keeps every one of its repeated headers', async () => {
+    const { h, alice } = ctx;
+    h.upstream.respond = (_rec, res) => {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+      res.setHeader('x-multi', ['one', 'two']);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('up');
+    };
+    const r = await send(h.url, '/api/notes', { headers: [['Cookie', host(alice)]] });
+    expect(r.status).toBe(200);
+    expect(r.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    expect(r.headers['x-multi']).toBe('one, two');
+    expect(r.headers['strict-transport-security']).toBe(HSTS);
+  });
 });
 
 describe('security headers (http deployment)', () => {

@@ -20,7 +20,7 @@ import { BearerAuthenticator } from './pipeline/authenticate/bearer.js';
 import { runChain } from './pipeline/authenticate/chain.js';
 import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
 import { SessionCookieAuthenticator } from './pipeline/authenticate/session-cookie.js';
-import type { Authenticator } from './pipeline/authenticate/types.js';
+import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
 import { authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
@@ -122,7 +122,15 @@ class GatewayImpl implements ProxyObserver {
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
     // Every answer on https, the gateway's own and proxied ones alike (proxy.ts restates it).
     if (this.hsts) res.setHeader('strict-transport-security', HSTS);
-    this.handle(req, res).catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
+    // Synchronous when every stage is (cached credential, cached passport): no promise per request.
+    let pending: Promise<void> | void;
+    try {
+      pending = this.handle(req, res);
+    } catch (err) {
+      this.fail(req, res, err, this.unmatchedMetrics);
+      return;
+    }
+    if (pending !== undefined) pending.catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
   };
 
   async close(): Promise<void> {
@@ -134,7 +142,7 @@ class GatewayImpl implements ProxyObserver {
     await this.proxy.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const target = req.url ?? '';
     // Origin-form only: "*", absolute-form and anything else never reach routing.
     if (target.charCodeAt(0) !== 47) throw new GatehouseError('invalid_request', { detail: 'The request target must be a path.' });
@@ -147,14 +155,7 @@ class GatewayImpl implements ProxyObserver {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
       }
-      try {
-        if (local !== undefined) await local(req, res);
-        else await this.pages.serve(req, res, path);
-        this.localMetrics.count('ok');
-      } catch (err) {
-        this.fail(req, res, err, this.localMetrics);
-      }
-      return;
+      return this.serveLocal(req, res, path, local);
     }
 
     const route = this.table.match(path);
@@ -173,19 +174,40 @@ class GatewayImpl implements ProxyObserver {
       const allowed = this.cors.actualHeaders(ex.origin);
       if (allowed !== undefined) for (const k in allowed) res.setHeader(k, allowed[k]!);
     }
+    let pending: Promise<void> | void;
     try {
-      await this.run(ex);
+      pending = this.run(ex);
     } catch (err) {
       this.refuse(ex, err);
+      return;
+    }
+    if (pending !== undefined) return pending.catch((err: unknown) => this.refuse(ex, err));
+  }
+
+  private async serveLocal(req: IncomingMessage, res: ServerResponse, path: string, local: LocalHandler | undefined): Promise<void> {
+    try {
+      if (local !== undefined) await local(req, res);
+      else await this.pages.serve(req, res, path);
+      this.localMetrics.count('ok');
+    } catch (err) {
+      this.fail(req, res, err, this.localMetrics);
     }
   }
 
-  /** authenticate -> csrf -> authorize -> body checks -> passport -> proxy. */
-  private async run(ex: Exchange): Promise<void> {
+  /**
+   * authenticate -> csrf -> authorize -> body checks -> passport -> proxy. Returns a promise only
+   * when a stage had to wait (a store read, a passport being signed); throws or rejects with the
+   * refusal.
+   */
+  private run(ex: Exchange): Promise<void> | void {
+    if (ex.route.auth === 'none') return this.admit(ex, null);
+    const r = runChain(this.chain, ex);
+    return r instanceof Promise ? r.then((identity) => this.admit(ex, identity)) : this.admit(ex, r);
+  }
+
+  private admit(ex: Exchange, identity: Identity | null): Promise<void> | void {
     const route = ex.route;
     if (route.auth !== 'none') {
-      const r = runChain(this.chain, ex);
-      const identity = r instanceof Promise ? await r : r;
       if (identity === null) {
         if (route.auth === 'required' || route.roles.length > 0) throw unauthenticated();
       } else {
@@ -196,10 +218,13 @@ class GatewayImpl implements ProxyObserver {
     }
     if (route.loginCsrf) checkLoginCsrf(ex, this.origins);
     const hasBody = checkBody(ex);
-    if (ex.identity !== null) {
-      const p = this.passports.get(ex.identity, route.service);
-      ex.headers.push('x-passport', typeof p === 'string' ? p : await p);
-    }
+    if (ex.identity === null) return this.send(ex, hasBody, undefined);
+    const p = this.passports.get(ex.identity, route.service);
+    return typeof p === 'string' ? this.send(ex, hasBody, p) : p.then((passport) => this.send(ex, hasBody, passport));
+  }
+
+  private send(ex: Exchange, hasBody: boolean, passport: string | undefined): void {
+    if (passport !== undefined) ex.headers.push('x-passport', passport);
     // The client may have left while we were busy; don't start an upstream call for nobody.
     if (ex.res.destroyed) return;
     this.proxy.forward(ex, hasBody);

@@ -50,6 +50,19 @@ class BodyLimit extends Transform {
 
 function noop(): void {}
 
+/** Where `name` sits in a flat `[name, value, ...]` header list (names lower-case), or -1. */
+function indexOfHeader(list: readonly (string | string[])[], name: string): number {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return i;
+  return -1;
+}
+
+/** Sets `name` in a flat header list, replacing any value it had. */
+function setHeader(list: (string | string[])[], name: string, value: string): void {
+  const i = indexOfHeader(list, name);
+  if (i < 0) list.push(name, value);
+  else list[i + 1] = value;
+}
+
 /** Content-Length bodies up to this size are read whole before the upstream call (the default body limit is 64 KiB). */
 const BUFFERED_BODY_MAX = 64 * 1024;
 
@@ -92,10 +105,11 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     const out = relayedResponseHeaders(headers);
     // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
     // restate the ones an upstream may also send.
-    if (this.proxy.hsts) out['strict-transport-security'] = HSTS;
+    if (this.proxy.hsts) setHeader(out, 'strict-transport-security', HSTS);
     if (this.proxy.corsEnabled) {
-      const vary = out.vary;
-      if (vary !== undefined && vary !== '*') out.vary = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
+      const i = indexOfHeader(out, 'vary');
+      const vary = i < 0 ? '*' : out[i + 1]!;
+      if (vary !== '*') out[i + 1] = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
     }
     try {
       res.writeHead(statusCode, out);

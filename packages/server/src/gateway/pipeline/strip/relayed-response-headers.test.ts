@@ -15,12 +15,12 @@ describe('relayedResponseHeaders', () => {
       'x-kept': 'yes',
       'x-undefined': undefined,
     };
-    expect(relayedResponseHeaders(upstream)).toEqual({ 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-kept': 'yes' });
+    expect(relayedResponseHeaders(upstream)).toEqual(['content-type', 'application/json', 'set-cookie', ['a=1', 'b=2'], 'x-kept', 'yes']);
   });
 
   it('a Connection that names a header the gateway owns removes nothing extra and nothing else', () => {
-    expect(relayedResponseHeaders({ connection: 'close', 'x-a': '1' })).toEqual({ 'x-a': '1' });
-    expect(relayedResponseHeaders({ connection: ' , ', 'x-a': '1' })).toEqual({ 'x-a': '1' });
+    expect(relayedResponseHeaders({ connection: 'close', 'x-a': '1' })).toEqual(['x-a', '1']);
+    expect(relayedResponseHeaders({ connection: ' , ', 'x-a': '1' })).toEqual(['x-a', '1']);
   });
 
   it('copies rather than deletes: the upstream object is left as undici gave it', () => {
