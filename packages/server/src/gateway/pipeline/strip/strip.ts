@@ -217,7 +217,11 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
   out.push('x-forwarded-host', host ?? opts.defaultHost);
 }
 
+/** `Connection` values that name no other header (what clients and upstreams nearly always send). */
+const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close']);
+
 function removeConnectionNamed(out: string[], connection: string): void {
+  if (PLAIN_CONNECTION.has(connection)) return;
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
@@ -258,7 +262,7 @@ const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
 export function relayedResponseHeaders(headers: Record<string, string | string[] | undefined>): (string | string[])[] {
   let named: Set<string> | undefined;
   const connection = headers.connection;
-  if (connection !== undefined) {
+  if (connection !== undefined && (typeof connection !== 'string' || !PLAIN_CONNECTION.has(connection))) {
     for (const token of String(connection).split(',')) {
       const t = token.trim().toLowerCase();
       if (t && !RESPONSE_DROPPED.has(t)) (named ??= new Set()).add(t);
