@@ -51,10 +51,15 @@ function childEnv(env) {
   return { ...out, GATEHOUSE_LOG_LEVEL: 'error', ...env };
 }
 
-/** Spawns `node args…` and resolves with the first match of `pattern` on its stdout (30 s bound). */
-export function startChild(args, env = {}, pattern = /URL (http:\/\/\S+)/) {
+/**
+ * Spawns `node args…` and resolves with the first match of `pattern` on its stdout (30 s bound).
+ * `wrap` runs node under another program (`['valgrind', '--tool=callgrind', …]`), with its
+ * stderr dropped and `timeoutMs` for its slower start.
+ */
+export function startChild(args, env = {}, pattern = /URL (http:\/\/\S+)/, { wrap = [], timeoutMs = 30_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, args, { cwd: root, env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] });
+    const [cmd, ...pre] = wrap.length ? [...wrap, process.execPath] : [process.execPath];
+    const p = spawn(cmd, [...pre, ...args], { cwd: root, env: childEnv(env), stdio: ['ignore', 'pipe', wrap.length ? 'ignore' : 'inherit'] });
     let stopped = false;
     const stop = (signal = 'SIGTERM') =>
       new Promise((r) => {
@@ -65,7 +70,7 @@ export function startChild(args, env = {}, pattern = /URL (http:\/\/\S+)/) {
       });
     cleanups.push(() => stop('SIGTERM'));
     let out = '';
-    const t = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${out}`)), 30_000);
+    const t = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${out}`)), timeoutMs);
     p.stdout.on('data', (d) => {
       out += d;
       const m = pattern.exec(out);

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Instructions per proxied request, counted by valgrind's callgrind: the bare proxy hop and
+// `gatehouse start` (session cookie), and with --baseline-cli the same cookie target on another
+// build. Unlike req/s and CPU time, an instruction count does not move with what else the machine
+// is doing, so it settles a before/after of a few percent that the noise of a shared 2-vCPU box
+// hides (bench/compare.mjs). It counts user space only: the kernel's share (the same four
+// syscalls per request for every target) is left out, so the ratio to the bare hop it prints is
+// the conservative one; a target's CPU time ratio lies between it and 1.
+//
+// Each target runs under callgrind (about 50x slower), gets WARMUP batches of REQUESTS requests
+// (8 connections, 127.0.0.1), then RUNS measured batches: counters zeroed before, dumped after
+// (callgrind_control), main thread only (--separate-threads; the JIT compiler and GC helper
+// threads land at random). Prints every batch and the median per target. Needs valgrind on
+// PATH (Debian: apt-get install valgrind) and `npm run build`. Bounded: ~5 min, ~8 min with --baseline-cli.
+//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
+import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLI, cleanup, signIn, signUp, startChild, tempDir, writeConfig } from './cluster.mjs';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '4000' },
+    runs: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '3' },
+    'baseline-cli': { type: 'string' },
+  },
+});
+const REQUESTS = Math.max(500, Math.min(Number(values.requests), 20_000));
+const RUNS = Math.max(1, Math.min(Number(values.runs), 20));
+const WARMUP = Math.max(1, Math.min(Number(values.warmup), 20));
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('instructions.mjs needs valgrind and callgrind_control on PATH (Debian: apt-get install valgrind).');
+  process.exit(2);
+}
+
+const watchdog = setTimeout(
+  () => {
+    console.error('instructions.mjs: over its time budget; stopping');
+    void cleanup().then(() => process.exit(1));
+  },
+  (30 + (WARMUP + RUNS) * Math.ceil(REQUESTS / 100)) * 3 * 1000,
+);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().then(() => process.exit(130)));
+
+const outDir = tempDir();
+/** Starts `args` under callgrind; its dumps go to outDir as cg.<label>.<pid>.<dump>-<thread>. */
+const underCallgrind = (label, args, env, pattern) =>
+  startChild(args, env, pattern, {
+    wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(outDir, `cg.${label}.%p`)}`],
+    timeoutMs: 180_000,
+  });
+
+/** Main-thread instructions of dump number `n` of `child`, from its callgrind file. */
+function mainThreadInstructions(label, pid, n) {
+  const file = readdirSync(outDir).find((f) => f === `cg.${label}.${pid}.${n}-01`);
+  if (!file) throw new Error(`no callgrind dump ${n} for ${label}`);
+  const m = /^totals: (\d+)/m.exec(readFileSync(join(outDir, file), 'utf8'));
+  if (!m) throw new Error(`callgrind dump ${file} has no totals`);
+  return Number(m[1]);
+}
+
+async function measure(t) {
+  const pid = t.child.proc.pid;
+  const batch = async () => {
+    const r = await autocannon({ url: t.url, connections: 8, amount: REQUESTS, headers: { cookie: t.cookie } });
+    if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  };
+  for (let i = 0; i < WARMUP; i++) await batch();
+  const perRequest = [];
+  for (let i = 1; i <= RUNS; i++) {
+    execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+    await batch();
+    execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+    perRequest.push(mainThreadInstructions(t.label, pid, i) / REQUESTS);
+  }
+  await t.child.stop('SIGKILL');
+  return perRequest;
+}
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const k = (x) => `${(x / 1000).toFixed(1)}k`;
+
+try {
+  const upstream = (await startChild(['bench/servers.mjs', 'upstream'])).url;
+  const routes = { demo: false, routes: [{ path: '/api/bench', upstream, service: 'bench', auth: 'required' }] };
+  const gatehouse = async (name, label, cli) => {
+    const child = await underCallgrind(label, [cli, 'start', '--port', '0'], { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_CONFIG: writeConfig(routes) }, /is up at (http:\/\/\S+)/);
+    await signUp(child.url, 'bench-user');
+    return { name, label, child, url: `${child.url}/api/bench`, cookie: (await signIn(child.url, 'bench-user')).cookie };
+  };
+  const targets = [];
+  // Started one after the other (valgrind start-up is CPU-bound), measured side by side: the
+  // counts do not depend on the machine's load.
+  const bare = await underCallgrind('bare', ['bench/servers.mjs', 'bare-proxy', upstream], {});
+  const cookie = await gatehouse('(3) Gatehouse embedded, session cookie', 'cookie', CLI);
+  targets.push({ name: '(1) bare proxy hop', label: 'bare', child: bare, url: `${bare.url}/api/bench`, cookie: cookie.cookie }, cookie);
+  if (values['baseline-cli']) targets.push(await gatehouse("(3′) the same, --baseline-cli build", 'before', values['baseline-cli']));
+  console.log(`${REQUESTS} requests per batch, ${WARMUP} warm-up + ${RUNS} measured batches per target, 8 connections; main-thread instructions per request`);
+  const results = await Promise.all(targets.map(measure));
+  const bareMedian = median(results[0]);
+  console.log('');
+  console.log('| target | instructions per request, each batch | median | ÷ bare hop (bare ÷ target) |');
+  console.log('| --- | --- | ---: | ---: |');
+  targets.forEach((t, i) => {
+    const m = median(results[i]);
+    console.log(`| ${t.name} | ${results[i].map(k).join(' ')} | ${k(m)} | ${(bareMedian / m).toFixed(3)} |`);
+  });
+} finally {
+  await cleanup();
+}
