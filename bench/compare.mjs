@@ -204,7 +204,7 @@ try {
     ];
     if (scale) list.splice(4, 0, { name: 'scaleout', url: `${scale.url}/api/bench`, headers: { cookie: scale.cookie }, pid: scale.pid, redisPid: scaleRedis.proc.pid });
     if (before) list.splice(3, 0, { name: 'before', url: `${before.url}/api/bench`, headers: { cookie: before.cookie }, pid: before.pid });
-    // --only bare,cookie: a quick A/B of a few targets (ratios need bare and usual in the list).
+    // --only bare,cookie[,before]: a quick A/B of a few targets (a ratio to a target left out prints —).
     return values.only ? list.filter((t) => values.only.split(',').includes(t.name)) : list;
   };
 
@@ -262,6 +262,8 @@ try {
     return { rps: mean(s.rps), p50: median(s.p50), p99: median(s.p99), cpu: s.cpu / s.requests, redis: s.redis / s.requests };
   };
   const nan = { rps: NaN, p50: NaN, p99: NaN, cpu: NaN, redis: NaN };
+  /** A ratio, or — when a target it needs was left out (--only). */
+  const ratio = (x, y, digits = 2) => (Number.isFinite(x / y) ? (x / y).toFixed(digits) : '—');
   const b = stats.bare ? row('bare') : nan;
   const u = stats.usual ? row('usual') : nan;
   console.log('');
@@ -271,7 +273,7 @@ try {
     if (!stats[name]) continue;
     const r = row(name);
     const redis = name === 'usual' || name === 'tuned' || name === 'scaleout' ? r.redis.toFixed(1) : '—';
-    console.log(`| ${labels[name]} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(1)} | ${redis} | ${(r.rps / b.rps).toFixed(2)} | ${(r.rps / u.rps).toFixed(2)} | ${(r.cpu / b.cpu).toFixed(2)} | ${(r.cpu / u.cpu).toFixed(2)} |`);
+    console.log(`| ${labels[name]} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(1)} | ${redis} | ${ratio(r.rps, b.rps)} | ${ratio(r.rps, u.rps)} | ${ratio(r.cpu, b.cpu)} | ${ratio(r.cpu, u.cpu)} |`);
   }
   console.log('');
   // Paired slices: bare and cookie back to back (ABBA order), PAIRS times. A shared box drifts
@@ -300,7 +302,7 @@ try {
   }
   const c = stats.cookie ? row('cookie') : nan;
   const t = stats.tuned ? row('tuned') : nan;
-  console.log(`Gatehouse cookie: ${(c.rps / b.rps).toFixed(3)}x the bare hop (goal >= 0.90), ${(c.rps / u.rps).toFixed(2)}x the usual stack (goal >= 4; ${(c.rps / t.rps).toFixed(2)}x its KeyObject variant); CPU above the bare hop: ${(c.cpu - b.cpu).toFixed(1)} µs/req.`);
+  console.log(`Gatehouse cookie: ${ratio(c.rps, b.rps, 3)}x the bare hop (goal >= 0.90), ${ratio(c.rps, u.rps)}x the usual stack (goal >= 4; ${ratio(c.rps, t.rps)}x its KeyObject variant); CPU above the bare hop: ${(c.cpu - b.cpu).toFixed(1)} µs/req.`);
   if (paired) {
     console.log(
       `Paired (${PAIRS} ABBA pairs x ${PAIR_DURATION} s): Gatehouse cookie ÷ bare hop median ${paired.median.toFixed(3)} (quartiles ${paired.q1.toFixed(3)}–${paired.q3.toFixed(3)}, range ${paired.min.toFixed(3)}–${paired.max.toFixed(3)}; goal >= 0.90); CPU above the bare hop, median ${paired.cpu.toFixed(1)} µs/req.`,
