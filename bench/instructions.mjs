@@ -4,13 +4,15 @@
 // build. Unlike req/s and CPU time, an instruction count does not move with what else the machine
 // is doing, so it settles a before/after of a few percent that the noise of a shared 2-vCPU box
 // hides (bench/compare.mjs). It counts user space only: the kernel's share (the same four
-// syscalls per request for every target) is left out, so the ratio to the bare hop it prints is
-// the conservative one; a target's CPU time ratio lies between it and 1.
+// syscalls per request for every target, strace -c) is left out, which pulls a CPU-time ratio
+// toward 1; cycles per instruction may differ between targets (cache misses, a bigger heap), so
+// the ratio is an estimate of the CPU-time ratio, not a bound on it.
 //
 // Each target runs under callgrind (about 50x slower), gets WARMUP batches of REQUESTS requests
 // (8 connections, 127.0.0.1), then RUNS measured batches: counters zeroed before, dumped after
-// (callgrind_control), main thread only (--separate-threads; the JIT compiler and GC helper
-// threads land at random). Prints every batch and the median per target. Needs valgrind on
+// (callgrind_control). Counted per thread (--separate-threads): the main thread carries the
+// request path; the JIT compiler and GC helper threads land at random, so they are shown apart,
+// as an all-threads total. Prints every batch and the medians per target. Needs valgrind on
 // PATH (Debian: apt-get install valgrind) and `npm run build`. Bounded: ~5 min, ~8 min with --baseline-cli.
 //   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import autocannon from 'autocannon';
@@ -58,13 +60,20 @@ const underCallgrind = (label, args, env, pattern) =>
     timeoutMs: 180_000,
   });
 
-/** Main-thread instructions of dump number `n` of `child`, from its callgrind file. */
-function mainThreadInstructions(label, pid, n) {
-  const file = readdirSync(outDir).find((f) => f === `cg.${label}.${pid}.${n}-01`);
-  if (!file) throw new Error(`no callgrind dump ${n} for ${label}`);
-  const m = /^totals: (\d+)/m.exec(readFileSync(join(outDir, file), 'utf8'));
-  if (!m) throw new Error(`callgrind dump ${file} has no totals`);
-  return Number(m[1]);
+/** Instructions of dump number `n` of `child`: its main thread, and all its threads together. */
+function instructions(label, pid, n) {
+  const prefix = `cg.${label}.${pid}.${n}-`;
+  const files = readdirSync(outDir).filter((f) => f.startsWith(prefix));
+  if (!files.includes(`${prefix}01`)) throw new Error(`no callgrind dump ${n} for ${label}`);
+  let main = 0;
+  let all = 0;
+  for (const f of files) {
+    const m = /^totals: (\d+)/m.exec(readFileSync(join(outDir, f), 'utf8'));
+    if (!m) throw new Error(`callgrind dump ${f} has no totals`);
+    all += Number(m[1]);
+    if (f === `${prefix}01`) main = Number(m[1]);
+  }
+  return { main, all };
 }
 
 async function measure(t) {
@@ -74,15 +83,18 @@ async function measure(t) {
     if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   };
   for (let i = 0; i < WARMUP; i++) await batch();
-  const perRequest = [];
+  const main = [];
+  const all = [];
   for (let i = 1; i <= RUNS; i++) {
     execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
     await batch();
     execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
-    perRequest.push(mainThreadInstructions(t.label, pid, i) / REQUESTS);
+    const n = instructions(t.label, pid, i);
+    main.push(n.main / REQUESTS);
+    all.push(n.all / REQUESTS);
   }
   await t.child.stop('SIGKILL');
-  return perRequest;
+  return { main, all };
 }
 
 const median = (a) => {
@@ -106,16 +118,20 @@ try {
   const cookie = await gatehouse('(3) Gatehouse embedded, session cookie', 'cookie', CLI);
   targets.push({ name: '(1) bare proxy hop', label: 'bare', child: bare, url: `${bare.url}/api/bench`, cookie: cookie.cookie }, cookie);
   if (values['baseline-cli']) targets.push(await gatehouse("(3′) the same, --baseline-cli build", 'before', values['baseline-cli']));
-  console.log(`${REQUESTS} requests per batch, ${WARMUP} warm-up + ${RUNS} measured batches per target, 8 connections; main-thread instructions per request`);
+  console.log(`${REQUESTS} requests per batch, ${WARMUP} warm-up + ${RUNS} measured batches per target, 8 connections; instructions per request`);
   const results = await Promise.all(targets.map(measure));
-  const bareMedian = median(results[0]);
+  const bareMain = median(results[0].main);
+  const bareAll = median(results[0].all);
   console.log('');
-  console.log('| target | instructions per request, each batch | median | ÷ bare hop (bare ÷ target) |');
-  console.log('| --- | --- | ---: | ---: |');
+  console.log('| target | main thread, each batch | main thread, median | ÷ bare hop (bare ÷ target) | all threads, median | ÷ bare hop |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   targets.forEach((t, i) => {
-    const m = median(results[i]);
-    console.log(`| ${t.name} | ${results[i].map(k).join(' ')} | ${k(m)} | ${(bareMedian / m).toFixed(3)} |`);
+    const m = median(results[i].main);
+    const a = median(results[i].all);
+    console.log(`| ${t.name} | ${results[i].main.map(k).join(' ')} | ${k(m)} | ${(bareMain / m).toFixed(3)} | ${k(a)} | ${(bareAll / a).toFixed(3)} |`);
   });
+  console.log('');
+  console.log('Main thread: the request path. All threads adds the JIT compiler and GC helper threads (what the request path left them to do; noisier).');
 } finally {
   await cleanup();
 }
