@@ -14,13 +14,17 @@
 // request path; the JIT compiler and GC helper threads land at random, so they are shown apart,
 // as an all-threads total. Prints every batch and the medians per target. Needs valgrind on
 // PATH (Debian: apt-get install valgrind) and `npm run build`. Bounded: ~5 min, ~8 min with --baseline-cli.
-//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
+// Then, on each Gatehouse target, SIGNIN_ROUNDS rounds of --signins sequential sign-ins: main-
+// thread instructions per sign-in (everything but the argon2id hash, which runs on a thread of its
+// own), to set against the same count for a proxied request; --signins 0 skips them.
+//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import autocannon from 'autocannon';
+import { request } from 'undici';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, cleanup, signIn, signUp, startChild, tempDir, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, PASSWORD, signIn, signUp, startChild, tempDir, writeConfig } from './cluster.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -28,11 +32,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '3' },
     'baseline-cli': { type: 'string' },
+    signins: { type: 'string', default: '20' },
   },
 });
 const REQUESTS = Math.max(500, Math.min(Number(values.requests), 20_000));
 const RUNS = Math.max(1, Math.min(Number(values.runs), 20));
 const WARMUP = Math.max(1, Math.min(Number(values.warmup), 20));
+const SIGNINS = Math.max(0, Math.min(Number(values.signins), 100));
+const SIGNIN_ROUNDS = 3;
 
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -60,20 +67,30 @@ const underCallgrind = (label, args, env, pattern) =>
     timeoutMs: 180_000,
   });
 
-/** Instructions of dump number `n` of `child`: its main thread, and all its threads together. */
+/** Instructions of dump number `n` of `child`: its main thread, all its threads, and its busiest other thread. */
 function instructions(label, pid, n) {
   const prefix = `cg.${label}.${pid}.${n}-`;
   const files = readdirSync(outDir).filter((f) => f.startsWith(prefix));
   if (!files.includes(`${prefix}01`)) throw new Error(`no callgrind dump ${n} for ${label}`);
   let main = 0;
   let all = 0;
+  let busiestOther = 0;
   for (const f of files) {
     const m = /^totals: (\d+)/m.exec(readFileSync(join(outDir, f), 'utf8'));
     if (!m) throw new Error(`callgrind dump ${f} has no totals`);
-    all += Number(m[1]);
-    if (f === `${prefix}01`) main = Number(m[1]);
+    const count = Number(m[1]);
+    all += count;
+    if (f === `${prefix}01`) main = count;
+    else busiestOther = Math.max(busiestOther, count);
   }
-  return { main, all };
+  return { main, all, busiestOther };
+}
+
+/** One sign-in over HTTP (undici, keep-alive); throws unless 200. */
+async function signInOnce(base, body) {
+  const r = await request(`${base}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await r.body.arrayBuffer();
+  if (r.statusCode !== 200) throw new Error(`sign-in: ${r.statusCode}`);
 }
 
 async function measure(t) {
@@ -93,8 +110,23 @@ async function measure(t) {
     main.push(n.main / REQUESTS);
     all.push(n.all / REQUESTS);
   }
+  // Sequential sign-ins (a Gatehouse target): the main thread runs everything but the argon2id
+  // hash, which runs on a hashing thread of its own (the busiest other thread).
+  const signin = { main: [], hash: [] };
+  if (t.base !== undefined && SIGNINS > 0) {
+    const body = JSON.stringify({ username: 'bench-user', password: PASSWORD });
+    for (let i = 0; i < 10; i++) await signInOnce(t.base, body); // warm-up (the JIT)
+    for (let round = 1; round <= SIGNIN_ROUNDS; round++) {
+      execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+      for (let i = 0; i < SIGNINS; i++) await signInOnce(t.base, body);
+      execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+      const n = instructions(t.label, pid, RUNS + round);
+      signin.main.push(n.main / SIGNINS);
+      signin.hash.push(n.busiestOther / SIGNINS);
+    }
+  }
   await t.child.stop('SIGKILL');
-  return { main, all };
+  return { main, all, signin };
 }
 
 const median = (a) => {
@@ -109,7 +141,7 @@ try {
   const gatehouse = async (name, label, cli) => {
     const child = await underCallgrind(label, [cli, 'start', '--port', '0'], { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_CONFIG: writeConfig(routes) }, /is up at (http:\/\/\S+)/);
     await signUp(child.url, 'bench-user');
-    return { name, label, child, url: `${child.url}/api/bench`, cookie: (await signIn(child.url, 'bench-user')).cookie };
+    return { name, label, child, base: child.url, url: `${child.url}/api/bench`, cookie: (await signIn(child.url, 'bench-user')).cookie };
   };
   const targets = [];
   // Started one after the other (valgrind start-up is CPU-bound), measured side by side: the
@@ -132,6 +164,19 @@ try {
   });
   console.log('');
   console.log('Main thread: the request path. All threads adds the JIT compiler and GC helper threads (what the request path left them to do; noisier).');
+  if (SIGNINS > 0) {
+    console.log('');
+    console.log(`| sequential sign-ins (${SIGNIN_ROUNDS} rounds of ${SIGNINS}) | main thread per sign-in, each round | median | × a proxied cookie request (main thread) | hashing thread per sign-in, median |`);
+    console.log('| --- | --- | ---: | ---: | ---: |');
+    targets.forEach((t, i) => {
+      const s = results[i].signin;
+      if (s.main.length === 0) return;
+      const m = median(s.main);
+      console.log(`| ${t.name} | ${s.main.map(k).join(' ')} | ${k(m)} | ${(m / median(results[i].main)).toFixed(1)} | ${k(median(s.hash))} |`);
+    });
+    console.log('');
+    console.log('A sign-in\'s main thread runs everything but the argon2id hash (gateway, hop to the auth service, checks, session and audit writes, cookies, reply).');
+  }
 } finally {
   await cleanup();
 }

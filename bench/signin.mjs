@@ -4,6 +4,8 @@
 //   1. one argon2id verification with the same parameters, in this process (@node-rs/argon2
 //      directly), vs. a full sign-in over HTTP (gateway -> auth service -> argon2id -> session),
 //      each sequential; the difference is everything a sign-in adds to the hash (goal < 2 ms);
+//      and the gateway's CPU per sign-in on its main thread (everything but the hash, which runs
+//      on threads of its own) and on its other threads, from /proc/<pid>/task/*/schedstat;
 //   2. authenticated cookie traffic (autocannon) alone, and while SIGNIN_CONCURRENCY clients
 //      sign in back to back (a burst): client p50/p99 latency and req/s, and the gateway
 //      process's event-loop delay (p50/p99/max), read by a preloaded probe
@@ -14,7 +16,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { request } from 'undici';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,6 +70,28 @@ async function timedSignIn(base, username) {
   return t;
 }
 
+/**
+ * CPU time (ns) of a process's threads so far, from /proc/<pid>/task/<tid>/schedstat (Linux;
+ * exact, not tick-sampled): its main thread (the event loop: gateway and auth service in one
+ * process) and all threads (adds the argon2id hashing threads and V8's helpers). null elsewhere.
+ */
+function threadCpuNs(pid) {
+  if (!existsSync(`/proc/${pid}/task`)) return null;
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let ns;
+    try {
+      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    all += ns;
+    if (tid === String(pid)) main = ns;
+  }
+  return { main, all };
+}
+
 /** The gateway's own event-loop delay quantiles from /metrics, when it exports them. */
 async function metricsEld(base) {
   const text = await fetch(`${base}/metrics`).then((r) => r.text());
@@ -105,6 +129,7 @@ try {
     const hashes = [];
     const signins = [];
     const extra = [];
+    const cpu0 = threadCpuNs(gw.proc.pid);
     for (let i = 0; i < SIGNINS; i++) {
       const h = await timedHash();
       const t = await timedSignIn(base, 'bench-user');
@@ -112,9 +137,11 @@ try {
       signins.push(t);
       extra.push(t - h);
     }
-    return { a: quantiles(hashes), s: quantiles(signins), x: quantiles(extra) };
+    const cpu1 = threadCpuNs(gw.proc.pid);
+    const cpu = cpu0 && cpu1 ? { main: (cpu1.main - cpu0.main) / SIGNINS / 1e6, other: (cpu1.all - cpu1.main - (cpu0.all - cpu0.main)) / SIGNINS / 1e6 } : null;
+    return { a: quantiles(hashes), s: quantiles(signins), x: quantiles(extra), cpu };
   };
-  const { a, s, x } = await pairedSignins();
+  const { a, s, x, cpu } = await pairedSignins();
 
   // 1b. The same while the gateway also serves a light stream of signed-in traffic (1 connection,
   // 1 000 req/s), as a gateway in service does. On this VM small work that follows a pause the
@@ -192,6 +219,10 @@ try {
   console.log(`| one argon2id verify (@node-rs/argon2, in process) | ${f(a.p50)} | ${f(a.p90)} | ${f(a.p99)} |`);
   console.log(`| POST /auth/signin through the gateway | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} |`);
   console.log(`| **sign-in minus one hash** (each sign-in minus the hash just before it; goal < 2 ms) | **${f(x.p50)}** | ${f(x.p90)} | ${f(x.p99)} |`);
+  if (cpu) {
+    console.log(`| gateway process CPU per sign-in: main thread (the event loop; everything but the hash), mean | ${f(cpu.main)} | | |`);
+    console.log(`| gateway process CPU per sign-in: other threads (the argon2id hash, V8's helpers), mean | ${f(cpu.other)} | | |`);
+  }
   console.log(`| POST /auth/signin, gateway also serving 1 000 req/s of signed-in traffic | ${f(sb.p50)} | ${f(sb.p90)} | ${f(sb.p99)} |`);
   console.log(`| **sign-in minus one hash**, gateway also serving 1 000 req/s | **${f(xb.p50)}** | ${f(xb.p90)} | ${f(xb.p99)} |`);
   console.log('');
