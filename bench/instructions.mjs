@@ -17,7 +17,10 @@
 // Then, on each Gatehouse target, SIGNIN_ROUNDS rounds of --signins sequential sign-ins: main-
 // thread instructions per sign-in (everything but the argon2id hash, which runs on a thread of its
 // own), to set against the same count for a proxied request; --signins 0 skips them.
-//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
+// --cache-sim adds callgrind's cache simulation and an estimate of cycles (misses weighted), for
+// the question an instruction count leaves open: do the targets differ in cost per instruction?
+// (about twice as slow.)
+//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--cache-sim] [--node-flags=--no-memory-reducer] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { execFileSync } from 'node:child_process';
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     'baseline-cli': { type: 'string' },
     signins: { type: 'string', default: '20' },
+    'cache-sim': { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '--no-memory-reducer' },
   },
 });
 const REQUESTS = Math.max(500, Math.min(Number(values.requests), 20_000));
@@ -40,6 +45,16 @@ const RUNS = Math.max(1, Math.min(Number(values.runs), 20));
 const WARMUP = Math.max(1, Math.min(Number(values.warmup), 20));
 const SIGNINS = Math.max(0, Math.min(Number(values.signins), 100));
 const SIGNIN_ROUNDS = 3;
+const CACHE_SIM = values['cache-sim'];
+/**
+ * node/V8 flags for every target, the same for all. By default --no-memory-reducer: V8 runs
+ * memory-reducing full GCs when the allocation rate looks idle, which under valgrind (~50x
+ * slower) it always does; at full speed under load it does not (--trace-gc, 150 000 cookie
+ * requests in 15 s: 179 scavenges and no full GC of the main heap). Left on, it adds ≈ 4 k
+ * instructions per request to Gatehouse's bigger heap and nothing to the bare hop's. Pass
+ * --node-flags= (empty) to count with it.
+ */
+const NODE_FLAGS = values['node-flags'].split(' ').filter(Boolean);
 
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -54,7 +69,7 @@ const watchdog = setTimeout(
     console.error('instructions.mjs: over its time budget; stopping');
     void cleanup().then(() => process.exit(1));
   },
-  (30 + (WARMUP + RUNS) * Math.ceil(REQUESTS / 100)) * 3 * 1000,
+  (30 + (WARMUP + RUNS) * Math.ceil(REQUESTS / 100) + SIGNIN_ROUNDS * SIGNINS * 3) * (CACHE_SIM ? 6 : 3) * 1000,
 );
 watchdog.unref();
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().then(() => process.exit(130)));
@@ -62,28 +77,45 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().
 const outDir = tempDir();
 /** Starts `args` under callgrind; its dumps go to outDir as cg.<label>.<pid>.<dump>-<thread>. */
 const underCallgrind = (label, args, env, pattern) =>
-  startChild(args, env, pattern, {
-    wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(outDir, `cg.${label}.%p`)}`],
+  startChild([...NODE_FLAGS, ...args], env, pattern, {
+    wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', ...(CACHE_SIM ? ['--cache-sim=yes'] : []), `--callgrind-out-file=${join(outDir, `cg.${label}.%p`)}`],
     timeoutMs: 180_000,
   });
 
-/** Instructions of dump number `n` of `child`: its main thread, all its threads, and its busiest other thread. */
+/**
+ * What one callgrind file counted: instructions (Ir), and with --cache-sim an estimate of cycles
+ * from callgrind's simulated caches, weighted as its manual suggests: Ir + 10 × L1 misses
+ * + 100 × last-level misses (instruction and data, reads and writes).
+ */
+function costs(file) {
+  const text = readFileSync(join(outDir, file), 'utf8');
+  const events = /^events: (.+)$/m.exec(text)?.[1].trim().split(/\s+/);
+  const totals = /^totals: (.+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number);
+  if (!events || !totals) throw new Error(`callgrind dump ${file} has no events or totals`);
+  const ev = (name) => totals[events.indexOf(name)] ?? 0;
+  const ir = ev('Ir');
+  const cycles = ir + 10 * (ev('I1mr') + ev('D1mr') + ev('D1mw')) + 100 * (ev('ILmr') + ev('DLmr') + ev('DLmw'));
+  return { ir, cycles };
+}
+
+/** Counts of dump number `n` of `child`: its main thread, all its threads, and its busiest other thread. */
 function instructions(label, pid, n) {
   const prefix = `cg.${label}.${pid}.${n}-`;
   const files = readdirSync(outDir).filter((f) => f.startsWith(prefix));
   if (!files.includes(`${prefix}01`)) throw new Error(`no callgrind dump ${n} for ${label}`);
   let main = 0;
+  let mainCycles = 0;
   let all = 0;
   let busiestOther = 0;
   for (const f of files) {
-    const m = /^totals: (\d+)/m.exec(readFileSync(join(outDir, f), 'utf8'));
-    if (!m) throw new Error(`callgrind dump ${f} has no totals`);
-    const count = Number(m[1]);
-    all += count;
-    if (f === `${prefix}01`) main = count;
-    else busiestOther = Math.max(busiestOther, count);
+    const c = costs(f);
+    all += c.ir;
+    if (f === `${prefix}01`) {
+      main = c.ir;
+      mainCycles = c.cycles;
+    } else busiestOther = Math.max(busiestOther, c.ir);
   }
-  return { main, all, busiestOther };
+  return { main, mainCycles, all, busiestOther };
 }
 
 /** One sign-in over HTTP (undici, keep-alive); throws unless 200. */
@@ -102,6 +134,7 @@ async function measure(t) {
   for (let i = 0; i < WARMUP; i++) await batch();
   const main = [];
   const all = [];
+  const cycles = [];
   for (let i = 1; i <= RUNS; i++) {
     execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
     await batch();
@@ -109,10 +142,11 @@ async function measure(t) {
     const n = instructions(t.label, pid, i);
     main.push(n.main / REQUESTS);
     all.push(n.all / REQUESTS);
+    cycles.push(n.mainCycles / REQUESTS);
   }
   // Sequential sign-ins (a Gatehouse target): the main thread runs everything but the argon2id
   // hash, which runs on a hashing thread of its own (the busiest other thread).
-  const signin = { main: [], hash: [] };
+  const signin = { main: [], hash: [], cycles: [] };
   if (t.base !== undefined && SIGNINS > 0) {
     const body = JSON.stringify({ username: 'bench-user', password: PASSWORD });
     for (let i = 0; i < 10; i++) await signInOnce(t.base, body); // warm-up (the JIT)
@@ -123,10 +157,11 @@ async function measure(t) {
       const n = instructions(t.label, pid, RUNS + round);
       signin.main.push(n.main / SIGNINS);
       signin.hash.push(n.busiestOther / SIGNINS);
+      signin.cycles.push(n.mainCycles / SIGNINS);
     }
   }
   await t.child.stop('SIGKILL');
-  return { main, all, signin };
+  return { main, all, cycles, signin };
 }
 
 const median = (a) => {
@@ -164,15 +199,26 @@ try {
   });
   console.log('');
   console.log('Main thread: the request path. All threads adds the JIT compiler and GC helper threads (what the request path left them to do; noisier).');
+  if (CACHE_SIM) {
+    const bareCycles = median(results[0].cycles);
+    console.log('');
+    console.log('| target | estimated cycles per request, main thread (Ir + 10 × L1 misses + 100 × LL misses), each batch | median | ÷ bare hop (bare ÷ target) |');
+    console.log('| --- | --- | ---: | ---: |');
+    targets.forEach((t, i) => {
+      const c = median(results[i].cycles);
+      console.log(`| ${t.name} | ${results[i].cycles.map(k).join(' ')} | ${k(c)} | ${(bareCycles / c).toFixed(3)} |`);
+    });
+  }
   if (SIGNINS > 0) {
     console.log('');
-    console.log(`| sequential sign-ins (${SIGNIN_ROUNDS} rounds of ${SIGNINS}) | main thread per sign-in, each round | median | × a proxied cookie request (main thread) | hashing thread per sign-in, median |`);
-    console.log('| --- | --- | ---: | ---: | ---: |');
+    console.log(`| sequential sign-ins (${SIGNIN_ROUNDS} rounds of ${SIGNINS}) | main thread per sign-in, each round | median | × a proxied cookie request (main thread) | hashing thread per sign-in, median |${CACHE_SIM ? ' estimated cycles, main thread, median | × a proxied request |' : ''}`);
+    console.log(`| --- | --- | ---: | ---: | ---: |${CACHE_SIM ? ' ---: | ---: |' : ''}`);
     targets.forEach((t, i) => {
       const s = results[i].signin;
       if (s.main.length === 0) return;
       const m = median(s.main);
-      console.log(`| ${t.name} | ${s.main.map(k).join(' ')} | ${k(m)} | ${(m / median(results[i].main)).toFixed(1)} | ${k(median(s.hash))} |`);
+      const c = CACHE_SIM ? ` ${k(median(s.cycles))} | ${(median(s.cycles) / median(results[i].cycles)).toFixed(1)} |` : '';
+      console.log(`| ${t.name} | ${s.main.map(k).join(' ')} | ${k(m)} | ${(m / median(results[i].main)).toFixed(1)} | ${k(median(s.hash))} |${c}`);
     });
     console.log('');
     console.log('A sign-in\'s main thread runs everything but the argon2id hash (gateway, hop to the auth service, checks, session and audit writes, cookies, reply).');
