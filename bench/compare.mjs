@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
-import { cleanup, masterKey, PrivateRedis, privateDatabase, signIn, signUp, startChild, startRole, tempDir, writeConfig } from './cluster.mjs';
+import { cleanup, masterKey, median, PrivateRedis, privateDatabase, signIn, signUp, startChild, startRole, tempDir, writeConfig } from './cluster.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -253,10 +253,6 @@ try {
   }
 
   const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
-  const median = (a) => {
-    const s = [...a].sort((x, y) => x - y);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const row = (name) => {
     const s = stats[name];
     return { rps: mean(s.rps), p50: median(s.p50), p99: median(s.p99), cpu: s.cpu / s.requests, redis: s.redis / s.requests };

@@ -22,12 +22,11 @@
 // (about twice as slow.)
 //   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--cache-sim] [--node-flags=--no-memory-reducer] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import autocannon from 'autocannon';
-import { request } from 'undici';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, cleanup, PASSWORD, signIn, signUp, startChild, tempDir, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, median, PASSWORD, signIn, signInOnce, signUp, startChild, tempDir, writeConfig } from './cluster.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -118,13 +117,6 @@ function instructions(label, pid, n) {
   return { main, mainCycles, all, busiestOther };
 }
 
-/** One sign-in over HTTP (undici, keep-alive); throws unless 200. */
-async function signInOnce(base, body) {
-  const r = await request(`${base}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await r.body.arrayBuffer();
-  if (r.statusCode !== 200) throw new Error(`sign-in: ${r.statusCode}`);
-}
-
 async function measure(t) {
   const pid = t.child.proc.pid;
   const batch = async () => {
@@ -164,10 +156,6 @@ async function measure(t) {
   return { main, all, cycles, signin };
 }
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const k = (x) => `${(x / 1000).toFixed(1)}k`;
 
 try {
