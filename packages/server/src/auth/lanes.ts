@@ -87,7 +87,21 @@ function kindName(kind: string): string {
   return KIND_NAMES[kind] ?? `A credential of kind "${kind}"`;
 }
 
-/** The route's lane, or why it has none. */
+/** A route as registered, with its lane (for the tests that walk every route). */
+export interface DeclaredRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly lane: Lane;
+}
+
+const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
+
+/** Every route registered on `app` (and its plugins) since `installLanes`, with its lane. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return declared.get(app) ?? [];
+}
+
+/** The route's lane, if it declares one. */
 export function laneOf(route: Pick<RouteOptions, 'config'>): Lane | undefined {
   return (route.config as { lane?: Lane } | undefined)?.lane;
 }
@@ -121,11 +135,14 @@ export function checkLane(lane: Extract<Lane, { accepts: unknown }>, request: Fa
  * front of its own preHandlers. Call before registering any route.
  */
 export function installLanes(app: FastifyInstance, authenticate: PassportHook): void {
+  const routes: DeclaredRoute[] = [];
+  declared.set(app, routes);
   app.addHook('onRoute', (route) => {
     const lane = laneOf(route);
     if (lane === undefined) {
       throw new Error(`${String(route.method)} ${route.url} declares no credential lane (route option config.lane; see auth/lanes.ts).`);
     }
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, lane });
     if ('public' in lane) return;
     const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     const check = async (request: FastifyRequest): Promise<void> => {
