@@ -89,6 +89,9 @@ export class AccessTokenVerifier {
 
   /** The identity with the user's current facts: as is when they are fresh and unchanged (the hot path), else rebuilt. */
   private current(token: string, identity: AccessTokenIdentity, now: number): AccessTokenIdentity | Promise<AccessTokenIdentity> {
+    // Hot path: the facts this identity was built with are still fresh (no lookup at all).
+    const own = identity.facts;
+    if (own !== undefined && now - own.loadedAt < this.users.ttlMs) return identity;
     const facts = this.users.fresh(identity.user.id, now);
     if (facts !== undefined) return this.withFacts(token, identity, facts);
     return this.users.load(identity.claims.sub, identity.user).then((f) => this.withFacts(token, identity, f));

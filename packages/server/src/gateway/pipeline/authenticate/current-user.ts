@@ -29,7 +29,8 @@ export class UserFacts {
 export class CurrentUsers {
   private readonly cache: LRUCache<string, UserFacts>;
   private readonly inflight = new Map<string, Promise<UserFacts>>();
-  private readonly ttlMs: number;
+  /** How long facts are trusted (`session.cacheTtlMs`). */
+  readonly ttlMs: number;
 
   constructor(
     private readonly deps: Pick<Deps, 'config' | 'clock' | 'stores' | 'logger'>,
