@@ -13,7 +13,6 @@ import type { Deps } from '../context.js';
 import type { UserRecord } from '../stores/types.js';
 import { createLogger } from '../util/logger.js';
 import { hashPassword } from './auth-context.js';
-import { buildAuthService } from './auth-service.js';
 import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
 import { issueAccessToken } from './tokens/access-token.js';
@@ -217,7 +216,6 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
     app.get('/auth/declared', { config: { lane: PUBLIC_LANE } }, async () => 'ok');
     expect(() => app.get('/auth/forgotten', async () => 'no')).toThrow(/GET \/auth\/forgotten declares no credential lane/);
     await app.close();
-    expect(typeof buildAuthService).toBe('function');
   });
 
   for (const e of ENDPOINTS) {
