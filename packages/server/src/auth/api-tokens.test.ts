@@ -73,17 +73,30 @@ describe('API tokens', () => {
     }
   });
 
-  it('an API-token caller cannot create tokens (403); an access-token caller cannot exceed its own scopes', async () => {
-    const byApi = await create({ name: 'more' }, await as(vera, 'vera', 'api_token'));
-    expect(byApi.statusCode).toBe(403);
-    expect(byApi.json().code).toBe('forbidden');
-    const narrowBearer = await as(vera, 'vera', 'access_token', 'notes:read');
+  it('an API-token caller cannot create tokens (403, even with the account scope); an access-token caller needs the account scope and cannot exceed its own scopes', async () => {
+    for (const scope of ['notes:read', 'account']) {
+      const byApi = await create({ name: 'more' }, await as(vera, 'vera', 'api_token', scope));
+      expect(byApi.statusCode).toBe(403);
+      expect(byApi.json().code).toBe('credential_not_allowed');
+    }
+    const noAccount = await create({ name: 'more' }, await as(vera, 'vera', 'access_token', 'notes:read notes:write'));
+    expect(noAccount.statusCode).toBe(403);
+    expect(noAccount.json()).toMatchObject({ code: 'insufficient_scope', scope: 'account' });
+    expect(noAccount.headers['www-authenticate']).toBe('Bearer realm="gatehouse", error="insufficient_scope", scope="account"');
+    const narrowBearer = await as(vera, 'vera', 'access_token', 'account notes:read');
     const wider = await create({ name: 'wider', scopes: ['notes:write'] }, narrowBearer);
     expect(wider.statusCode).toBe(400);
     expect(wider.json().code).toBe('invalid_scope');
     const same = await create({ name: 'same' }, narrowBearer);
     expect(same.statusCode).toBe(201);
     expect(same.json().scopes).toEqual(['notes:read']);
+    // Only a browser session gives a new token the account scope.
+    const accountByBearer = await create({ name: 'acct', scopes: ['account'] }, narrowBearer);
+    expect(accountByBearer.statusCode).toBe(400);
+    expect(accountByBearer.json().code).toBe('invalid_scope');
+    const accountBySession = await create({ name: 'acct', scopes: ['account', 'notes:read'] });
+    expect(accountBySession.statusCode, accountBySession.body).toBe(201);
+    expect(accountBySession.json().scopes).toEqual(['account', 'notes:read']);
     expect((await create({ name: 'x' }, {})).statusCode).toBe(401);
   });
 

@@ -25,6 +25,7 @@ import { findDuplicateKey } from './strict-json.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
 import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
+import { installLanes } from './lanes.js';
 import { createPassportHook } from './passport.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
@@ -83,6 +84,8 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   await authContextOf(deps).dummyHash;
 
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
+  // Every route declares its credential lane; this one check enforces them all (lanes.ts).
+  installLanes(app, ctx.authenticate);
   registerHealth(app, ctx);
   registerSignup(app, ctx);
   registerChallenge(app, ctx);

@@ -4,7 +4,10 @@ import type { PassportHook } from './passport.js';
 /** What every endpoint registration receives. */
 export interface EndpointContext {
   deps: Deps;
-  /** preHandler for endpoints that need a caller: verifies `x-passport`. */
+  /**
+   * Verifies `x-passport`. Endpoints do not use it themselves: they declare `config.lane` and
+   * `installLanes` (lanes.ts) runs it, then the lane check, before every non-public route.
+   */
   authenticate: PassportHook;
 }
 

@@ -91,7 +91,8 @@ describe('POST /auth/token: password grant', () => {
   });
 
   it('creates a device session that shows in /auth/sessions; the same device replaces it', async () => {
-    const first = await passwordGrant('tv-replace', { device_name: 'Bedroom TV' });
+    // The account scope, asked for by name, opens the account endpoints to the access token.
+    const first = await passwordGrant('tv-replace', { device_name: 'Bedroom TV', scope: 'account notes:read' });
     const claims = await verifyAccessToken(h.deps, first.access_token);
     const list = await h.app.inject({
       method: 'GET',
@@ -138,6 +139,20 @@ describe('POST /auth/token: password grant', () => {
     // A refused scope did not use the token up.
     const again = await refresh((r1.json() as TokenAnswer).refresh_token);
     expect(again.statusCode).toBe(200);
+  });
+
+  it('the account scope: never by default, granted to this first-party client when asked for by name, kept by a refresh, dropped by narrowing', async () => {
+    const plain = await passwordGrant('account-0');
+    expect(plain.scope).toBe('notes:read notes:write');
+    const asked = await passwordGrant('account-1', { scope: 'notes:read account' });
+    expect(asked.scope).toBe('notes:read account');
+    expect((await verifyAccessToken(h.deps, asked.access_token)).scope).toBe('notes:read account');
+    const r1 = await refresh(asked.refresh_token);
+    expect((r1.json() as TokenAnswer).scope).toBe('notes:read account');
+    const r2 = await refresh((r1.json() as TokenAnswer).refresh_token, { scope: 'notes:read' });
+    expect((r2.json() as TokenAnswer).scope).toBe('notes:read');
+    // Without it in the session, a refresh cannot add it.
+    expectOAuthError(await refresh(plain.refresh_token, { scope: 'account' }), 'invalid_scope');
   });
 
   it('refresh may narrow: the access token has the narrower scope, the session keeps the full one', async () => {

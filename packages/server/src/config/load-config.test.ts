@@ -66,6 +66,7 @@ describe('loadConfig', () => {
     [{ tokens: { accessTokenTtlSec: 30 } }, /tokens.accessTokenTtlSec must be 60..3600/],
     [{ tokens: { defaultScopes: ['notes read'] } }, /tokens.defaultScopes/],
     [{ tokens: { defaultScopes: 'notes:read' } }, /"tokens.defaultScopes" must be an array of strings/],
+    [{ tokens: { defaultScopes: ['notes:read', 'account'] } }, /tokens.defaultScopes: "account" is never a default/],
     [{ introspection: { clients: {} } }, /"introspection.clients" must be an array/],
     [{ introspection: { clients: [{ id: 'a:b', secretSha256: 'A'.repeat(43) }] } }, /"introspection.clients\[0\].id"/],
     [{ introspection: { clients: [{ id: 'a', secretSha256: 'plain-secret' }] } }, /"introspection.clients\[0\].secretSha256"/],

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ACCOUNT_SCOPE } from '../auth/tokens/scope.js';
 import { DEFAULTS } from './defaults.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
@@ -200,6 +201,7 @@ function checkFinal(c: GatehouseConfig): void {
   if (c.tokens.accessTokenTtlSec < 60 || c.tokens.accessTokenTtlSec > 3600) throw new ConfigError('tokens.accessTokenTtlSec must be 60..3600 seconds.');
   for (const s of c.tokens.defaultScopes) {
     if (!SCOPE_TOKEN_RE.test(s)) throw new ConfigError(`tokens.defaultScopes: ${JSON.stringify(s)} is not a scope (printable characters, no spaces, quotes or backslashes).`);
+    if (s === ACCOUNT_SCOPE) throw new ConfigError('tokens.defaultScopes: "account" is never a default; a token gets it only when asked for by name (docs/configuration.md, Bearer credentials).');
   }
   for (const k of ['maxFailures', 'lockWindowSec', 'knownDeviceMaxFailures'] as const) {
     if (c.signin[k] < 1) throw new ConfigError(`signin.${k} must be at least 1.`);

@@ -24,6 +24,8 @@ export const ERROR_REGISTRY = {
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },
   cors: { status: 403, title: 'Cross-origin request refused' },
+  credential_not_allowed: { status: 403, title: 'This kind of credential may not call this endpoint' },
+  insufficient_scope: { status: 403, title: 'The token lacks a scope this endpoint needs' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

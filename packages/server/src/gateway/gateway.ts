@@ -15,6 +15,7 @@ import { localEndpoints, type LocalHandler } from './local-endpoints.js';
 import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
 import { AccessTokenVerifier } from './pipeline/authenticate/access-token.js';
+import { CurrentUsers } from './pipeline/authenticate/current-user.js';
 import { ApiTokenVerifier } from './pipeline/authenticate/api-token.js';
 import { BearerAuthenticator } from './pipeline/authenticate/bearer.js';
 import { runChain } from './pipeline/authenticate/chain.js';
@@ -113,7 +114,7 @@ class GatewayImpl implements ProxyObserver {
     this.revocations = new RevocationSet(deps);
     this.sessions = new SessionCookieAuthenticator(deps, this.revocations, (sid) => this.passports.drop(sid), this.metrics.countDegraded);
     this.apiTokens = new ApiTokenVerifier(deps, this.revocations, this.metrics.countDegraded);
-    const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations), this.apiTokens);
+    const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations, new CurrentUsers(deps, this.metrics.countDegraded)), this.apiTokens);
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
     this.proxy = new Proxy(config, deps.logger, this);

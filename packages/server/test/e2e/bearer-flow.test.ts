@@ -31,8 +31,8 @@ async function tokenGrant(params: Record<string, string>): Promise<Response> {
   });
 }
 
-async function passwordGrant(username: string, deviceId: string): Promise<TokenAnswer> {
-  const res = await tokenGrant({ grant_type: 'password', username, password: PASSWORD, device_id: deviceId });
+async function passwordGrant(username: string, deviceId: string, scope?: string): Promise<TokenAnswer> {
+  const res = await tokenGrant({ grant_type: 'password', username, password: PASSWORD, device_id: deviceId, ...(scope !== undefined ? { scope } : {}) });
   expect(res.status, await res.clone().text()).toBe(200);
   expect(res.headers.get('cache-control')).toContain('no-store');
   return (await res.json()) as TokenAnswer;
@@ -111,10 +111,14 @@ describe('bearer credentials (end to end)', () => {
     expect((await tokenGrant({ grant_type: 'refresh_token', refresh_token: t.refresh_token })).status).toBe(400);
   });
 
-  it('sign-out-all with the bearer refuses every token issued before; a new sign-in works', async () => {
-    const a = await passwordGrant('tv-user', 'device-a');
+  it('sign-out-all with a bearer that has the account scope refuses every token issued before; a new sign-in works', async () => {
+    const a = await passwordGrant('tv-user', 'device-a', 'account notes:read notes:write');
     const b = await passwordGrant('tv-user', 'device-b');
     expect((await api('/api/home/whoami', b.access_token)).status).toBe(200);
+    // Without the account scope (the default), the account endpoints are closed to it (DESIGN §6).
+    const refused = await api('/auth/signout-all', b.access_token, { method: 'POST' });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { code: string }).code).toBe('insufficient_scope');
     expect((await api('/auth/signout-all', a.access_token, { method: 'POST' })).status).toBe(204);
     await expectInvalidToken(await api('/api/home/whoami', a.access_token));
     await expectInvalidToken(await api('/api/home/whoami', b.access_token));

@@ -259,11 +259,11 @@ export interface Tokens {
   refresh_token: string;
 }
 
-export async function passwordGrant(base: string, username: string, deviceId: string, password = PASSWORD): Promise<Tokens> {
+export async function passwordGrant(base: string, username: string, deviceId: string, password = PASSWORD, scope?: string): Promise<Tokens> {
   const res = await fetch(`${base}/auth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password, device_id: deviceId }).toString(),
+    body: new URLSearchParams({ grant_type: 'password', username, password, device_id: deviceId, ...(scope !== undefined ? { scope } : {}) }).toString(),
   });
   if (res.status !== 200) throw new Error(`password grant of ${username} through ${base}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Tokens;

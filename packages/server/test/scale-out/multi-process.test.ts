@@ -228,7 +228,8 @@ describe.skipIf(!ready)('scale-out: one auth service and two gateways as separat
 
   it('bearer: a token from the password grant through A works on B; sign-out-all on B refuses it on A within 100 ms', async () => {
     await signUp(A, 'mp-bearer');
-    const t = await passwordGrant(A, 'mp-bearer', 'tv');
+    // The account scope lets this access token call sign-out-all (DESIGN §6).
+    const t = await passwordGrant(A, 'mp-bearer', 'tv', undefined, 'account notes:read');
     const onB = await whoami(B, bearerHeaders(t.access_token));
     expect(onB.status).toBe(200);
     expect(onB.claims).toMatchObject({ username: 'mp-bearer', auth: 'access_token', did: 'tv' });

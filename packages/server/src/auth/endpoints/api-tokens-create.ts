@@ -6,7 +6,8 @@ import type { ApiTokenRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { iso, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
-import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
+import { ACCOUNT_SCOPE, narrowScopes, parseScope, tokenScopes } from '../tokens/scope.js';
+import { MINT_API_TOKEN_LANE } from '../lanes.js';
 
 /** Shortest and longest `expires_in` of an API token (seconds): one minute to ten years. */
 export const API_TOKEN_MIN_TTL_SEC = 60;
@@ -40,25 +41,29 @@ function oneScope(s: string): string {
 /**
  * POST /auth/api-tokens -> 201 {id, name, token, scopes, expires_at}: a personal API token,
  * shown this once (only its hash is stored). `scopes` must come from `tokens.defaultScopes`
- * (default: all of them), and a caller with an access token cannot grant more than its own
- * scopes. A caller authenticated by an API token gets 403: a leaked script token must not mint more.
+ * (default: all of them), plus `account` when a browser session asks for it by name; a caller
+ * with an access token (which needs the account scope to get here) cannot grant more than its
+ * own scopes, nor `account`. An API token cannot create tokens at all (403 from its lane): a
+ * leaked script token must not mint more.
  */
-export function registerApiTokensCreate(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
-  app.post<{ Body: ApiTokenCreateBody }>('/auth/api-tokens', { schema: apiTokensCreateSchema, preHandler: authenticate }, async (request, reply) => {
+export function registerApiTokensCreate(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.post<{ Body: ApiTokenCreateBody }>('/auth/api-tokens', { schema: apiTokensCreateSchema, config: { lane: MINT_API_TOKEN_LANE } }, async (request, reply) => {
+    // The lane (MINT_API_TOKEN_LANE) has let in only a browser session or an access token with the account scope.
     const passport = passportOf(request);
-    if (passport.auth === 'api_token') {
-      throw new GatehouseError('forbidden', { detail: 'An API token cannot create API tokens; sign in to create one.' });
-    }
     const body = request.body;
     const name = body.name.trim();
     if (name === '' || /\p{C}/u.test(name)) throw new GatehouseError('invalid_body', { detail: 'The field "name" must be visible text without control characters.' });
     const requested = body.scopes === undefined ? undefined : [...new Set(body.scopes.map(oneScope))];
-    let allowed = grantableScopes(deps.config);
-    if (passport.auth === 'access_token') {
-      const own = passport.scope === undefined ? [] : passport.scope.split(' ');
-      allowed = allowed.filter((s) => own.includes(s));
+    const fromSession = passport.auth === 'session';
+    if (!fromSession && requested?.includes(ACCOUNT_SCOPE)) {
+      throw new GatehouseError('invalid_scope', { detail: `Only a browser session can give an API token the "${ACCOUNT_SCOPE}" scope.` });
     }
-    const scopes = narrowScopes(requested, allowed);
+    let scopes = tokenScopes(deps.config, requested, fromSession);
+    if (!fromSession) {
+      // A token caller cannot give more than its own scopes.
+      const own = passport.scope === undefined ? [] : passport.scope.split(' ');
+      scopes = narrowScopes(requested, scopes.filter((s) => own.includes(s)));
+    }
 
     const user = await accountOf(deps, passport);
     const now = deps.clock.now();

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { publishRevocation } from '../sessions.js';
+import { ACCOUNT_LANE } from '../lanes.js';
 
 interface ApiTokenParams {
   id: string;
@@ -22,8 +23,8 @@ export const apiTokensDeleteSchema = {
  * DELETE /auth/api-tokens/:id -> 204; 404 when it is not one of the caller's tokens. Publishes
  * `{type: 'api_token', tokenId}` so every gateway drops its cached copy at once.
  */
-export function registerApiTokensDelete(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
-  app.delete<{ Params: ApiTokenParams }>('/auth/api-tokens/:id', { schema: apiTokensDeleteSchema, preHandler: authenticate }, async (request, reply) => {
+export function registerApiTokensDelete(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.delete<{ Params: ApiTokenParams }>('/auth/api-tokens/:id', { schema: apiTokensDeleteSchema, config: { lane: ACCOUNT_LANE } }, async (request, reply) => {
     const passport = passportOf(request);
     const { id } = request.params;
     // Someone else's token answers exactly like a missing one.

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { iso, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
+import { ACCOUNT_LANE } from '../lanes.js';
 
 /** GET /auth/api-tokens -> 200 [{id, name, scopes, created_at, expires_at, last_used_at}], newest first; never a token or hash. */
-export function registerApiTokensList(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
-  app.get('/auth/api-tokens', { preHandler: authenticate }, async (request, reply) => {
+export function registerApiTokensList(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.get('/auth/api-tokens', { config: { lane: ACCOUNT_LANE } }, async (request, reply) => {
     const passport = passportOf(request);
     const tokens = await deps.stores.apiTokens.listByUser(passport.sub);
     return reply.send(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { newChallenge } from '../challenge.js';
 import type { EndpointContext } from '../endpoint-context.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 /**
  * GET /auth/challenge -> 200 {algorithm, challenge, maxnumber, maxNumber, salt, signature}: a
@@ -8,7 +9,7 @@ import type { EndpointContext } from '../endpoint-context.js';
  * (`signup.challengeTtlSec`; the expiry is inside `salt`). No credential.
  */
 export function registerChallenge(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.get('/auth/challenge', async (_request, reply) => {
+  app.get('/auth/challenge', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
     const c = await newChallenge(deps);
     return reply.send({
       algorithm: c.algorithm,

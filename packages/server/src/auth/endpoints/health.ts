@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EndpointContext } from '../endpoint-context.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 /**
  * GET /healthz (liveness) and GET /readyz (every store answers: 200, else 503) of the auth
@@ -7,8 +8,8 @@ import type { EndpointContext } from '../endpoint-context.js';
  * gateway never routes these paths here (it answers its own /healthz and /readyz).
  */
 export function registerHealth(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
     let stores: Record<string, boolean>;
     try {
       stores = await deps.stores.ready();

@@ -9,6 +9,7 @@ import { isSessionLive } from '../sessions.js';
 import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../tokens/access-token.js';
 import { resolveApiToken } from '../tokens/api-token.js';
 import { grantableScopes } from '../tokens/scope.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 type IntrospectParam = 'token' | 'token_type_hint' | 'client_id' | 'client_secret';
 
@@ -157,7 +158,7 @@ export async function introspectToken(deps: Deps, token: string): Promise<Intros
  * token_type is `access_token`, `refresh_token` or `api_token`.
  */
 export function registerIntrospect(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/introspect', async (request, reply) => {
+  app.post('/auth/introspect', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     const params = readParams(request.body ?? {}, introspectParams);
     const client = authenticateClient(deps, request, params);
     const token = requireParam(params, 'token');

@@ -7,6 +7,7 @@ import { accountOf, passportOf } from '../passport.js';
 import { rateLimited } from '../rate-limit.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
+import { ACCOUNT_LANE } from '../lanes.js';
 
 interface PasswordChangeBody {
   current_password: string;
@@ -29,10 +30,10 @@ export const passwordChangeSchema = {
  * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
  * session of the user ends (and is revoked); the caller's own session stays.
  */
-export function registerPasswordChange(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: PasswordChangeBody }>(
     '/auth/password',
-    { schema: passwordChangeSchema, preHandler: authenticate },
+    { schema: passwordChangeSchema, config: { lane: ACCOUNT_LANE } },
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);

@@ -7,6 +7,7 @@ import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { endSessions, publishRevocation } from '../sessions.js';
 import { verifyAccessToken } from '../tokens/access-token.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 type RevokeParam = 'token' | 'token_type_hint' | 'client_id';
 
@@ -65,7 +66,7 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
  * 400 invalid_request.
  */
 export function registerRevoke(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/revoke', async (request, reply) => {
+  app.post('/auth/revoke', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     const params = readParams(request.body, revokeParams);
     const token = requireParam(params, 'token');
     const { kind, userId } = await revokeToken(deps, token);

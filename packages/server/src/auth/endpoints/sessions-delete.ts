@@ -5,6 +5,7 @@ import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
+import { ACCOUNT_LANE } from '../lanes.js';
 
 interface SessionParams {
   id: string;
@@ -20,10 +21,10 @@ export const sessionsDeleteSchema = {
 } as const;
 
 /** DELETE /auth/sessions/:id -> 204: signs that device out; 404 when it is not one of the caller's sessions. */
-export function registerSessionsDelete(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
+export function registerSessionsDelete(app: FastifyInstance, { deps }: EndpointContext): void {
   app.delete<{ Params: SessionParams }>(
     '/auth/sessions/:id',
-    { schema: sessionsDeleteSchema, preHandler: authenticate },
+    { schema: sessionsDeleteSchema, config: { lane: ACCOUNT_LANE } },
     async (request, reply) => {
       const passport = passportOf(request);
       const { id } = request.params;

@@ -8,6 +8,7 @@ import { iso, type EndpointContext } from '../endpoint-context.js';
 import { checkDeviceField } from '../policy/device.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 interface SigninBody {
   username: string;
@@ -39,7 +40,7 @@ export const signinSchema = {
  * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
  */
 export function registerSignin(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema }, async (request, reply) => {
+  app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     const body = request.body;
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');

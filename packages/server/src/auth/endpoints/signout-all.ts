@@ -4,13 +4,14 @@ import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
+import { ACCOUNT_LANE } from '../lanes.js';
 
 /**
  * POST /auth/signout-all -> 204: ends every session of the user and publishes a user
  * revocation (notBefore = now) so every token issued before now is refused.
  */
-export function registerSignoutAll(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
-  app.post('/auth/signout-all', { preHandler: authenticate }, async (request, reply) => {
+export function registerSignoutAll(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.post('/auth/signout-all', { config: { lane: ACCOUNT_LANE } }, async (request, reply) => {
     const passport = passportOf(request);
     const ended = await endSessions(deps, { userId: passport.sub, allCredentials: true });
     clearSessionCookies(reply, deps.config);

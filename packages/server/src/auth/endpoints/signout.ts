@@ -4,10 +4,11 @@ import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { endSessions } from '../sessions.js';
+import { DEVICE_LANE } from '../lanes.js';
 
 /** POST /auth/signout -> 204: ends the caller's session (the passport's `sid`) and clears the cookies. */
-export function registerSignout(app: FastifyInstance, { deps, authenticate }: EndpointContext): void {
-  app.post('/auth/signout', { preHandler: authenticate }, async (request, reply) => {
+export function registerSignout(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.post('/auth/signout', { config: { lane: DEVICE_LANE } }, async (request, reply) => {
     const passport = passportOf(request);
     // API-token passports carry no sid: there is no session to end.
     const ended = passport.sid ? await endSessions(deps, { sessionIds: [passport.sid] }) : [];

@@ -5,6 +5,7 @@ import { CHALLENGE_HOW_TO, challengeRequired, verifyChallenge } from '../challen
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { limitPerIp } from '../rate-limit.js';
 import { createUser } from '../user-admin.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 interface SignupBody {
   username: string;
@@ -33,7 +34,7 @@ export const signupSchema = {
  * invalid_challenge when a proof-of-work is required (checked before any hashing).
  */
 export function registerSignup(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema }, async (request, reply) => {
+  app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema, config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     const { username, password, challenge } = request.body;
     await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
     if (await challengeRequired(deps, request)) {

@@ -9,7 +9,8 @@ import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token.js';
 import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
-import { grantableScopes, narrowScopes, parseScope } from '../tokens/scope.js';
+import { parseScope, tokenScopes } from '../tokens/scope.js';
+import { PUBLIC_LANE } from '../lanes.js';
 
 type TokenParam = 'grant_type' | 'client_id' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
 
@@ -52,13 +53,14 @@ async function answer(
  * POST /auth/token (RFC 6749 §4.3, §6; form or JSON) for first-party apps and TVs:
  * - grant_type=password with username, password, device_id (device_name, scope optional):
  *   a device session exactly like a browser sign-in (the same device's earlier session ends),
- *   its first refresh token and an access token;
+ *   its first refresh token and an access token; `scope` defaults to `tokens.defaultScopes` and
+ *   may name `account` (this client is first-party) to reach the account endpoints;
  * - grant_type=refresh_token with refresh_token (scope optional, may only narrow): rotation.
  * 200 {access_token, token_type, expires_in, refresh_token, scope}; errors 400 {error, error_description}.
  */
 export function registerToken(app: FastifyInstance, ctx: EndpointContext): void {
   const { deps } = ctx;
-  app.post('/auth/token', async (request, reply) => {
+  app.post('/auth/token', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     const params = readParams(request.body, tokenParams);
     const grantType = requireParam(params, 'grant_type');
     if (params.client_id !== undefined && params.client_id !== ACCESS_TOKEN_CLIENT_ID) {
@@ -72,7 +74,8 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
       const deviceId = checkDeviceField(requireParam(params, 'device_id'), 'device_id', 'id');
       const deviceName = params.device_name === undefined ? null : checkDeviceField(params.device_name, 'device_name', 'name');
       // Checked before the password, so the answer says nothing about the account.
-      const scopes = narrowScopes(params.scope === undefined ? undefined : parseScope(params.scope), grantableScopes(deps.config));
+      // First-party: the account scope is granted when asked for by name, never by default.
+      const scopes = tokenScopes(deps.config, params.scope === undefined ? undefined : parseScope(params.scope), true);
       const check = await checkSignin(deps, request, { username, password, via: 'password_grant', deviceId });
       if (!check.ok) throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
       const { user } = check;

@@ -33,3 +33,20 @@ export function narrowScopes(requested: readonly string[] | undefined, allowed: 
 export function grantableScopes(config: GatehouseConfig): string[] {
   return [...config.tokens.defaultScopes];
 }
+
+/**
+ * The scope that opens the account endpoints (sessions, sign-out-all, password, API tokens,
+ * activity) to a token (DESIGN §6, `auth/lanes.ts`). Never a default: a token gets it only when
+ * it is asked for by name, and only where `tokenScopes` is told it may be given.
+ */
+export const ACCOUNT_SCOPE = 'account';
+
+/**
+ * The scopes of a new token: every default scope when nothing is requested (never `account`);
+ * else the requested ones, each a default scope or, when `accountGrantable`, `account`.
+ */
+export function tokenScopes(config: GatehouseConfig, requested: readonly string[] | undefined, accountGrantable: boolean): string[] {
+  const defaults = grantableScopes(config);
+  if (requested === undefined) return defaults;
+  return narrowScopes(requested, accountGrantable ? [...defaults, ACCOUNT_SCOPE] : defaults);
+}

@@ -3,6 +3,7 @@ import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
+import type { CurrentUsers, UserFacts } from './current-user.js';
 import type { Identity, IdentityUser } from './types.js';
 
 /** Compact JWS: three base64url segments (the signature may be empty; the verifier refuses that). */
@@ -12,9 +13,10 @@ const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Most verified access tokens kept (each ~1 KiB with its identity). */
 const MAX_CACHED = 50_000;
 
-/** A verified access token: the Identity of every request that carries it (built once per token). */
+/** A verified access token: the Identity of every request that carries it (built once per token and user version). */
 export class AccessTokenIdentity implements Identity {
   readonly auth = 'access_token' as const;
+  /** The user as the store has it now (`facts`), or as the token says until the store has answered. */
   readonly user: IdentityUser;
   readonly sid: string;
   readonly did: string;
@@ -32,13 +34,18 @@ export class AccessTokenIdentity implements Identity {
   /** Epoch ms; the cached verification is used until then. */
   readonly expMs: number;
 
-  constructor(claims: AccessTokenClaims) {
-    this.user = { id: claims.sub, username: claims.username, roles: [...claims.roles] };
+  constructor(
+    readonly claims: AccessTokenClaims,
+    /** The current user this identity was built with (current-user.ts); undefined: the token's claims. */
+    readonly facts?: UserFacts,
+  ) {
+    const user = facts?.user ?? { id: claims.sub, username: claims.username, roles: claims.roles };
+    this.user = { id: user.id, username: user.username, roles: [...user.roles] };
     this.sid = claims.sid;
     this.did = claims.did;
     this.scopes = new Set(claims.scope.split(' ').filter((s) => s !== ''));
     this.cacheKey = `at\n${claims.sid}\n${[...this.scopes].join(' ')}`;
-    this.stamp = `${claims.sub}\n${claims.did}\n${claims.username}\n${claims.roles.join(',')}`;
+    this.stamp = `${this.user.id}\n${claims.did}\n${this.user.username}\n${this.user.roles.join(',')}`;
     this.jti = claims.jti;
     this.iat = claims.iat;
     this.expMs = claims.exp * 1000;
@@ -49,7 +56,9 @@ export class AccessTokenIdentity implements Identity {
  * Access tokens (`typ: at+jwt`, EdDSA, our keys) verified locally with `verifyAccessToken`, then
  * checked against the in-memory revocation set on every request. A verified token is remembered
  * until its `exp`, so a repeated token costs a Map lookup, not a signature check; revocation is
- * still checked every time. No store call, ever.
+ * still checked every time. The user's username and roles come from `CurrentUsers` (read at most
+ * `session.cacheTtlMs` ago, like a cookie's), not from the token, so a role removed reaches
+ * access tokens within that bound: steady state, no store call; one read per user per TTL.
  */
 export class AccessTokenVerifier {
   private readonly cache = new Map<string, AccessTokenIdentity>();
@@ -59,6 +68,8 @@ export class AccessTokenVerifier {
   constructor(
     private readonly deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
     private readonly revocations: RevocationSet,
+    /** Where the user's current roles come from. */
+    private readonly users: CurrentUsers,
     max = MAX_CACHED,
   ) {
     this.max = Math.max(1, max);
@@ -68,12 +79,34 @@ export class AccessTokenVerifier {
     const now = this.deps.clock.now();
     const hit = this.cache.get(token);
     if (hit !== undefined) {
-      if (now < hit.expMs) return this.check(hit, now);
+      if (now < hit.expMs) return this.current(token, this.check(hit, now), now);
       this.cache.delete(token);
       throw invalidToken();
     }
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalidToken();
     return this.verifyCold(token);
+  }
+
+  /** The identity with the user's current facts: as is when they are fresh and unchanged (the hot path), else rebuilt. */
+  private current(token: string, identity: AccessTokenIdentity, now: number): AccessTokenIdentity | Promise<AccessTokenIdentity> {
+    // Hot path: the facts this identity was built with are still fresh (no lookup at all).
+    const own = identity.facts;
+    if (own !== undefined && now - own.loadedAt < this.users.ttlMs) return identity;
+    const facts = this.users.fresh(identity.user.id, now);
+    if (facts !== undefined) return this.withFacts(token, identity, facts);
+    return this.users.load(identity.claims.sub, identity.user).then((f) => this.withFacts(token, identity, f));
+  }
+
+  private withFacts(token: string, identity: AccessTokenIdentity, facts: UserFacts): AccessTokenIdentity {
+    if (identity.facts === facts) return identity;
+    // The account no longer exists: nothing it held stands.
+    if (facts.user === null) {
+      this.cache.delete(token);
+      throw invalidToken();
+    }
+    const next = new AccessTokenIdentity(identity.claims, facts);
+    if (this.cache.get(token) === identity) this.cache.set(token, next);
+    return next;
   }
 
   clear(): void {
@@ -98,7 +131,8 @@ export class AccessTokenVerifier {
       const done = () => this.inflight.delete(token);
       pending.then(done, done);
     }
-    return this.check(await pending, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    return this.current(token, this.check(await pending, now), now);
   }
 
   private async load(token: string): Promise<AccessTokenIdentity> {

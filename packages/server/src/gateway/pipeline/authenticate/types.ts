@@ -54,7 +54,11 @@ export type DegradedReason =
   /** Store away and no hot copy of the API token: 503. */
   | 'api_token_unavailable'
   /** The auth service did not answer: 503 on /auth/*. */
-  | 'auth_service_unavailable';
+  | 'auth_service_unavailable'
+  /** User store away: an access token's passport carries the roles last read (current-user.ts). */
+  | 'access_token_user_from_memory'
+  /** User store away and the user never read: an access token's passport carries the token's own roles. */
+  | 'access_token_user_from_token';
 
 export type DegradedReporter = (reason: DegradedReason) => void;
 

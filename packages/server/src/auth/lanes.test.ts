@@ -1,0 +1,267 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookieNames } from '../config/cookie-names.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { hashSecret, randomId } from '../crypto/secrets.js';
+import { generateApiToken } from '../crypto/token-formats.js';
+import { authRoutes } from '../gateway/auth-routes.js';
+import { startAll, type RunningGatehouse } from '../start/start-all.js';
+import type { Deps } from '../context.js';
+import type { UserRecord } from '../stores/types.js';
+import { createLogger } from '../util/logger.js';
+import { hashPassword } from './auth-context.js';
+import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
+import { createDeviceSession } from './sessions.js';
+import { issueAccessToken } from './tokens/access-token.js';
+import { createAuthHarness } from './test-helpers.js';
+
+/*
+ * Issue 11 item 2: every /auth endpoint, walked with every credential kind, through the real
+ * gateway and auth service (startAll: real HTTP hops, real passports). The expected outcome of
+ * each pair is written here, not read from the endpoints' declarations, so loosening (or
+ * removing) any endpoint's lane fails this test.
+ */
+
+const PASSWORD = 'lanes passphrase 1';
+const NEW_PASSWORD = 'another lanes passphrase 2';
+
+type Kind = 'cookie' | 'access_token' | 'access_token+account' | 'api_token' | 'api_token+account' | 'none';
+const KINDS: readonly Kind[] = ['cookie', 'access_token', 'access_token+account', 'api_token', 'api_token+account', 'none'];
+
+/** What a pair must answer: the endpoint's success status, or the refusal's code. */
+type Outcome = number | 'credential_not_allowed' | 'insufficient_scope' | 'unauthenticated';
+
+interface Fixture {
+  user: UserRecord;
+  /** Another device session and API token of the same user (targets of the DELETEs). */
+  otherSessionId: string;
+  otherTokenId: string;
+}
+
+interface Endpoint {
+  method: string;
+  /** The route as registered. */
+  route: string;
+  path(f: Fixture): string;
+  body?: Record<string, unknown>;
+  expect: Record<Kind, Outcome>;
+}
+
+const ACCOUNT: Record<Kind, Outcome> = {
+  cookie: 0,
+  'access_token+account': 0,
+  'api_token+account': 0,
+  access_token: 'insufficient_scope',
+  api_token: 'insufficient_scope',
+  none: 'unauthenticated',
+};
+
+function account(status: number): Record<Kind, Outcome> {
+  return { ...ACCOUNT, cookie: status, 'access_token+account': status, 'api_token+account': status };
+}
+
+const ENDPOINTS: Endpoint[] = [
+  {
+    method: 'GET',
+    route: '/auth/me',
+    path: () => '/auth/me',
+    expect: { cookie: 200, access_token: 200, 'access_token+account': 200, api_token: 200, 'api_token+account': 200, none: 'unauthenticated' },
+  },
+  {
+    method: 'POST',
+    route: '/auth/signout',
+    path: () => '/auth/signout',
+    expect: {
+      cookie: 204,
+      access_token: 204,
+      'access_token+account': 204,
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    },
+  },
+  { method: 'POST', route: '/auth/signout-all', path: () => '/auth/signout-all', expect: account(204) },
+  { method: 'GET', route: '/auth/sessions', path: () => '/auth/sessions', expect: account(200) },
+  { method: 'DELETE', route: '/auth/sessions/:id', path: (f) => `/auth/sessions/${f.otherSessionId}`, expect: account(204) },
+  { method: 'POST', route: '/auth/password', path: () => '/auth/password', body: { current_password: PASSWORD, new_password: NEW_PASSWORD }, expect: account(204) },
+  {
+    method: 'POST',
+    route: '/auth/api-tokens',
+    path: () => '/auth/api-tokens',
+    body: { name: 'made in the walk', scopes: ['notes:read'] },
+    expect: {
+      cookie: 201,
+      'access_token+account': 201,
+      access_token: 'insufficient_scope',
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    },
+  },
+  { method: 'GET', route: '/auth/api-tokens', path: () => '/auth/api-tokens', expect: account(200) },
+  { method: 'DELETE', route: '/auth/api-tokens/:id', path: (f) => `/auth/api-tokens/${f.otherTokenId}`, expect: account(204) },
+  { method: 'GET', route: '/auth/activity', path: () => '/auth/activity', expect: account(200) },
+];
+
+/** Public endpoints: what each answers without a credential, and must answer the same with any. */
+const PUBLIC: Array<{ method: string; route: string; body?: string | (() => string); contentType?: string; expect: number }> = [
+  { method: 'GET', route: '/auth/challenge', expect: 200 },
+  { method: 'POST', route: '/auth/signup', body: JSON.stringify({ username: 'x', password: 'short' }), contentType: 'application/json', expect: 400 },
+  { method: 'POST', route: '/auth/signin', body: () => JSON.stringify({ username: `nobody-${randomId().slice(0, 8)}`, password: 'wrong password 1' }), contentType: 'application/json', expect: 401 },
+  { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },
+  { method: 'POST', route: '/auth/revoke', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 200 },
+  { method: 'POST', route: '/auth/introspect', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 401 },
+];
+
+let gh: RunningGatehouse;
+let dataDir: string;
+let passwordHash: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-lanes-'));
+  const config = structuredClone(DEFAULTS);
+  config.port = 0;
+  config.dataDir = dataDir;
+  config.logLevel = 'silent';
+  // Every pair signs in a new user from this one address; the limits are not under test here.
+  config.signin.perIpPerMinute = 0;
+  config.signup.perIpPerMinute = 0;
+  config.signup.autoChallenge.perIpPerMinute = 0;
+  config.signup.autoChallenge.globalPerMinute = 0;
+  gh = await startAll({ config, logger: createLogger('silent') });
+  passwordHash = await hashPassword(gh.deps, PASSWORD);
+}, 30_000);
+
+afterAll(async () => {
+  await gh?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function newUser(): Promise<Fixture> {
+  const now = gh.deps.clock.now();
+  const name = `lane-${randomId().slice(0, 10).toLowerCase()}`;
+  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash, roles: [], createdAt: now, updatedAt: now };
+  await gh.deps.stores.users.create(user);
+  const other = await createSessionFor(gh.deps, user, 'other-device');
+  const otherToken = await createApiTokenFor(user, ['notes:read']);
+  return { user, otherSessionId: other.session.id, otherTokenId: otherToken.id };
+}
+
+/** A device session of the user (as sign-in and the password grant make it), with an access token of `scope`. */
+async function createSessionFor(deps: Deps, user: UserRecord, deviceId: string, scope?: string) {
+  const { session, secret } = await createDeviceSession(deps, { user, deviceId, deviceName: null, persistent: true, ...(scope !== undefined ? { scope } : {}) });
+  const accessToken = scope === undefined ? '' : (await issueAccessToken(deps, { user, session, scope })).token;
+  return { session, secret, accessToken };
+}
+
+async function createApiTokenFor(user: UserRecord, scopes: string[]): Promise<{ id: string; token: string }> {
+  const token = generateApiToken();
+  const id = randomId();
+  await gh.deps.stores.apiTokens.create({ id, userId: user.id, name: 'walk', tokenHash: hashSecret(token), scopes, createdAt: gh.deps.clock.now(), expiresAt: null, lastUsedAt: null });
+  return { id, token };
+}
+
+/** Request headers that carry a credential of this kind for the user (made the way sign-in, the password grant and POST /auth/api-tokens make them). */
+async function credential(kind: Kind, user: UserRecord): Promise<Record<string, string>> {
+  switch (kind) {
+    case 'cookie': {
+      const s = await createSessionFor(gh.deps, user, 'browser');
+      return { cookie: `${cookieNames(gh.deps.config).session}=${s.secret}`, 'x-csrf-token': s.session.csrfToken, origin: gh.url };
+    }
+    case 'access_token':
+    case 'access_token+account': {
+      const s = await createSessionFor(gh.deps, user, 'tv', kind === 'access_token' ? 'notes:read notes:write' : 'account notes:read');
+      return { authorization: `Bearer ${s.accessToken}` };
+    }
+    case 'api_token':
+      return { authorization: `Bearer ${(await createApiTokenFor(user, ['notes:read', 'notes:write'])).token}` };
+    case 'api_token+account':
+      return { authorization: `Bearer ${(await createApiTokenFor(user, ['account'])).token}` };
+    case 'none':
+      return {};
+  }
+}
+
+describe('credential lanes (DESIGN §6): every /auth endpoint with every credential kind', () => {
+  it('the walk covers every registered route, and the gateway forwards a passport to exactly the non-public ones', async () => {
+    const h = await createAuthHarness();
+    try {
+      const routes = declaredRoutes(h.app).filter((r) => r.method !== 'HEAD');
+      const gateway = authRoutes('http://auth.invalid');
+      const walked = new Set([...ENDPOINTS.map((e) => `${e.method} ${e.route}`), ...PUBLIC.map((p) => `${p.method} ${p.route}`)]);
+      const unwalked: string[] = [];
+      for (const r of routes) {
+        // The auth service's own /healthz and /readyz are never routed by the gateway.
+        if (!r.url.startsWith('/auth')) {
+          expect('public' in r.lane, `${r.method} ${r.url}`).toBe(true);
+          continue;
+        }
+        if (!walked.has(`${r.method} ${r.url}`)) unwalked.push(`${r.method} ${r.url}`);
+        const gw = gateway.find((g) => r.url === g.path || r.url.startsWith(`${g.path}/`));
+        expect(gw?.auth === 'none', `${r.method} ${r.url}: gateway auth ${gw?.auth} vs lane ${JSON.stringify(r.lane)}`).toBe('public' in r.lane);
+      }
+      expect(unwalked, 'routes this test does not walk').toEqual([]);
+      expect(routes.filter((r) => r.url.startsWith('/auth')).length).toBe(walked.size);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a route without a declared lane stops the service from starting', async () => {
+    const app = Fastify();
+    installLanes(app, async () => undefined);
+    app.get('/auth/declared', { config: { lane: PUBLIC_LANE } }, async () => 'ok');
+    expect(() => app.get('/auth/forgotten', async () => 'no')).toThrow(/GET \/auth\/forgotten declares no credential lane/);
+    await app.close();
+  });
+
+  for (const e of ENDPOINTS) {
+    it(`${e.method} ${e.route}`, async () => {
+      const answers: Record<string, unknown> = {};
+      const expected: Record<string, unknown> = {};
+      for (const kind of KINDS) {
+        const f = await newUser();
+        const headers = await credential(kind, f.user);
+        if (e.body !== undefined) headers['content-type'] = 'application/json';
+        const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(e.body) } : {}) });
+        const text = await res.text();
+        const want = e.expect[kind];
+        expected[kind] = want;
+        if (typeof want === 'number') {
+          answers[kind] = res.status;
+        } else {
+          const problem = (res.headers.get('content-type') ?? '').startsWith('application/problem+json') ? (JSON.parse(text) as { code?: string; scope?: string; detail?: string }) : {};
+          answers[kind] = problem.code ?? `${res.status} ${text.slice(0, 200)}`;
+          if (want === 'unauthenticated') expect(res.status, kind).toBe(401);
+          else {
+            expect(res.status, kind).toBe(403);
+            expect(problem.detail, kind).toContain(`${e.method} ${e.route}`);
+          }
+          if (want === 'insufficient_scope') {
+            expect(problem.scope, kind).toBe('account');
+            expect(res.headers.get('www-authenticate'), kind).toBe('Bearer realm="gatehouse", error="insufficient_scope", scope="account"');
+          }
+        }
+      }
+      expect(answers).toEqual(expected);
+    }, 30_000);
+  }
+
+  it('public endpoints answer the same whatever credential comes with the request', async () => {
+    const f = await newUser();
+    for (const p of PUBLIC) {
+      const seen: Record<string, number> = {};
+      for (const kind of KINDS) {
+        const headers = await credential(kind, f.user);
+        if (p.contentType !== undefined) headers['content-type'] = p.contentType;
+        const res = await fetch(gh.url + p.route, { method: p.method, headers, ...(p.body !== undefined ? { body: typeof p.body === 'string' ? p.body : p.body() } : {}) });
+        await res.text();
+        seen[kind] = res.status;
+      }
+      expect(seen, `${p.method} ${p.route}`).toEqual(Object.fromEntries(KINDS.map((k) => [k, p.expect])));
+    }
+  }, 30_000);
+});
