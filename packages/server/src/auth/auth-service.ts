@@ -26,6 +26,7 @@ import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } fro
 import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
 import { createPassportHook } from './passport.js';
+import { installRevocationReceipts } from './revocation-receipt.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
 /**
@@ -81,6 +82,9 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   // Pay for the common-password list, zxcvbn and the dummy hash now, not on the first request.
   warmPasswordPolicy();
   await authContextOf(deps).dummyHash;
+
+  // The revocations each request took go back to the proxying gateway in a header it strips.
+  installRevocationReceipts(app);
 
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
   registerHealth(app, ctx);

@@ -159,7 +159,7 @@ export class ApiTokenVerifier {
   }
 
   private accept(entry: ApiTokenEntry, now: number): ApiTokenEntry {
-    if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now)) {
+    if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id)) {
       this.cache.delete(entry.tokenHash);
       this.hot?.delete(hotKey(entry.tokenHash));
       throw invalidToken();

@@ -41,6 +41,7 @@ function isHotSession(v: unknown, tokenHash: string): v is HotSession {
     typeof s.deviceId === 'string' &&
     typeof s.csrfToken === 'string' &&
     typeof s.persistent === 'boolean' &&
+    typeof s.createdAt === 'number' &&
     typeof s.lastSeenAt === 'number' &&
     typeof s.expiresAt === 'number' &&
     typeof s.absoluteExpiresAt === 'number' &&
@@ -158,7 +159,7 @@ export class SessionCookieAuthenticator implements Authenticator {
       this.cache.delete(entry.tokenHash);
       throw new InvalidSessionCookieError();
     }
-    if (this.revocations.sessionEnded(s.id, now)) {
+    if (this.revocations.sessionEnded(s.id, now, s.userId) || this.revocations.sessionStartedBeforeNotBefore(s.userId, s.createdAt, now)) {
       this.cache.delete(entry.tokenHash);
       this.hot?.delete(hotKey(entry.tokenHash));
       throw new InvalidSessionCookieError();
