@@ -1,5 +1,5 @@
 import type { Deps } from '../context.js';
-import { GatehouseError } from '../errors/index.js';
+import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import type { RevocationEvent } from '../stores/types.js';
 import { noteRevocation } from './revocation-receipt.js';
 import { REVOCATION_KEEP_MS } from './sessions.js';
@@ -40,6 +40,8 @@ export async function recordPending(deps: Deps, event: RevocationEvent, cause?: 
   try {
     await store.add(pending);
   } catch (err) {
+    // Refused by the store itself (full): its own answer.
+    if (err instanceof GatehouseError && !(err instanceof StoreUnavailableError)) throw err;
     deps.logger.error({ err, type: event.type }, 'a revocation could not be recorded: PostgreSQL and Redis are both unreachable');
     throw notRecorded(err);
   }

@@ -144,6 +144,16 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     expect((await get(h.url, before)).status).toBe(401);
   });
 
+  it('the pending store refuses beyond its bound, saying nothing was revoked', async () => {
+    const small = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 2 });
+    const ev = (sid: string): RevocationEvent => ({ type: 'session', sid, userId: 'u', at: 1, pending: true });
+    await small.add(ev('a'));
+    await small.add(ev('b'));
+    await small.add(ev('b')); // the same one again: still two
+    await expect(small.add(ev('c'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/nothing was revoked/) });
+    expect((await small.list()).map((e) => (e.type === 'session' ? e.sid : ''))).toEqual(['a', 'b']);
+  });
+
   it('applyPending ends what was asked in the store, for the user who asked only, idempotently, then forgets it in Redis', async () => {
     const { stores } = h.deps;
     const alice = await h.createUser('apply-alice');

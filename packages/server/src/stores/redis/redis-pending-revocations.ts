@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../../errors/index.js';
+import { GatehouseError, StoreUnavailableError } from '../../errors/index.js';
 import type { PendingRevocationStore, RevocationEvent } from '../types.js';
 import { isRevocationEvent, revocationEventKey } from './redis-revocation-feed.js';
 
@@ -8,6 +8,12 @@ export interface RedisPendingRevocationsOptions {
   client: Redis;
   /** The hash holding them; default `gatehouse:revocations:pending`. */
   key?: string;
+  /**
+   * Most revocations held at once (default 100 000); beyond, `add` refuses (503). Each pending
+   * one is also held in every gateway's memory until applied, and a caller may name ids that do
+   * not exist while the store cannot tell.
+   */
+  maxEntries?: number;
 }
 
 /**
@@ -21,17 +27,29 @@ export interface RedisPendingRevocationsOptions {
 export class RedisPendingRevocations implements PendingRevocationStore {
   private readonly client: Redis;
   private readonly key: string;
+  private readonly maxEntries: number;
 
   constructor(options: RedisPendingRevocationsOptions) {
     this.client = options.client;
     this.key = options.key ?? 'gatehouse:revocations:pending';
+    this.maxEntries = options.maxEntries ?? 100_000;
   }
 
   async add(event: RevocationEvent): Promise<void> {
+    const field = revocationEventKey(event);
+    let room: boolean;
     try {
-      await this.client.hset(this.key, revocationEventKey(event), JSON.stringify(event));
+      // The same revocation again (a retry) always fits.
+      room = (await this.client.hlen(this.key)) < this.maxEntries || (await this.client.hexists(this.key, field)) === 1;
+      if (room) await this.client.hset(this.key, field, JSON.stringify(event));
     } catch (err) {
       throw new StoreUnavailableError('pending revocations', err);
+    }
+    if (!room) {
+      throw new GatehouseError('unavailable', {
+        detail: 'Too many revocations are waiting for the database to come back; nothing was revoked. Try again shortly.',
+        headers: { 'retry-after': '5' },
+      });
     }
   }
 
