@@ -152,7 +152,9 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await whoami(B, cookieHeaders(signedOut))).status).toBe(200); // still served from memory
 
     // Sign-out through A.
+    const t0 = performance.now();
     const out = await signOut(A, signedOut);
+    measured['sign-out round trip, PostgreSQL stopped (pending in Redis)'] = `${(performance.now() - t0).toFixed(1)} ms`;
     expect(out.status, await out.clone().text()).toBe(204);
     expect(out.headers.getSetCookie().some((c) => /^gatehouse_session=;/.test(c))).toBe(true);
     expect(out.headers.get('x-gatehouse-revoked')).toBeNull();
@@ -241,8 +243,10 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await whoami(A, cookieHeaders(s))).status).toBe(200);
     await postgres.stop();
     await redis.kill();
+    const t0 = performance.now();
     const out = await signOut(A, s);
     const text = await out.text();
+    measured['sign-out round trip, PostgreSQL and Redis away (503)'] = `${(performance.now() - t0).toFixed(1)} ms`;
     expect(out.status, text).toBe(503);
     expect(JSON.parse(text)).toMatchObject({ status: 503, code: 'unavailable' });
     expect(JSON.parse(text).detail).toMatch(/could not be recorded.*still active/i);
