@@ -1,7 +1,7 @@
 import type { GatehouseConfig } from './config/types.js';
 import type { Keyring } from './crypto/keyring-types.js';
 import type { HotCache } from './stores/redis/redis-hot-cache.js';
-import type { RevocationFeed, Stores } from './stores/types.js';
+import type { PendingRevocationStore, RevocationFeed, Stores } from './stores/types.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -21,6 +21,11 @@ export interface Deps {
   challengeKey: Uint8Array;
   /** Shared hot copy of sessions and API tokens (Redis in scale-out). Absent: none (embedded). */
   hotCache?: HotCache;
+  /**
+   * Where revocations taken while the durable store is away wait for it (Redis in scale-out).
+   * Absent (embedded): such a revocation answers 503.
+   */
+  pendingRevocations?: PendingRevocationStore;
   /** How revocations spread right now, for /readyz and /metrics. Absent: 'in-process'. */
   feedMode?: () => FeedMode;
 }

@@ -27,6 +27,7 @@ import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
 import { installLanes } from './lanes.js';
 import { createPassportHook } from './passport.js';
+import { installRevocationReceipts } from './revocation-receipt.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
 /**
@@ -82,6 +83,9 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   // Pay for the common-password list, zxcvbn and the dummy hash now, not on the first request.
   warmPasswordPolicy();
   await authContextOf(deps).dummyHash;
+
+  // The revocations each request took go back to the proxying gateway in a header it strips.
+  installRevocationReceipts(app);
 
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).

@@ -101,11 +101,14 @@ describe('POST /auth/signout', () => {
     expect(await h.deps.stores.sessions.findById(b.sid)).not.toBeNull();
     expect(h.events).toEqual([{ type: 'session', sid: a.sid, at: h.clock.now() }]);
     expect(await h.deps.stores.revocations.since(h.clock.now() - 1)).toContainEqual({ type: 'session', sid: a.sid, at: h.clock.now() });
+    // Told to the proxying gateway too, which drops it before relaying (issue 11 item 17).
+    expect(JSON.parse(String(res.headers['x-gatehouse-revoked']))).toEqual(h.events);
   });
 
   it('needs a passport', async () => {
     const res = await h.app.inject({ method: 'POST', url: '/auth/signout' });
     expect(res.statusCode).toBe(401);
+    expect(res.headers['x-gatehouse-revoked']).toBeUndefined();
   });
 });
 
@@ -131,6 +134,7 @@ describe('POST /auth/signout-all', () => {
     );
     expect(h.events).toHaveLength(3);
     expect(await h.deps.stores.revocations.since(now - 1)).toContainEqual({ type: 'user', userId: a.userId, notBefore: now, at: now });
+    expect(JSON.parse(String(res.headers['x-gatehouse-revoked']))).toEqual(h.events);
   });
 });
 

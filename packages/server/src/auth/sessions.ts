@@ -1,6 +1,8 @@
 import type { Deps } from '../context.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
+import { canDefer, recordPending } from './pending-revocations.js';
+import { noteRevocation } from './revocation-receipt.js';
 
 /** How long a revocation is kept in the durable store (longer than any session or token lives). */
 export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
@@ -65,12 +67,19 @@ export async function publishRevocation(deps: Deps, event: RevocationEvent, keep
   // warm-up and the polling fallback (Redis away) find too. Publishing is never held up by
   // Redis (the feed sends without waiting). Should the write fail, the event is still spread
   // (refusing sooner is never wrong) and the error goes to the caller (503, retried).
+  // PostgreSQL away (scale-out): the revocation waits in Redis and spreads as pending
+  // (pending-revocations.ts); both away: 503, nothing spread.
   try {
     await deps.stores.revocations.add(event, keepUntil);
   } catch (err) {
+    if (canDefer(deps, err)) {
+      await recordPending(deps, event, err);
+      return;
+    }
     await deps.feed.publish(event).catch(() => undefined);
     throw err;
   }
+  noteRevocation(event);
   await deps.feed.publish(event);
 }
 
@@ -84,8 +93,11 @@ export async function revokeSessions(deps: Deps, sessionIds: readonly string[]):
 
 /** Which sessions to end. */
 export type EndSessionsTarget =
-  /** These sessions (ids that no longer exist are skipped). */
-  | { sessionIds: readonly string[] }
+  /**
+   * These sessions (ids that no longer exist are skipped). `userId`, the user who asks: needed
+   * to end them while the store is away (only that user's sessions are then refused).
+   */
+  | { sessionIds: readonly string[]; userId?: string }
   /**
    * Every session of the user except `exceptSessionId`. With `allCredentials`, also a user
    * revocation (notBefore = now) so every token issued before now dies (sign-out-all).
@@ -95,11 +107,16 @@ export type EndSessionsTarget =
 /** Ends sessions: deletes them, then publishes and records a revocation for each. Returns the ended ids. */
 export async function endSessions(deps: Deps, target: EndSessionsTarget): Promise<string[]> {
   let ended: string[];
-  if ('sessionIds' in target) {
-    ended = [];
-    for (const id of target.sessionIds) if (await deps.stores.sessions.delete(id)) ended.push(id);
-  } else {
-    ended = await deps.stores.sessions.deleteByUser(target.userId, target.exceptSessionId);
+  try {
+    if ('sessionIds' in target) {
+      ended = [];
+      for (const id of target.sessionIds) if (await deps.stores.sessions.delete(id)) ended.push(id);
+    } else {
+      ended = await deps.stores.sessions.deleteByUser(target.userId, target.exceptSessionId);
+    }
+  } catch (err) {
+    if (!canDefer(deps, err)) throw err;
+    return endSessionsLater(deps, target, err);
   }
   await revokeSessions(deps, ended);
   if (!('sessionIds' in target) && target.allCredentials) {
@@ -107,6 +124,26 @@ export async function endSessions(deps: Deps, target: EndSessionsTarget): Promis
     await revoke(deps, { type: 'user', userId: target.userId, notBefore: now, at: now });
   }
   return ended;
+}
+
+/**
+ * endSessions while the session store is away: pending revocations (Redis) that every gateway
+ * honours at once and that are applied to the store when it is back. Only what the caller can
+ * name without the store: given sessions of a known user, or every session of a user
+ * (sign-out-all). Returns the session ids asked for (whether each existed is not known yet).
+ */
+export async function endSessionsLater(deps: Deps, target: EndSessionsTarget, cause?: unknown): Promise<string[]> {
+  const at = deps.clock.now();
+  if ('sessionIds' in target) {
+    const userId = target.userId;
+    if (userId === undefined) throw cause;
+    for (const sid of target.sessionIds) await recordPending(deps, { type: 'session', sid, userId, at }, cause);
+    return [...target.sessionIds];
+  }
+  // Ending every session but one cannot be said without listing them (password change).
+  if (target.allCredentials !== true || target.exceptSessionId !== undefined) throw cause;
+  await recordPending(deps, { type: 'user', userId: target.userId, notBefore: at, at, sessions: true }, cause);
+  return [];
 }
 
 /** A session the store still returns but that has expired (the sweeper has not run yet). */

@@ -6,6 +6,7 @@ import { isHttps, publicOriginOf } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
+import { parseRevokedHeader } from '../auth/revocation-receipt.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -297,6 +298,14 @@ class GatewayImpl implements ProxyObserver {
     if (m === undefined) return;
     m.countUpstream(status);
     m.latency?.observe(seconds);
+  }
+
+  /**
+   * A sign-out (or any revocation) this gateway proxied: its caches drop the credential now,
+   * before the answer is relayed, whatever the state of the feed (issue 11 item 17).
+   */
+  authRevoked(_ex: Exchange, header: string): void {
+    for (const event of parseRevokedHeader(header)) this.revocations.record(event);
   }
 
   gatewayAnswered(ex: Exchange, _status: number, code: string): void {

@@ -1,5 +1,6 @@
 import type { Deps } from '../context.js';
 import { StoreUnavailableError } from '../errors/index.js';
+import { startedBefore } from '../auth/pending-revocations.js';
 import type { RevocationEvent } from '../stores/types.js';
 
 /** Clock skew and in-flight margin added to every retention time (ms). */
@@ -8,6 +9,8 @@ const LEEWAY_MS = 60_000;
 const WARM_RETRY_MS = 1_000;
 /** Expired entries are swept at most this often (clock ms), when an event arrives. */
 const SWEEP_EVERY_MS = 60_000;
+/** Kept-until of a pending revocation: until its applied copy arrives (the store still holds the credential). */
+const HELD = Number.POSITIVE_INFINITY;
 
 export type RevocationListener = (event: RevocationEvent) => void;
 
@@ -31,12 +34,22 @@ interface NotBefore {
  *
  * Listeners (the credential caches) run after the set has recorded the event, so a cache that
  * re-reads on a drop already sees the revocation.
+ *
+ * A pending revocation (taken while PostgreSQL was away, `auth/pending-revocations.ts`) is held
+ * without end, since the store still holds the session or token, until its applied copy comes;
+ * it refuses only credentials of the user it names. The warm-up reads the pending ones (Redis)
+ * too, so a gateway started before they reach the store refuses them as well.
  */
 export class RevocationSet {
   private readonly sids = new Map<string, number>();
   private readonly users = new Map<string, NotBefore>();
   private readonly jtis = new Map<string, number>();
   private readonly apiTokens = new Map<string, number>();
+  /** Owners named by pending revocations of a session or an API token: only theirs is refused. */
+  private readonly sidOwners = new Map<string, string>();
+  private readonly apiTokenOwners = new Map<string, string>();
+  /** Not-before times that end sessions too (a sign-out-all taken while the store was away). */
+  private readonly sessionUsers = new Map<string, NotBefore>();
   private readonly listeners = new Set<RevocationListener>();
   private readonly keepMs: number;
   private readonly unsubscribe: () => void;
@@ -47,7 +60,7 @@ export class RevocationSet {
   /** True once the warm-up read succeeded. */
   ready = false;
 
-  constructor(private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'stores' | 'feed'>) {
+  constructor(private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'stores' | 'feed' | 'pendingRevocations'>) {
     this.keepMs = deps.config.tokens.accessTokenTtlSec * 1000 + LEEWAY_MS;
     this.lastSweep = deps.clock.now();
     this.unsubscribe = deps.feed.subscribe((event) => this.apply(event));
@@ -72,14 +85,45 @@ export class RevocationSet {
     };
   }
 
-  /** Whether the session `sid` ended (sign-out, device removed, replaced, theft) recently. */
-  sessionEnded(sid: string, now: number): boolean {
+  /**
+   * Records an event this gateway learnt outside the feed (the auth service's answer to a
+   * sign-out it proxied), exactly as if the feed had brought it.
+   */
+  record(event: RevocationEvent): void {
+    this.apply(event);
+  }
+
+  /** Whether the session `sid` of `userId` ended (sign-out, device removed, replaced, theft) recently. */
+  sessionEnded(sid: string, now: number, userId?: string): boolean {
     if (this.sids.size === 0) return false;
     const until = this.sids.get(sid);
     if (until === undefined) return false;
-    if (until > now) return true;
+    if (until > now) return !this.otherOwner(this.sidOwners, sid, userId);
     this.sids.delete(sid);
+    this.sidOwners.delete(sid);
     return false;
+  }
+
+  /**
+   * Whether a session of `userId` that started at `createdAt` (ms) was ended by a sign-out-all
+   * taken while the store was away (the store still has it until the revocation is applied).
+   */
+  sessionStartedBeforeNotBefore(userId: string, createdAt: number, now: number): boolean {
+    if (this.sessionUsers.size === 0) return false;
+    const nb = this.sessionUsers.get(userId);
+    if (nb === undefined) return false;
+    if (nb.until <= now) {
+      this.sessionUsers.delete(userId);
+      return false;
+    }
+    return startedBefore(createdAt, nb.sec * 1000);
+  }
+
+  /** Whether a pending revocation named another owner than `userId` for `id`. */
+  private otherOwner(owners: Map<string, string>, id: string, userId: string | undefined): boolean {
+    if (owners.size === 0 || userId === undefined) return false;
+    const owner = owners.get(id);
+    return owner !== undefined && owner !== userId;
   }
 
   /**
@@ -87,7 +131,7 @@ export class RevocationSet {
    * not-before time (sign-out-all), or its `jti` was revoked (RFC 7009).
    */
   accessTokenRevoked(sid: string, userId: string, iatSec: number, jti: string, now: number): boolean {
-    if (this.sessionEnded(sid, now)) return true;
+    if (this.sessionEnded(sid, now, userId)) return true;
     if (this.users.size !== 0) {
       const nb = this.users.get(userId);
       if (nb !== undefined) {
@@ -105,13 +149,14 @@ export class RevocationSet {
     return false;
   }
 
-  /** Whether an API token was deleted recently (guards a store read that raced the deletion). */
-  apiTokenRevoked(tokenId: string, now: number): boolean {
+  /** Whether an API token of `userId` was deleted recently (guards a store read that raced the deletion). */
+  apiTokenRevoked(tokenId: string, now: number, userId?: string): boolean {
     if (this.apiTokens.size === 0) return false;
     const until = this.apiTokens.get(tokenId);
     if (until === undefined) return false;
-    if (until > now) return true;
+    if (until > now) return !this.otherOwner(this.apiTokenOwners, tokenId, userId);
     this.apiTokens.delete(tokenId);
+    this.apiTokenOwners.delete(tokenId);
     return false;
   }
 
@@ -128,14 +173,21 @@ export class RevocationSet {
     this.users.clear();
     this.jtis.clear();
     this.apiTokens.clear();
+    this.sidOwners.clear();
+    this.apiTokenOwners.clear();
+    this.sessionUsers.clear();
   }
 
   private startWarmUp(): Promise<void> {
     const since = this.deps.clock.now() - this.keepMs;
-    const p = this.deps.stores.revocations.since(since).then(
-      (events) => {
+    // Pending revocations (Redis) are not in the store yet. Redis away: none known here; the
+    // gateways that were running when they were taken hold them.
+    const pending = this.deps.pendingRevocations?.list().catch(() => []) ?? Promise.resolve([]);
+    const p = Promise.all([this.deps.stores.revocations.since(since), pending]).then(
+      ([events, held]) => {
         if (this.closed) return;
         for (const e of events) this.apply(e);
+        for (const e of held) this.apply(e);
         this.ready = true;
         this.warm = null;
       },
@@ -153,9 +205,11 @@ export class RevocationSet {
   private apply(event: RevocationEvent): void {
     if (this.closed) return;
     const now = this.deps.clock.now();
+    const pending = event.pending === true;
     switch (event.type) {
       case 'session':
-        this.sids.set(event.sid, Math.max(this.sids.get(event.sid) ?? 0, event.at + this.keepMs));
+        own(this.sidOwners, this.sids, event.sid, event.userId);
+        this.sids.set(event.sid, keep(this.sids.get(event.sid), event.at + this.keepMs, pending));
         break;
       case 'user': {
         // Epoch seconds, floored: a token issued in the same second as the not-before time is
@@ -163,14 +217,20 @@ export class RevocationSet {
         // works at once. Every token of a session that existed then also dies by its sid.
         const sec = Math.floor(event.notBefore / 1000);
         const prev = this.users.get(event.userId);
-        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, until: event.notBefore + this.keepMs });
+        const until = event.notBefore + this.keepMs;
+        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
+        if (event.sessions === true) {
+          const prevS = this.sessionUsers.get(event.userId);
+          if (prevS === undefined || prevS.sec <= sec) this.sessionUsers.set(event.userId, { sec, until: keep(prevS?.sec === sec ? prevS.until : undefined, until, pending) });
+        }
         break;
       }
       case 'access_token':
         this.jtis.set(event.jti, event.exp * 1000 + LEEWAY_MS);
         break;
       case 'api_token':
-        this.apiTokens.set(event.tokenId, event.at + this.keepMs);
+        own(this.apiTokenOwners, this.apiTokens, event.tokenId, event.userId);
+        this.apiTokens.set(event.tokenId, keep(this.apiTokens.get(event.tokenId), event.at + this.keepMs, pending));
         break;
     }
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
@@ -186,6 +246,28 @@ export class RevocationSet {
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const m of [this.sids, this.jtis, this.apiTokens]) for (const [k, until] of m) if (until <= now) m.delete(k);
-    for (const [k, nb] of this.users) if (nb.until <= now) this.users.delete(k);
+    for (const m of [this.users, this.sessionUsers]) for (const [k, nb] of m) if (nb.until <= now) m.delete(k);
+    for (const [k] of this.sidOwners) if (!this.sids.has(k)) this.sidOwners.delete(k);
+    for (const [k] of this.apiTokenOwners) if (!this.apiTokens.has(k)) this.apiTokenOwners.delete(k);
   }
+}
+
+/**
+ * Kept-until of an entry: a pending revocation is held (HELD) until its applied copy replaces
+ * the hold with a normal time; otherwise the later of the two times.
+ */
+function keep(prev: number | undefined, until: number, pending: boolean): number {
+  if (pending) return HELD;
+  if (prev === undefined || prev === HELD) return until;
+  return Math.max(prev, until);
+}
+
+/**
+ * The owner a revocation names (pending ones, and their applied copies): only that user's
+ * credential is refused. One that names nobody (taken with the store's word) drops it.
+ */
+function own(owners: Map<string, string>, entries: Map<string, number>, id: string, userId: string | undefined): void {
+  if (userId === undefined) owners.delete(id);
+  // An entry already refusing every owner stays so.
+  else if (!entries.has(id) || owners.has(id)) owners.set(id, userId);
 }

@@ -148,6 +148,8 @@ export interface HarnessOptions {
   routes?: (upstream: string) => RouteConfig[];
   config?: (config: GatehouseConfig) => void;
   publicDir?: string;
+  /** Changes the deps before the gateway is built on them (e.g. a pending-revocation store). */
+  deps?: (deps: Deps) => void;
 }
 
 export async function createGatewayHarness(options: HarnessOptions = {}): Promise<GatewayHarness> {
@@ -176,6 +178,7 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
   const url = await listen(server);
   // A test may set an https publicUrl (cookie names, HSTS) while the gateway serves http here.
   config.publicUrl ??= url;
+  options.deps?.(deps);
   const gateway = createGateway(deps, {
     authUrl: auth.url,
     routes: options.routes?.(upstream.url) ?? [],

@@ -16,9 +16,11 @@ import {
   openSqliteStores,
   RedisHotCache,
   RedisRateLimitStore,
+  RedisPendingRevocations,
   RedisRevocationFeed,
   whenRedisReady,
   type HotCache,
+  type PendingRevocationStore,
   type RevocationFeed,
   type Stores,
 } from '../stores/index.js';
@@ -100,6 +102,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
     let feed: RevocationFeed;
     let feedMode: () => FeedMode = () => 'in-process';
     let hotCache: HotCache = new NoHotCache();
+    let pendingRevocations: PendingRevocationStore | undefined;
     const sqlLabel = stores.describe.users;
     const durableName = postgres ? 'PostgreSQL' : 'the database';
     const parts = [`users, sessions, keys: ${sqlLabel}`];
@@ -138,6 +141,8 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
       // lifetime + leeway), so a copy that escaped deletion is always refused by the set.
       const cap = Math.min(HOT_COPY_CAP_MS, config.tokens.accessTokenTtlSec * 1000);
       hotCache = new RedisHotCache({ client, url: redisUrl, maxTtlMs: cap, ...(options.hotCachePrefix !== undefined ? { prefix: options.hotCachePrefix } : {}) });
+      // Revocations taken while PostgreSQL is away wait here until an instance applies them.
+      pendingRevocations = new RedisPendingRevocations({ client, ...(options.hotCachePrefix !== undefined ? { key: `${options.hotCachePrefix}revocations:pending` } : {}) });
       const rateLimits = new RedisRateLimitStore({ client });
       const base = stores;
       stores = {
@@ -171,6 +176,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         deviceCookieKey: deriveDeviceCookieKey(masterKey.key),
         challengeKey: deriveChallengeKey(masterKey.key),
         hotCache,
+        ...(pendingRevocations !== undefined ? { pendingRevocations } : {}),
         feedMode,
       },
       storesLine: parts.join('; '),

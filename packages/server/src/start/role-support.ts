@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseConfig } from '../config/types.js';
+import { startPendingReplay } from '../auth/pending-revocations.js';
 import type { Deps } from '../context.js';
 import type { Logger } from '../util/logger.js';
 
@@ -92,6 +93,9 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
   timer.unref();
   cleanups.push(() => clearInterval(timer));
   void sweep();
+
+  // Revocations taken while PostgreSQL was away: whichever instance sees it back applies them.
+  cleanups.push(startPendingReplay(deps));
 
   const keyTimer = setInterval(() => {
     deps.keyring.reload().catch((err: unknown) => logger.warn({ err }, 'could not re-read signing keys; keeping the ones in memory'));

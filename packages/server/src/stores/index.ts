@@ -7,4 +7,5 @@ export { describePostgres } from './postgres/postgres-database.js';
 export { RedisRevocationFeed, describeRedis, type RedisRevocationFeedOptions } from './redis/redis-revocation-feed.js';
 export { createRequestPathRedis, whenRedisReady, type RedisClientOptions } from './redis/redis-client.js';
 export { NoHotCache, RedisHotCache, type HotCache, type HotCacheStats, type HotCacheStatus, type RedisHotCacheOptions } from './redis/redis-hot-cache.js';
+export { RedisPendingRevocations, type RedisPendingRevocationsOptions } from './redis/redis-pending-revocations.js';
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limits/redis-rate-limit-store.js';

@@ -108,16 +108,28 @@ export interface KeyStore {
   deleteExpired(now: number): Promise<number>;
 }
 
-/** A revocation event, spread to every gateway through the RevocationFeed. */
+/**
+ * A revocation event, spread to every gateway through the RevocationFeed.
+ *
+ * `pending: true` marks a revocation taken while the durable store (PostgreSQL) was away: it is
+ * held in the PendingRevocationStore (Redis) until an instance applies it to the store, and
+ * gateways keep it in memory until then (the store still holds the session or token). Such a
+ * revocation names the user it was asked for (`userId`), and only ever refuses a credential of
+ * that user (the store could not confirm the owner when it was taken).
+ */
 export type RevocationEvent =
   /** A session ended (sign-out, device removed, replaced, password change, theft). */
-  | { type: 'session'; sid: string; at: number }
-  /** Every credential of the user issued before notBefore is dead (sign-out-all, password change). */
-  | { type: 'user'; userId: string; notBefore: number; at: number }
+  | { type: 'session'; sid: string; at: number; userId?: string; pending?: boolean }
+  /**
+   * Every credential of the user issued before notBefore is dead (sign-out-all, password change).
+   * `sessions: true`: so is every session started before it (a sign-out-all taken while the store
+   * was away, when its sessions could not be listed one by one).
+   */
+  | { type: 'user'; userId: string; notBefore: number; at: number; sessions?: boolean; pending?: boolean }
   /** One access token revoked (RFC 7009); `exp` is its expiry in epoch seconds, after which the entry is moot. */
-  | { type: 'access_token'; jti: string; exp: number; at: number }
+  | { type: 'access_token'; jti: string; exp: number; at: number; pending?: boolean }
   /** An API token was deleted: drop it from every cache at once. */
-  | { type: 'api_token'; tokenId: string; at: number };
+  | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean };
 
 /** Spreads revocations to every gateway (in process now; Redis pub/sub with scale-out). */
 export interface RevocationFeed {
@@ -133,6 +145,20 @@ export interface RevocationStore {
   /** Events with `at` > since, oldest first. */
   since(since: number): Promise<RevocationEvent[]>;
   deleteExpired(now: number): Promise<number>;
+}
+
+/**
+ * Revocations taken while the durable store was away (Redis in scale-out; none embedded, where
+ * the store is a local file): kept until an instance has applied them to the store. Every
+ * method throws when the backend cannot answer.
+ */
+export interface PendingRevocationStore {
+  /** Records one pending revocation (`pending: true`); resolves once the backend acknowledged it. */
+  add(event: RevocationEvent): Promise<void>;
+  /** Every pending revocation, oldest first. */
+  list(): Promise<RevocationEvent[]>;
+  /** Forgets one, once the durable store confirmed it. */
+  remove(event: RevocationEvent): Promise<void>;
 }
 
 /** One refresh token of a device session's family. Only the SHA-256 of the token is stored. */

@@ -4,8 +4,10 @@ import { clearSessionCookies } from '../cookies.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
-import { endSessions } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
+import { canDefer } from '../pending-revocations.js';
+import { endSessions, endSessionsLater } from '../sessions.js';
+import type { SessionRecord } from '../../stores/types.js';
 
 interface SessionParams {
   id: string;
@@ -28,16 +30,24 @@ export function registerSessionsDelete(app: FastifyInstance, { deps }: EndpointC
     async (request, reply) => {
       const passport = passportOf(request);
       const { id } = request.params;
-      const session = await deps.stores.sessions.findById(id);
+      let session: SessionRecord | null | undefined;
+      try {
+        session = await deps.stores.sessions.findById(id);
+      } catch (err) {
+        // The store is away: the sign-out waits in Redis, scoped to the caller's own sessions
+        // (pending-revocations.ts); whether the id exists is known when the store is back.
+        if (!canDefer(deps, err)) throw err;
+        await endSessionsLater(deps, { sessionIds: [id], userId: passport.sub }, err);
+      }
       // Someone else's session answers exactly like a missing one.
-      if (!session || session.userId !== passport.sub) throw new GatehouseError('not_found', { detail: 'No such session.' });
-      await endSessions(deps, { sessionIds: [id] });
+      if (session === null || (session !== undefined && session.userId !== passport.sub)) throw new GatehouseError('not_found', { detail: 'No such session.' });
+      if (session !== undefined) await endSessions(deps, { sessionIds: [id], userId: passport.sub });
       if (id === passport.sid) clearSessionCookies(reply, deps.config);
       await recordAudit(deps, request, {
         type: 'session.removed',
         userId: passport.sub,
         deviceId: passport.did ?? null,
-        detail: { sid: id, removed_device_id: session.deviceId, ...(session.deviceName ? { removed_device_name: session.deviceName } : {}), current: id === passport.sid },
+        detail: { sid: id, ...(session ? { removed_device_id: session.deviceId } : { pending: true }), ...(session?.deviceName ? { removed_device_name: session.deviceName } : {}), current: id === passport.sid },
       });
       return reply.code(204).send();
     },

@@ -54,8 +54,15 @@ interface Message {
   e: RevocationEvent;
 }
 
-/** Identity of an event: the same revocation from pub/sub and from polling is handled once. */
+/**
+ * Identity of an event: the same revocation from pub/sub and from polling is handled once. A
+ * pending revocation (taken while the store was away) and its applied copy are two events.
+ */
 export function revocationEventKey(e: RevocationEvent): string {
+  return e.pending === true ? `p\u0000${eventKey(e)}` : eventKey(e);
+}
+
+function eventKey(e: RevocationEvent): string {
   switch (e.type) {
     case 'session':
       return `s\u0000${e.sid}\u0000${e.at}`;
@@ -68,19 +75,21 @@ export function revocationEventKey(e: RevocationEvent): string {
   }
 }
 
-function isEvent(v: unknown): v is RevocationEvent {
+/** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
+export function isRevocationEvent(v: unknown): v is RevocationEvent {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
   if (typeof e.at !== 'number') return false;
+  if (e.pending !== undefined && typeof e.pending !== 'boolean') return false;
   switch (e.type) {
     case 'session':
-      return typeof e.sid === 'string';
+      return typeof e.sid === 'string' && (e.userId === undefined || typeof e.userId === 'string');
     case 'user':
-      return typeof e.userId === 'string' && typeof e.notBefore === 'number';
+      return typeof e.userId === 'string' && typeof e.notBefore === 'number' && (e.sessions === undefined || typeof e.sessions === 'boolean');
     case 'access_token':
       return typeof e.jti === 'string' && typeof e.exp === 'number';
     case 'api_token':
-      return typeof e.tokenId === 'string';
+      return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
     default:
       return false;
   }
@@ -367,7 +376,7 @@ export class RedisRevocationFeed implements RevocationFeed {
     } catch {
       return;
     }
-    if (msg.v !== 1 || msg.o === this.origin || !isEvent(msg.e)) return;
+    if (msg.v !== 1 || msg.o === this.origin || !isRevocationEvent(msg.e)) return;
     this.deliver(msg.e);
   }
 

@@ -159,9 +159,11 @@ export class ApiTokenVerifier {
   }
 
   private accept(entry: ApiTokenEntry, now: number): ApiTokenEntry {
-    if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now)) {
+    if ((entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id)) {
       this.cache.delete(entry.tokenHash);
       this.hot?.delete(hotKey(entry.tokenHash));
+      // Expired or deleted: never valid again, refused from memory (also while the store is away).
+      this.unknown.set(entry.tokenHash, true);
       throw invalidToken();
     }
     if (now - entry.lastTouch >= this.touchMs) this.touch(entry, now);
@@ -262,11 +264,10 @@ export class ApiTokenVerifier {
   private onRevocation(event: RevocationEvent): void {
     if (event.type === 'api_token') {
       this.epoch++;
+      // The cached copy stays, for the next request to be refused by accept() (401 from
+      // memory, also while the store is away); the shared copy goes.
       const tokenHash = this.byId.get(event.tokenId);
-      if (tokenHash !== undefined) {
-        this.cache.delete(tokenHash);
-        this.hot?.delete(hotKey(tokenHash));
-      }
+      if (tokenHash !== undefined) this.hot?.delete(hotKey(tokenHash));
     } else if (event.type === 'user') {
       // Re-read the user's tokens (roles may have changed with the event that caused it).
       this.epoch++;

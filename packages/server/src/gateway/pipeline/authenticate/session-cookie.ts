@@ -41,6 +41,7 @@ function isHotSession(v: unknown, tokenHash: string): v is HotSession {
     typeof s.deviceId === 'string' &&
     typeof s.csrfToken === 'string' &&
     typeof s.persistent === 'boolean' &&
+    typeof s.createdAt === 'number' &&
     typeof s.lastSeenAt === 'number' &&
     typeof s.expiresAt === 'number' &&
     typeof s.absoluteExpiresAt === 'number' &&
@@ -158,9 +159,12 @@ export class SessionCookieAuthenticator implements Authenticator {
       this.cache.delete(entry.tokenHash);
       throw new InvalidSessionCookieError();
     }
-    if (this.revocations.sessionEnded(s.id, now)) {
+    if (this.revocations.sessionEnded(s.id, now, s.userId) || this.revocations.sessionStartedBeforeNotBefore(s.userId, s.createdAt, now)) {
       this.cache.delete(entry.tokenHash);
       this.hot?.delete(hotKey(entry.tokenHash));
+      // An ended session never comes back: refused from memory from now on, even while the
+      // store is away (where a re-read would answer 503, not 401).
+      this.unknown.set(entry.tokenHash, true);
       throw new InvalidSessionCookieError();
     }
     if (now - s.lastSeenAt >= this.touchMs) this.touch(s, now);
@@ -273,10 +277,10 @@ export class SessionCookieAuthenticator implements Authenticator {
     if (event.type !== 'session' && event.type !== 'user') return;
     this.epoch++;
     if (event.type === 'session') {
-      // The RevocationSet has recorded the sid already; drop the cached copy.
+      // The RevocationSet has recorded the sid already. The cached copy stays, for the next
+      // request to be refused by accept() (401 from memory, also while the store is away).
       const tokenHash = this.bySid.get(event.sid);
       if (tokenHash !== undefined) {
-        this.cache.delete(tokenHash);
         // Correctness does not depend on it (the revocation set refuses the sid), but the
         // shared copy of an ended session should not linger.
         this.hot?.delete(hotKey(tokenHash));
@@ -286,7 +290,9 @@ export class SessionCookieAuthenticator implements Authenticator {
       const set = this.byUser.get(event.userId);
       if (set !== undefined) {
         for (const tokenHash of [...set]) {
-          this.cache.delete(tokenHash);
+          // Sessions ended by this event stay cached to be refused (see above); the rest are
+          // re-read (roles may have changed with it).
+          if (event.sessions !== true) this.cache.delete(tokenHash);
           this.hot?.delete(hotKey(tokenHash));
         }
       }

@@ -8,11 +8,14 @@ import type { Exchange } from '../../exchange.js';
 import { DUPLICATE } from '../../exchange.js';
 import { HSTS, sendProblem } from '../../respond.js';
 import { relayedResponseHeaders } from '../strip/strip.js';
+import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
   upstreamAnswered(ex: Exchange, status: number, seconds: number): void;
   gatewayAnswered(ex: Exchange, status: number, code: string): void;
+  /** The auth service's 2xx answer named the revocations it took (REVOKED_HEADER), before it is relayed. */
+  authRevoked?(ex: Exchange, header: string): void;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -102,6 +105,11 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.settled) return;
     const res = this.ex.res;
     this.proxy.observer.upstreamAnswered(this.ex, statusCode, (performance.now() - this.ex.startedAt) / 1000);
+    // Only the auth service's word counts, and only on success; the header is never relayed.
+    if (this.ex.route.authService && statusCode < 300) {
+      const revoked = headers[REVOKED_HEADER];
+      if (typeof revoked === 'string') this.proxy.observer.authRevoked?.(this.ex, revoked);
+    }
     const out = relayedResponseHeaders(headers);
     // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
     // restate the ones an upstream may also send.

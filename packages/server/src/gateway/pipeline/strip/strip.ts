@@ -1,6 +1,7 @@
 import type { CookieNames } from '../../../config/cookie-names.js';
 import { CLIENT_IP_HEADER, type ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
+import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -244,6 +245,8 @@ function removeConnectionNamed(out: string[], connection: string): void {
  */
 const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
+  // The auth service's word to the proxying gateway (proxy.ts reads it); never relayed.
+  REVOKED_HEADER,
   'access-control-allow-origin',
   'access-control-allow-credentials',
   'access-control-allow-methods',

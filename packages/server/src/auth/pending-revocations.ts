@@ -1,0 +1,138 @@
+import type { Deps } from '../context.js';
+import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
+import type { RevocationEvent } from '../stores/types.js';
+import { noteRevocation } from './revocation-receipt.js';
+import { REVOCATION_KEEP_MS } from './sessions.js';
+
+/**
+ * Revocations while PostgreSQL is away (issue 11 item 13; docs/design-notes.md): a sign-out,
+ * sign-out-all, remote sign-out or API-token deletion that cannot reach the durable store is
+ * recorded in the PendingRevocationStore (Redis, acknowledged before the answer) and spread on
+ * the feed as a `pending` event, so every gateway refuses the credential at once and keeps
+ * refusing it until the store has it. Every instance (auth and gateways) applies what is
+ * pending as soon as the store answers again (`startPendingReplay`), idempotently, and forgets
+ * it only after the store confirmed. With the store and Redis both away the revocation is not
+ * recorded at all and the caller gets 503 saying so.
+ */
+
+/** Whether `err` says a store could not answer (then a revocation may wait in Redis). */
+export function canDefer(deps: Pick<Deps, 'pendingRevocations'>, err: unknown): boolean {
+  return deps.pendingRevocations !== undefined && err instanceof GatehouseError && err.code === 'unavailable';
+}
+
+/** The 503 of a revocation that could be recorded nowhere: nothing was revoked. */
+export function notRecorded(cause?: unknown): GatehouseError {
+  return new GatehouseError('unavailable', {
+    detail: 'The sign-out could not be recorded: the database and Redis are both unreachable. Your session (or token) is still active; try again shortly.',
+    headers: { 'retry-after': '5' },
+    cause,
+  });
+}
+
+/**
+ * Records `event` as pending (Redis) and spreads it; throws `notRecorded` (and spreads nothing)
+ * when Redis cannot take it either. Returns the pending event.
+ */
+export async function recordPending(deps: Deps, event: RevocationEvent, cause?: unknown): Promise<RevocationEvent> {
+  const store = deps.pendingRevocations;
+  if (store === undefined) throw notRecorded(cause);
+  const pending: RevocationEvent = { ...event, pending: true };
+  try {
+    await store.add(pending);
+  } catch (err) {
+    // Refused by the store itself (full): its own answer.
+    if (err instanceof GatehouseError && !(err instanceof StoreUnavailableError)) throw err;
+    deps.logger.error({ err, type: event.type }, 'a revocation could not be recorded: PostgreSQL and Redis are both unreachable');
+    throw notRecorded(err);
+  }
+  deps.logger.warn({ event: 'revocation.pending', type: event.type }, 'PostgreSQL unreachable: revocation held in Redis until it is back');
+  noteRevocation(pending);
+  await deps.feed.publish(pending);
+  return pending;
+}
+
+/**
+ * Whether a session created at `createdAtMs` started before a not-before time (both epoch ms),
+ * compared in whole seconds like access tokens' `iat` (revocation-set.ts): a session of the same
+ * second is kept, on the gateways and in the store alike.
+ */
+export function startedBefore(createdAtMs: number, notBeforeMs: number): boolean {
+  return Math.floor(createdAtMs / 1000) < Math.floor(notBeforeMs / 1000);
+}
+
+/**
+ * Applies one pending revocation to the durable store (idempotent: run again, it changes
+ * nothing more), records it in the revocation log, forgets it in Redis, then spreads the applied
+ * copy (gateways stop holding the pending one). A session or token that belongs to another
+ * user than the one who asked is left alone.
+ */
+export async function applyPending(deps: Deps, event: RevocationEvent): Promise<void> {
+  const { sessions, apiTokens, revocations } = deps.stores;
+  switch (event.type) {
+    case 'session': {
+      const record = await sessions.findById(event.sid);
+      if (record !== null && (event.userId === undefined || record.userId === event.userId)) await sessions.delete(event.sid);
+      break;
+    }
+    case 'user':
+      if (event.sessions === true) {
+        for (const s of await sessions.listByUser(event.userId)) if (startedBefore(s.createdAt, event.notBefore)) await sessions.delete(s.id);
+      }
+      break;
+    case 'api_token':
+      if (event.userId !== undefined) await apiTokens.delete(event.tokenId, event.userId);
+      break;
+    case 'access_token':
+      break;
+  }
+  const now = deps.clock.now();
+  const applied: RevocationEvent = { ...event, at: now };
+  delete applied.pending;
+  await revocations.add(applied, event.type === 'access_token' ? event.exp * 1000 + 60_000 : now + REVOCATION_KEEP_MS);
+  await deps.pendingRevocations?.remove(event);
+  await deps.feed.publish(applied);
+}
+
+/** How often every instance looks for pending revocations (one HGETALL of an empty hash, usually). */
+export const PENDING_REPLAY_MS = 1000;
+const WARN_EVERY_MS = 10_000;
+
+/**
+ * Applies pending revocations every `everyMs` while there are any and the store answers. Runs
+ * in every role (`startBackground`), so whichever instance sees PostgreSQL back first applies
+ * them, even when the auth service that took them is gone. Returns a stop function.
+ */
+export function startPendingReplay(deps: Deps, everyMs = PENDING_REPLAY_MS): () => void {
+  const store = deps.pendingRevocations;
+  if (store === undefined) return () => undefined;
+  let running = false;
+  let lastWarn = Number.NEGATIVE_INFINITY;
+  const tick = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    let applied = 0;
+    let listed = false;
+    try {
+      const events = await store.list();
+      listed = true;
+      for (const e of events) {
+        await applyPending(deps, e);
+        applied++;
+      }
+    } catch (err) {
+      const now = Date.now();
+      // Redis away (nothing could be listed): the feed says so already.
+      if (listed && now - lastWarn >= WARN_EVERY_MS) {
+        lastWarn = now;
+        deps.logger.warn({ err: { message: (err as Error).message } }, 'pending revocations not applied yet (PostgreSQL or Redis unreachable); retrying');
+      }
+    } finally {
+      running = false;
+      if (applied > 0) deps.logger.info({ event: 'revocation.applied', count: applied }, 'pending revocations applied to PostgreSQL');
+    }
+  };
+  const timer = setInterval(() => void tick(), everyMs);
+  timer.unref();
+  void tick();
+  return () => clearInterval(timer);
+}

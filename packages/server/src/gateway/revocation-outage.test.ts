@@ -1,0 +1,197 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPending } from '../auth/pending-revocations.js';
+import { REVOKED_HEADER } from '../auth/revocation-receipt.js';
+import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
+import { createRequestPathRedis, RedisPendingRevocations, whenRedisReady, type RevocationEvent } from '../stores/index.js';
+import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpers.js';
+import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
+import { createGateway, type Gateway } from './gateway.js';
+import { createGatewayHarness, send, type GatewayHarness, type SignedIn } from './test-helpers.js';
+
+// Issue 11 items 13 and 17 inside one process: the gateway that proxied a sign-out drops the
+// credential before it relays the answer, and revocations taken while PostgreSQL was away
+// (pending, in Redis) are refused by a freshly started gateway and applied to the store
+// idempotently, for the user who asked only. The multi-process version with a PostgreSQL that
+// is really stopped is test/scale-out/revocation-outage.test.ts.
+
+const api = (upstream: string) => [{ path: '/api/notes', upstream, service: 'notes', auth: 'required' as const }];
+const get = (base: string, s: SignedIn) => send(base, '/api/notes', { headers: [['cookie', s.cookie]] });
+const signOut = (base: string, s: SignedIn) =>
+  send(base, '/auth/signout', { method: 'POST', body: '{}', headers: [['cookie', s.cookie], ['x-csrf-token', s.session.csrfToken], ['content-type', 'application/json']] });
+
+describe('the gateway that proxied a revocation drops it before relaying the answer (issue 11 item 17)', () => {
+  let h: GatewayHarness;
+  beforeAll(async () => {
+    h = await createGatewayHarness({ routes: api });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('a 204 from the auth service naming the session: the very next request with that cookie is 401; the header never reaches the client', async () => {
+    const s = await h.signIn(await h.createUser('item17'));
+    expect((await get(h.url, s)).status).toBe(200); // cached on this gateway
+    // The auth service here says what it ended but publishes nothing on the feed.
+    h.auth.respond = (_rec, res) => {
+      res.writeHead(204, { [REVOKED_HEADER]: JSON.stringify([{ type: 'session', sid: s.session.id, at: h.clock.now() }]) });
+      res.end();
+    };
+    const out = await signOut(h.url, s);
+    h.auth.respond = null;
+    expect(out.status).toBe(204);
+    expect(out.headers[REVOKED_HEADER]).toBeUndefined();
+    expect((await get(h.url, s)).status).toBe(401);
+  });
+
+  it('the header from another upstream, on an auth error, or malformed, is dropped unread', async () => {
+    const s = await h.signIn(await h.createUser('forged'));
+    expect((await get(h.url, s)).status).toBe(200);
+    const naming = JSON.stringify([{ type: 'session', sid: s.session.id, at: h.clock.now() }]);
+    h.upstream.respond = (_rec, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', [REVOKED_HEADER]: naming });
+      res.end('{}');
+    };
+    const fromService = await get(h.url, s);
+    h.upstream.respond = null;
+    expect(fromService.status).toBe(200);
+    expect(fromService.headers[REVOKED_HEADER]).toBeUndefined();
+    expect((await get(h.url, s)).status).toBe(200);
+
+    for (const [status, value] of [
+      [400, naming],
+      [204, 'not json'],
+      [204, JSON.stringify([{ type: 'session', sid: 42 }])],
+    ] as const) {
+      h.auth.respond = (_rec, res) => {
+        res.writeHead(status, { [REVOKED_HEADER]: value });
+        res.end();
+      };
+      const r = await signOut(h.url, s);
+      h.auth.respond = null;
+      expect(r.status).toBe(status);
+      expect(r.headers[REVOKED_HEADER]).toBeUndefined();
+      expect((await get(h.url, s)).status, `after a ${status} with ${value}`).toBe(200);
+    }
+  });
+});
+
+const redisOk = await requireRedisServerBinary();
+
+describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)', () => {
+  const redis = new PrivateRedis();
+  let client: Redis;
+  let pending: RedisPendingRevocations;
+  let h: GatewayHarness;
+  const servers: Array<{ server: Server; gateway: Gateway }> = [];
+
+  /** A gateway started now on the same stores: empty memory, warm-up from the store and Redis. */
+  async function freshGateway(): Promise<string> {
+    const gateway = createGateway(h.deps, { authUrl: h.auth.url, routes: api(h.upstream.url) });
+    const server = createServer(gateway.handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push({ server, gateway });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  beforeAll(async () => {
+    await redis.start();
+    client = createRequestPathRedis({ url: redis.url, commandTimeoutMs: 1000 });
+    expect(await whenRedisReady(client, 5000)).toBe(true);
+    pending = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}` });
+    h = await createGatewayHarness({ routes: api, deps: (d) => (d.pendingRevocations = pending) });
+  });
+  afterAll(async () => {
+    for (const { server, gateway } of servers) {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    await h?.close();
+    client?.disconnect();
+    await redis.kill();
+  });
+
+  it('a gateway started while a sign-out waits in Redis refuses the cookie, though the store still has the session; only for the user it names', async () => {
+    const user = await h.createUser('pending-signout');
+    const s = await h.signIn(user);
+    const other = await h.signIn(await h.createUser('pending-forged'));
+    await pending.add({ type: 'session', sid: s.session.id, userId: user.id, at: h.clock.now(), pending: true });
+    // Names another user than the session's: refuses nothing.
+    await pending.add({ type: 'session', sid: other.session.id, userId: user.id, at: h.clock.now(), pending: true });
+    const base = await freshGateway();
+    expect(await h.deps.stores.sessions.findById(s.session.id)).not.toBeNull();
+    expect((await get(base, s)).status).toBe(401);
+    expect((await get(base, other)).status).toBe(200);
+  });
+
+  it('a pending sign-out-all refuses every session started before it, not one started after, and is held past the usual memory', async () => {
+    const user = await h.createUser('pending-all');
+    const before = await h.signIn(user, { deviceId: 'old' });
+    expect((await get(h.url, before)).status).toBe(200);
+    h.clock.advance(2000);
+    const now = h.clock.now();
+    await h.deps.feed.publish({ type: 'user', userId: user.id, notBefore: now, at: now, sessions: true, pending: true });
+    h.clock.advance(1000);
+    const after = await h.signIn(user, { deviceId: 'new' });
+    expect((await get(h.url, before)).status).toBe(401);
+    expect((await get(h.url, after)).status).toBe(200);
+    // An applied revocation is forgotten after the access-token lifetime + 1 min; a pending one
+    // is held (the store still has the session).
+    h.clock.advance((h.deps.config.tokens.accessTokenTtlSec + 120) * 1000);
+    expect((await get(h.url, before)).status).toBe(401);
+  });
+
+  it('the pending store refuses beyond its bound, saying nothing was revoked', async () => {
+    const small = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 2 });
+    const ev = (sid: string): RevocationEvent => ({ type: 'session', sid, userId: 'u', at: 1, pending: true });
+    await small.add(ev('a'));
+    await small.add(ev('b'));
+    await small.add(ev('b')); // the same one again: still two
+    await expect(small.add(ev('c'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/nothing was revoked/) });
+    expect((await small.list()).map((e) => (e.type === 'session' ? e.sid : ''))).toEqual(['a', 'b']);
+  });
+
+  it('applyPending ends what was asked in the store, for the user who asked only, idempotently, then forgets it in Redis', async () => {
+    const { stores } = h.deps;
+    const alice = await h.createUser('apply-alice');
+    const bob = await h.createUser('apply-bob');
+    const a1 = await h.signIn(alice, { deviceId: 'a1' });
+    const b1 = await h.signIn(bob, { deviceId: 'b1' });
+    const tokenId = randomId();
+    const secret = randomSecret();
+    await stores.apiTokens.create({ id: tokenId, userId: alice.id, name: 't', tokenHash: hashSecret(secret), scopes: [], createdAt: h.clock.now(), expiresAt: null, lastUsedAt: null });
+    const a2 = await h.signIn(alice, { deviceId: 'a2' });
+    h.clock.advance(2000);
+    const at = h.clock.now();
+    h.clock.advance(2000);
+    const a3 = await h.signIn(alice, { deviceId: 'a3' }); // after the sign-out-all
+    const events: RevocationEvent[] = [
+      { type: 'session', sid: a1.session.id, userId: alice.id, at, pending: true },
+      { type: 'session', sid: b1.session.id, userId: alice.id, at, pending: true }, // not alice's
+      { type: 'api_token', tokenId, userId: alice.id, at, pending: true },
+      { type: 'user', userId: alice.id, notBefore: at, at, sessions: true, pending: true },
+    ];
+    for (const e of await pending.list()) await pending.remove(e); // the earlier tests'
+    for (const e of events) await pending.add(e);
+    expect(await pending.list()).toHaveLength(4);
+    const logBefore = (await stores.revocations.since(0)).length;
+    for (const e of await pending.list()) await applyPending(h.deps, e);
+    for (const e of events) await applyPending(h.deps, e); // again: changes nothing more
+    expect(await pending.list()).toEqual([]);
+    expect(await stores.sessions.findById(a1.session.id)).toBeNull();
+    expect(await stores.sessions.findById(a2.session.id)).toBeNull();
+    expect(await stores.sessions.findById(a3.session.id)).not.toBeNull();
+    expect(await stores.sessions.findById(b1.session.id)).not.toBeNull();
+    expect(await stores.apiTokens.findByHash(hashSecret(secret))).toBeNull();
+    const log = (await stores.revocations.since(0)).slice(logBefore);
+    expect(log.every((e) => e.pending === undefined)).toBe(true);
+    expect(log.map((e) => e.type).sort()).toEqual(expect.arrayContaining(['api_token', 'session', 'user']));
+    // A gateway started now knows them from the store's log.
+    const base = await freshGateway();
+    expect((await get(base, a3)).status).toBe(200);
+    expect((await get(base, b1)).status).toBe(200);
+  });
+});
