@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { PassportClaims } from '../claims.js';
 import type { HeadersLike } from '../headers.js';
 import type { ServerResponseLike } from '../problem.js';
@@ -19,7 +20,7 @@ import type { PassportMiddlewareOptions } from './authenticate.js';
  *       ...
  *     });
  */
-export function nodePassport<Req extends { headers: HeadersLike } = { headers: HeadersLike }>(
+export function nodePassport<Req extends { headers: HeadersLike } = IncomingMessage>(
   verifier: PassportVerifier,
   options: PassportMiddlewareOptions<Req> = {},
 ): (req: Req, res: ServerResponseLike) => Promise<PassportClaims | null> {
