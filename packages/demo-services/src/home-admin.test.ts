@@ -48,7 +48,7 @@ describe('home service', () => {
     for (const passport of [algNone(good), await (await makeSigner()).sign({ aud: 'home' }), await signer.sign({ aud: 'notes' })]) {
       for (const path of ['/api/home', '/api/home/whoami']) {
         const res = await call(`${home.url}${path}`, { passport });
-        expect(problemOf(res)).toMatchObject({ status: 401, code: 'passport_invalid' });
+        expect(problemOf(res)).toMatchObject({ status: 401, code: 'invalid_passport' });
       }
     }
   });
@@ -80,8 +80,8 @@ describe('admin service', () => {
     ];
     for (const passport of forged) {
       const res = await call(`${admin.url}/api/admin`, { passport });
-      expect(problemOf(res)).toMatchObject({ status: 401, code: 'passport_invalid' });
+      expect(problemOf(res)).toMatchObject({ status: 401, code: 'invalid_passport' });
     }
-    expect(problemOf(await call(`${admin.url}/api/admin`))).toMatchObject({ status: 401, code: 'passport_missing' });
+    expect(problemOf(await call(`${admin.url}/api/admin`))).toMatchObject({ status: 401, code: 'missing_passport' });
   });
 });

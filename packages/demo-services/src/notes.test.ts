@@ -104,7 +104,7 @@ describe('notes service', () => {
   });
 
   it('trusts only a valid passport for the notes audience', async () => {
-    // [passport, the cause WWW-Authenticate names]; the body says only passport_missing or passport_invalid.
+    // [passport, the cause WWW-Authenticate names]; the body says only missing_passport or invalid_passport.
     const cases: [string | undefined, string | undefined][] = [
       [undefined, undefined],
       [algNone(alice), 'passport_malformed'],
@@ -122,7 +122,7 @@ describe('notes service', () => {
         expect(res.headers.get('www-authenticate')).toBe(
           cause === undefined ? 'Passport realm="gatehouse"' : `Passport realm="gatehouse", error="invalid_token", error_description="${cause}"`,
         );
-        expect(problemOf(res).code).toBe(cause === undefined ? 'passport_missing' : 'passport_invalid');
+        expect(problemOf(res).code).toBe(cause === undefined ? 'missing_passport' : 'invalid_passport');
       }
     }
   });

@@ -123,7 +123,7 @@ function expectProblem(answer: Answer, status: number, code: string, cause?: Pas
   expect(answer.body).not.toMatch(/jose|JWS|JWT|JWK|signature|ERR_|stack|at .*\.js/i);
   if (status !== 401) return;
   const challenge = answer.headers['www-authenticate'];
-  if (code === 'passport_missing') expect(challenge).toBe('Passport realm="gatehouse"');
+  if (code === 'missing_passport') expect(challenge).toBe('Passport realm="gatehouse"');
   else if (cause) expect(challenge).toBe(`Passport realm="gatehouse", error="invalid_token", error_description="${cause}"`);
   else expect(challenge).toMatch(/^Passport realm="gatehouse", error="invalid_token", error_description="[a-z_]+"$/);
 }
@@ -137,22 +137,22 @@ describe.each(Object.entries(frameworks))('%s middleware', (_name, start) => {
     expect(app.handled).toBe(1);
   });
 
-  it('answers 401 passport_missing without a passport', async () => {
+  it('answers 401 missing_passport without a passport', async () => {
     const app = await start(verifier);
-    expectProblem(await get(`${app.url}/whoami`), 401, 'passport_missing');
+    expectProblem(await get(`${app.url}/whoami`), 401, 'missing_passport');
     expect(app.handled).toBe(0);
   });
 
-  it('answers 401 passport_invalid for a forged, alg none or duplicated passport', async () => {
+  it('answers 401 invalid_passport for a forged, alg none or duplicated passport', async () => {
     const app = await start(verifier);
     const good = await signPassport(key);
     const forged = await signPassport(attacker);
     const none = `${Buffer.from('{"alg":"none","typ":"passport+jwt"}').toString('base64url')}.${good.split('.')[1]}.`;
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': forged }), 401, 'passport_invalid', 'signature_invalid');
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': none }), 401, 'passport_invalid', 'passport_malformed');
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': [good, good] }), 401, 'passport_invalid', 'passport_malformed');
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': [good, forged] }), 401, 'passport_invalid', 'passport_malformed');
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': `${good}, ${good}` }), 401, 'passport_invalid', 'passport_malformed');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': forged }), 401, 'invalid_passport', 'signature_invalid');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': none }), 401, 'invalid_passport', 'passport_malformed');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': [good, good] }), 401, 'invalid_passport', 'passport_malformed');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': [good, forged] }), 401, 'invalid_passport', 'passport_malformed');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': `${good}, ${good}` }), 401, 'invalid_passport', 'passport_malformed');
     expect(app.handled).toBe(0);
   });
 
@@ -169,7 +169,7 @@ describe.each(Object.entries(frameworks))('%s middleware', (_name, start) => {
     const res = await get(`${app.url}/whoami`);
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ passport: null });
-    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': 'junk' }), 401, 'passport_invalid', 'passport_malformed');
+    expectProblem(await get(`${app.url}/whoami`, { 'x-passport': 'junk' }), 401, 'invalid_passport', 'passport_malformed');
     expect(app.handled).toBe(1);
   });
 });
@@ -201,9 +201,9 @@ describe.each(Object.entries(frameworks))('%s middleware: the cause of a refusal
     const bodies = new Set<string>();
     for (const [passport, cause] of await cases()) {
       const res = await get(`${app.url}/whoami`, passport === undefined ? {} : { 'x-passport': passport });
-      if (cause === 'passport_missing') expectProblem(res, 401, 'passport_missing');
+      if (cause === 'passport_missing') expectProblem(res, 401, 'missing_passport');
       else {
-        expectProblem(res, 401, 'passport_invalid', cause);
+        expectProblem(res, 401, 'invalid_passport', cause);
         bodies.add(res.body);
       }
       expect(seen.at(-1), cause).toEqual({ code: cause, message: expect.any(String), request: true });
@@ -238,7 +238,7 @@ describe.each(Object.entries(frameworks))('%s middleware: the cause of a refusal
       },
     ]) {
       const app = await start(verifier, { onError });
-      expectProblem(await get(`${app.url}/whoami`, { 'x-passport': 'junk' }), 401, 'passport_invalid', 'passport_malformed');
+      expectProblem(await get(`${app.url}/whoami`, { 'x-passport': 'junk' }), 401, 'invalid_passport', 'passport_malformed');
       const ok = await get(`${app.url}/whoami`, { 'x-passport': await signPassport(key) });
       expect(ok.status).toBe(200);
       expect(app.handled).toBe(1);

@@ -34,10 +34,10 @@ export function invalidTokenChallenge(err: unknown): string {
 }
 
 /**
- * The answer to a refused passport. The body is the same for every 401 cause but a missing
- * passport (`passport_invalid`), so a caller learns nothing from it; the cause is in the
- * `WWW-Authenticate` header's `error_description`, for machines, and in the `PassportError` the
- * middleware hands to `onError`, for logs.
+ * The answer to a refused passport. The body keeps the stable public codes of docs/errors.md:
+ * `missing_passport` without one, `invalid_passport` for every other 401 cause, so a caller learns
+ * nothing from it; the cause is in the `WWW-Authenticate` header's `error_description`, for
+ * machines, and in the `PassportError` the middleware hands to `onError`, for logs.
  */
 export function refusalFor(err: unknown): PassportRefusal {
   const code = err instanceof PassportError ? err.code : 'passport_malformed';
@@ -69,7 +69,7 @@ export function refusalFor(err: unknown): PassportRefusal {
         status: 401,
         headers: { ...headers, 'www-authenticate': WWW_AUTHENTICATE },
         body: problem(
-          'passport_missing',
+          'missing_passport',
           401,
           'A passport is required',
           'This service accepts requests only through the Gatehouse gateway.',
@@ -80,7 +80,7 @@ export function refusalFor(err: unknown): PassportRefusal {
         status: 401,
         headers: { ...headers, 'www-authenticate': invalidTokenChallenge(err) },
         body: problem(
-          'passport_invalid',
+          'invalid_passport',
           401,
           'The passport is not valid',
           'The passport is malformed, expired, or not meant for this service.',

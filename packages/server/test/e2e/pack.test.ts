@@ -196,7 +196,7 @@ describe('the packages, installed from their tarballs into another project', () 
     // Around the gateway: no passport. The service's onError sees why; the client a generic 401.
     const direct = await fetch(`${service.url}/api/orders`);
     expect(direct.status).toBe(401);
-    expect(await direct.json()).toMatchObject({ code: 'passport_missing' });
+    expect(await direct.json()).toMatchObject({ code: 'missing_passport' });
     const forged = await fetch(`${service.url}/api/orders`, { headers: { 'x-passport': 'e30.e30.AAAA' } });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('www-authenticate')).toBe('Passport realm="gatehouse", error="invalid_token", error_description="passport_malformed"');
