@@ -7,6 +7,9 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources of the workspace packages, not their dist.
     alias: {
+      // The SDK's subpath entry points first: an alias also matches `<key>/...`.
+      '@gatehouse/sdk/fastify': src('./packages/sdk/src/fastify.ts'),
+      '@gatehouse/sdk/express': src('./packages/sdk/src/express.ts'),
       '@gatehouse/sdk': src('./packages/sdk/src/index.ts'),
       '@gatehouse/demo-services': src('./packages/demo-services/src/index.ts'),
     },

@@ -104,22 +104,25 @@ describe('notes service', () => {
   });
 
   it('trusts only a valid passport for the notes audience', async () => {
-    const cases: [string | undefined, string][] = [
-      [undefined, 'missing_passport'],
-      [algNone(alice), 'invalid_passport'],
-      [algNone(alice, 'None'), 'invalid_passport'],
-      [await (await makeSigner()).sign({ aud: 'notes', sub: 'user-alice' }), 'invalid_passport'],
-      [await signer.sign({ aud: 'home', sub: 'user-alice' }), 'invalid_passport'],
-      [await signer.sign({ aud: 'notes', header: { typ: 'at+jwt' } }), 'invalid_passport'],
-      [await signer.sign({ aud: 'notes', claims: { iss: 'http://evil.example' } }), 'invalid_passport'],
-      ['garbage', 'invalid_passport'],
+    // [passport, the cause WWW-Authenticate names]; the body says only missing_passport or invalid_passport.
+    const cases: [string | undefined, string | undefined][] = [
+      [undefined, undefined],
+      [algNone(alice), 'passport_malformed'],
+      [algNone(alice, 'None'), 'passport_malformed'],
+      [await (await makeSigner()).sign({ aud: 'notes', sub: 'user-alice' }), 'signature_invalid'],
+      [await signer.sign({ aud: 'home', sub: 'user-alice' }), 'audience_mismatch'],
+      [await signer.sign({ aud: 'notes', header: { typ: 'at+jwt' } }), 'passport_wrong_type'],
+      [await signer.sign({ aud: 'notes', claims: { iss: 'http://evil.example' } }), 'issuer_mismatch'],
+      ['garbage', 'passport_malformed'],
     ];
-    for (const [passport, code] of cases) {
+    for (const [passport, cause] of cases) {
       for (const [method, path] of [['GET', '/api/notes'], ['POST', '/api/notes'], ['GET', '/api/nope']] as const) {
         const res = await call(`${service.url}${path}`, { method, passport, json: method === 'POST' ? { text: 'x' } : undefined });
         expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toBe('Passport realm="gatehouse"');
-        expect(problemOf(res).code).toBe(code);
+        expect(res.headers.get('www-authenticate')).toBe(
+          cause === undefined ? 'Passport realm="gatehouse"' : `Passport realm="gatehouse", error="invalid_token", error_description="${cause}"`,
+        );
+        expect(problemOf(res).code).toBe(cause === undefined ? 'missing_passport' : 'invalid_passport');
       }
     }
   });

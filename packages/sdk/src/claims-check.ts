@@ -1,7 +1,12 @@
 import type { JWTPayload } from 'jose';
 import type { PassportAuth, PassportClaims } from './claims.js';
+import { PassportError } from './errors.js';
 
 const AUTH_KINDS: ReadonlySet<string> = new Set<PassportAuth>(['session', 'access_token', 'api_token']);
+
+function malformed(message: string): PassportError {
+  return new PassportError('passport_malformed', message);
+}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
@@ -10,26 +15,26 @@ function isNonEmptyString(value: unknown): value is string {
 function optionalString(payload: JWTPayload, name: 'scope' | 'sid' | 'did'): string | undefined {
   const value = payload[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new Error(`${name} must be a string`);
+  if (typeof value !== 'string') throw malformed(`${name} must be a string`);
   return value;
 }
 
 /**
  * Shape checks on a payload whose signature, iss, aud, typ and times jose has already verified.
- * Returns a frozen copy holding only the passport's claims.
+ * Returns a frozen copy holding only the passport's claims; throws `passport_malformed` otherwise.
  */
 export function toPassportClaims(payload: JWTPayload): PassportClaims {
   const { iss, aud, sub, iat, exp, jti, username, roles, auth } = payload;
-  if (!isNonEmptyString(iss)) throw new Error('iss must be a string');
-  if (!isNonEmptyString(aud)) throw new Error('aud must be a single string');
-  if (!isNonEmptyString(sub)) throw new Error('sub must be a non-empty string');
-  if (typeof iat !== 'number' || typeof exp !== 'number') throw new Error('iat and exp must be numbers');
-  if (!isNonEmptyString(jti)) throw new Error('jti must be a non-empty string');
-  if (typeof username !== 'string') throw new Error('username must be a string');
+  if (!isNonEmptyString(iss)) throw malformed('iss must be a string');
+  if (!isNonEmptyString(aud)) throw malformed('aud must be a single string');
+  if (!isNonEmptyString(sub)) throw malformed('sub must be a non-empty string');
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw malformed('iat and exp must be numbers');
+  if (!isNonEmptyString(jti)) throw malformed('jti must be a non-empty string');
+  if (typeof username !== 'string') throw malformed('username must be a string');
   if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string')) {
-    throw new Error('roles must be an array of strings');
+    throw malformed('roles must be an array of strings');
   }
-  if (typeof auth !== 'string' || !AUTH_KINDS.has(auth)) throw new Error('auth is not a known kind');
+  if (typeof auth !== 'string' || !AUTH_KINDS.has(auth)) throw malformed('auth is not a known kind');
 
   const claims: PassportClaims = {
     iss,

@@ -1,15 +1,64 @@
 /**
- * Why a passport was refused:
- * - `missing_passport`: the request carries no `x-passport` header.
- * - `invalid_passport`: the passport is malformed, forged, expired, or meant for another service.
- * - `jwks_unavailable`: the gateway's public keys could not be loaded, so nothing can be verified.
+ * Why a passport was refused. Each code names one cause, so a service's log (or `onError`) can say
+ * what went wrong; the public answer stays generic (see `refusalFor`).
+ *
+ * 401, the request's fault:
+ * - `passport_missing`: the request carries no `x-passport` header.
+ * - `passport_malformed`: not a well-formed Gatehouse passport: a repeated or empty header, not a
+ *   compact JWS, too long, a header that is refused (`alg` other than EdDSA, `crit`, embedded keys,
+ *   a path-like `kid`), or claims missing or of the wrong type.
+ * - `passport_wrong_type`: a JWT that is not a passport (`typ` other than `passport+jwt`), e.g. an
+ *   access token sent straight to the service.
+ * - `passport_expired`: past its `exp`, or older than `maxTokenAgeSec` (by `iat`).
+ * - `passport_not_yet_valid`: `nbf` or `iat` in the future (beyond the clock tolerance).
+ * - `issuer_mismatch`: `iss` is not the configured issuer (another gateway, or a wrong `issuer`).
+ * - `audience_mismatch`: `aud` is not this service (a passport minted for another route's service).
+ * - `unknown_key`: no key of the key set has the passport's `kid` (another gateway's key, or a key
+ *   not published yet).
+ * - `signature_invalid`: the signature does not verify with the key of that `kid` (forged or altered).
+ *
+ * 503, nothing can be verified right now:
+ * - `jwks_unreachable`: the key set could not be fetched (connection refused, timeout, an HTTP
+ *   status other than 200, or the `jwks` getter threw).
+ * - `jwks_invalid`: the key set answered but is not a JSON Web Key Set.
+ *
+ * 403:
  * - `forbidden`: a valid passport that lacks a required role (see `requireRole`).
  */
-export type PassportErrorCode = 'missing_passport' | 'invalid_passport' | 'jwks_unavailable' | 'forbidden';
+export type PassportErrorCode =
+  | 'passport_missing'
+  | 'passport_malformed'
+  | 'passport_wrong_type'
+  | 'passport_expired'
+  | 'passport_not_yet_valid'
+  | 'issuer_mismatch'
+  | 'audience_mismatch'
+  | 'unknown_key'
+  | 'signature_invalid'
+  | 'jwks_unreachable'
+  | 'jwks_invalid'
+  | 'forbidden';
+
+/** Every code, with the HTTP status the middleware answers it with. */
+export const PASSPORT_ERROR_STATUS: Readonly<Record<PassportErrorCode, 401 | 403 | 503>> = Object.freeze({
+  passport_missing: 401,
+  passport_malformed: 401,
+  passport_wrong_type: 401,
+  passport_expired: 401,
+  passport_not_yet_valid: 401,
+  issuer_mismatch: 401,
+  audience_mismatch: 401,
+  unknown_key: 401,
+  signature_invalid: 401,
+  jwks_unreachable: 503,
+  jwks_invalid: 503,
+  forbidden: 403,
+});
 
 /**
- * The only error the SDK throws for a refused passport. `message` is for logs; `cause` holds the
- * underlying (e.g. jose) error. Neither is meant for clients: the middleware answers with a fixed text.
+ * The only error the SDK throws for a refused passport. `code` names the cause; `message` is a
+ * fixed text for logs (never a claim value or the token); `cause` holds the underlying (e.g. jose)
+ * error. None of them is meant for clients: the middleware answers with a fixed text.
  */
 export class PassportError extends Error {
   override readonly name = 'PassportError';
@@ -18,6 +67,11 @@ export class PassportError extends Error {
   constructor(code: PassportErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+  }
+
+  /** The HTTP status the middleware answers with: 401, 403 (`forbidden`) or 503 (`jwks_*`). */
+  get status(): 401 | 403 | 503 {
+    return PASSPORT_ERROR_STATUS[this.code];
   }
 }
 

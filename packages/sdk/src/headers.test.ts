@@ -8,12 +8,12 @@ describe('passportFromHeaders', () => {
     expect(passportFromHeaders({ 'x-passport': ' a.b.c ' })).toBe('a.b.c');
   });
 
-  it('missing header: missing_passport', () => {
-    expect(() => passportFromHeaders({})).toThrow(expect.objectContaining({ code: 'missing_passport' }));
-    expect(() => passportFromHeaders({ 'x-passport': [] })).toThrow(expect.objectContaining({ code: 'missing_passport' }));
+  it('missing header: passport_missing', () => {
+    expect(() => passportFromHeaders({})).toThrow(expect.objectContaining({ code: 'passport_missing' }));
+    expect(() => passportFromHeaders({ 'x-passport': [] })).toThrow(expect.objectContaining({ code: 'passport_missing' }));
   });
 
-  it('several or empty values: invalid_passport', () => {
+  it('several or empty values: passport_malformed', () => {
     for (const value of [['a.b.c', 'a.b.c'], ['a.b.c'], 'a.b.c, d.e.f', 'a.b.c,a.b.c', '', '   ']) {
       let err: unknown;
       try {
@@ -22,7 +22,7 @@ describe('passportFromHeaders', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(PassportError);
-      expect(err).toMatchObject({ code: 'invalid_passport' });
+      expect(err).toMatchObject({ code: 'passport_malformed' });
     }
   });
 });

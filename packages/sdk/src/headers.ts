@@ -5,19 +5,19 @@ import { PassportError } from './errors.js';
 export type HeadersLike = Record<string, string | string[] | undefined>;
 
 /**
- * The single passport of a request. No `x-passport` header: `missing_passport`. Several (an array,
- * or node's comma-joined value of repeated headers) or an empty one: `invalid_passport`.
+ * The single passport of a request. No `x-passport` header: `passport_missing`. Several (an array,
+ * or node's comma-joined value of repeated headers) or an empty one: `passport_malformed`.
  */
 export function passportFromHeaders(headers: HeadersLike): string {
   const value = headers[PASSPORT_HEADER];
-  if (value === undefined) throw new PassportError('missing_passport', 'no passport header');
+  if (value === undefined) throw new PassportError('passport_missing', 'no passport header');
   if (Array.isArray(value)) {
-    if (value.length === 0) throw new PassportError('missing_passport', 'no passport header');
-    throw new PassportError('invalid_passport', 'more than one passport header');
+    if (value.length === 0) throw new PassportError('passport_missing', 'no passport header');
+    throw new PassportError('passport_malformed', 'more than one passport header');
   }
-  if (typeof value !== 'string') throw new PassportError('invalid_passport', 'passport header is not a string');
-  if (value.includes(',')) throw new PassportError('invalid_passport', 'more than one passport header');
+  if (typeof value !== 'string') throw new PassportError('passport_malformed', 'passport header is not a string');
+  if (value.includes(',')) throw new PassportError('passport_malformed', 'more than one passport header');
   const token = value.trim();
-  if (token === '') throw new PassportError('invalid_passport', 'empty passport header');
+  if (token === '') throw new PassportError('passport_malformed', 'empty passport header');
   return token;
 }

@@ -1,6 +1,6 @@
 export { PASSPORT_HEADER, PASSPORT_TYP } from './claims.js';
 export type { PassportAuth, PassportClaims } from './claims.js';
-export { PassportError, isPassportError } from './errors.js';
+export { PASSPORT_ERROR_STATUS, PassportError, isPassportError } from './errors.js';
 export type { PassportErrorCode } from './errors.js';
 export { createPassportVerifier } from './verifier.js';
 export type { PassportVerifier, PassportVerifierOptions } from './verifier.js';
@@ -11,7 +11,7 @@ export { PROBLEM_CONTENT_TYPE, WWW_AUTHENTICATE, refusalFor } from './problem.js
 export type { PassportProblem, PassportRefusal, ServerResponseLike } from './problem.js';
 export type { PassportMiddlewareOptions } from './middleware/authenticate.js';
 export { fastifyPassport } from './middleware/fastify.js';
-export type { FastifyReplyLike, FastifyRequestLike } from './middleware/fastify.js';
+export type { FastifyReplyLike, FastifyRequestLike, PassportLoggerLike } from './middleware/fastify.js';
 export { expressPassport } from './middleware/express.js';
 export type { ExpressRequestLike } from './middleware/express.js';
 export { nodePassport } from './middleware/node-http.js';

@@ -8,6 +8,7 @@ import {
   jwksOf,
   makeKey,
   signPassport,
+  startCountingServer,
   startJwksServer,
 } from './jwks-server.test-helpers.js';
 import type { JwksServer } from './jwks-server.test-helpers.js';
@@ -39,10 +40,10 @@ describe('remote JWKS (jwksUrl)', () => {
     await v2.verify(await signPassport(k1));
     expect(jwks.requests).toBe(2);
     await sleep(250);
-    await expect(v2.verify(await signPassport(ghost1))).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(v2.verify(await signPassport(ghost1))).rejects.toMatchObject({ code: 'unknown_key' });
     expect(jwks.requests).toBe(3); // one refetch for the unknown kid
-    await expect(v2.verify(await signPassport(ghost2))).rejects.toMatchObject({ code: 'invalid_passport' });
-    await expect(v2.verify(await signPassport(ghost1))).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(v2.verify(await signPassport(ghost2))).rejects.toMatchObject({ code: 'unknown_key' });
+    await expect(v2.verify(await signPassport(ghost1))).rejects.toMatchObject({ code: 'unknown_key' });
     expect(jwks.requests).toBe(3); // within the cooldown: no refetch
     await v2.verify(await signPassport(k1));
     expect(jwks.requests).toBe(3);
@@ -54,7 +55,7 @@ describe('remote JWKS (jwksUrl)', () => {
     const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
     await v.verify(await signPassport(k1));
     for (let i = 0; i < 20; i++) {
-      await expect(v.verify(await signPassport(await makeKey(`ghost-${i}`)))).rejects.toMatchObject({ code: 'invalid_passport' });
+      await expect(v.verify(await signPassport(await makeKey(`ghost-${i}`)))).rejects.toMatchObject({ code: 'unknown_key' });
     }
     expect(jwks.requests).toBe(1);
   });
@@ -75,22 +76,32 @@ describe('remote JWKS (jwksUrl)', () => {
     expect(jwks.requests).toBe(2);
   });
 
-  it('reports an unreachable or failing JWKS as jwks_unavailable', async () => {
+  it('reports an unreachable or failing JWKS as jwks_unreachable (503)', async () => {
     const k1 = await makeKey('k1');
     const jwks = await server([k1]);
     jwks.status = 500;
     const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
-    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unavailable' });
+    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unreachable', status: 503 });
 
     const closed = await server([k1]);
     const url = closed.jwksUrl;
     await closed.close();
     const v2 = createPassportVerifier({ jwksUrl: url, issuer: ISSUER, audience: AUDIENCE });
-    await expect(v2.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unavailable' });
+    await expect(v2.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unreachable', status: 503 });
 
     const v3 = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
     jwks.status = 200;
     await expect(v3.verify(await signPassport(k1))).resolves.toBeTruthy();
+  });
+
+  it('reports a JWKS URL that answers something other than a key set as jwks_invalid', async () => {
+    const k1 = await makeKey('k1');
+    for (const body of ['<html>not json</html>', '{"nope":true}', '{"keys":"k1"}']) {
+      const s = await startCountingServer(() => ({ status: 200, body }));
+      const v = createPassportVerifier({ jwksUrl: `${s.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE });
+      await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_invalid', status: 503 });
+      await s.close();
+    }
   });
 
   it('does not touch the JWKS for junk, whatever its volume', async () => {
@@ -98,7 +109,7 @@ describe('remote JWKS (jwksUrl)', () => {
     const jwks = await server([k1]);
     const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
     for (const junk of ['x', 'a.b.c', await signPassport(k1, { header: { typ: 'JWT' } }), await signPassport(k1, { header: { kid: '../x' } })]) {
-      await expect(v.verify(junk)).rejects.toMatchObject({ code: 'invalid_passport' });
+      await expect(v.verify(junk)).rejects.toMatchObject({ name: 'PassportError', status: 401 });
     }
     expect(jwks.requests).toBe(0);
   });
@@ -128,18 +139,18 @@ describe('local key source (jwks getter)', () => {
 
     current = jwksOf(k1, k2);
     // Within the cooldown: the unknown kid is refused without asking.
-    await expect(v.verify(await signPassport(k2, { nowSec }))).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(v.verify(await signPassport(k2, { nowSec }))).rejects.toMatchObject({ code: 'unknown_key' });
     expect(asked).toBe(1);
     clock.advance(30_000);
     const later = Math.floor(clock.now() / 1000);
     await expect(v.verify(await signPassport(k2, { nowSec: later }))).resolves.toMatchObject({ sub: 'user-1' });
     expect(asked).toBe(2);
     // Another unknown kid right after: refused, no new ask.
-    await expect(v.verify(await signPassport(await makeKey('k3'), { nowSec: later }))).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(v.verify(await signPassport(await makeKey('k3'), { nowSec: later }))).rejects.toMatchObject({ code: 'unknown_key' });
     expect(asked).toBe(2);
   });
 
-  it('accepts an async getter, and a failing getter means jwks_unavailable', async () => {
+  it('accepts an async getter, and a failing getter means jwks_unreachable', async () => {
     const k1 = await makeKey('k1');
     let fail = true;
     const v = createPassportVerifier({
@@ -150,14 +161,14 @@ describe('local key source (jwks getter)', () => {
       issuer: ISSUER,
       audience: AUDIENCE,
     });
-    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unavailable' });
+    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unreachable', status: 503 });
     fail = false;
     await expect(v.verify(await signPassport(k1))).resolves.toBeTruthy();
   });
 
-  it('reports a malformed key set as jwks_unavailable', async () => {
+  it('reports a malformed key set as jwks_invalid (503)', async () => {
     const k1 = await makeKey('k1');
     const v = createPassportVerifier({ jwks: () => ({ nope: true }) as never, issuer: ISSUER, audience: AUDIENCE });
-    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_unavailable' });
+    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'jwks_invalid', status: 503 });
   });
 });

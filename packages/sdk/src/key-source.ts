@@ -1,10 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors } from 'jose';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
-
-/** Thrown by a key source when the key set itself could not be loaded (as opposed to a bad token). */
-export class KeySetUnavailableError extends Error {
-  override readonly name = 'KeySetUnavailableError';
-}
+import { PassportError } from './errors.js';
 
 export interface KeySourceOptions {
   jwksUrl?: string | URL | undefined;
@@ -28,10 +24,23 @@ function isTokenKeyError(err: unknown): boolean {
 }
 
 /**
+ * A key set that answered but is not one: jose's `JWKSInvalid`, or a body that is not JSON (jose
+ * reports that as a generic error whose cause is the parse error).
+ */
+function isInvalidKeySet(err: unknown): boolean {
+  return (
+    err instanceof errors.JWKSInvalid ||
+    err instanceof errors.JWKInvalid ||
+    (err instanceof errors.JOSEError && err.code === errors.JOSEError.code && err.cause instanceof SyntaxError)
+  );
+}
+
+/**
  * The key lookup handed to `jwtVerify`: jose's remote key set for a JWKS URL (refetches on an unknown
  * `kid` at most once per cooldown, and when older than `cacheMaxAgeMs`), or a local key set built from
- * an in-process getter with the same refetch rules. Failures to load the key set surface as
- * `KeySetUnavailableError`.
+ * an in-process getter with the same refetch rules. A key set that cannot be loaded surfaces as a
+ * `PassportError`: `jwks_invalid` when it answered with something that is not a key set, else
+ * `jwks_unreachable` (connection refused, timeout, a status other than 200, a getter that threw).
  */
 export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
   const { jwksUrl, jwks } = options;
@@ -51,7 +60,8 @@ export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
       return await inner(protectedHeader, token);
     } catch (err) {
       if (isTokenKeyError(err)) throw err;
-      throw new KeySetUnavailableError('the passport key set could not be loaded', { cause: err });
+      if (isInvalidKeySet(err)) throw new PassportError('jwks_invalid', 'the passport key set is not a valid JSON Web Key Set', { cause: err });
+      throw new PassportError('jwks_unreachable', 'the passport key set could not be fetched', { cause: err });
     }
   };
 }

@@ -1,6 +1,7 @@
 import { PassportError } from './errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** The challenge of a 401 without a passport (RFC 6750 §3.1: no error code when none was sent). */
 export const WWW_AUTHENTICATE = 'Passport realm="gatehouse"';
 
 export interface PassportProblem {
@@ -22,14 +23,31 @@ function problem(code: string, status: number, title: string, detail: string): P
   return { type: `urn:gatehouse:error:${code}`, title, status, detail, code };
 }
 
+/**
+ * The challenge of a 401 for a passport that was sent but refused: RFC 6750's
+ * `error="invalid_token"`, and `error_description` naming the cause by its code (one of the fixed
+ * `PassportErrorCode` names, never anything taken from the request).
+ */
+export function invalidTokenChallenge(err: unknown): string {
+  const base = `${WWW_AUTHENTICATE}, error="invalid_token"`;
+  return err instanceof PassportError && err.status === 401 ? `${base}, error_description="${err.code}"` : base;
+}
+
+/**
+ * The answer to a refused passport. The body keeps the stable public codes of docs/errors.md:
+ * `missing_passport` without one, `invalid_passport` for every other 401 cause, so a caller learns
+ * nothing from it; the cause is in the `WWW-Authenticate` header's `error_description`, for
+ * machines, and in the `PassportError` the middleware hands to `onError`, for logs.
+ */
 export function refusalFor(err: unknown): PassportRefusal {
-  const code = err instanceof PassportError ? err.code : 'invalid_passport';
+  const code = err instanceof PassportError ? err.code : 'passport_malformed';
   const headers: Record<string, string> = {
     'content-type': PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',
   };
   switch (code) {
-    case 'jwks_unavailable':
+    case 'jwks_unreachable':
+    case 'jwks_invalid':
       return {
         status: 503,
         headers: { ...headers, 'retry-after': '5' },
@@ -46,7 +64,7 @@ export function refusalFor(err: unknown): PassportRefusal {
         headers,
         body: problem('forbidden', 403, 'Not allowed', 'The passport does not grant access to this resource.'),
       };
-    case 'missing_passport':
+    case 'passport_missing':
       return {
         status: 401,
         headers: { ...headers, 'www-authenticate': WWW_AUTHENTICATE },
@@ -60,7 +78,7 @@ export function refusalFor(err: unknown): PassportRefusal {
     default:
       return {
         status: 401,
-        headers: { ...headers, 'www-authenticate': WWW_AUTHENTICATE },
+        headers: { ...headers, 'www-authenticate': invalidTokenChallenge(err) },
         body: problem(
           'invalid_passport',
           401,

@@ -75,7 +75,7 @@ describe('verified-passport cache in the verifier', () => {
     clock.advance(59_000);
     await expect(verifier.verify(token)).resolves.toBeTruthy();
     clock.advance(120_000);
-    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'passport_expired' });
   });
 
   it('drops a cached passport once it is older than maxTokenAge, even before exp', async () => {
@@ -89,7 +89,7 @@ describe('verified-passport cache in the verifier', () => {
     await verifier.verify(token);
     expect(calls.n).toBe(2);
     clock.advance(10_000);
-    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_passport' });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'passport_expired' });
   });
 
   it('never caches a failure', async () => {
@@ -105,7 +105,7 @@ describe('verified-passport cache in the verifier', () => {
       now: clock.now,
     });
     const token = await signPassport(key, { nowSec: Math.floor(clock.now() / 1000) });
-    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'jwks_unavailable' });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'jwks_unreachable' });
     fail = false;
     await expect(verifier.verify(token)).resolves.toBeTruthy();
   });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPassportVerifier } from './index.js';
-import type { PassportVerifier } from './index.js';
+import type { PassportErrorCode, PassportVerifier } from './index.js';
 import {
   AUDIENCE,
   ISSUER,
+  defaultClaims,
   frozenClock,
   makeKey,
   signPassport,
@@ -24,8 +25,9 @@ beforeAll(async () => {
 });
 afterAll(() => jwks.close());
 
-async function expectInvalid(token: string | Promise<string>, v: PassportVerifier = verifier): Promise<void> {
-  await expect(v.verify(await token)).rejects.toMatchObject({ name: 'PassportError', code: 'invalid_passport' });
+/** Refused with 401 and, when given, the code that names the cause. */
+async function expectInvalid(token: string | Promise<string>, code?: PassportErrorCode, v: PassportVerifier = verifier): Promise<void> {
+  await expect(v.verify(await token)).rejects.toMatchObject({ name: 'PassportError', status: 401, ...(code ? { code } : {}) });
 }
 
 describe('createPassportVerifier', () => {
@@ -59,45 +61,45 @@ describe('createPassportVerifier', () => {
 
   it('refuses a wrong typ', async () => {
     for (const typ of ['at+jwt', 'JWT', 'jwt', 'application/at+jwt', 'passport', '']) {
-      await expectInvalid(signPassport(key, { nowSec: nowSec(), header: { typ } }));
+      await expectInvalid(signPassport(key, { nowSec: nowSec(), header: { typ } }), 'passport_wrong_type');
     }
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), header: { typ: undefined } }));
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), header: { typ: undefined } }), 'passport_wrong_type');
   });
 
   it('refuses a wrong audience, including an audience list', async () => {
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: 'admin' } }));
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: [AUDIENCE, 'admin'] } }));
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: undefined } }));
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: 'admin' } }), 'audience_mismatch');
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: [AUDIENCE, 'admin'] } }), 'passport_malformed');
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { aud: undefined } }), 'passport_malformed');
   });
 
   it('refuses a wrong or missing issuer', async () => {
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: 'http://evil.example' } }));
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: `${ISSUER}/` } }));
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: undefined } }));
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: 'http://evil.example' } }), 'issuer_mismatch');
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: `${ISSUER}/` } }), 'issuer_mismatch');
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { iss: undefined } }), 'passport_malformed');
   });
 
   it('refuses an expired passport, allowing the clock tolerance', async () => {
     const token = await signPassport(key, { nowSec: nowSec() - 30, claims: { exp: nowSec() - 3 } });
     await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'user-1' });
-    await expectInvalid(signPassport(key, { nowSec: nowSec() - 30, claims: { exp: nowSec() - 6 } }));
+    await expectInvalid(signPassport(key, { nowSec: nowSec() - 30, claims: { exp: nowSec() - 6 } }), 'passport_expired');
   });
 
   it('refuses a passport not yet valid (iat or nbf in the future)', async () => {
-    await expectInvalid(signPassport(key, { nowSec: nowSec() + 30 }));
-    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { nbf: nowSec() + 30 } }));
+    await expectInvalid(signPassport(key, { nowSec: nowSec() + 30 }), 'passport_not_yet_valid');
+    await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { nbf: nowSec() + 30 } }), 'passport_not_yet_valid');
     await expect(verifier.verify(await signPassport(key, { nowSec: nowSec() + 3 }))).resolves.toBeTruthy();
   });
 
   it('refuses a passport older than maxTokenAge even when exp is later', async () => {
     const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE, now: clock.now, maxTokenAgeSec: 60 });
     const old = await signPassport(key, { nowSec: nowSec() - 70, claims: { exp: nowSec() + 600 } });
-    await expectInvalid(old, v);
-    await expectInvalid(signPassport(key, { nowSec: nowSec() - 200, claims: { exp: nowSec() + 600 } }));
+    await expectInvalid(old, 'passport_expired', v);
+    await expectInvalid(signPassport(key, { nowSec: nowSec() - 200, claims: { exp: nowSec() + 600 } }), 'passport_expired');
   });
 
   it('refuses missing required claims', async () => {
     for (const claim of ['sub', 'iat', 'exp', 'jti', 'auth', 'username', 'roles']) {
-      await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { [claim]: undefined } }));
+      await expectInvalid(signPassport(key, { nowSec: nowSec(), claims: { [claim]: undefined } }), 'passport_malformed');
     }
   });
 
@@ -118,16 +120,25 @@ describe('createPassportVerifier', () => {
       { exp: '9999999999' },
     ];
     for (const claims of bad) {
-      await expectInvalid(signPassport(key, { nowSec: nowSec(), claims }));
+      await expectInvalid(signPassport(key, { nowSec: nowSec(), claims }), 'passport_malformed');
     }
+  });
+
+  it('names a forged signature and an unknown key apart', async () => {
+    const impostor = await makeKey('k1');
+    await expectInvalid(signPassport(impostor, { nowSec: nowSec() }), 'signature_invalid');
+    const [h, , sig] = (await signPassport(key, { nowSec: nowSec() })).split('.');
+    const elevated = Buffer.from(JSON.stringify({ ...defaultClaims(nowSec()), roles: ['admin'] })).toString('base64url');
+    await expectInvalid(`${h}.${elevated}.${sig}`, 'signature_invalid');
+    await expectInvalid(signPassport(await makeKey('ghost'), { nowSec: nowSec() }), 'unknown_key');
   });
 
   it('refuses things that are not a passport at all', async () => {
     for (const junk of ['', 'x', 'a.b', 'a.b.c.d', '...', 'a'.repeat(10_000), 'eyJ.eyJ.eyJ', 'not a token at all']) {
-      await expectInvalid(junk);
+      await expectInvalid(junk, 'passport_malformed');
     }
     // @ts-expect-error runtime guard for callers without types
-    await expectInvalid(undefined);
+    await expectInvalid(undefined, 'passport_malformed');
   });
 
   it('needs exactly one key source, an issuer and an audience', () => {

@@ -4,7 +4,8 @@ import { PASSPORT_TYP } from './claims.js';
 import type { PassportClaims } from './claims.js';
 import { toPassportClaims } from './claims-check.js';
 import { PassportError } from './errors.js';
-import { createKeySource, KeySetUnavailableError } from './key-source.js';
+import { passportErrorFrom } from './jose-errors.js';
+import { createKeySource } from './key-source.js';
 import { checkProtectedHeader } from './protected-header.js';
 import { VerifiedCache } from './verified-cache.js';
 
@@ -32,7 +33,7 @@ export interface PassportVerifierOptions {
 }
 
 export interface PassportVerifier {
-  /** Resolves with the verified claims, or rejects with a `PassportError`. */
+  /** Resolves with the verified claims, or rejects with a `PassportError` whose `code` names the cause. */
   verify(token: string): Promise<PassportClaims>;
 }
 
@@ -78,10 +79,7 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
       });
       claims = toPassportClaims(payload);
     } catch (err) {
-      if (err instanceof KeySetUnavailableError) {
-        throw new PassportError('jwks_unavailable', 'the passport keys could not be loaded', { cause: err.cause });
-      }
-      throw new PassportError('invalid_passport', 'the passport is not valid', { cause: err });
+      throw passportErrorFrom(err);
     }
     // Good until it expires or grows too old, whichever comes first; no leeway on the cached path.
     const expiresAtMs = Math.min(claims.exp, claims.iat + maxTokenAge) * 1000;
@@ -92,7 +90,7 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
   return {
     verify(token: string): Promise<PassportClaims> {
       if (typeof token !== 'string' || token === '') {
-        return Promise.reject(new PassportError('invalid_passport', 'the passport is not a non-empty string'));
+        return Promise.reject(new PassportError('passport_malformed', 'the passport is not a non-empty string'));
       }
       const hit = cache.get(token, now());
       if (hit !== undefined) return Promise.resolve(hit);

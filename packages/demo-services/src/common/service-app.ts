@@ -1,16 +1,12 @@
-import { createPassportVerifier, fastifyPassport } from '@gatehouse/sdk';
+import { createPassportVerifier } from '@gatehouse/sdk';
 import type { PassportClaims } from '@gatehouse/sdk';
+// The Fastify entry point also types `request.passport` (always set on routes: the hook refuses
+// requests without one).
+import { fastifyPassport } from '@gatehouse/sdk/fastify';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RunningService, ServiceOptions } from '../service-options.js';
 import { problemFor, ServiceError } from './problem.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The verified passport; always set on routes (the hook refuses requests without one). */
-    passport: PassportClaims | null;
-  }
-}
 
 export const BODY_LIMIT = 64 * 1024;
 

@@ -3,7 +3,7 @@ import type { HeadersLike } from '../headers.js';
 import type { ServerResponseLike } from '../problem.js';
 import { writeRefusal } from '../problem.js';
 import type { PassportVerifier } from '../verifier.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, report } from './authenticate.js';
 import type { PassportMiddlewareOptions } from './authenticate.js';
 
 export interface ExpressRequestLike {
@@ -13,15 +13,17 @@ export interface ExpressRequestLike {
 
 /**
  * Express middleware: sets `req.passport` and calls `next()`, or answers 401 problem+json itself
- * (503 when the keys cannot be loaded).
+ * (503 when the keys cannot be loaded) after calling `onError`. `import '@gatehouse/sdk/express'`
+ * types `req.passport`.
  *
- *     app.use(expressPassport(verifier));
+ *     app.use(expressPassport(verifier, { onError: (err) => console.warn('passport refused:', err.code) }));
  */
-export function expressPassport(
+export function expressPassport<Req extends ExpressRequestLike = ExpressRequestLike>(
   verifier: PassportVerifier,
-  options: PassportMiddlewareOptions = {},
-): (req: ExpressRequestLike, res: ServerResponseLike, next: (err?: unknown) => void) => void {
+  options: PassportMiddlewareOptions<Req> = {},
+): (req: Req, res: ServerResponseLike, next: (err?: unknown) => void) => void {
   const required = options.required ?? true;
+  const { onError } = options;
   return (req, res, next) => {
     authenticate(verifier, req.headers, required).then(
       (result) => {
@@ -29,6 +31,7 @@ export function expressPassport(
           req.passport = result.claims;
           next();
         } else {
+          report(onError, result.error, req);
           writeRefusal(res, result.refusal);
         }
       },

@@ -41,7 +41,7 @@ export function createPassportHook(deps: Deps): PassportHook {
       const claims = await verifier.verify(header);
       verified.set(request, claims);
     } catch (err) {
-      if (err instanceof PassportError && err.code === 'jwks_unavailable') {
+      if (err instanceof PassportError && err.status === 503) {
         throw new GatehouseError('unavailable', { detail: 'The signing keys are unavailable; try again shortly.', cause: err });
       }
       throw unauthenticated('The credential is not valid.', err);

@@ -38,6 +38,6 @@ Environment (see docs/configuration.md for every key):
   GATEHOUSE_AUTH_PORT     port of "gatehouse auth" (default 0: a free one)
 
 Examples:
-  npx gatehouse start
-  echo 'a long passphrase' | npx gatehouse users add alice --role admin
+  gatehouse start
+  echo 'a long passphrase' | gatehouse users add alice --role admin
 `;

@@ -19,9 +19,13 @@ export interface StartedGatehouse {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `gatehouse start` as a real child process on a free port and waits for its start line. */
-export async function startGatehouse(dataDir: string, env: Record<string, string> = {}): Promise<StartedGatehouse> {
-  const proc = spawn(process.execPath, [CLI, 'start'], {
+/**
+ * Runs `gatehouse start` as a real child process on a free port and waits for its start line.
+ * `cli` is the script to run (default: this checkout's built CLI; the pack test passes an
+ * installed `node_modules/.bin/gatehouse`).
+ */
+export async function startGatehouse(dataDir: string, env: Record<string, string> = {}, cli: string = CLI): Promise<StartedGatehouse> {
+  const proc = spawn(process.execPath, [cli, 'start'], {
     env: { ...process.env, GATEHOUSE_PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
