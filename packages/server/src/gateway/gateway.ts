@@ -6,6 +6,7 @@ import { isHttps, publicOriginOf } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
+import { noteRefusal } from '../stores/health/outage-log.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -281,7 +282,8 @@ class GatewayImpl implements ProxyObserver {
     try {
       const code = err instanceof GatehouseError ? err.code : 'internal';
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
-      else if (code === 'unavailable') this.deps.logger.warn({ err }, 'a store needed for a request is unavailable');
+      // A store outage is logged once per state change by stores.health, not per request.
+      else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
       else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);
