@@ -95,6 +95,7 @@ class GatewayImpl implements ProxyObserver {
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
     this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready });
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
+    this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
     // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
     this.stripRules = compileStripRules(config.gateway.stripHeaders);
