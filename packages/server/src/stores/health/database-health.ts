@@ -36,6 +36,8 @@ export class DatabaseHealth implements QueryObserver {
   readonly storage: Probe;
   readonly breaker: boolean;
   private readonly isOutage: (err: unknown) => boolean;
+  /** Rejected (and replaced) each time the breaker opens: statements in flight stop waiting. */
+  private opened = deferredRejection();
 
   constructor(options: DatabaseHealthOptions) {
     const { label, ping, isOutage, breaker, storageCheck, ...probeOptions } = options;
@@ -43,6 +45,23 @@ export class DatabaseHealth implements QueryObserver {
     this.storage = new Probe('storage', `storage of ${label}`, storageCheck === undefined ? {} : { check: storageCheck, intervalMs: 10_000, downIntervalMs: 2_000, timeoutMs: 2_000 });
     this.breaker = breaker;
     this.isOutage = isOutage;
+    if (breaker) {
+      this.database.onChange((probe) => {
+        if (probe.up) return;
+        const opened = this.opened;
+        this.opened = deferredRejection();
+        opened.reject(new CircuitOpenError(probe.label));
+      });
+    }
+  }
+
+  /**
+   * With a breaker: rejects when it opens, so a statement already waiting on a hung database
+   * (up to the query timeout) gives up then, like every later call, instead of stalling the
+   * requests that wait for it. The connection stays in the pool and finishes or fails later.
+   */
+  interrupt(): Promise<never> | undefined {
+    return this.breaker ? this.opened.promise : undefined;
   }
 
   beforeAcquire(): void {
@@ -66,4 +85,14 @@ export class DatabaseHealth implements QueryObserver {
     this.database.stop();
     this.storage.stop();
   }
+}
+
+function deferredRejection(): { promise: Promise<never>; reject: (err: Error) => void } {
+  let reject!: (err: Error) => void;
+  const promise = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  // Nobody may be waiting when it opens.
+  promise.catch(() => undefined);
+  return { promise, reject };
 }

@@ -19,7 +19,7 @@ export interface PartState {
 export interface ProbeOptions {
   /** Runs one cheap check; rejects when the part cannot answer. Absent: the part is told only (`fail`/`ok`). */
   check?: () => Promise<void>;
-  /** Between checks while up (ms); default 2000. */
+  /** Between checks while up (ms); default 1000. */
   intervalMs?: number;
   /** Between checks while down (ms): the bounded interval of the breaker's half-open probe; default 1000. */
   downIntervalMs?: number;
@@ -80,7 +80,7 @@ export class Probe {
     readonly label: string,
     private readonly options: ProbeOptions = {},
   ) {
-    this.intervalMs = options.intervalMs ?? 2000;
+    this.intervalMs = options.intervalMs ?? 1000;
     this.downIntervalMs = options.downIntervalMs ?? 1000;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.state = { up: true, since: Date.now(), probing: false };

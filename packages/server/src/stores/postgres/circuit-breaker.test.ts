@@ -54,9 +54,11 @@ describe.skipIf(!pgServer.available)('PostgreSQL circuit breaker (private server
     expect(stores.health.parts().database).toMatchObject({ state: 'up', breaker: 'closed' });
 
     pgServer.pause();
-    // The first call (or the background check, whichever comes first) finds out.
+    // The first call waits on a pooled connection (its own bound: 4 s); the background check
+    // finds the hang first, opens the breaker, and the call stops waiting then.
     const first = await timed(stores.users.findById(u.id));
     expect(first.error).toBeInstanceOf(StoreUnavailableError);
+    expect(first.ms).toBeLessThan(1500);
     expect(await until(() => stores.health.parts().database!.state === 'down', 3000)).toBe(true);
     expect(['open', 'half-open']).toContain(stores.health.parts().database!.breaker);
 

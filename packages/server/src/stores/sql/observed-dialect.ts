@@ -8,6 +8,11 @@ export interface QueryObserver {
   failed(err: unknown): void;
   /** A statement succeeded; `write` for INSERT/UPDATE/DELETE (the storage accepted data). */
   succeeded(write: boolean): void;
+  /**
+   * A promise that rejects when statements in flight should stop waiting (the breaker opened:
+   * the database hangs); undefined when there is no such signal.
+   */
+  interrupt?(): Promise<never> | undefined;
 }
 
 const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode']);
@@ -21,7 +26,15 @@ class ObservedConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     let result: QueryResult<R>;
     try {
-      result = await this.inner.executeQuery<R>(query);
+      const pending = this.inner.executeQuery<R>(query);
+      const interrupt = this.observer.interrupt?.();
+      if (interrupt === undefined) {
+        result = await pending;
+      } else {
+        // Given up on when the breaker opens; its own late failure is of no interest then.
+        pending.catch(() => undefined);
+        result = await Promise.race([pending, interrupt]);
+      }
     } catch (err) {
       this.observer.failed(err);
       throw err;
