@@ -44,19 +44,19 @@ async function acquire(file: string): Promise<Shared> {
   if (shared) {
     shared.refs++;
   } else {
+    const handle = openSqliteDatabase(file);
     // Reports statements to the health probes: a write refused for a full disk (SQLITE_FULL)
     // shows in /readyz and the logs; SQLite is local, so there is no circuit breaker.
-    let db: Kysely<GatehouseDb> | undefined;
     const health = new DatabaseHealth({
       label: `SQLite ${file}`,
       ping: async () => {
-        await sql`select 1`.execute(db!);
+        await sql`select 1`.execute(db);
       },
       isOutage: isSqliteOutage,
       breaker: false,
       ...(file === ':memory:' ? {} : { storageCheck: () => checkWritable(dirname(file)) }),
     });
-    db = new Kysely<GatehouseDb>({ dialect: observedDialect(new SqliteDialect({ database: cachedStatements(openSqliteDatabase(file)) }), health) });
+    const db = new Kysely<GatehouseDb>({ dialect: observedDialect(new SqliteDialect({ database: cachedStatements(handle) }), health) });
     shared = { db, health, refs: 1, ready: migrateSqlite(db) };
     if (file !== ':memory:') openFiles.set(file, shared);
   }
