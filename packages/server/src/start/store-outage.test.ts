@@ -128,6 +128,10 @@ describe.skipIf(!ready)('store outages: PostgreSQL frozen and stopped (private s
         expect(['open', 'half-open']).toContain(rz.body.parts.database!.breaker);
       }
       expect(readyMs.sort((x, y) => x - y)[2]).toBeLessThan(50);
+      const metrics = await (await fetch(`${A.localUrl}/metrics`)).text();
+      expect(metrics).toContain('gatehouse_store_up{part="database"} 0');
+      expect(metrics).toContain('gatehouse_store_up{part="redis"} 1');
+      expect(metrics).toMatch(/gatehouse_circuit_breaker_state\{part="database",state="(open|half-open)"\} 1/);
 
       // Uncached requests: 503 unavailable at once, not after the 2 s connection timeout.
       const N = 40;
