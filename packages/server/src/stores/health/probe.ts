@@ -128,13 +128,13 @@ export class Probe {
     await this.run();
   }
 
-  /** Stops the checks; the part is reported down from now on (`reason`, e.g. closed). */
+  /** Stops the checks; the part reads down from now on (`reason`, e.g. closed), without telling listeners (a shutdown is no outage). */
   stop(reason = 'closed'): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    if (this.state.up) this.set({ up: false, since: Date.now(), error: { code: 'CLOSED', message: reason }, probing: false });
-    this.stopped = true;
     this.listeners.clear();
+    this.state = { up: false, since: Date.now(), error: { code: 'CLOSED', message: reason }, probing: false };
+    this.stopped = true;
   }
 
   private schedule(ms: number): void {

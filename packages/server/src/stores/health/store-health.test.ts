@@ -58,6 +58,12 @@ describe('StoreHealth: one log line per state change, summaries while down', () 
     expect(up).toEqual([expect.objectContaining({ level: 30, store: 'database', refused: 25, downForMs: expect.any(Number) as unknown })]);
     expect(JSON.stringify(lines)).not.toContain('stack');
     expect(health.parts().database).toMatchObject({ state: 'up', breaker: 'closed' });
+
+    // A shutdown is no outage: stopping a part logs nothing.
+    const n = lines.length;
+    probe.stop();
+    expect(lines.length).toBe(n);
+    expect(health.parts().database).toMatchObject({ state: 'down', code: 'CLOSED' });
   });
 });
 
