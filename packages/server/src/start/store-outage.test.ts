@@ -135,12 +135,16 @@ describe.skipIf(!ready)('store outages: PostgreSQL frozen and stopped (private s
 
       // Uncached requests: 503 unavailable at once, not after the 2 s connection timeout.
       const N = 40;
+      const uncachedMs: number[] = [];
       for (let i = 0; i < N; i++) {
         const r = await timed(`${A.localUrl}/api/home/whoami`, { headers: { cookie: unknownCookie() } });
         expect(r.status).toBe(503);
         expect(JSON.parse(r.body).code).toBe('unavailable');
-        expect(r.ms).toBeLessThan(100);
+        uncachedMs.push(r.ms);
       }
+      // Each one well under the 2 s connection timeout it waited out before (bounds generous for a busy box).
+      expect(Math.max(...uncachedMs)).toBeLessThan(500);
+      expect(uncachedMs.sort((x, y) => x - y)[N / 2]).toBeLessThan(50);
       const si = await timed(`${A.localUrl}/auth/signin`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'hang-hot', password: PASSWORD }) });
       expect(si.status).toBe(503);
       expect(si.ms).toBeLessThan(500);
@@ -186,12 +190,12 @@ describe.skipIf(!ready)('store outages: PostgreSQL frozen and stopped (private s
       for (let i = 0; i < 10; i++) {
         const r = await timed(`${A.localUrl}/api/home/whoami`, { headers: { cookie: unknownCookie() } });
         expect(r.status).toBe(503);
-        expect(r.ms).toBeLessThan(100);
+        expect(r.ms).toBeLessThan(500);
         expect((await timed(`${A.localUrl}/api/home/whoami`, { headers: { cookie } })).status).toBe(200);
       }
       const auth = await timed(`${A.internal.auth}/readyz`);
       expect(auth.status).toBe(503);
-      expect(auth.ms).toBeLessThan(50);
+      expect(auth.ms).toBeLessThan(250);
       expect(JSON.parse(auth.body)).toMatchObject({ status: 'unavailable', stores: { users: false, rateLimits: true }, parts: { database: { state: 'down' } } });
     } finally {
       await pgServer.start();

@@ -63,15 +63,18 @@ describe.skipIf(!pgServer.available)('PostgreSQL circuit breaker (private server
     expect(['open', 'half-open']).toContain(stores.health.parts().database!.breaker);
 
     // Breaker open: no waiting for the 2 s connection timeout.
+    const ms: number[] = [];
     for (let i = 0; i < 20; i++) {
       const r = await timed(stores.users.findById(u.id));
       expect(r.error).toBeInstanceOf(StoreUnavailableError);
       expect((r.error as StoreUnavailableError).code).toBe('unavailable');
-      expect(r.ms).toBeLessThan(100);
+      ms.push(r.ms);
     }
+    expect(Math.max(...ms)).toBeLessThan(250);
+    expect(ms.sort((x, y) => x - y)[10]).toBeLessThan(10);
     const write = await timed(stores.sessions.deleteExpired(0));
     expect(write.error).toBeInstanceOf(StoreUnavailableError);
-    expect(write.ms).toBeLessThan(100);
+    expect(write.ms).toBeLessThan(250);
 
     pgServer.resume();
     expect(await until(() => stores.health.parts().database!.breaker === 'closed', 5000)).toBe(true);
@@ -89,7 +92,7 @@ describe.skipIf(!pgServer.available)('PostgreSQL circuit breaker (private server
     for (let i = 0; i < 10; i++) {
       const r = await timed(stores.users.findById(u.id));
       expect(r.error).toBeInstanceOf(StoreUnavailableError);
-      expect(r.ms).toBeLessThan(100);
+      expect(r.ms).toBeLessThan(250);
     }
     await pgServer.start();
     expect(await until(() => stores.health.parts().database!.breaker === 'closed', 10_000)).toBe(true);
