@@ -54,6 +54,11 @@ async function acquire(file: string): Promise<Shared> {
       },
       isOutage: isSqliteOutage,
       breaker: false,
+      // The one connection may be held by a transaction waiting out busy_timeout (5 s): a slow
+      // answer is contention, not an outage.
+      intervalMs: 5_000,
+      downIntervalMs: 1_000,
+      timeoutMs: 6_000,
       ...(file === ':memory:' ? {} : { storageCheck: () => checkWritable(dirname(file)) }),
     });
     const db = new Kysely<GatehouseDb>({ dialect: observedDialect(new SqliteDialect({ database: cachedStatements(handle) }), health) });
