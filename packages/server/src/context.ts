@@ -28,6 +28,8 @@ export interface Deps {
   pendingRevocations?: PendingRevocationStore;
   /** How revocations spread right now, for /readyz and /metrics. Absent: 'in-process'. */
   feedMode?: () => FeedMode;
+  /** The process's lifecycle: while `draining` (SIGTERM), /readyz answers 503 `draining` at once. Absent: serving. */
+  lifecycle?: { readonly draining: boolean };
 }
 
 /** `pubsub`/`polling`: the Redis feed (polling the revocation store while Redis is away). */

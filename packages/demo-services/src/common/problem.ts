@@ -7,6 +7,7 @@ const PROBLEMS = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   internal: { status: 500, title: 'Internal error' },
+  unavailable: { status: 503, title: 'A store or service needed for this request is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
@@ -21,8 +22,13 @@ export interface Problem {
 
 export function problem(code: ProblemCode, detail?: string): Problem {
   const { status, title } = PROBLEMS[code];
-  return { type: `urn:gatehouse:error:${code}`, title, status, detail: status < 500 && detail ? detail : title, code };
+  return { type: `urn:gatehouse:error:${code}`, title, status, detail: (status < 500 || code === 'unavailable') && detail ? detail : title, code };
 }
+
+/** SQLite and file-system codes of a full disk: nothing the client did, and not fixed by retrying at once. */
+const STORAGE_FULL = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
+/** SQLite codes of a database that cannot answer now (locked past busy_timeout, I/O error). */
+const STORE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|READONLY)/;
 
 /** An error a route throws on purpose; the error handler turns it into its problem document. */
 export class ServiceError extends Error {
@@ -64,6 +70,8 @@ export function problemFor(err: unknown): Problem {
     const where = e.validationContext === 'body' ? 'invalid_body' : 'invalid_request';
     return problem(where, typeof e.message === 'string' ? e.message : undefined);
   }
+  if (typeof e.code === 'string' && STORAGE_FULL.has(e.code)) return problem('unavailable', 'The service cannot store data right now: its storage is full.');
+  if (typeof e.code === 'string' && STORE_UNAVAILABLE.test(e.code)) return problem('unavailable', 'The service cannot reach its database right now; try again shortly.');
   const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return problem(mapped, mapped === 'invalid_body' ? 'The body is not valid JSON.' : undefined);
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

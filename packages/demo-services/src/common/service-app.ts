@@ -34,7 +34,9 @@ export function createServiceApp(audience: string, options: ServiceOptions): Fas
 
   app.setErrorHandler((err, request, reply) => {
     const body = problemFor(err);
-    if (body.status >= 500) request.log.error({ err }, 'request failed');
+    // A full disk or a locked database is an outage, not a bug: a warning without a stack.
+    if (body.code === 'unavailable') request.log.warn({ code: (err as { code?: unknown }).code, reason: body.detail }, 'request refused: the database cannot answer');
+    else if (body.status >= 500) request.log.error({ err }, 'request failed');
     return reply.code(body.status).type('application/problem+json').send(JSON.stringify(body));
   });
   app.setNotFoundHandler(async () => {

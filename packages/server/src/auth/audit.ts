@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
 import { randomId } from '../crypto/secrets.js';
+import { isStoreOutage } from '../stores/health/outage-log.js';
 import type { AuditEvent, AuditEventType } from '../stores/types.js';
 import { clientIp } from './client-ip.js';
 
@@ -43,7 +44,9 @@ async function store(deps: Deps, event: AuditEvent): Promise<void> {
   try {
     await deps.stores.audit.append(event);
   } catch (err) {
-    deps.logger.error({ err, event: event.type, userId: event.userId }, 'could not record a security event');
+    // An outage is logged once by stores.health; anything else is a fault.
+    if (isStoreOutage(err)) deps.logger.debug({ err, event: event.type, userId: event.userId }, 'could not record a security event');
+    else deps.logger.error({ err, event: event.type, userId: event.userId }, 'could not record a security event');
   }
 }
 
@@ -69,7 +72,7 @@ export function recordAuditInBackground(deps: Deps, request: FastifyRequest | nu
     if (event) return store(deps, event);
     const resolved = await (input as () => Promise<AuditInput | null>)();
     if (resolved) await store(deps, buildEvent(deps, request, resolved));
-  })().catch((err: unknown) => deps.logger.error({ err }, 'could not record a security event'));
+  })().catch((err: unknown) => (isStoreOutage(err) ? deps.logger.debug({ err }, 'could not record a security event') : deps.logger.error({ err }, 'could not record a security event')));
   let set = pending.get(deps);
   if (!set) pending.set(deps, (set = new Set()));
   set.add(work);

@@ -74,7 +74,7 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   });
 
   await app.register(fastifyCookie);
-  installProblemHandlers(app, deps.logger, bodyLimit);
+  installProblemHandlers(app, deps.logger, bodyLimit, deps.stores.health);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', 'no-store');
     return payload;
@@ -109,7 +109,7 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
     registerToken(scope, ctx);
     registerRevoke(scope, ctx);
     registerIntrospect(scope, ctx);
-  });
+  }, deps.stores.health);
 
   startAuditSweeper(app, deps);
   // Background security events are written before the stores may close.

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError, PROBLEM_CONTENT_TYPE, toProblem } from '../errors/index.js';
+import { noteRefusal } from '../stores/health/outage-log.js';
+import type { StoreHealth } from '../stores/health/store-health.js';
 import type { Logger } from '../util/logger.js';
 
 /** One ajv error, as Fastify attaches them to FST_ERR_VALIDATION. */
@@ -106,13 +108,22 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Duple
   );
 }
 
+/**
+ * Logs a 5xx of the auth service: a store outage (a sign-in refused while PostgreSQL is down)
+ * is expected and logged once per state change by `StoreHealth`, so here it is only counted and
+ * goes to debug; anything else is a fault, logged at error with its stack.
+ */
+export function logServerError(logger: Logger, health: StoreHealth | undefined, ge: GatehouseError, request: FastifyRequest): void {
+  if (ge.status < 500) return;
+  if (health !== undefined && noteRefusal(health, logger, ge, { method: request.method, url: request.url })) return;
+  logger.error({ err: ge.cause ?? ge, code: ge.code, method: request.method, url: request.url }, 'auth service request failed');
+}
+
 /** Every error and unknown route answers application/problem+json; 5xx are logged, never shown. */
-export function installProblemHandlers(app: FastifyInstance, logger: Logger, bodyLimit: number): void {
+export function installProblemHandlers(app: FastifyInstance, logger: Logger, bodyLimit: number, health?: StoreHealth): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const ge = toGatehouseError(err, bodyLimit);
-    if (ge.status >= 500) {
-      logger.error({ err: ge.cause ?? ge, code: ge.code, method: request.method, url: request.url }, 'auth service request failed');
-    }
+    logServerError(logger, health, ge, request);
     return sendProblem(reply, ge);
   });
   // A known path with another method is 405 with Allow, never a silent 404: GET never

@@ -1,8 +1,9 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
+import type { StoreHealth } from '../stores/health/store-health.js';
 import type { Logger } from '../util/logger.js';
-import { sendProblem, toGatehouseError } from './http-errors.js';
+import { logServerError, sendProblem, toGatehouseError } from './http-errors.js';
 
 /**
  * Shared plumbing of the OAuth-shaped endpoints (token, revoke, introspect): bodies as
@@ -92,6 +93,7 @@ export async function registerOAuthEndpoints(
   logger: Logger,
   bodyLimit: number,
   register: (scope: FastifyInstance) => void,
+  health?: StoreHealth,
 ): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(formbody, { parser: parseForm });
@@ -99,7 +101,7 @@ export async function registerOAuthEndpoints(
       const ge = toGatehouseError(err, bodyLimit);
       const code = oauthCode(ge);
       if (code !== null) return sendOAuthError(reply, ge, code);
-      if (ge.status >= 500) logger.error({ err: ge.cause ?? ge, code: ge.code, method: request.method, url: request.url }, 'auth service request failed');
+      logServerError(logger, health, ge, request);
       return sendProblem(reply, ge);
     });
     register(scope);

@@ -30,10 +30,28 @@ export class GatehouseError extends Error {
   }
 }
 
-/** Thrown by a store when the backend cannot answer (connection refused, timeout, locked). */
+/** Driver and system codes of "no space left": SQLite, the file system (ENOSPC, EDQUOT), PostgreSQL (53100 disk_full). */
+const STORAGE_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
+
+/** Whether `err` (or an error it wraps) says the storage is full: retrying soon will not help. */
+export function isStorageFullError(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && STORAGE_FULL_CODES.has(code)) return true;
+  return isStorageFullError((err as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
+ * Thrown by a store when the backend cannot answer (connection refused, timeout, locked, the
+ * circuit breaker open), or cannot store data (disk full: the detail says so, since "try again
+ * shortly" would mislead).
+ */
 export class StoreUnavailableError extends GatehouseError {
   constructor(store: string, cause?: unknown) {
-    super('unavailable', { detail: `The ${store} store is unavailable; try again shortly.`, cause });
+    const detail = isStorageFullError(cause)
+      ? 'The server cannot store data right now: its storage is full.'
+      : `The ${store} store is unavailable; try again shortly.`;
+    super('unavailable', { detail, cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -7,6 +7,7 @@ import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
 import { parseRevokedHeader } from '../auth/revocation-receipt.js';
+import { noteRefusal } from '../stores/health/outage-log.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -96,6 +97,7 @@ class GatewayImpl implements ProxyObserver {
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
     this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready });
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
+    this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
     // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
     this.stripRules = compileStripRules(config.gateway.stripHeaders);
@@ -283,7 +285,8 @@ class GatewayImpl implements ProxyObserver {
     try {
       const code = err instanceof GatehouseError ? err.code : 'internal';
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
-      else if (code === 'unavailable') this.deps.logger.warn({ err }, 'a store needed for a request is unavailable');
+      // A store outage is logged once per state change by stores.health, not per request.
+      else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
       else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
+import { readiness } from '../stores/health/readiness.js';
 import type { GatewayMetrics } from './metrics.js';
 import { sendJson } from './respond.js';
 
@@ -8,43 +9,10 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void |
 
 const DISCOVERY_HEADERS = { 'cache-control': 'public, max-age=60', 'access-control-allow-origin': '*' };
 
-/** Longest a /readyz probe waits for the stores (a hung database counts as down). */
-const READY_PROBE_MS = 1500;
-
 /** What /readyz needs to know of the gateway itself. */
 export interface GatewayState {
   /** Whether the revocation set is warm (bearer credentials and hot copies can be trusted). */
   revocationsReady(): boolean;
-}
-
-async function probeStores(deps: Deps): Promise<Record<string, boolean>> {
-  const down = () => Object.fromEntries(Object.keys(deps.stores.describe).map((k) => [k, false]));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Record<string, boolean>>((resolve) => {
-    timer = setTimeout(() => resolve(down()), READY_PROBE_MS);
-  });
-  try {
-    return await Promise.race([deps.stores.ready().catch(down), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * GET /readyz: each store, the revocation feed's mode and the hot copy. `ready` when all is
- * well; `degraded` (still 200) while a part is away but the gateway still serves signed-in
- * traffic (DESIGN §4: Redis away, or the database away with the revocation set warm — access
- * tokens and hot sessions go on); `unavailable` (503) when it cannot authenticate anyone.
- */
-async function readiness(deps: Deps, state: GatewayState | undefined): Promise<{ code: number; body: Record<string, unknown> }> {
-  const stores = await probeStores(deps);
-  const feed = deps.feedMode?.() ?? 'in-process';
-  const hotCache = deps.hotCache?.status() ?? 'none';
-  const allUp = Object.values(stores).every(Boolean) && feed !== 'polling' && hotCache !== 'down';
-  const credentialStores = stores.users !== false && stores.sessions !== false;
-  const canServe = credentialStores || (state?.revocationsReady() ?? false);
-  const status = allUp ? 'ready' : canServe ? 'degraded' : 'unavailable';
-  return { code: status === 'unavailable' ? 503 : 200, body: { status, stores, feed, hotCache } };
 }
 
 /** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
@@ -70,8 +38,11 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     ['/healthz', (req, res) => sendJson(req, res, 200, { status: 'ok' })],
     [
       '/readyz',
-      async (req, res) => {
-        const { code, body } = await readiness(deps, state);
+      (req, res) => {
+        // From the background health states (stores/health): never waits for a store. Still 200
+        // while the database is away if the revocation set is warm (DESIGN §4: access tokens
+        // and hot sessions go on); 503 while draining or when it can authenticate no one.
+        const { code, body } = readiness(deps, state?.revocationsReady() ?? false);
         sendJson(req, res, code, body, { 'cache-control': 'no-store' });
       },
     ],

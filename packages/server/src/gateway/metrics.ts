@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { FeedMode } from '../context.js';
+import type { StoreHealth } from '../stores/health/store-health.js';
 import type { HotCache } from '../stores/redis/redis-hot-cache.js';
 import type { DegradedReason } from './pipeline/authenticate/types.js';
 
@@ -219,6 +220,46 @@ export class GatewayMetrics {
         this.labels('miss').inc(st.misses - seen.misses);
         this.labels('error').inc(st.errors - seen.errors);
         seen = st;
+      },
+    });
+  }
+
+  /**
+   * Exports the background health states (`stores.health`): `gatehouse_store_up{part}`,
+   * `gatehouse_circuit_breaker_state{part,state}` (1 for the current state of the PostgreSQL
+   * breaker) and `gatehouse_store_refused_total` (requests answered 503 for want of a store).
+   */
+  watchHealth(health: StoreHealth): void {
+    new Gauge({
+      name: 'gatehouse_store_up',
+      help: 'Whether each part the stores depend on answers (database, storage, redis, disk), from background checks: 1 up, 0 down.',
+      labelNames: ['part'],
+      registers: [this.registry],
+      collect() {
+        for (const [part, r] of Object.entries(health.parts())) this.labels(part).set(r.state === 'up' ? 1 : 0);
+      },
+    });
+    const states = ['closed', 'open', 'half-open'] as const;
+    new Gauge({
+      name: 'gatehouse_circuit_breaker_state',
+      help: 'The circuit breaker in front of PostgreSQL: 1 for its current state (closed, open: calls refused at once, half-open: a background check runs), 0 for the others.',
+      labelNames: ['part', 'state'],
+      registers: [this.registry],
+      collect() {
+        for (const [part, r] of Object.entries(health.parts())) {
+          if (r.breaker === undefined) continue;
+          for (const s of states) this.labels(part, s).set(r.breaker === s ? 1 : 0);
+        }
+      },
+    });
+    let seen = 0;
+    new Counter({
+      name: 'gatehouse_store_refused_total',
+      help: 'Requests answered 503 unavailable because a store they needed was down (breaker open, refused, timed out, disk full).',
+      registers: [this.registry],
+      collect() {
+        this.inc(health.refusedTotal - seen);
+        seen = health.refusedTotal;
       },
     });
   }

@@ -1,6 +1,7 @@
 import type { Deps } from '../context.js';
 import { StoreUnavailableError } from '../errors/index.js';
 import { startedBefore } from '../auth/pending-revocations.js';
+import { logStoreFailure } from '../stores/health/outage-log.js';
 import type { RevocationEvent } from '../stores/types.js';
 
 /** Clock skew and in-flight margin added to every retention time (ms). */
@@ -194,7 +195,7 @@ export class RevocationSet {
       (err: unknown) => {
         this.warm = null;
         this.warmFailedAt = this.deps.clock.now();
-        this.deps.logger.warn({ err }, 'could not read recent revocations; bearer requests wait until it works');
+        logStoreFailure(this.deps.logger, err, 'could not read recent revocations; bearer requests wait until it works');
         throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('revocations', err);
       },
     );

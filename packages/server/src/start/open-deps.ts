@@ -24,6 +24,8 @@ import {
   type RevocationFeed,
   type Stores,
 } from '../stores/index.js';
+import { checkWritable } from '../stores/health/disk-check.js';
+import { Probe, type ProbeOptions } from '../stores/health/probe.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 
@@ -41,6 +43,11 @@ export interface OpenDepsOptions {
   feed?: { pollIntervalMs?: number; heartbeatMs?: number };
   /** Key prefix of the Redis hot copy (tests sharing one Redis); default `gatehouse:hot:`. */
   hotCachePrefix?: string;
+  /**
+   * Background checks of the stores (PostgreSQL's circuit breaker among them) and the interval
+   * of the "still down" log summary (tests shorten them).
+   */
+  health?: { probe?: Omit<ProbeOptions, 'check'>; summaryIntervalMs?: number };
 }
 
 export interface OpenedDeps {
@@ -91,13 +98,22 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         onMigrated: (applied) => {
           if (applied.length > 0) logger.info({ applied }, 'PostgreSQL migrations applied');
         },
-        onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'PostgreSQL connection lost; it reconnects on the next query'),
+        // The outage itself is logged once by stores.health (down, back, summaries).
+        onPoolError: (err) => logger.debug({ err }, 'PostgreSQL connection lost; it reconnects on the next query'),
+        ...(options.health?.probe !== undefined ? { health: options.health.probe } : {}),
       });
       stores = sqlStores;
     } else {
       stores = await openSqliteStores({ file: join(config.dataDir, 'gatehouse.db'), clock });
     }
     cleanups.push(() => stores.close());
+    const health = stores.health;
+    if (postgres) {
+      // The data directory (master key, and the disk a co-located PostgreSQL may share):
+      // a full disk shows in /readyz. With SQLite the database's own storage check covers it.
+      const dataDir = config.dataDir;
+      health.add(new Probe('disk', `data directory ${dataDir}`, { check: () => checkWritable(dataDir), intervalMs: 10_000, downIntervalMs: 2_000, timeoutMs: 2_000 }));
+    }
 
     let feed: RevocationFeed;
     let feedMode: () => FeedMode = () => 'in-process';
@@ -110,20 +126,21 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
     if (config.redisUrl !== null && options.redis !== false) {
       const redisUrl = config.redisUrl;
       const label = describeRedis(redisUrl);
-      let lastWarn = 0;
+      // Redis's state for /readyz and the logs (one line when it goes, one when it is back):
+      // the client's own events at once, plus a PING in the background for a Redis that hangs.
+      const redisProbe = new Probe('redis', `${label} (hot copy, rate limits)`, { check: async () => void (await client.ping()), ...options.health?.probe });
       const client: Redis = createRequestPathRedis({
         url: redisUrl,
         connectionName: 'gatehouse-hot',
-        onError: (err) => {
-          const now = Date.now();
-          if (now - lastWarn < 10_000) return;
-          lastWarn = now;
-          logger.warn({ redis: label, err: { message: err.message } }, 'Redis away; hot copy skipped and rate limits counted per instance until it is back');
-        },
+        onError: (err) => redisProbe.fail(err),
       });
+      client.on('ready', () => redisProbe.ok());
+      client.on('close', () => redisProbe.fail(Object.assign(new Error('connection closed'), { code: 'ECONNCLOSED' })));
       cleanups.push(() => {
+        redisProbe.stop();
         client.disconnect();
       });
+      health.add(redisProbe, { owned: false });
       const redisFeed = new RedisRevocationFeed({
         url: redisUrl,
         revocations: stores.revocations,
@@ -152,6 +169,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         async ready() {
           return { ...(await base.ready()), rateLimits: rateLimits.shared() };
         },
+        health,
         close: () => base.close(),
       };
       parts.push(`hot copy: ${label}`, `revocation feed: Redis pub/sub (polling ${durableName} while Redis is away)`, 'rate limits: Redis');
@@ -161,6 +179,9 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
       feed = inProcess;
       parts.push('hot copy: memory', 'revocation feed: in-process', `rate limits: ${stores.describe.rateLimits}`);
     }
+
+    // From here on every store outage is logged once per state change, with a summary while down.
+    health.attachLogger(logger, options.health?.summaryIntervalMs);
 
     const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock });
     cleanups.push(() => keyring.close());

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { GatehouseConfig } from '../config/types.js';
 import { startPendingReplay } from '../auth/pending-revocations.js';
 import type { Deps } from '../context.js';
+import { logStoreFailure } from '../stores/health/outage-log.js';
 import type { Logger } from '../util/logger.js';
 
 const HOUR = 3600_000;
@@ -86,7 +87,7 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
       await deps.stores.keys.deleteExpired(now);
       await deps.stores.revocations.deleteExpired(now);
     } catch (err) {
-      logger.warn({ err }, 'housekeeping failed; will retry');
+      logStoreFailure(logger, err, 'housekeeping failed; will retry');
     }
   };
   const timer = setInterval(() => void sweep(), HOUR);
@@ -98,7 +99,7 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
   cleanups.push(startPendingReplay(deps));
 
   const keyTimer = setInterval(() => {
-    deps.keyring.reload().catch((err: unknown) => logger.warn({ err }, 'could not re-read signing keys; keeping the ones in memory'));
+    deps.keyring.reload().catch((err: unknown) => logStoreFailure(logger, err, 'could not re-read signing keys; keeping the ones in memory'));
   }, keyReloadMs);
   keyTimer.unref();
   cleanups.push(() => clearInterval(keyTimer));

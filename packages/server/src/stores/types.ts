@@ -1,3 +1,5 @@
+import type { StoreHealth } from './health/store-health.js';
+
 /**
  * The narrow store interfaces. Each has an SQLite backend now (embedded default); PostgreSQL
  * and Redis backends come with scale-out and must pass the same contract suite
@@ -303,7 +305,13 @@ export interface Stores {
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */
   audit: AuditStore;
-  /** Cheap liveness probe per store for /readyz. */
+  /** Cheap liveness probe per store (one query; may wait for a hung database: /readyz reads `health`). */
   ready(): Promise<Record<string, boolean>>;
+  /**
+   * The parts these stores depend on, kept up to date in the background (database with its
+   * circuit breaker, its storage; scale-out adds Redis and the data directory's disk): what
+   * /readyz and /metrics read, and what logs one line per state change.
+   */
+  health: StoreHealth;
   close(): Promise<void>;
 }

@@ -1,23 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import { readiness } from '../../stores/health/readiness.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 
 /**
- * GET /healthz (liveness) and GET /readyz (every store answers: 200, else 503) of the auth
+ * GET /healthz (liveness) and GET /readyz (the database answers: 200, else 503; `stores/health/readiness.ts`) of the auth
  * service itself, for process supervisors and load balancers on the internal network. The
  * gateway never routes these paths here (it answers its own /healthz and /readyz).
  */
 export function registerHealth(app: FastifyInstance, { deps }: EndpointContext): void {
   app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
-    let stores: Record<string, boolean>;
-    try {
-      stores = await deps.stores.ready();
-    } catch {
-      stores = Object.fromEntries(Object.keys(deps.stores.describe).map((k) => [k, false]));
-    }
-    // Sign-in, sign-up and token grants need users and sessions; counters fall back per instance.
-    const ok = stores.users !== false && stores.sessions !== false;
-    return reply.code(ok ? 200 : 503).send({ status: ok ? (Object.values(stores).every(Boolean) ? 'ready' : 'degraded') : 'unavailable', stores, feed: deps.feedMode?.() ?? 'in-process' });
+    // From the background health states: never waits for a store. Sign-in, sign-up and token
+    // grants need the database (503 without it); counters fall back per instance.
+    const { code, body } = readiness(deps, false);
+    return reply.code(code).header('cache-control', 'no-store').send(body);
   });
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../../util/clock.js';
 import { buildSqlStores } from '../sql/sql-stores.js';
 import type { Stores } from '../types.js';
-import { createKysely, createPool, describePostgres, migratePostgres, poolConfig, schemaOf, type PostgresConnectionOptions } from './postgres-database.js';
-import { postgresFlavor } from './postgres-flavor.js';
+import { DatabaseHealth } from '../health/database-health.js';
+import type { ProbeOptions } from '../health/probe.js';
+import { createKysely, createPing, createPool, describePostgres, migratePostgres, poolConfig, schemaOf, type PostgresConnectionOptions } from './postgres-database.js';
+import { isPostgresOutage, postgresFlavor } from './postgres-flavor.js';
 
 export interface PostgresStoresOptions extends PostgresConnectionOptions {
   clock: Clock;
@@ -10,6 +12,8 @@ export interface PostgresStoresOptions extends PostgresConnectionOptions {
   onMigrated?: (applied: readonly string[]) => void;
   /** Told of errors of idle pooled connections (server restart, network loss); they never throw. */
   onPoolError?: (err: Error) => void;
+  /** Background checks and circuit breaker (tests shorten them); defaults in `Probe`. */
+  health?: Omit<ProbeOptions, 'check'>;
 }
 
 /**
@@ -23,7 +27,16 @@ export async function openPostgresStores(options: PostgresStoresOptions): Promis
   const applied = await migratePostgres(options);
   options.onMigrated?.(applied);
 
+  const label = describePostgres(options.url, schema);
+  const probe = createPing(options, options.health?.timeoutMs ?? 1000);
+  // The circuit breaker: after a connection failure or timeout (of a request or of the
+  // background check) calls are refused at once until a background `select 1` answers again.
+  const health = new DatabaseHealth({ label, ping: probe.ping, isOutage: isPostgresOutage, breaker: true, ...options.health });
   const pool = createPool(poolConfig(options), options.onPoolError);
-  const base = createKysely(pool, schema);
-  return buildSqlStores(base, postgresFlavor, describePostgres(options.url, schema), () => base.destroy());
+  const base = createKysely(pool, schema, health);
+  return buildSqlStores(base, postgresFlavor, label, async () => {
+    health.stop();
+    await probe.close().catch(() => undefined);
+    await base.destroy();
+  }, health);
 }

@@ -1,6 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type Migration, type TableMetadata, type MigrationProvider, type PostgresDialectConfig } from 'kysely';
 import pg from 'pg';
 import { StoreUnavailableError } from '../../errors/index.js';
+import { observedDialect, type QueryObserver } from '../sql/observed-dialect.js';
 import { gatehouseMigrations } from '../sql/migrations.js';
 import type { GatehouseDb } from '../sql/schema.js';
 import { postgresFlavor } from './postgres-flavor.js';
@@ -159,8 +160,33 @@ export function createPool(config: pg.PoolConfig, onError?: (err: Error) => void
   return pool;
 }
 
-export function createKysely(pool: pg.Pool, schema: string): Kysely<GatehouseDb> {
-  return new Kysely<GatehouseDb>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
+/** kysely on `pool`; with `observer`, every connection and statement is reported to it (circuit breaker, health). */
+export function createKysely(pool: pg.Pool, schema: string, observer?: QueryObserver): Kysely<GatehouseDb> {
+  const dialect = new SchemaScopedPostgresDialect({ pool }, schema);
+  return new Kysely<GatehouseDb>({ dialect: observer === undefined ? dialect : observedDialect(dialect, observer) });
+}
+
+/**
+ * `select 1` on a connection of its own (a one-connection pool, bounded by `timeoutMs` to connect
+ * and to answer), outside the request pool and its circuit breaker: the background check of
+ * PostgreSQL's health. A connection that failed is dropped, never reused.
+ */
+export function createPing(options: PostgresConnectionOptions, timeoutMs: number): { ping: () => Promise<void>; close: () => Promise<void> } {
+  const config = poolConfig({ ...options, connectionTimeoutMs: timeoutMs }, { statementTimeoutMs: timeoutMs, max: 1 });
+  const pool = createPool({ ...config, query_timeout: timeoutMs, application_name: 'gatehouse-probe' });
+  return {
+    async ping() {
+      const client = await pool.connect();
+      try {
+        await client.query('select 1');
+      } catch (err) {
+        client.release(true);
+        throw err;
+      }
+      client.release();
+    },
+    close: () => pool.end(),
+  };
 }
 
 class InCodeProvider implements MigrationProvider {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { CircuitOpenError } from '../health/database-health.js';
 import type { ErrorKind, SqlFlavor } from '../sql/flavor.js';
 import type { GatehouseDb } from '../sql/schema.js';
 
@@ -28,6 +29,7 @@ function codeOf(err: unknown): string | undefined {
 
 function classifyOne(err: unknown): { kind: ErrorKind; constraint?: string } {
   if (!(err instanceof Error)) return { kind: 'other' };
+  if (err instanceof CircuitOpenError) return { kind: 'unavailable' };
   const code = codeOf(err);
   if (code === '23505') {
     const constraint = (err as Error & { constraint?: unknown }).constraint;
@@ -38,6 +40,24 @@ function classifyOne(err: unknown): { kind: ErrorKind; constraint?: string } {
   }
   if (UNAVAILABLE_MESSAGES.test(err.message)) return { kind: 'unavailable' };
   return { kind: 'other' };
+}
+
+/**
+ * Unavailable codes that concern one statement or one transaction, not the server: lock and
+ * statement timeouts, serialization failures, deadlocks, a full disk (reads still work). They
+ * do not open the circuit breaker.
+ */
+const STATEMENT_LEVEL_SQLSTATE = new Set(['55P03', '57014', '40001', '40P01', '53100']);
+
+/**
+ * Whether `err` means PostgreSQL itself is away (refused or lost connection, connection or read
+ * timeout, shutting down, out of connections): what opens the circuit breaker.
+ */
+export function isPostgresOutage(err: unknown): boolean {
+  if (err instanceof CircuitOpenError) return false;
+  if (postgresFlavor.classify(err).kind !== 'unavailable') return false;
+  const code = codeOf(err) ?? codeOf((err as { cause?: unknown } | null)?.cause);
+  return code === undefined || !STATEMENT_LEVEL_SQLSTATE.has(code);
 }
 
 /** Whether a failed writeTransaction may run again (nothing of it was committed). */

@@ -6,6 +6,8 @@ import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js'
 import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
 import { SqlRevocationStore } from '../revocations/sql-revocation-store.js';
 import { SqlSessionStore } from '../sessions/sql-session-store.js';
+import type { DatabaseHealth } from '../health/database-health.js';
+import { StoreHealth } from '../health/store-health.js';
 import type { Stores } from '../types.js';
 import { SqlUserStore } from '../users/sql-user-store.js';
 import type { SqlFlavor } from './flavor.js';
@@ -26,12 +28,19 @@ class ClosedGuard implements KyselyPlugin {
 /**
  * Every SQL store on one kysely database, whatever the dialect (SQLite or PostgreSQL, told
  * apart only by the flavor). Rate-limit counters live in this process's memory; scale-out
- * swaps in the Redis store. `release` runs once, on the first `close()`.
+ * swaps in the Redis store. `release` runs once, on the first `close()`. `database` is the
+ * database's health (breaker, storage), shared with whoever owns it; `health` lists it.
  */
-export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, label: string, release: () => Promise<void>): Stores {
+export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, label: string, release: () => Promise<void>, database?: DatabaseHealth): Stores {
   const guard = new ClosedGuard();
   const db = base.withPlugin(guard);
+  const health = new StoreHealth();
+  if (database !== undefined) {
+    health.add(database.database, { owned: false, breaker: database.breaker });
+    health.add(database.storage, { owned: false });
+  }
   return {
+    health,
     describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, rateLimits: 'memory', audit: label },
     users: new SqlUserStore(db, flavor),
     sessions: new SqlSessionStore(db, flavor),
@@ -54,6 +63,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     async close() {
       if (guard.closed) return;
       guard.closed = true;
+      health.close();
       await release();
     },
   };

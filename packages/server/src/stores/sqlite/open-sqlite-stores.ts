@@ -1,5 +1,8 @@
-import { resolve } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { dirname, resolve } from 'node:path';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { DatabaseHealth } from '../health/database-health.js';
+import { checkWritable } from '../health/disk-check.js';
+import { observedDialect } from '../sql/observed-dialect.js';
 import { cachedStatements } from './statement-cache.js';
 import type { Clock } from '../../util/clock.js';
 import type { GatehouseDb } from '../sql/schema.js';
@@ -15,8 +18,16 @@ export interface SqliteStoresOptions {
   clock: Clock;
 }
 
+/** Result codes of a database file that cannot be used at all (not contention, not a full disk). */
+const SQLITE_OUTAGE = /^SQLITE_(IOERR|CANTOPEN|CORRUPT|NOTADB)/;
+const isSqliteOutage = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SQLITE_OUTAGE.test(code);
+};
+
 interface Shared {
   db: Kysely<GatehouseDb>;
+  health: DatabaseHealth;
   refs: number;
   ready: Promise<void>;
 }
@@ -33,8 +44,25 @@ async function acquire(file: string): Promise<Shared> {
   if (shared) {
     shared.refs++;
   } else {
-    const db = new Kysely<GatehouseDb>({ dialect: new SqliteDialect({ database: cachedStatements(openSqliteDatabase(file)) }) });
-    shared = { db, refs: 1, ready: migrateSqlite(db) };
+    const handle = openSqliteDatabase(file);
+    // Reports statements to the health probes: a write refused for a full disk (SQLITE_FULL)
+    // shows in /readyz and the logs; SQLite is local, so there is no circuit breaker.
+    const health = new DatabaseHealth({
+      label: `SQLite ${file}`,
+      ping: async () => {
+        await sql`select 1`.execute(db);
+      },
+      isOutage: isSqliteOutage,
+      breaker: false,
+      // The one connection may be held by a transaction waiting out busy_timeout (5 s): a slow
+      // answer is contention, not an outage.
+      intervalMs: 5_000,
+      downIntervalMs: 1_000,
+      timeoutMs: 6_000,
+      ...(file === ':memory:' ? {} : { storageCheck: () => checkWritable(dirname(file)) }),
+    });
+    const db = new Kysely<GatehouseDb>({ dialect: observedDialect(new SqliteDialect({ database: cachedStatements(handle) }), health) });
+    shared = { db, health, refs: 1, ready: migrateSqlite(db) };
     if (file !== ':memory:') openFiles.set(file, shared);
   }
   try {
@@ -50,6 +78,7 @@ async function release(file: string, shared: Shared): Promise<void> {
   shared.refs--;
   if (shared.refs > 0) return;
   if (openFiles.get(file) === shared) openFiles.delete(file);
+  shared.health.stop();
   await shared.db.destroy();
 }
 
@@ -60,5 +89,5 @@ async function release(file: string, shared: Shared): Promise<void> {
 export async function openSqliteStores(options: SqliteStoresOptions): Promise<Stores> {
   const file = options.file === ':memory:' ? options.file : resolve(options.file);
   const shared = await acquire(file);
-  return buildSqlStores(shared.db, sqliteFlavor, `SQLite ${file}`, () => release(file, shared));
+  return buildSqlStores(shared.db, sqliteFlavor, `SQLite ${file}`, () => release(file, shared), shared.health);
 }

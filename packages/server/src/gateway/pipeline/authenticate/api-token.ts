@@ -4,6 +4,7 @@ import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
 import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../crypto/token-formats.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
+import { logStoreFailure } from '../../../stores/health/outage-log.js';
 import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
 import type { ApiTokenRecord, RevocationEvent } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
@@ -208,7 +209,7 @@ export class ApiTokenVerifier {
       if (fallback !== undefined) {
         // DESIGN §4: API tokens keep working from the hot copy while the store is away;
         // deletions still arrive through the feed.
-        this.deps.logger.warn({ err }, 'API token store unavailable; serving the cached token');
+        logStoreFailure(this.deps.logger, err, 'API token store unavailable; serving the cached token');
         this.degraded('api_token_from_hot_copy');
         fallback.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
         if (fallback === hotEntry && epoch === this.epoch) this.remember(hotEntry);
@@ -258,7 +259,7 @@ export class ApiTokenVerifier {
   }
 
   private readonly onTouchError = (err: unknown): void => {
-    this.deps.logger.warn({ err }, 'could not record API token use; will retry on a later request');
+    logStoreFailure(this.deps.logger, err, 'could not record API token use; will retry on a later request');
   };
 
   private onRevocation(event: RevocationEvent): void {

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
+import { logStoreFailure } from '../../../stores/health/outage-log.js';
 import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
@@ -212,13 +213,13 @@ export class SessionCookieAuthenticator implements Authenticator {
       if (stale !== undefined && this.cache.peek(tokenHash) === stale) {
         // DESIGN §4: a session in the hot copy keeps working while its store is away;
         // revocations still arrive through the feed.
-        this.deps.logger.warn({ err }, 'session store unavailable; serving the cached session');
+        logStoreFailure(this.deps.logger, err, 'session store unavailable; serving the cached session');
         this.degraded('session_from_memory');
         stale.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
         return stale;
       }
       if (hotEntry !== undefined) {
-        this.deps.logger.warn({ err }, 'session store unavailable; serving the session from the shared hot copy');
+        logStoreFailure(this.deps.logger, err, 'session store unavailable; serving the session from the shared hot copy');
         this.degraded('session_from_hot_copy');
         // Kept in memory so the next second's requests neither wait for the store nor ask Redis.
         hotEntry.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
@@ -269,7 +270,7 @@ export class SessionCookieAuthenticator implements Authenticator {
   }
 
   private readonly onTouchError = (err: unknown): void => {
-    this.deps.logger.warn({ err }, 'could not record session activity; will retry on a later request');
+    logStoreFailure(this.deps.logger, err, 'could not record session activity; will retry on a later request');
   };
 
   private onRevocation(event: RevocationEvent): void {

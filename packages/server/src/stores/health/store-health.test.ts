@@ -1,0 +1,80 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../util/logger.js';
+import { ManualClock } from '../../util/clock.js';
+import { openSqliteStores } from '../sqlite/open-sqlite-stores.js';
+import { Probe } from './probe.js';
+import { readiness } from './readiness.js';
+import { StoreHealth } from './store-health.js';
+
+function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('debug', sink), lines };
+}
+
+const closers: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+describe('StoreHealth: one log line per state change, summaries while down', () => {
+  it('down once (code, reason, no stack), a summary with the refusals, back once with how long and how many', async () => {
+    let failing = false;
+    const probe = new Probe('database', 'PostgreSQL db:5432/app', {
+      check: async () => {
+        if (failing) throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+      },
+      intervalMs: 20,
+      downIntervalMs: 20,
+      timeoutMs: 100,
+    });
+    const health = new StoreHealth();
+    closers.push(() => health.close());
+    health.add(probe, { breaker: true });
+    const { logger, lines } = capture();
+    health.attachLogger(logger, 150);
+
+    failing = true;
+    // Many failed calls and checks: one "down" line.
+    for (let i = 0; i < 50; i++) probe.fail(Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }));
+    for (let i = 0; i < 25; i++) health.countRefused();
+    await new Promise((r) => setTimeout(r, 250));
+    failing = false;
+    await new Promise((r) => setTimeout(r, 100));
+
+    expect(lines.filter((l) => l.event === 'store.down')).toEqual([
+      expect.objectContaining({ level: 40, store: 'database', code: 'ECONNREFUSED', reason: 'connect ECONNREFUSED 10.0.0.5:5432', breaker: 'open' }),
+    ]);
+    const summaries = lines.filter((l) => l.event === 'store.still_down');
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    expect(summaries[0]).toMatchObject({ level: 40, store: 'database', refused: 25 });
+    const up = lines.filter((l) => l.event === 'store.up');
+    expect(up).toEqual([expect.objectContaining({ level: 30, store: 'database', refused: 25, downForMs: expect.any(Number) as unknown })]);
+    expect(JSON.stringify(lines)).not.toContain('stack');
+    expect(health.parts().database).toMatchObject({ state: 'up', breaker: 'closed' });
+
+    // A shutdown is no outage: stopping a part logs nothing.
+    const n = lines.length;
+    probe.stop();
+    expect(lines.length).toBe(n);
+    expect(health.parts().database).toMatchObject({ state: 'down', code: 'CLOSED' });
+  });
+});
+
+describe('readiness', () => {
+  it('draining short-circuits to 503 before anything else; a closed store reads down', async () => {
+    const stores = await openSqliteStores({ file: ':memory:', clock: new ManualClock() });
+    const deps = { stores, feedMode: () => 'in-process' as const };
+    expect(readiness(deps, false)).toMatchObject({ code: 200, body: { status: 'ready', stores: { users: true, rateLimits: true }, parts: { database: { state: 'up' } } } });
+    expect(readiness({ ...deps, lifecycle: { draining: true } }, true)).toMatchObject({ code: 503, body: { status: 'draining' } });
+    await stores.close();
+    expect(readiness(deps, false)).toMatchObject({ code: 503, body: { status: 'unavailable', stores: { users: false }, parts: { database: { state: 'down', code: 'CLOSED' } } } });
+    expect(readiness(deps, true)).toMatchObject({ code: 200, body: { status: 'degraded' } });
+  });
+});

@@ -1,0 +1,50 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
+import { CircuitOpenError } from '../stores/health/database-health.js';
+import { createLogger } from './logger.js';
+
+function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('debug', sink), lines };
+}
+
+describe('logger: the err serializer', () => {
+  it('a plain object with a message keeps its message and code (no "type":"Object", no empty stack)', () => {
+    const { logger, lines } = capture();
+    logger.warn({ err: { message: 'connect ECONNREFUSED 127.0.0.1:6379', code: 'ECONNREFUSED' } }, 'x');
+    expect(lines[0]!.err).toEqual({ message: 'connect ECONNREFUSED 127.0.0.1:6379', code: 'ECONNREFUSED' });
+  });
+
+  it('an expected store outage: message, code and cause, no stack at any depth', () => {
+    const { logger, lines } = capture();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+    logger.warn({ err: new StoreUnavailableError('sessions', refused) }, 'x');
+    logger.warn({ err: new StoreUnavailableError('users', new CircuitOpenError('PostgreSQL 127.0.0.1:5432/app')) }, 'y');
+    expect(lines[0]!.err).toEqual({
+      type: 'StoreUnavailableError',
+      message: 'The sessions store is unavailable; try again shortly.',
+      code: 'unavailable',
+      status: 503,
+      cause: { type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED', syscall: 'connect', errno: -111 },
+    });
+    expect(lines[1]!.err).toMatchObject({ code: 'unavailable', cause: { type: 'CircuitOpenError', code: 'ECIRCUITOPEN' } });
+    expect(JSON.stringify(lines)).not.toContain('stack');
+  });
+
+  it('a fault keeps its stack (and its cause chain), with message and code', () => {
+    const { logger, lines } = capture();
+    const err = new GatehouseError('internal', { cause: new TypeError('x is undefined') });
+    logger.error({ err }, 'boom');
+    const out = lines[0]!.err as Record<string, unknown>;
+    expect(out).toMatchObject({ type: 'GatehouseError', message: 'Internal error', code: 'internal', cause: { type: 'TypeError', message: 'x is undefined' } });
+    expect(out.stack).toEqual(expect.stringContaining('GatehouseError'));
+    expect((out.cause as Record<string, unknown>).stack).toEqual(expect.stringContaining('TypeError'));
+  });
+});
