@@ -1,8 +1,9 @@
+import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
 import { randomId } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import { UsernameTakenError, type UserRecord } from '../stores/types.js';
-import { hashPassword } from './auth-context.js';
+import { admitHash, hashPassword } from './auth-context.js';
 import { checkNewPassword } from './policy/password.js';
 import { canonicalUsername, validateUsername } from './policy/username.js';
 
@@ -24,18 +25,51 @@ export interface CreateUserInput {
   roles?: string[];
 }
 
+/** Sign-ups in progress in this process, by canonical username (see `oneAtATime`). */
+const creating = new WeakMap<Deps, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `fn` for a canonical username only when no other creation of that name is in progress in
+ * this process, else after it: N parallel sign-ups of one name hash one password and answer the
+ * rest `username_taken` from the store, instead of each queuing a hash (and filling the queue's
+ * per-username share). Across instances the unique index still decides.
+ */
+async function oneAtATime<T>(deps: Deps, canonical: string, fn: () => Promise<T>): Promise<T> {
+  let inFlight = creating.get(deps);
+  if (!inFlight) creating.set(deps, (inFlight = new Map()));
+  for (let p = inFlight.get(canonical); p !== undefined; p = inFlight.get(canonical)) await p.catch(() => undefined);
+  const run = fn();
+  inFlight.set(canonical, run);
+  try {
+    return await run;
+  } finally {
+    if (inFlight.get(canonical) === run) inFlight.delete(canonical);
+  }
+}
+
 /**
  * Creates a user with the sign-up rules (used by POST /auth/signup and `gatehouse users add`).
  * One insert: either the user exists afterwards or nothing was written. Throws GatehouseError
- * `invalid_username`, `weak_password`, `invalid_password`, `invalid_request` (bad role), `username_taken`.
+ * `invalid_username`, `weak_password`, `invalid_password`, `invalid_request` (bad role), `username_taken`,
+ * and, for a sign-up request (`from`), 503 `busy` when the hashing queue refuses it (normal lane).
  */
-export async function createUser(deps: Deps, input: CreateUserInput): Promise<UserRecord> {
+export async function createUser(deps: Deps, input: CreateUserInput, from?: FastifyRequest): Promise<UserRecord> {
   const { display, canonical } = validateUsername(input.username);
   checkNewPassword(input.password, display, deps.config);
   const roles = [...new Set((input.roles ?? []).map(checkRole))];
+  return oneAtATime(deps, canonical, () => insertUser(deps, { display, canonical, password: input.password, roles }, from));
+}
+
+async function insertUser(
+  deps: Deps,
+  input: { display: string; canonical: string; password: string; roles: string[] },
+  from: FastifyRequest | undefined,
+): Promise<UserRecord> {
+  const { display, canonical, roles } = input;
   // Cheap early answer; the unique index below is what decides under a race.
   if (await deps.stores.users.findByCanonical(canonical)) throw new GatehouseError('username_taken');
-  const passwordHash = await hashPassword(deps, input.password);
+  const ticket = from === undefined ? undefined : admitHash(deps, { lane: 'normal', request: from, username: canonical });
+  const passwordHash = await hashPassword(deps, input.password, ticket);
   const now = deps.clock.now();
   const user: UserRecord = {
     id: randomId(),
