@@ -110,7 +110,9 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Duple
 export function installProblemHandlers(app: FastifyInstance, logger: Logger, bodyLimit: number): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const ge = toGatehouseError(err, bodyLimit);
-    if (ge.status >= 500) {
+    // `busy` is the hashing queue refusing at once under load: expected, counted and logged
+    // (once a second) where it is decided (auth-context.ts), never an error line per request.
+    if (ge.status >= 500 && ge.code !== 'busy') {
       logger.error({ err: ge.cause ?? ge, code: ge.code, method: request.method, url: request.url }, 'auth service request failed');
     }
     return sendProblem(reply, ge);

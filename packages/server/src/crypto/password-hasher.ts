@@ -155,13 +155,14 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
     if (!limits) return null;
     const wait = waitMs(claim.lane);
     const retryAfterMs = Math.max(wait, hashMs);
-    if (wait > limits.maxWaitMs) return new HashQueueFullError('wait', retryAfterMs);
+    // A client over its own share is told so first (it is the one to slow down).
     if (claim.lane === 'normal' && claim.ip && limits.maxPerIp > 0 && (perIp.get(claim.ip) ?? 0) >= limits.maxPerIp) {
       return new HashQueueFullError('ip', retryAfterMs);
     }
     if (shareOfUsername && claim.username && limits.maxPerUsername > 0 && (perUser.get(`${claim.lane}\0${claim.username}`) ?? 0) >= limits.maxPerUsername) {
       return new HashQueueFullError('username', retryAfterMs);
     }
+    if (wait > limits.maxWaitMs) return new HashQueueFullError('wait', retryAfterMs);
     return null;
   }
 
