@@ -148,6 +148,37 @@ describe('sign-in flood: bounded hash queue', () => {
     // The refusals cost no account budget: bob's five failures are all still there.
     for (let i = 0; i < 5; i++) expect((await signin(h.app, { username: 'bob', password: 'wrong-wrong-wrong' })).statusCode).toBe(401);
   });
+});
+
+/** The shares alone: a wait bound far away, so only one address's or one username's share refuses. */
+describe('sign-in flood: per-address and per-username shares of the hash queue', () => {
+  let h: AuthHarness;
+  let aliceCookie: string;
+  beforeAll(async () => {
+    h = await createAuthHarness({
+      abuseLimits: 'defaults',
+      config: (c) => {
+        c.password.maxConcurrentHashes = 1;
+        c.password.maxHashWaitMs = 60_000;
+        c.password.maxQueuedHashesPerIp = 4;
+        c.password.maxQueuedHashesPerUsername = 2;
+      },
+    });
+    expect((await signup(h.app, 'alice')).statusCode).toBe(201);
+    const res = await signin(h.app, { username: 'alice', password: STRONG_PASSWORD }, { 'x-gatehouse-client-ip': '192.0.2.10' });
+    expect(res.statusCode).toBe(200);
+    aliceCookie = res.cookies.find((c) => c.name === KNOWN_DEVICE_COOKIE)!.value;
+  });
+  afterAll(async () => {
+    expect(leakingBodies(h)).toEqual([]);
+    await h.close();
+  });
+  function expectShareRefusal(res: LightMyRequestResponse, detail: RegExp): void {
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'busy', status: 503 });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(res.json().detail).toMatch(detail);
+  }
 
   it('one address cannot fill the queue', async () => {
     const hasher = authContextOf(h.deps).hasher;
@@ -165,13 +196,11 @@ describe('sign-in flood: bounded hash queue', () => {
     sampling = false;
     const refused = answers.filter((r) => r.statusCode === 503);
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) {
-      expectBusy(r);
-      expect(r.json().detail).toMatch(/from your network/);
-    }
+    for (const r of refused) expectShareRefusal(r, /from your network/);
     expect(peak).toBeLessThanOrEqual(4);
-    // Another address is admitted meanwhile (the queue itself is far from full).
     expect(answers.filter((r) => r.statusCode === 401).length).toBeGreaterThanOrEqual(4);
+    // Another address is admitted meanwhile.
+    expect((await signin(h.app, { username: 'one-ip-x', password: 'guess-guess-guess' }, { 'x-gatehouse-client-ip': '203.0.113.51' })).statusCode).toBe(401);
   });
 
   it("one username cannot fill the queue (per lane: its owner's browser still gets in)", async () => {
@@ -183,7 +212,7 @@ describe('sign-in flood: bounded hash queue', () => {
     expect(guesses.filter((r) => r.statusCode === 401)).toHaveLength(2);
     const refused = guesses.filter((r) => r.statusCode === 503);
     expect(refused).toHaveLength(2);
-    for (const r of refused) expect(r.json().detail).toMatch(/for this account/);
+    for (const r of refused) expectShareRefusal(r, /for this account/);
     expect(answers[4]!.statusCode).toBe(200);
   });
 });
