@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { CLI, cleanup, PASSWORD, quantiles, signUp, sleep, startChild, tempDir, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, PASSWORD, quantiles, signUp, sleep, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -90,6 +90,7 @@ try {
       const quiet = await post(base, { username: 'real-user', password: PASSWORD }, { cookie: knownDevice, 'x-forwarded-for': '192.0.2.10' });
       if (quiet.status !== 200) throw new Error(`quiet sign-in: ${quiet.status}`);
 
+      const cpu0 = threadCpuNs(gw.proc.pid);
       const t0 = performance.now();
       const flood = Array.from({ length: FLOOD }, (_, i) => {
         const n = ipSeq++;
@@ -102,6 +103,7 @@ try {
         post(base, { username: 'real-user', password: PASSWORD }, { 'x-forwarded-for': '192.0.2.11' }),
       ]);
       const answers = await Promise.all(flood);
+      const cpu1 = threadCpuNs(gw.proc.pid);
       if (known.status !== 200) console.log(`  known-device sign-in answered ${known.status}`);
       const checked = answers.filter((a) => a.status === 401);
       const refused = answers.filter((a) => a.status === 503);
@@ -123,11 +125,13 @@ try {
         refusedMax: refused.length ? quantiles(refused.map((a) => a.ms)).max : undefined,
         retryAfter: refused.length ? refused[0].retryAfter : undefined,
         lastChecked: checked.length ? Math.max(...checked.map((a) => a.ms)) : undefined,
+        // Event-loop CPU per request of the round (gateway + auth service main thread; the hashes run on threads of their own).
+        mainCpuPerRequest: cpu0 && cpu1 ? (cpu1.main - cpu0.main) / 1e6 / (FLOOD + 2) : undefined,
       };
       rows.push(row);
       console.log(
         `flood ${FLOOD} round ${round + 1}: known-device sign-in ${f(row.known)} ms (${row.knownStatus}; quiet ${f(row.quiet)} ms); without the cookie ${row.plainStatus} in ${f(row.plain)} ms; ` +
-          `flood: ${row.checked} checked (last at ${f(row.lastChecked)} ms), ${row.refused} refused 503 (p50 ${f(row.refusedP50)} ms, max ${f(row.refusedMax)} ms, Retry-After ${row.retryAfter ?? '—'}), ${row.limited} 429${other ? `, ${other} other` : ''}`,
+          `flood: ${row.checked} checked (last at ${f(row.lastChecked)} ms), ${row.refused} refused 503 (p50 ${f(row.refusedP50)} ms, max ${f(row.refusedMax)} ms, Retry-After ${row.retryAfter ?? '—'}), ${row.limited} 429${other ? `, ${other} other` : ''}; main-thread CPU ${f(row.mainCpuPerRequest)} ms a request`,
       );
     }
   }
@@ -139,13 +143,13 @@ try {
   console.log('');
   console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; CLI ${cli}; ${new Date().toISOString()}`);
   console.log('');
-  console.log(`| flood (concurrent unknown-user sign-ins, each its own address) | quiet sign-in ms | **known-device sign-in ms** | without the cookie: status, ms | flood checked (401) | flood refused (503) | refusal p50 / max ms | last checked answer ms |`);
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| flood (concurrent unknown-user sign-ins, each its own address) | quiet sign-in ms | **known-device sign-in ms** | without the cookie: status, ms | flood checked (401) | flood refused (503) | refusal p50 / max ms | last checked answer ms | main-thread CPU ms a request |`);
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const FLOOD of FLOODS) {
     const l = rows.filter((r) => r.flood === FLOOD);
     const statuses = [...new Set(l.map((r) => r.plainStatus))].join('/');
     console.log(
-      `| ${FLOOD} | ${f(med(l, (r) => r.quiet))} | **${f(med(l, (r) => r.known))}** | ${statuses}, ${f(med(l, (r) => r.plain))} | ${med(l, (r) => r.checked)} | ${med(l, (r) => r.refused)} | ${f(med(l, (r) => r.refusedP50))} / ${f(med(l, (r) => r.refusedMax))} | ${f(med(l, (r) => r.lastChecked))} |`,
+      `| ${FLOOD} | ${f(med(l, (r) => r.quiet))} | **${f(med(l, (r) => r.known))}** | ${statuses}, ${f(med(l, (r) => r.plain))} | ${med(l, (r) => r.checked)} | ${med(l, (r) => r.refused)} | ${f(med(l, (r) => r.refusedP50))} / ${f(med(l, (r) => r.refusedMax))} | ${f(med(l, (r) => r.lastChecked))} | ${f(med(l, (r) => r.mainCpuPerRequest))} |`,
     );
   }
   console.log('');
