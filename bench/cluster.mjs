@@ -3,7 +3,7 @@
 // PostgreSQL database (created and dropped), and sign-in over HTTP. 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,28 @@ export function quantiles(samples) {
   const s = [...samples].sort((a, b) => a - b);
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return { n: s.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: s[s.length - 1] };
+}
+
+/**
+ * CPU time (ns) of a process's threads so far, from /proc/<pid>/task/<tid>/schedstat (Linux;
+ * exact, not tick-sampled): its main thread (the event loop: gateway and auth service in one
+ * process) and all threads (adds the argon2id hashing threads and V8's helpers). null elsewhere.
+ */
+export function threadCpuNs(pid) {
+  if (!existsSync(`/proc/${pid}/task`)) return null;
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let ns;
+    try {
+      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    all += ns;
+    if (tid === String(pid)) main = ns;
+  }
+  return { main, all };
 }
 
 export { sleep };

@@ -15,12 +15,12 @@
 //   node bench/signin.mjs [--signins 40] [--duration 5] [--rounds 2] [--connections 16] [--signin-concurrency 8] [--max-hashes N]
 import { hash, verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARGON2ID_OPTIONS } from '../packages/server/dist/crypto/password-hasher.js';
-import { CLI, cleanup, PASSWORD, quantiles, root, signIn, signInOnce, signUp, sleep, startChild, tempDir, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, PASSWORD, quantiles, root, signIn, signInOnce, signUp, sleep, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -62,28 +62,6 @@ async function timedSignIn(base, username) {
   const t0 = process.hrtime.bigint();
   await signInOnce(base, body);
   return ms(process.hrtime.bigint() - t0);
-}
-
-/**
- * CPU time (ns) of a process's threads so far, from /proc/<pid>/task/<tid>/schedstat (Linux;
- * exact, not tick-sampled): its main thread (the event loop: gateway and auth service in one
- * process) and all threads (adds the argon2id hashing threads and V8's helpers). null elsewhere.
- */
-function threadCpuNs(pid) {
-  if (!existsSync(`/proc/${pid}/task`)) return null;
-  let main = 0;
-  let all = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let ns;
-    try {
-      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    all += ns;
-    if (tid === String(pid)) main = ns;
-  }
-  return { main, all };
 }
 
 /** The gateway's own event-loop delay quantiles from /metrics, when it exports them. */

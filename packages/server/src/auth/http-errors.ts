@@ -123,7 +123,9 @@ export function logServerError(logger: Logger, health: StoreHealth | undefined, 
 export function installProblemHandlers(app: FastifyInstance, logger: Logger, bodyLimit: number, health?: StoreHealth): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const ge = toGatehouseError(err, bodyLimit);
-    logServerError(logger, health, ge, request);
+    // `busy` is the hashing queue refusing at once under load: expected, counted and logged
+    // (once a second) where it is decided (auth-context.ts), never an error line per request.
+    if (ge.code !== 'busy') logServerError(logger, health, ge, request);
     return sendProblem(reply, ge);
   });
   // A known path with another method is 405 with Allow, never a silent 404: GET never

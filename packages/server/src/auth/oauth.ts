@@ -57,7 +57,7 @@ export function requireParam(params: Partial<Record<string, string>>, name: stri
   return v;
 }
 
-/** The OAuth error code for a client error, or null when the error keeps the problem+json shape (413, 415, 5xx). */
+/** The OAuth error code for a client error or `busy`, or null when the error keeps the problem+json shape (413, 415, other 5xx). */
 function oauthCode(err: GatehouseError): string | null {
   switch (err.code) {
     case 'invalid_request':
@@ -68,6 +68,9 @@ function oauthCode(err: GatehouseError): string | null {
     case 'invalid_scope':
     case 'invalid_client':
       return err.code;
+    case 'busy':
+      // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).
+      return 'temporarily_unavailable';
     default:
       return null;
   }

@@ -3,7 +3,7 @@ import type { Deps } from '../context.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { RateLimitRule, UserRecord } from '../stores/types.js';
 import { recordAuditInBackground } from './audit.js';
-import { verifyPassword } from './auth-context.js';
+import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from './auth-context.js';
 import { clientIp } from './client-ip.js';
 import { knownDeviceFor } from './device-cookie.js';
 import { canonicalUsername } from './policy/username.js';
@@ -41,8 +41,13 @@ function deviceKey(canonical: string, nonce: string): string {
  *    refused reservation answers 429 at once, with no hash computed, whatever the password;
  *    so N parallel guesses check at most `maxFailures` passwords. A browser with a valid device
  *    cookie for this account draws on its own budget (`signin.knownDeviceMaxFailures`) instead;
- * 3. the password (a dummy hash for an unknown user). A success frees its budget; a failure
- *    keeps the reserved point.
+ * 3. the password (a dummy hash for an unknown user), through the admission of the hashing
+ *    queue (auth-context.ts `admitHash`): a sign-in with a valid device cookie for this account
+ *    runs in the known-device lane, ahead of the rest; past the lane's expected-wait bound, or
+ *    beyond its address's or username's share, 503 `busy` with Retry-After at once. The wait
+ *    and the address's share are checked once before the budget (a refusal then costs no
+ *    point); the place is taken right after it, with the username's share (so guesses beyond
+ *    the lock still get 429). A success frees its budget; a failure keeps the reserved point.
  * Returns `{ok: false}` for a wrong username or password; the caller answers in its own shape.
  */
 export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
@@ -53,6 +58,8 @@ export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: 
   const device = knownDeviceFor(deps, request, canonical);
   const key = device ? deviceKey(canonical, device.nonce) : accountKey(canonical);
   const rule: RateLimitRule = { points: device ? cfg.knownDeviceMaxFailures : cfg.maxFailures, durationSec: cfg.lockWindowSec };
+  const hashReq: HashRequest = { lane: device ? 'known_device' : 'normal', request, username: canonical };
+  checkHashAdmission(deps, hashReq);
 
   const reserved = await deps.stores.rateLimits.consume(key, rule);
   if (!reserved.allowed) {
@@ -80,8 +87,15 @@ export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: 
     );
   }
 
-  const user = await deps.stores.users.findByCanonical(canonical);
-  const ok = await verifyPassword(deps, user?.passwordHash ?? null, attempt.password);
+  const ticket = admitHash(deps, hashReq);
+  let user: UserRecord | null;
+  let ok: boolean;
+  try {
+    user = await deps.stores.users.findByCanonical(canonical);
+    ok = await verifyPassword(deps, user?.passwordHash ?? null, attempt.password, ticket);
+  } finally {
+    ticket.release();
+  }
   if (user && ok) {
     await deps.stores.rateLimits.reset(key);
     return { ok: true, user, canonical, knownDevice: device !== null };

@@ -87,6 +87,33 @@ describe('POST /auth/signup', () => {
     expect(prefix.statusCode).toBe(401);
   });
 
+  it('refuses a look-alike of a taken name (UTS #39 skeleton) with username_taken and says so', async () => {
+    expect((await signup(h.app, 'admin')).statusCode).toBe(201);
+    for (const name of ['\u0430dmin', 'ADM\u0406N', '\u03b1dmin', 'adrnin', '\uff41\u0501min']) {
+      const res = await signup(h.app, name);
+      expect(res.statusCode, name).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'username_taken' });
+      expect(res.json().detail).toMatch(/looks the same as one that is taken/);
+    }
+    expect(await h.deps.stores.users.findByCanonical('\u0430dmin')).toBeNull();
+    // A plain taken name keeps its plain answer.
+    expect((await signup(h.app, 'Admin')).json().detail).not.toMatch(/looks the same/);
+    expect((await signup(h.app, 'g00gle')).statusCode).toBe(201);
+    expect((await signup(h.app, 'GOOGLE')).statusCode).toBe(409);
+  });
+
+  it('names in one script that resemble nothing taken still register: Cyrillic, Japanese, Greek', async () => {
+    for (const name of ['\u0430\u0434\u043c\u0438\u043d', '\u5c71\u7530\u592a\u90ce', '\u3084\u307e\u3060', '\u03c3\u03bf\u03c6\u03b9\u03b1', '\u0412\u043b\u0430\u0434\u0438\u043c\u0438\u0440']) {
+      expect((await signup(h.app, name)).statusCode, name).toBe(201);
+    }
+  });
+
+  it('parallel sign-ups of a name and its look-alike: one account', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => signup(h.app, i % 2 ? 'paypal' : '\u0440\u0430\u0443\u0440\u0430l')));
+    expect(results.filter((r) => r.statusCode === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.statusCode === 409)).toHaveLength(9);
+  });
+
   it('50 parallel sign-ups of one name: exactly one 201, 49 409, one row', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => signup(h.app, 'RaceName')));
     const statuses = results.map((r) => r.statusCode);

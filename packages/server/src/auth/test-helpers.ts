@@ -45,7 +45,7 @@ export interface HarnessOptions {
   /** A logger to observe security events (default: silent). */
   logger?: Logger;
   /**
-   * 'relaxed' (default): no per-IP limits and no automatic sign-up challenge, so suites that
+   * 'relaxed' (default): no per-IP limits (nor per-IP share of the hashing queue) and no automatic sign-up challenge, so suites that
    * sign up many users from one injected address test what they test. The per-account sign-in
    * lock stays on. 'defaults': every abuse limit as shipped.
    */
@@ -64,6 +64,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
     config.signup.perIpPerMinute = 0;
     config.signup.autoChallenge.perIpPerMinute = 0;
     config.signup.autoChallenge.globalPerMinute = 0;
+    config.password.maxQueuedHashesPerIp = 0;
   }
   options.config?.(config);
   const stores = await openSqliteStores({ file: join(dir, 'gatehouse.db'), clock });

@@ -63,6 +63,11 @@ export const DEFAULTS: GatehouseConfig = {
     // Hashing threads run below request handling: under CPU contention signed-in traffic wins
     // over a burst of sign-ins (bench/signin.mjs).
     hashNice: 10,
+    // Admission to the hashing queue (crypto/password-hasher.ts): past this expected wait a
+    // hash is refused at once with 503 busy + Retry-After instead of queuing (bench/signin-flood.mjs).
+    maxHashWaitMs: 2000,
+    maxQueuedHashesPerIp: 8,
+    maxQueuedHashesPerUsername: 5,
   },
   signin: {
     maxFailures: 5,

@@ -63,6 +63,8 @@ describe('loadConfig', () => {
     [{ password: { hashNice: 20 } }, /password.hashNice must be from 0 .* to 19/],
     [{ password: { hashNice: -1 } }, /"password.hashNice" must be a whole number >= 0/],
     [{ password: { hashNice: 2.5 } }, /"password.hashNice" must be a whole number >= 0/],
+    [{ password: { maxHashWaitMs: 50 } }, /password.maxHashWaitMs must be 100..60000 ms/],
+    [{ password: { maxQueuedHashesPerIp: -1 } }, /"password.maxQueuedHashesPerIp" must be a whole number >= 0/],
     [{ tokens: { accessTokenTtlSec: 30 } }, /tokens.accessTokenTtlSec must be 60..3600/],
     [{ tokens: { defaultScopes: ['notes read'] } }, /tokens.defaultScopes/],
     [{ tokens: { defaultScopes: 'notes:read' } }, /"tokens.defaultScopes" must be an array of strings/],

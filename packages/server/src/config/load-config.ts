@@ -198,6 +198,7 @@ function checkFinal(c: GatehouseConfig): void {
   if (c.password.maxConcurrentHashes < 1) throw new ConfigError('password.maxConcurrentHashes must be at least 1.');
   // Whole and >= 0 is checked with every number key; the nice scale ends at 19.
   if (c.password.hashNice > 19) throw new ConfigError('password.hashNice must be from 0 (the priority of request handling) to 19 (lowest).');
+  if (c.password.maxHashWaitMs < 100 || c.password.maxHashWaitMs > 60_000) throw new ConfigError('password.maxHashWaitMs must be 100..60000 ms.');
   if (c.tokens.accessTokenTtlSec < 60 || c.tokens.accessTokenTtlSec > 3600) throw new ConfigError('tokens.accessTokenTtlSec must be 60..3600 seconds.');
   for (const s of c.tokens.defaultScopes) {
     if (!SCOPE_TOKEN_RE.test(s)) throw new ConfigError(`tokens.defaultScopes: ${JSON.stringify(s)} is not a scope (printable characters, no spaces, quotes or backslashes).`);

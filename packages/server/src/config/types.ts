@@ -123,6 +123,12 @@ export interface GatehouseConfig {
     maxConcurrentHashes: number;
     /** Nice value (0..19, Linux) of the hashing threads; 0 = the priority of request handling. */
     hashNice: number;
+    /** Longest expected wait (ms) in the hashing queue; a hash expected to wait longer is refused at once (503 busy). */
+    maxHashWaitMs: number;
+    /** Most hashes one client address (IPv6 by its /64) may have admitted at once, outside the known-device lane (0: no cap). */
+    maxQueuedHashesPerIp: number;
+    /** Most hashes one username may have admitted at once, per lane (0: no cap). */
+    maxQueuedHashesPerUsername: number;
   };
   /** Abuse limits of sign-in (`POST /auth/signin` and the token endpoint's password grant together). */
   signin: {

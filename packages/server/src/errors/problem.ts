@@ -24,9 +24,9 @@ export function problemType(code: ErrorCode): string {
 export function toProblem(err: unknown): { problem: ProblemDocument; headers: Record<string, string> } {
   const ge = err instanceof GatehouseError ? err : new GatehouseError('internal', { cause: err });
   const entry = ERROR_REGISTRY[ge.code];
-  const exposeDetail = ge.status < 500 || ge.code === 'unavailable' || ge.code === 'bad_gateway' || ge.code === 'gateway_timeout';
+  const exposeDetail = ge.status < 500 || ge.code === 'unavailable' || ge.code === 'busy' || ge.code === 'bad_gateway' || ge.code === 'gateway_timeout';
   const problem: ProblemDocument = {
-    ...(ge.status < 500 ? ge.extra : undefined),
+    ...(ge.status < 500 || ge.code === 'busy' ? ge.extra : undefined),
     type: problemType(ge.code),
     title: entry.title,
     status: ge.status,

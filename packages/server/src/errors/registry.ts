@@ -42,6 +42,7 @@ export const ERROR_REGISTRY = {
   internal: { status: 500, title: 'Internal error' },
   bad_gateway: { status: 502, title: 'The upstream service did not answer' },
   unavailable: { status: 503, title: 'A store or service needed for this request is unavailable' },
+  busy: { status: 503, title: 'Too many passwords are waiting to be checked' },
   gateway_timeout: { status: 504, title: 'The upstream service timed out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -25,6 +25,12 @@ export interface UserStore {
   create(user: UserRecord): Promise<void>;
   findById(id: string): Promise<UserRecord | null>;
   findByCanonical(usernameCanonical: string): Promise<UserRecord | null>;
+  /**
+   * The oldest user whose canonical name looks like this one: the same UTS #39 skeleton
+   * (util/confusable-skeleton.ts), e.g. Cyrillic "аdmin" for "admin"; the user itself when the
+   * canonical name exists; null when none.
+   */
+  findLookalike(usernameCanonical: string): Promise<UserRecord | null>;
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
   list(): Promise<UserRecord[]>;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
-import { hashPassword, verifyPassword } from '../auth-context.js';
+import { admitHash, checkHashAdmission, hashPassword, verifyPassword, type HashRequest } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
@@ -41,9 +41,12 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       // an attempt is reserved before hashing, like sign-in, and a success clears the count.
       const { maxFailures, lockWindowSec } = deps.config.signin;
       const key = `password-change:user:${user.id}`;
+      // Both hashes go through the queue's admission (normal lane): 503 busy rather than a long wait.
+      const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
+      checkHashAdmission(deps, hashReq);
       const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
       if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-      if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password))) {
+      if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password, admitHash(deps, hashReq)))) {
         deps.logger.warn(
           { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
           'password change refused: wrong current password',
@@ -52,7 +55,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       }
       await deps.stores.rateLimits.reset(key);
       checkNewPassword(request.body.new_password, user.username, deps.config);
-      const passwordHash = await hashPassword(deps, request.body.new_password);
+      const passwordHash = await hashPassword(deps, request.body.new_password, admitHash(deps, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
       const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
       await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });

@@ -42,7 +42,7 @@ export function registerSignup(app: FastifyInstance, { deps }: EndpointContext):
       await verifyChallenge(deps, challenge);
     }
     try {
-      const user = await createUser(deps, { username, password });
+      const user = await createUser(deps, { username, password }, request);
       await recordAudit(deps, request, { type: 'signup', userId: user.id });
       return reply.code(201).send({ id: user.id, username: user.username });
     } catch (err) {

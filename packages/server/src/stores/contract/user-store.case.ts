@@ -54,6 +54,24 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       expect((await stores.users.list()).filter((u) => u.usernameCanonical === 'racename')).toHaveLength(1);
     });
 
+    it('finds the oldest user whose name looks the same (UTS #39 skeleton), across scripts and case; not other names', async () => {
+      const admin = makeUser({ username: 'Admin', usernameCanonical: 'admin', createdAt: T0 + 1 });
+      await stores.users.create(admin);
+      expect(await stores.users.findLookalike('admin')).toEqual(admin);
+      expect(await stores.users.findLookalike('\u0430dmin')).toEqual(admin); // Cyrillic а
+      expect(await stores.users.findLookalike('\u03b1dmin')).toEqual(admin); // Greek α
+      expect(await stores.users.findLookalike('adrnin')).toEqual(admin); // "rn" for "m"
+      expect(await stores.users.findLookalike('admins')).toBeNull();
+      expect(await stores.users.findLookalike('\u0430\u0434\u043c\u0438\u043d')).toBeNull(); // all-Cyrillic "админ"
+      // A look-alike pair that exists (created before the rule): the oldest answers.
+      const older = makeUser({ username: 'g00gle', usernameCanonical: 'g00gle', createdAt: T0 });
+      const newer = makeUser({ username: 'google', usernameCanonical: 'google', createdAt: T0 + 5 });
+      await stores.users.create(newer);
+      await stores.users.create(older);
+      expect(await stores.users.findLookalike('google')).toEqual(older);
+      expect(await stores.users.findLookalike('\u0261oo\u0261le')).toEqual(older); // Latin script g
+    });
+
     it('sets the password hash and roles, moving updatedAt and nothing else', async () => {
       const u = makeUser({ roles: ['staff'] });
       await stores.users.create(u);

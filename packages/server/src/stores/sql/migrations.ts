@@ -1,5 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
+import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import type { SqlFlavor } from './flavor.js';
+import type { GatehouseDb } from './schema.js';
 
 /**
  * The schema, as kysely migrations shared by every SQL backend. Only portable types are used
@@ -127,6 +129,24 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
       },
       async down(db: Kysely<unknown>): Promise<void> {
         await db.schema.dropTable('audit_events').ifExists().execute();
+      },
+    },
+    '0004_username_skeleton': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The look-alike key of each username (UTS #39 skeleton), so sign-up refuses "аdmin"
+        // (Cyrillic а) beside "admin" with one indexed lookup. Not unique: names that collide
+        // may already exist; only new ones are checked. Rows from before are filled in here.
+        await addColumnIfMissing(db, 'users', 'username_skeleton', 'text');
+        const users = db as unknown as Kysely<GatehouseDb>;
+        const rows = await users.selectFrom('users').select(['id', 'username_canonical']).where('username_skeleton', 'is', null).execute();
+        for (const r of rows) {
+          await users.updateTable('users').set({ username_skeleton: usernameSkeleton(r.username_canonical) }).where('id', '=', r.id).execute();
+        }
+        await db.schema.createIndex('users_username_skeleton_idx').ifNotExists().on('users').column('username_skeleton').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropIndex('users_username_skeleton_idx').ifExists().execute();
+        await db.schema.alterTable('users').dropColumn('username_skeleton').execute();
       },
     },
   };

@@ -1,14 +1,17 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../errors/index.js';
 import { ManualClock } from '../../util/clock.js';
 import { makeSession, makeUser } from '../contract/fixtures.test-helpers.js';
 import { runStoreContracts } from '../contract/index.test-helpers.js';
 import { guard } from '../sql/flavor.js';
+import { gatehouseMigrations } from '../sql/migrations.js';
 import { UsernameTakenError, type Stores } from '../types.js';
 import { openSqliteStores } from './open-sqlite-stores.js';
+import { openSqliteDatabase } from './database.js';
 import { sqliteFlavor } from './sqlite-flavor.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
@@ -84,6 +87,26 @@ describe('openSqliteStores', () => {
       expect(existsSync(`${file}-wal`)).toBe(true);
       // Foreign keys on: a session of an unknown user is refused.
       await expect(stores.sessions.createReplacingDevice(makeSession('no-such-user'))).rejects.toThrow();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('migration 0004 fills in the look-alike key of users created before it', async () => {
+    const file = join(root, 'upgrade-0004', 'gatehouse.db');
+    const before = Object.fromEntries(Object.entries(gatehouseMigrations(sqliteFlavor)).filter(([name]) => name < '0004'));
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    const provider = { getMigrations: async (): Promise<Record<string, Migration>> => before };
+    expect((await new Migrator({ db, provider }).migrateToLatest()).error).toBeUndefined();
+    const old = makeUser({ username: 'Admin', usernameCanonical: 'admin' });
+    await db
+      .insertInto('users')
+      .values({ id: old.id, username: old.username, username_canonical: 'admin', password_hash: old.passwordHash, roles: '[]', created_at: old.createdAt, updated_at: old.updatedAt })
+      .execute();
+    await db.destroy();
+    const stores = await open(file);
+    try {
+      expect(await stores.users.findLookalike('\u0430dmin')).toEqual(old);
     } finally {
       await stores.close();
     }

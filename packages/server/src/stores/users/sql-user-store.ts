@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
 import { UsernameTakenError, type UserRecord, type UserStore } from '../types.js';
@@ -44,6 +45,7 @@ export class SqlUserStore implements UserStore {
             id: user.id,
             username: user.username,
             username_canonical: user.usernameCanonical,
+            username_skeleton: usernameSkeleton(user.usernameCanonical),
             password_hash: user.passwordHash,
             roles: JSON.stringify(user.roles),
             created_at: user.createdAt,
@@ -68,6 +70,19 @@ export class SqlUserStore implements UserStore {
   findByCanonical(usernameCanonical: string): Promise<UserRecord | null> {
     return this.run(async () => {
       const row = await this.db.selectFrom('users').selectAll().where('username_canonical', '=', usernameCanonical).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  findLookalike(usernameCanonical: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const row = await this.db
+        .selectFrom('users')
+        .selectAll()
+        .where('username_skeleton', '=', usernameSkeleton(usernameCanonical))
+        .orderBy('created_at')
+        .orderBy('id')
+        .executeTakeFirst();
       return row ? toRecord(row) : null;
     });
   }
