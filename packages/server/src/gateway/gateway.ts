@@ -12,6 +12,7 @@ import { CorsPolicy } from './cors.js';
 import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
+import { HostPolicy } from './host-policy.js';
 import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
 import { AccessTokenVerifier } from './pipeline/authenticate/access-token.js';
@@ -24,7 +25,7 @@ import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
 import { authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
-import { compileStripRules, strip, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
+import { compileStripRules, strip, type DroppedResponseHeader, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
 import { HSTS, clientErrorResponse, sendProblem, sendRedirect } from './respond.js';
 import { RevocationSet } from './revocation-set.js';
 import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
@@ -102,6 +103,8 @@ class GatewayImpl implements ProxyObserver {
     this.stripOpts = {
       proto: publicUrl.protocol.slice(0, -1),
       defaultHost: publicUrl.host,
+      port: publicUrl.port || (publicUrl.protocol === 'https:' ? '443' : '80'),
+      hosts: new HostPolicy(config),
       cookies: names,
       clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),
     };
@@ -116,7 +119,7 @@ class GatewayImpl implements ProxyObserver {
     const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations), this.apiTokens);
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
-    this.proxy = new Proxy(config, deps.logger, this);
+    this.proxy = new Proxy(config, deps.logger, this, this.stripRules);
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -152,6 +155,8 @@ class GatewayImpl implements ProxyObserver {
 
     const local = this.local.get(path);
     if (local !== undefined || Pages.handles(path)) {
+      // Routed requests are checked by strip; these by one more scan (they are not the hot path).
+      if (hostCount(req.rawHeaders) > 1) throw new GatehouseError('invalid_request', { detail: 'The request has more than one Host header.' });
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
       }
@@ -298,8 +303,29 @@ class GatewayImpl implements ProxyObserver {
     m.latency?.observe(seconds);
   }
 
+  /** Routes whose upstream had a header dropped, logged once each (the metric counts every time). */
+  private readonly droppedLogged = new Set<CompiledRoute>();
+
+  upstreamHeaderDropped(ex: Exchange, kind: DroppedResponseHeader, name: string): void {
+    this.metrics.countDroppedResponseHeader(ex.route.label, kind);
+    if (this.droppedLogged.has(ex.route)) return;
+    this.droppedLogged.add(ex.route);
+    // The header or cookie name only, never its value (it may be a credential).
+    this.deps.logger.warn(
+      { route: ex.route.label, service: ex.route.service, kind, name },
+      'an upstream answer tried to set a Gatehouse cookie or an identity header; dropped (logged once per route, counted in gatehouse_gateway_upstream_headers_dropped_total)',
+    );
+  }
+
   gatewayAnswered(ex: Exchange, _status: number, code: string): void {
     this.routeMetrics.get(ex.route)?.count(code);
     if (code === 'unavailable' && ex.route.authService) this.metrics.countDegraded('auth_service_unavailable');
   }
+}
+
+/** How many Host headers came (any case). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
 }

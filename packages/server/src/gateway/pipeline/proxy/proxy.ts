@@ -7,12 +7,14 @@ import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
 import { DUPLICATE } from '../../exchange.js';
 import { HSTS, sendProblem } from '../../respond.js';
-import { relayedResponseHeaders } from '../strip/strip.js';
+import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener, type StripRules } from '../strip/strip.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
   upstreamAnswered(ex: Exchange, status: number, seconds: number): void;
   gatewayAnswered(ex: Exchange, status: number, code: string): void;
+  /** A header the upstream must not send to clients was dropped from its answer (rare). */
+  upstreamHeaderDropped(ex: Exchange, kind: DroppedResponseHeader, name: string): void;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -71,7 +73,7 @@ const BUFFERED_BODY_MAX = 64 * 1024;
  * the client response with backpressure, strips hop-by-hop response headers, maps failures to
  * 502/504 problem+json, and aborts the upstream call when the client goes away.
  */
-class ProxyCall implements Dispatcher.DispatchHandler {
+class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
   bodyTooLarge = false;
@@ -102,7 +104,8 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.settled) return;
     const res = this.ex.res;
     this.proxy.observer.upstreamAnswered(this.ex, statusCode, (performance.now() - this.ex.startedAt) / 1000);
-    const out = relayedResponseHeaders(headers);
+    // Only the auth service's own routes may set Gatehouse cookies (sign-in, sign-out, device).
+    const out = relayedResponseHeaders(headers, this.proxy.identityRules, this.ex.route.authService, this);
     // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
     // restate the ones an upstream may also send.
     if (this.proxy.hsts) setHeader(out, 'strict-transport-security', HSTS);
@@ -117,6 +120,10 @@ class ProxyCall implements Dispatcher.DispatchHandler {
       // A header Node refuses to send: the upstream's answer cannot be relayed.
       controller.abort(err instanceof Error ? err : new Error('bad upstream header'));
     }
+  }
+
+  headerDropped(kind: DroppedResponseHeader, name: string): void {
+    this.proxy.observer.upstreamHeaderDropped(this.ex, kind, name);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -181,6 +188,8 @@ export class Proxy {
     private readonly config: GatehouseConfig,
     readonly logger: Logger,
     readonly observer: ProxyObserver,
+    /** x-passport and gateway.stripHeaders: never relayed in answers either. */
+    readonly identityRules: StripRules,
   ) {
     this.hsts = isHttps(config);
     this.corsEnabled = config.cors.origins.length > 0;
