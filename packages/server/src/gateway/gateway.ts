@@ -103,7 +103,6 @@ class GatewayImpl implements ProxyObserver {
     this.stripOpts = {
       proto: publicUrl.protocol.slice(0, -1),
       defaultHost: publicUrl.host,
-      port: publicUrl.port || (publicUrl.protocol === 'https:' ? '443' : '80'),
       hosts: new HostPolicy(config),
       cookies: names,
       clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),

@@ -176,7 +176,7 @@ describe('item 5: Host header trust (loopback public URL, as `npm start` without
     const rec = last(h);
     expect(rawValues(rec, 'x-forwarded-host')).toEqual([`127.0.0.1:${port}`]);
     expect(rawValues(rec, 'x-forwarded-proto')).toEqual(['http']);
-    expect(rawValues(rec, 'x-forwarded-port')).toEqual([String(port)]);
+    expect(rawValues(rec, 'x-forwarded-port')).toEqual([]);
     expect(JSON.stringify(rec.rawHeaders)).not.toMatch(/evil|localhost/);
   });
 
@@ -215,7 +215,7 @@ describe('item 5: Host header trust (a public URL is set)', () => {
       expect(statusOf(text), host).toBe(200);
       expect(rawValues(last(h), 'x-forwarded-host')).toEqual(['gatehouse.example']);
       expect(rawValues(last(h), 'x-forwarded-proto')).toEqual(['https']);
-      expect(rawValues(last(h), 'x-forwarded-port')).toEqual(['443']);
+      expect(rawValues(last(h), 'x-forwarded-port')).toEqual([]);
     }
     for (const host of ['evil.example', 'localhost', `127.0.0.2:${port}`, 'api.gatehouse.example', 'gatehouse.example.evil.example']) {
       const text = await raw(port, `GET /api/public HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
@@ -247,7 +247,7 @@ describe('item 5: behind a trusted proxy', () => {
     const junk = await raw(port, `GET /api/public HTTP/1.1\r\nHost: gatehouse.example\r\nX-Forwarded-Proto: gopher\r\nX-Forwarded-Port: 99999999\r\nConnection: close\r\n\r\n`);
     expect(statusOf(junk)).toBe(200);
     expect(rawValues(last(h), 'x-forwarded-proto')).toEqual(['https']);
-    expect(rawValues(last(h), 'x-forwarded-port')).toEqual(['443']);
+    expect(rawValues(last(h), 'x-forwarded-port')).toEqual([]);
   });
 });
 

@@ -16,7 +16,6 @@ function run(cookieHeaders: string[], opts: { authService?: boolean; https?: boo
   const stripOpts: StripOptions = {
     proto: 'http',
     defaultHost: 'gw.test',
-    port: '80',
     cookies: opts.https ? HTTPS_NAMES : HTTP_NAMES,
     clientIp: new ClientIpResolver([], 'x-forwarded-for'),
   };

@@ -76,8 +76,6 @@ export interface StripOptions {
   proto: string;
   /** `x-forwarded-host`: the public URL's host (a trusted proxy's own value wins). */
   defaultHost: string;
-  /** `x-forwarded-port`: the public URL's port (a trusted proxy's own value wins). */
-  port: string;
   /** Which Host a request may name (`gateway.allowedHosts`); absent: any. */
   hosts?: HostPolicy;
   /** The Gatehouse cookie names of this deployment (`__Host-` prefixed on https). */
@@ -152,7 +150,8 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
  * upstream headers without hop-by-hop headers, headers named in `Connection`, `x-passport`,
  * the configured identity headers, `Authorization`, client-sent forwarding headers and the
  * gateway's cookies; records what later stages need; then sets exactly one
- * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host/-port`. Throws 400 for two Host
+ * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host` (and a trusted proxy's
+ * `x-forwarded-port`). Throws 400 for two Host
  * headers or a `Connection` that names a header the gateway checks, 421 for a Host the gateway
  * does not serve.
  */
@@ -201,15 +200,6 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
         if (host !== undefined) throw new GatehouseError('invalid_request', { detail: 'The request has more than one Host header.' });
         host = value;
         continue;
-      case 'x-forwarded-host':
-        fwdHost = fwdHost === undefined ? value : `${fwdHost},${value}`;
-        continue;
-      case 'x-forwarded-proto':
-        fwdProto = fwdProto === undefined ? value : `${fwdProto},${value}`;
-        continue;
-      case 'x-forwarded-port':
-        fwdPort = fwdPort === undefined ? value : `${fwdPort},${value}`;
-        continue;
       case 'content-length':
         // The HTTP parser refuses a second Content-Length already; never forward two.
         if (ex.contentLength !== undefined) {
@@ -234,7 +224,14 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
         ex.preflightMethod = value;
         break;
       default:
-        if (DROPPED.has(name) || stripped(name, rules)) continue;
+        if (DROPPED.has(name)) {
+          // A client's forwarding values never pass; a trusted proxy's are kept aside (below).
+          if (name === 'x-forwarded-host') fwdHost = fwdHost === undefined ? value : `${fwdHost},${value}`;
+          else if (name === 'x-forwarded-proto') fwdProto = fwdProto === undefined ? value : `${fwdProto},${value}`;
+          else if (name === 'x-forwarded-port') fwdPort = fwdPort === undefined ? value : `${fwdPort},${value}`;
+          continue;
+        }
+        if (stripped(name, rules)) continue;
     }
     out.push(name, value);
   }
@@ -247,11 +244,13 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
   ex.clientIp = client.ip;
   out.push(CLIENT_IP_HEADER, client.ip);
   out.push('x-forwarded-for', client.forwardedFor);
-  // The gateway's own values, unless a trusted proxy says where the client came in.
+  // The gateway's own values, unless a trusted proxy says where the client came in. The port is
+  // in the host when it is not the scheme's default; X-Forwarded-Port goes only where a trusted
+  // proxy sent one (one header less on every request otherwise).
   let checkedHost = host;
   let proto = opts.proto;
   let fHost = opts.defaultHost;
-  let port = opts.port;
+  let port: string | undefined;
   if ((fwdHost !== undefined || fwdProto !== undefined || fwdPort !== undefined) && opts.clientIp.trustsPeer(peer)) {
     const h = lastElement(fwdHost);
     if (h !== '') checkedHost = fHost = h;
@@ -265,7 +264,7 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
   }
   out.push('x-forwarded-proto', proto);
   out.push('x-forwarded-host', fHost);
-  out.push('x-forwarded-port', port);
+  if (port !== undefined) out.push('x-forwarded-port', port);
 }
 
 /** The last comma-separated element of a forwarding header, trimmed ('' when none): the one the nearest (trusted) proxy wrote. */
@@ -356,6 +355,7 @@ export function relayedResponseHeaders(
     }
   }
   const first = rules.firstChars;
+  const filterCookies = !keepGatehouseCookies && headers['set-cookie'] !== undefined;
   const out: (string | string[])[] = [];
   for (const h in headers) {
     let v = headers[h];
@@ -365,7 +365,7 @@ export function relayedResponseHeaders(
       onDrop.headerDropped('identity_header', h);
       continue;
     }
-    if (h === 'set-cookie' && !keepGatehouseCookies) {
+    if (filterCookies && h === 'set-cookie') {
       v = withoutGatehouseCookies(v, onDrop);
       if (v === undefined) continue;
     }
