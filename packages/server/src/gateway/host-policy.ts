@@ -45,6 +45,9 @@ export class HostPolicy {
     if (this.allowed.has(h)) return true;
     if (!this.loopbackAnyPort) return false;
     const parts = splitHost(h);
-    return parts !== undefined && LOOPBACK.has(parts.name);
+    if (parts === undefined || !LOOPBACK.has(parts.name)) return false;
+    // `localhost:8080` comes on every request of a local browser: one Set lookup from now on.
+    if (this.allowed.size < 256) this.allowed.add(host);
+    return true;
   }
 }

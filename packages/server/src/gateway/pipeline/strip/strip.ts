@@ -46,6 +46,8 @@ export interface StripRules {
    * start with: one lookup rules out most response header names (`content-type`, `date`…).
    */
   firstChars: Uint8Array;
+  /** Response header names already classified (identity header or not), for the first 256 seen. */
+  known: Map<string, boolean>;
 }
 
 export function compileStripRules(list: readonly string[]): StripRules {
@@ -61,13 +63,24 @@ export function compileStripRules(list: readonly string[]): StripRules {
     if (name === '*') firstChars.fill(1);
     else if (name && name.charCodeAt(0) < 128) firstChars[name.charCodeAt(0)] = 1;
   }
-  return { exact, prefixes, firstChars };
+  return { exact, prefixes, firstChars, known: new Map() };
 }
 
 function stripped(name: string, rules: StripRules): boolean {
   if (rules.exact.has(name)) return true;
   for (const p of rules.prefixes) if (name.startsWith(p)) return true;
   return false;
+}
+
+/** `x-passport` or a configured identity header, remembered per name (answers repeat the same few names). */
+function identityHeader(name: string, rules: StripRules): boolean {
+  let r = rules.known.get(name);
+  if (r === undefined) {
+    r = name === 'x-passport' || stripped(name, rules);
+    // Bounded: an upstream inventing names cannot grow it.
+    if (rules.known.size < 256) rules.known.set(name, r);
+  }
+  return r;
 }
 
 /** What strip needs besides the identity-header rules; built once per gateway. */
@@ -361,7 +374,7 @@ export function relayedResponseHeaders(
     let v = headers[h];
     if (v === undefined || RESPONSE_DROPPED.has(h) || (named !== undefined && named.has(h))) continue;
     const c = h.charCodeAt(0);
-    if (c < 128 && first[c] === 1 && (h === 'x-passport' || stripped(h, rules))) {
+    if (c < 128 && first[c] === 1 && identityHeader(h, rules)) {
       onDrop.headerDropped('identity_header', h);
       continue;
     }
