@@ -164,9 +164,8 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
  * the configured identity headers, `Authorization`, client-sent forwarding headers and the
  * gateway's cookies; records what later stages need; then sets exactly one
  * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host` (and a trusted proxy's
- * `x-forwarded-port`). Throws 400 for two Host
- * headers or a `Connection` that names a header the gateway checks, 421 for a Host the gateway
- * does not serve.
+ * `x-forwarded-port`). Throws 400 for two Host headers or a `Connection` that names a header
+ * the gateway checks, 421 for a Host the gateway does not serve.
  */
 export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void {
   const raw = ex.req.rawHeaders;
