@@ -14,6 +14,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { RouteConfig } from '../config/types.js';
 import { HostPolicy } from './host-policy.js';
+import { LINGER_MAX_BYTES, LINGER_MAX_MS } from './respond.js';
 import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, type Recorded } from './test-helpers.js';
 
 const routes = (upstream: string): RouteConfig[] => [
@@ -359,27 +360,57 @@ describe('item 9: a 413 reaches a client that is still sending', () => {
     expect(statusOf(r.text)).toBe(413);
   });
 
-  it('the lingering is bounded: a client that sends far more than 1 MiB is cut off', async () => {
+  it(`the lingering is bounded by bytes: a client that keeps sending is cut off after ${LINGER_MAX_BYTES / 1024 / 1024} MiB, before the timer`, async () => {
     const { port } = ctx;
-    const socket = connect(port, '127.0.0.1');
+    // Half-open allowed: the client keeps sending after the gateway's FIN (Node would answer it with its own).
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     await new Promise((r) => socket.on('connect', r));
-    socket.on('data', () => {});
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
     socket.on('error', () => {});
+    let open = true;
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    void closed.then(() => (open = false));
     socket.write(`POST /api/public HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`);
     const chunk = Buffer.alloc(64 * 1024, 'z');
-    let sent = 0;
-    let open = true;
-    void closed.then(() => (open = false));
     const started = Date.now();
-    while (open && sent < 64 * 1024 * 1024 && Date.now() - started < 4000) {
+    let sent = 0;
+    for (; open && sent < 64 * 1024 * 1024 && Date.now() - started < 4000; sent += chunk.length) {
       if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 5));
-      sent += chunk.length;
       await new Promise((r) => setImmediate(r));
     }
     await Promise.race([closed, new Promise((r) => setTimeout(r, 4000))]);
+    // Cut mid-body (a reset, so the connection closes here although this client allows half-open):
+    // without the bound the gateway would read all 64 MiB and never close this side.
     expect(open).toBe(false);
-    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
+    expect(Date.now() - started).toBeLessThan(LINGER_MAX_MS);
+    expect(statusOf(answer)).toBe(413);
+    socket.destroy();
+  });
+
+  it(`the lingering is bounded in time: a client that trickles its body is cut off after ${LINGER_MAX_MS / 1000} s`, async () => {
+    const { port } = ctx;
+    // Half-open allowed: the client keeps sending after the gateway's FIN (Node would answer it with its own).
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise((r) => socket.on('connect', r));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    socket.on('error', () => {});
+    let open = true;
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    void closed.then(() => (open = false));
+    socket.write(`POST /api/public HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024}\r\n\r\n`);
+    const started = Date.now();
+    while (open && Date.now() - started < LINGER_MAX_MS + 2000) {
+      socket.write('x'.repeat(100));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const elapsed = Date.now() - started;
+    expect(open).toBe(false);
+    expect(elapsed).toBeGreaterThanOrEqual(LINGER_MAX_MS - 100);
+    expect(elapsed).toBeLessThan(LINGER_MAX_MS + 1500);
+    expect(statusOf(answer)).toBe(413);
     socket.destroy();
   });
 });

@@ -90,7 +90,7 @@ export const LINGER_MAX_MS = 2_000;
 /**
  * Closes the connection of a request answered before its body was read (413, 415, 401…) the
  * way lingering close does (RFC 9112 §9.6): the answer, then our FIN, then the rest of the body
- * read and discarded until it ends, the client closes, LINGER_MAX_BYTES came or LINGER_MAX_MS
+ * read and discarded until it ends, the client goes away, LINGER_MAX_BYTES came or LINGER_MAX_MS
  * passed. Node's default for a `Connection: close` answer is to destroy the socket as soon as the
  * answer is flushed; a client still sending then gets a reset, and its kernel throws away the
  * answer it had not read yet (curl and browsers read early answers; many HTTP clients first
@@ -100,27 +100,34 @@ export const LINGER_MAX_MS = 2_000;
 function lingerOnClose(req: IncomingMessage): void {
   const socket = req.socket as Socket | null;
   if (socket === null || socket.destroyed || typeof socket.destroySoon !== 'function') return;
+  // Read and drop the rest of the body from now on, counting it. (Left alone, Node would "dump"
+  // the request when the answer is done: read it all, unbounded, without a 'data' event.)
+  let left = LINGER_MAX_BYTES;
+  let lingering = false;
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0 && lingering) destroyWhenFlushed(socket);
+  });
+  req.on('error', noop);
   socket.destroySoon = () => {
+    lingering = true;
     if (socket.writable) socket.end();
-    if (req.complete || socket.destroyed) {
+    if (req.complete || socket.destroyed || left < 0) {
       destroyWhenFlushed(socket);
       return;
     }
-    let left = LINGER_MAX_BYTES;
     const timer = setTimeout(() => socket.destroy(), LINGER_MAX_MS);
-    timer.unref();
-    const done = (): void => destroyWhenFlushed(socket);
     socket.once('close', () => clearTimeout(timer));
-    socket.once('end', done);
+    const done = (): void => destroyWhenFlushed(socket);
+    // The body ended, or the client went away mid-body (not the socket's own 'end': with the
+    // parser reading the connection it is no sign that the client stopped sending).
     req.once('end', done);
     req.once('error', done);
-    req.on('data', (chunk: Buffer) => {
-      left -= chunk.length;
-      if (left < 0) done();
-    });
     req.resume();
   };
 }
+
+function noop(): void {}
 
 /** Destroys the socket once our answer is written out (at once when it is). */
 function destroyWhenFlushed(socket: Socket): void {
