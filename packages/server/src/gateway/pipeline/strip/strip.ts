@@ -367,7 +367,6 @@ export function relayedResponseHeaders(
     }
   }
   const first = rules.firstChars;
-  const filterCookies = !keepGatehouseCookies && headers['set-cookie'] !== undefined;
   const out: (string | string[])[] = [];
   for (const h in headers) {
     let v = headers[h];
@@ -377,7 +376,9 @@ export function relayedResponseHeaders(
       onDrop.headerDropped('identity_header', h);
       continue;
     }
-    if (filterCookies && h === 'set-cookie') {
+    // Object keys are internalized strings: this compare is a pointer check, cheaper than looking
+    // `set-cookie` up in undici's object of varying shape up front.
+    if (h === 'set-cookie' && !keepGatehouseCookies) {
       v = withoutGatehouseCookies(v, onDrop);
       if (v === undefined) continue;
     }
