@@ -40,6 +40,7 @@ export const DEFAULTS: GatehouseConfig = {
     upstreamConnections: 64,
     trustedProxies: [],
     clientIpHeader: 'x-forwarded-for',
+    allowedHosts: [],
   },
   cors: {
     origins: [],

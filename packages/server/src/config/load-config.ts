@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ACCOUNT_SCOPE } from '../auth/tokens/scope.js';
+import { checkAllowedHost } from './allowed-hosts.js';
 import { DEFAULTS } from './defaults.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
@@ -234,6 +235,10 @@ function checkGatewayAndCors(c: GatehouseConfig): void {
   }
   if (c.gateway.clientIpHeader !== 'x-forwarded-for' && c.gateway.clientIpHeader !== 'forwarded') {
     throw new ConfigError(`gateway.clientIpHeader must be "x-forwarded-for" or "forwarded", got ${JSON.stringify(c.gateway.clientIpHeader)}.`);
+  }
+  for (const host of c.gateway.allowedHosts) {
+    const why = checkAllowedHost(host);
+    if (why !== undefined) throw new ConfigError(`gateway.allowedHosts: ${JSON.stringify(host)} ${why}; list hosts like "gatehouse.example.com" or "10.0.0.5:8080", or "*" for any.`);
   }
   for (const origin of c.cors.origins) {
     if (!isSerializedOrigin(origin)) throw new ConfigError(`cors.origins: ${JSON.stringify(origin)} is not an origin; list exact origins like "https://app.example.com" (no path, no trailing slash, no "*").`);

@@ -91,6 +91,8 @@ export interface GatehouseConfig {
     trustedProxies: string[];
     /** The forwarding header the trusted proxies write: "x-forwarded-for" or "forwarded" (RFC 7239). Only that one is read. */
     clientIpHeader: 'x-forwarded-for' | 'forwarded';
+    /** Hosts (`name[:port]`) routed requests may name besides the public URL's; `"*"`: any. */
+    allowedHosts: string[];
   };
   /** CORS for routed paths; off while `origins` is empty. */
   cors: {

@@ -31,6 +31,8 @@ export const ERROR_REGISTRY = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   // 409
   username_taken: { status: 409, title: 'The username is taken' },
+  // 421
+  misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431
   length_required: { status: 411, title: 'A Content-Length or chunked body is required' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

@@ -61,6 +61,12 @@ export class ClientIpResolver {
     return { ip, forwardedFor: chain };
   }
 
+  /** Whether the socket address is a trusted proxy (its `X-Forwarded-Host/-Proto/-Port` are believed). */
+  trustsPeer(remoteAddress: string | undefined): boolean {
+    if (this.trusted === null) return false;
+    return this.isTrusted(normalizeIp(remoteAddress ?? '') || (remoteAddress ?? ''));
+  }
+
   private isTrusted(ip: string): boolean {
     if (ip === '' || this.trusted === null) return false;
     return this.trusted.check(ip, ip.indexOf(':') >= 0 ? 'ipv6' : 'ipv4');

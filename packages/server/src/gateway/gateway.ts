@@ -13,6 +13,7 @@ import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
 import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
+import { HostPolicy } from './host-policy.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
 import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
@@ -27,7 +28,7 @@ import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
 import { authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
-import { compileStripRules, strip, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
+import { compileStripRules, strip, type DroppedResponseHeader, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
 import { HSTS, clientErrorResponse, sendProblem, sendRedirect } from './respond.js';
 import { RevocationSet } from './revocation-set.js';
 import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
@@ -106,6 +107,7 @@ class GatewayImpl implements ProxyObserver {
     this.stripOpts = {
       proto: publicUrl.protocol.slice(0, -1),
       defaultHost: publicUrl.host,
+      hosts: new HostPolicy(config),
       cookies: names,
       clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),
     };
@@ -120,7 +122,7 @@ class GatewayImpl implements ProxyObserver {
     const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations, new CurrentUsers(deps, this.metrics.countDegraded)), this.apiTokens);
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
-    this.proxy = new Proxy(config, deps.logger, this);
+    this.proxy = new Proxy(config, deps.logger, this, this.stripRules);
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -156,6 +158,8 @@ class GatewayImpl implements ProxyObserver {
 
     const local = this.local.get(path);
     if (local !== undefined || Pages.handles(path)) {
+      // Routed requests are checked by strip; these by one more scan (they are not the hot path).
+      if (hostCount(req.rawHeaders) > 1) throw new GatehouseError('invalid_request', { detail: 'The request has more than one Host header.' });
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
       }
@@ -311,8 +315,29 @@ class GatewayImpl implements ProxyObserver {
     for (const event of parseRevokedHeader(header)) this.revocations.record(event);
   }
 
+  /** Routes whose upstream had a header dropped, logged once each (the metric counts every time). */
+  private readonly droppedLogged = new Set<CompiledRoute>();
+
+  upstreamHeaderDropped(ex: Exchange, kind: DroppedResponseHeader, name: string): void {
+    this.metrics.countDroppedResponseHeader(ex.route.label, kind);
+    if (this.droppedLogged.has(ex.route)) return;
+    this.droppedLogged.add(ex.route);
+    // The header or cookie name only, never its value (it may be a credential).
+    this.deps.logger.warn(
+      { route: ex.route.label, service: ex.route.service, kind, name },
+      'an upstream answer tried to set a Gatehouse cookie or an identity header; dropped (logged once per route, counted in gatehouse_gateway_upstream_headers_dropped_total)',
+    );
+  }
+
   gatewayAnswered(ex: Exchange, _status: number, code: string): void {
     this.routeMetrics.get(ex.route)?.count(code);
     if (code === 'unavailable' && ex.route.authService) this.metrics.countDegraded('auth_service_unavailable');
   }
+}
+
+/** How many Host headers came (any case). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
 }

@@ -130,6 +130,7 @@ export class GatewayMetrics {
   private readonly routes: RouteMetrics[] = [];
   private readonly loopDelay: IntervalHistogram;
   readonly degraded: Counter<'reason'>;
+  readonly droppedResponseHeaders: Counter<'route' | 'kind'>;
   private readonly degradedChildren = new Map<DegradedReason, ReturnType<Counter<'reason'>['labels']>>();
 
   constructor() {
@@ -170,6 +171,17 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
+    this.droppedResponseHeaders = new Counter({
+      name: 'gatehouse_gateway_upstream_headers_dropped_total',
+      help: 'Headers dropped from upstream answers (DESIGN §6), by route and kind: set_cookie (a Set-Cookie naming a Gatehouse cookie, from a service other than auth) or identity_header (x-passport, gateway.stripHeaders).',
+      labelNames: ['route', 'kind'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts a header dropped from an upstream answer (rare: a labelled inc is fine here). */
+  countDroppedResponseHeader(route: string, kind: 'set_cookie' | 'identity_header'): void {
+    this.droppedResponseHeaders.labels(route, kind).inc();
   }
 
   /** Counts a decision taken in a degraded mode (DESIGN §4). */

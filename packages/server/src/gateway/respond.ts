@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { GatehouseError, PROBLEM_CONTENT_TYPE, toProblem } from '../errors/index.js';
 
 /** Strict-Transport-Security of every answer when the public URL is https (never on http). */
@@ -26,8 +27,12 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, err: unkn
     'content-type': PROBLEM_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
   };
-  // A body we did not read: close rather than drain an unknown amount of it.
-  if (!req.complete) out.connection = 'close';
+  // A body we did not read: close rather than drain an unknown amount of it, but only after the
+  // client had a chance to read this answer (lingerOnClose).
+  if (!req.complete) {
+    out.connection = 'close';
+    lingerOnClose(req);
+  }
   res.writeHead(problem.status, out);
   res.end(req.method === 'HEAD' ? undefined : body);
   return problem.status;
@@ -75,4 +80,58 @@ export function clientErrorResponse(parserCode: string | undefined, hsts: boolea
     (hsts ? `strict-transport-security: ${HSTS}\r\n` : '') +
     `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );
+}
+
+/** After an answer to a request whose body is still coming: at most this much more of it is read (and thrown away)… */
+export const LINGER_MAX_BYTES = 1024 * 1024;
+/** …for at most this long before the connection is cut. */
+export const LINGER_MAX_MS = 2_000;
+
+/**
+ * Closes the connection of a request answered before its body was read (413, 415, 401…) the
+ * way lingering close does (RFC 9112 §9.6): the answer, then our FIN, then the rest of the body
+ * read and discarded until it ends, the client goes away, LINGER_MAX_BYTES came or LINGER_MAX_MS
+ * passed. Node's default for a `Connection: close` answer is to destroy the socket as soon as the
+ * answer is flushed; a client still sending then gets a reset, and its kernel throws away the
+ * answer it had not read yet (curl and browsers read early answers; many HTTP clients first
+ * finish sending). The hook is the server's own: on that answer's finish Node calls the
+ * socket's `destroySoon` (replaced here for this one socket) and otherwise leaves it alone.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket as Socket | null;
+  if (socket === null || socket.destroyed || typeof socket.destroySoon !== 'function') return;
+  // Read and drop the rest of the body from now on, counting it. (Left alone, Node would "dump"
+  // the request when the answer is done: read it all, unbounded, without a 'data' event.)
+  let left = LINGER_MAX_BYTES;
+  let lingering = false;
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0 && lingering) destroyWhenFlushed(socket);
+  });
+  req.on('error', noop);
+  socket.destroySoon = () => {
+    lingering = true;
+    if (socket.writable) socket.end();
+    if (req.complete || socket.destroyed || left < 0) {
+      destroyWhenFlushed(socket);
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), LINGER_MAX_MS);
+    socket.once('close', () => clearTimeout(timer));
+    const done = (): void => destroyWhenFlushed(socket);
+    // The body ended, or the client went away mid-body (not the socket's own 'end': with the
+    // parser reading the connection it is no sign that the client stopped sending).
+    req.once('end', done);
+    req.once('error', done);
+    req.resume();
+  };
+}
+
+function noop(): void {}
+
+/** Destroys the socket once our answer is written out (at once when it is). */
+function destroyWhenFlushed(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
 }

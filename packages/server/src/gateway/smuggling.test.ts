@@ -50,7 +50,7 @@ function raw(data: string, waitMs = 1500): Promise<RawResult> {
   });
 }
 
-const SMUGGLED = 'GET /api/public/admin HTTP/1.1\r\nHost: x\r\n\r\n';
+const SMUGGLED = 'GET /api/public/admin HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
 function statuses(text: string): number[] {
   return [...text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]));
@@ -68,20 +68,20 @@ function expectNothingSmuggled(maxLegit = 0): void {
 
 describe('request smuggling shapes (raw socket)', () => {
   it.each([
-    ['Content-Length with Transfer-Encoding: chunked (CL.TE)', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['Transfer-Encoding then Content-Length (TE.CL)', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['two different Content-Lengths', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 46\r\n\r\n{}${SMUGGLED}`],
-    ['two equal Content-Lengths', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}${SMUGGLED}`],
-    ['a Content-Length list', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2, 2\r\n\r\n{}${SMUGGLED}`],
-    ['Transfer-Encoding: xchunked', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['Transfer-Encoding: chunked, identity', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['two Transfer-Encoding headers', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['an obs-folded Transfer-Encoding', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['whitespace before the colon', `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['a request line with spaces in the target', `GET /api/public /api/public/admin HTTP/1.1\r\nHost: x\r\n\r\n`],
-    ['a control character in the request line', `GET /api/public\x01/admin HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['Content-Length with Transfer-Encoding: chunked (CL.TE)', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['Transfer-Encoding then Content-Length (TE.CL)', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['two different Content-Lengths', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 46\r\n\r\n{}${SMUGGLED}`],
+    ['two equal Content-Lengths', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}${SMUGGLED}`],
+    ['a Content-Length list', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2, 2\r\n\r\n{}${SMUGGLED}`],
+    ['Transfer-Encoding: xchunked', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['Transfer-Encoding: chunked, identity', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['two Transfer-Encoding headers', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['an obs-folded Transfer-Encoding', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['whitespace before the colon', `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ['a request line with spaces in the target', `GET /api/public /api/public/admin HTTP/1.1\r\nHost: localhost\r\n\r\n`],
+    ['a control character in the request line', `GET /api/public\x01/admin HTTP/1.1\r\nHost: localhost\r\n\r\n`],
     ['bare LF line endings', `GET /api/public HTTP/1.1\nHost: x\n\n${SMUGGLED}`],
-    ['a NUL in a header value', `GET /api/public HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n${SMUGGLED}`],
+    ['a NUL in a header value', `GET /api/public HTTP/1.1\r\nHost: localhost\r\nX-A: a\x00b\r\n\r\n${SMUGGLED}`],
   ])('%s: refused with 400 problem+json and the connection closed; nothing reaches the upstream', async (_name, request) => {
     const r = await raw(request);
     await settle();
@@ -95,7 +95,7 @@ describe('request smuggling shapes (raw socket)', () => {
   });
 
   it('a bad chunk size: 400, connection closed, the upstream never gets a complete or a smuggled request', async () => {
-    const r = await raw(`POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nzz\r\nabc\r\n0\r\n\r\n${SMUGGLED}`);
+    const r = await raw(`POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nzz\r\nabc\r\n0\r\n\r\n${SMUGGLED}`);
     await settle();
     expect(statuses(r.text)[0]).toBe(400);
     expect(r.closed).toBe(true);
@@ -103,7 +103,7 @@ describe('request smuggling shapes (raw socket)', () => {
   });
 
   it('headers over the size limit: 431 problem+json and the connection closed', async () => {
-    const r = await raw(`GET /api/public HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n${SMUGGLED}`);
+    const r = await raw(`GET /api/public HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n${SMUGGLED}`);
     await settle();
     expect(statuses(r.text)).toEqual([431]);
     expect(r.text).toContain('"code":"headers_too_large"');
@@ -113,7 +113,7 @@ describe('request smuggling shapes (raw socket)', () => {
   });
 
   it.each(['GET', 'HEAD'])('%s with a body that looks like a request: 400, connection closed, nothing forwarded', async (method) => {
-    const r = await raw(`${method} /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`);
+    const r = await raw(`${method} /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`);
     await settle();
     expect(statuses(r.text)).toEqual([400]);
     if (method === 'GET') expect(r.text).toContain('must not have a body');
@@ -122,14 +122,14 @@ describe('request smuggling shapes (raw socket)', () => {
   });
 
   it('a chunked GET is refused too', async () => {
-    const r = await raw(`GET /api/public HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`);
+    const r = await raw(`GET /api/public HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`);
     await settle();
     expect(statuses(r.text)).toEqual([400]);
     expectNothingSmuggled(0);
   });
 
   it('Transfer-Encoding: identity, chunked is normalised: one request, the exact body, no client framing headers', async () => {
-    const r = await raw(`POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: identity, chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`);
+    const r = await raw(`POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: identity, chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`);
     await settle();
     expect(statuses(r.text)).toEqual([200]);
     expect(h.upstream.received).toHaveLength(1);
@@ -144,7 +144,7 @@ describe('request smuggling shapes (raw socket)', () => {
   it('control: pipelined legitimate requests on one keep-alive connection are each forwarded once', async () => {
     const body = '{"a":1}';
     const r = await raw(
-      `POST /api/public HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` + `GET /api/public/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      `POST /api/public HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` + `GET /api/public/next HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
     );
     await settle();
     expect(statuses(r.text)).toEqual([200, 200]);

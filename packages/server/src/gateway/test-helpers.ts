@@ -176,9 +176,11 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
   // As start-all.ts builds it.
   const server = createServer({ maxHeaderSize: 16 * 1024 });
   const url = await listen(server);
-  // A test may set an https publicUrl (cookie names, HSTS) while the gateway serves http here.
+  // A test may set an https publicUrl (cookie names, HSTS) while the gateway serves http here,
+  // reached by its local address as behind a TLS-terminating proxy that keeps the Host.
   config.publicUrl ??= url;
   options.deps?.(deps);
+  if (config.publicUrl !== url) config.gateway.allowedHosts.push(new URL(url).host);
   const gateway = createGateway(deps, {
     authUrl: auth.url,
     routes: options.routes?.(upstream.url) ?? [],

@@ -7,7 +7,7 @@ import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
 import { DUPLICATE } from '../../exchange.js';
 import { HSTS, sendProblem } from '../../respond.js';
-import { relayedResponseHeaders } from '../strip/strip.js';
+import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener, type StripRules } from '../strip/strip.js';
 import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
@@ -16,6 +16,8 @@ export interface ProxyObserver {
   gatewayAnswered(ex: Exchange, status: number, code: string): void;
   /** The auth service's 2xx answer named the revocations it took (REVOKED_HEADER), before it is relayed. */
   authRevoked?(ex: Exchange, header: string): void;
+  /** A header the upstream must not send to clients was dropped from its answer (rare). */
+  upstreamHeaderDropped(ex: Exchange, kind: DroppedResponseHeader, name: string): void;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -74,7 +76,7 @@ const BUFFERED_BODY_MAX = 64 * 1024;
  * the client response with backpressure, strips hop-by-hop response headers, maps failures to
  * 502/504 problem+json, and aborts the upstream call when the client goes away.
  */
-class ProxyCall implements Dispatcher.DispatchHandler {
+class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
   bodyTooLarge = false;
@@ -110,7 +112,8 @@ class ProxyCall implements Dispatcher.DispatchHandler {
       const revoked = headers[REVOKED_HEADER];
       if (typeof revoked === 'string') this.proxy.observer.authRevoked?.(this.ex, revoked);
     }
-    const out = relayedResponseHeaders(headers);
+    // Only the auth service's own routes may set Gatehouse cookies (sign-in, sign-out, device).
+    const out = relayedResponseHeaders(headers, this.proxy.identityRules, this.ex.route.authService, this);
     // The gateway's own answer headers set on `res` (HSTS, CORS) lose to these in writeHead:
     // restate the ones an upstream may also send.
     if (this.proxy.hsts) setHeader(out, 'strict-transport-security', HSTS);
@@ -125,6 +128,10 @@ class ProxyCall implements Dispatcher.DispatchHandler {
       // A header Node refuses to send: the upstream's answer cannot be relayed.
       controller.abort(err instanceof Error ? err : new Error('bad upstream header'));
     }
+  }
+
+  headerDropped(kind: DroppedResponseHeader, name: string): void {
+    this.proxy.observer.upstreamHeaderDropped(this.ex, kind, name);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -189,6 +196,8 @@ export class Proxy {
     private readonly config: GatehouseConfig,
     readonly logger: Logger,
     readonly observer: ProxyObserver,
+    /** x-passport and gateway.stripHeaders: never relayed in answers either. */
+    readonly identityRules: StripRules,
   ) {
     this.hsts = isHttps(config);
     this.corsEnabled = config.cors.origins.length > 0;

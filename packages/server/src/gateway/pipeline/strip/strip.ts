@@ -1,7 +1,9 @@
 import type { CookieNames } from '../../../config/cookie-names.js';
+import { GatehouseError } from '../../../errors/index.js';
 import { CLIENT_IP_HEADER, type ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
 import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
+import type { HostPolicy } from '../../host-policy.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -40,17 +42,29 @@ const DROPPED: ReadonlySet<string> = new Set([
 export interface StripRules {
   exact: ReadonlySet<string>;
   prefixes: readonly string[];
+  /**
+   * 1 at each character code an identity header (`x-passport` or a listed name or prefix) can
+   * start with: one lookup rules out most response header names (`content-type`, `date`…).
+   */
+  firstChars: Uint8Array;
+  /** Response header names already classified (identity header or not), for the first 256 seen. */
+  known: Map<string, boolean>;
 }
 
 export function compileStripRules(list: readonly string[]): StripRules {
   const exact = new Set<string>();
   const prefixes: string[] = [];
+  const firstChars = new Uint8Array(128);
+  firstChars['x'.charCodeAt(0)] = 1;
   for (const raw of list) {
     const name = raw.trim().toLowerCase();
     if (name.endsWith('*')) prefixes.push(name.slice(0, -1));
     else if (name) exact.add(name);
+    // A bare `*` (prefix '') names every header.
+    if (name === '*') firstChars.fill(1);
+    else if (name && name.charCodeAt(0) < 128) firstChars[name.charCodeAt(0)] = 1;
   }
-  return { exact, prefixes };
+  return { exact, prefixes, firstChars, known: new Map() };
 }
 
 function stripped(name: string, rules: StripRules): boolean {
@@ -59,12 +73,25 @@ function stripped(name: string, rules: StripRules): boolean {
   return false;
 }
 
+/** `x-passport` or a configured identity header, remembered per name (answers repeat the same few names). */
+function identityHeader(name: string, rules: StripRules): boolean {
+  let r = rules.known.get(name);
+  if (r === undefined) {
+    r = name === 'x-passport' || stripped(name, rules);
+    // Bounded: an upstream inventing names cannot grow it.
+    if (rules.known.size < 256) rules.known.set(name, r);
+  }
+  return r;
+}
+
 /** What strip needs besides the identity-header rules; built once per gateway. */
 export interface StripOptions {
-  /** `x-forwarded-proto`. */
+  /** `x-forwarded-proto`: the public URL's scheme (a trusted proxy's own value wins). */
   proto: string;
-  /** `x-forwarded-host` when the client sent no Host. */
+  /** `x-forwarded-host`: the public URL's host (a trusted proxy's own value wins). */
   defaultHost: string;
+  /** Which Host a request may name (`gateway.allowedHosts`); absent: any. */
+  hosts?: HostPolicy;
   /** The Gatehouse cookie names of this deployment (`__Host-` prefixed on https). */
   cookies: CookieNames;
   clientIp: ClientIpResolver;
@@ -137,7 +164,9 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
  * upstream headers without hop-by-hop headers, headers named in `Connection`, `x-passport`,
  * the configured identity headers, `Authorization`, client-sent forwarding headers and the
  * gateway's cookies; records what later stages need; then sets exactly one
- * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host`.
+ * `x-gatehouse-client-ip` and `x-forwarded-for/-proto/-host` (and a trusted proxy's
+ * `x-forwarded-port`). Throws 400 for two Host headers or a `Connection` that names a header
+ * the gateway checks, 421 for a Host the gateway does not serve.
  */
 export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void {
   const raw = ex.req.rawHeaders;
@@ -148,6 +177,9 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
   const keepDevice = ex.route.authService;
   let cookies: string | undefined;
   let host: string | undefined;
+  let fwdHost: string | undefined;
+  let fwdProto: string | undefined;
+  let fwdPort: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
@@ -176,6 +208,9 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
         forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
         continue;
       case 'host':
+        // RFC 9112 §3.2: exactly one Host. Node's parser lets a second one through, and which
+        // of the two names the target would be anyone's guess.
+        if (host !== undefined) throw new GatehouseError('invalid_request', { detail: 'The request has more than one Host header.' });
         host = value;
         continue;
       case 'content-length':
@@ -202,7 +237,14 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
         ex.preflightMethod = value;
         break;
       default:
-        if (DROPPED.has(name) || stripped(name, rules)) continue;
+        if (DROPPED.has(name)) {
+          // A client's forwarding values never pass; a trusted proxy's are kept aside (below).
+          if (name === 'x-forwarded-host') fwdHost = fwdHost === undefined ? value : `${fwdHost},${value}`;
+          else if (name === 'x-forwarded-proto') fwdProto = fwdProto === undefined ? value : `${fwdProto},${value}`;
+          else if (name === 'x-forwarded-port') fwdPort = fwdPort === undefined ? value : `${fwdPort},${value}`;
+          continue;
+        }
+        if (stripped(name, rules)) continue;
     }
     out.push(name, value);
   }
@@ -210,22 +252,57 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
   if (cookies) out.push('cookie', cookies);
   if (connection !== undefined) removeConnectionNamed(out, connection);
   // Pushed after the Connection pass: a client cannot name these away.
-  const client = opts.clientIp.resolve(ex.req.socket.remoteAddress, xff, forwarded);
+  const peer = ex.req.socket.remoteAddress;
+  const client = opts.clientIp.resolve(peer, xff, forwarded);
   ex.clientIp = client.ip;
   out.push(CLIENT_IP_HEADER, client.ip);
   out.push('x-forwarded-for', client.forwardedFor);
-  out.push('x-forwarded-proto', opts.proto);
-  out.push('x-forwarded-host', host ?? opts.defaultHost);
+  // The gateway's own values, unless a trusted proxy says where the client came in. The port is
+  // in the host when it is not the scheme's default; X-Forwarded-Port goes only where a trusted
+  // proxy sent one (one header less on every request otherwise).
+  let checkedHost = host;
+  let proto = opts.proto;
+  let fHost = opts.defaultHost;
+  let port: string | undefined;
+  if ((fwdHost !== undefined || fwdProto !== undefined || fwdPort !== undefined) && opts.clientIp.trustsPeer(peer)) {
+    const h = lastElement(fwdHost);
+    if (h !== '') checkedHost = fHost = h;
+    const p = lastElement(fwdProto).toLowerCase();
+    if (p === 'http' || p === 'https') proto = p;
+    const n = lastElement(fwdPort);
+    if (/^[0-9]{1,5}$/.test(n)) port = n;
+  }
+  if (checkedHost !== undefined && opts.hosts !== undefined && !opts.hosts.allows(checkedHost)) {
+    throw new GatehouseError('misdirected_request', { detail: 'This gateway does not serve that host; use its public URL.' });
+  }
+  out.push('x-forwarded-proto', proto);
+  out.push('x-forwarded-host', fHost);
+  if (port !== undefined) out.push('x-forwarded-port', port);
+}
+
+/** The last comma-separated element of a forwarding header, trimmed ('' when none): the one the nearest (trusted) proxy wrote. */
+function lastElement(value: string | undefined): string {
+  if (value === undefined) return '';
+  return value.slice(value.lastIndexOf(',') + 1).trim();
 }
 
 /** `Connection` values that name no other header (what clients and upstreams nearly always send). */
 const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close']);
+
+/**
+ * Headers the gateway checks and forwards as checked: a client's `Connection` may not nominate
+ * them for removal (the upstream would see something other than what passed the checks, e.g.
+ * a body without the Content-Type that passed the 415 check). The headers the gateway adds
+ * itself are pushed after the Connection pass and cannot be named away at all.
+ */
+const CHECKED: ReadonlySet<string> = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'authorization', 'cookie', 'origin', 'sec-fetch-site']);
 
 function removeConnectionNamed(out: string[], connection: string): void {
   if (PLAIN_CONNECTION.has(connection)) return;
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
+    if (CHECKED.has(t)) throw new GatehouseError('invalid_request', { detail: `The Connection header must not name ${t}.` });
     if (t && t !== 'close' && t !== 'keep-alive') named.add(t);
   }
   if (named.size === 0) return;
@@ -255,14 +332,35 @@ const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
   'access-control-max-age',
 ]);
 
+/** Why a response header was dropped (metric label): a Gatehouse cookie set by a service, or an identity header. */
+export type DroppedResponseHeader = 'set_cookie' | 'identity_header';
+
+/**
+ * Where relayedResponseHeaders reports what it dropped: the kind and the header or cookie name
+ * (never a value). Called only when something is dropped; an object (the proxy call itself), so
+ * no closure is made per answer.
+ */
+export interface ResponseDropListener {
+  headerDropped(kind: DroppedResponseHeader, name: string): void;
+}
+
 /**
  * The upstream's response headers without hop-by-hop ones, any the upstream named in its
- * `Connection`, and CORS headers (names are lower-case here), as a flat `[name, value, ...]`
+ * `Connection`, CORS headers, identity headers (`x-passport` and `gateway.stripHeaders`) and,
+ * unless `keepGatehouseCookies` (the auth service's own routes), every `Set-Cookie` that names a
+ * Gatehouse cookie (DESIGN §6: upstream answers never set or clear Gatehouse cookies nor carry
+ * identity headers to clients). Names are lower-case here. Returns a flat `[name, value, ...]`
  * list for `writeHead`: a copy rather than `delete` in place (which turns undici's object into a
  * slow dictionary every later step pays for), and a list rather than an object, which Node
- * walks without an own-property check per key.
+ * walks without an own-property check per key. Per header the identity check is one table
+ * lookup unless the name starts like one; Set-Cookie values are looked at only when one comes.
  */
-export function relayedResponseHeaders(headers: Record<string, string | string[] | undefined>): (string | string[])[] {
+export function relayedResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  rules: StripRules,
+  keepGatehouseCookies: boolean,
+  onDrop: ResponseDropListener,
+): (string | string[])[] {
   let named: Set<string> | undefined;
   const connection = headers.connection;
   if (connection !== undefined && (typeof connection !== 'string' || !PLAIN_CONNECTION.has(connection))) {
@@ -271,11 +369,63 @@ export function relayedResponseHeaders(headers: Record<string, string | string[]
       if (t && !RESPONSE_DROPPED.has(t)) (named ??= new Set()).add(t);
     }
   }
+  const first = rules.firstChars;
   const out: (string | string[])[] = [];
   for (const h in headers) {
-    const v = headers[h];
+    let v = headers[h];
     if (v === undefined || RESPONSE_DROPPED.has(h) || (named !== undefined && named.has(h))) continue;
+    const c = h.charCodeAt(0);
+    if (c < 128 && first[c] === 1 && identityHeader(h, rules)) {
+      onDrop.headerDropped('identity_header', h);
+      continue;
+    }
+    // Object keys are internalized strings: this compare is a pointer check, cheaper than looking
+    // `set-cookie` up in undici's object of varying shape up front.
+    if (h === 'set-cookie' && !keepGatehouseCookies) {
+      v = withoutGatehouseCookies(v, onDrop);
+      if (v === undefined) continue;
+    }
     out.push(h, v);
   }
   return out;
+}
+
+/**
+ * The cookie name a browser stores for one Set-Cookie value, for the Gatehouse check: the text
+ * before the first `=` of the name-value pair, trimmed. Without `=`, or with an empty name, the
+ * browser stores a nameless cookie and sends its value bare (`Cookie: gatehouse_session=x` from
+ * `Set-Cookie: =gatehouse_session=x`), so then the whole pair counts.
+ */
+function setCookieName(value: string): string {
+  let end = value.indexOf(';');
+  if (end < 0) end = value.length;
+  const eq = value.indexOf('=');
+  const name = eq < 0 || eq > end ? '' : value.slice(0, eq).trim();
+  return name === '' ? value.slice(0, end).trim() : name;
+}
+
+/** Set-Cookie names containing `gatehouse_` in any case: every prefix (`__Host-`, `__Secure-`, others) and spelling. */
+function setsGatehouseCookie(value: string, onDrop: ResponseDropListener): boolean {
+  // Most values never mention it: one regex test, no parsing.
+  if (!GATEHOUSE_COOKIE.test(value)) return false;
+  const name = setCookieName(value);
+  if (!GATEHOUSE_COOKIE.test(name)) return false;
+  // Reported without any value: a nameless cookie's pair is cut at its own `=`.
+  let shown = name.replace(/^[\s=]+/, '');
+  const eq = shown.indexOf('=');
+  if (eq >= 0) shown = shown.slice(0, eq).trim();
+  onDrop.headerDropped('set_cookie', shown.length > 64 ? `${shown.slice(0, 64)}…` : shown);
+  return true;
+}
+
+/** The Set-Cookie value(s) without those naming a Gatehouse cookie (the same value when none does); undefined when none is left. */
+function withoutGatehouseCookies(v: string | string[], onDrop: ResponseDropListener): string | string[] | undefined {
+  if (typeof v === 'string') return setsGatehouseCookie(v, onDrop) ? undefined : v;
+  let kept: string[] | undefined;
+  for (let i = 0; i < v.length; i++) {
+    if (setsGatehouseCookie(v[i]!, onDrop)) kept ??= v.slice(0, i);
+    else if (kept !== undefined) kept.push(v[i]!);
+  }
+  if (kept === undefined) return v;
+  return kept.length === 0 ? undefined : kept;
 }
