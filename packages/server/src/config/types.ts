@@ -91,6 +91,16 @@ export interface GatehouseConfig {
     trustedProxies: string[];
     /** The forwarding header the trusted proxies write: "x-forwarded-for" or "forwarded" (RFC 7239). Only that one is read. */
     clientIpHeader: 'x-forwarded-for' | 'forwarded';
+    /** Time for a client to send the complete request headers (ms); then 408 and the connection closes. */
+    headersTimeoutMs: number;
+    /** Time for a client to send the complete request, body included (ms); 0: no limit. */
+    requestTimeoutMs: number;
+    /** How long an idle kept-alive client connection stays open (ms). */
+    keepAliveTimeoutMs: number;
+    /** Most open client connections in all (0: no limit); more are closed at once, unread. */
+    maxConnections: number;
+    /** Most open connections from one client address (0: no limit); `trustedProxies` are exempt. */
+    maxConnectionsPerAddress: number;
   };
   /** CORS for routed paths; off while `origins` is empty. */
   cors: {
@@ -156,5 +166,10 @@ export interface GatehouseConfig {
   audit: {
     /** Security events older than this are deleted (days). */
     retentionDays: number;
+  };
+  /** Graceful stop (SIGTERM, SIGINT). */
+  shutdown: {
+    /** Longest wait for requests in flight to finish before the rest are cut and the process exits (ms). */
+    drainTimeoutMs: number;
   };
 }
