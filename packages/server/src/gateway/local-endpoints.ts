@@ -15,6 +15,8 @@ const READY_PROBE_MS = 1500;
 export interface GatewayState {
   /** Whether the revocation set is warm (bearer credentials and hot copies can be trusted). */
   revocationsReady(): boolean;
+  /** Whether the process is stopping: /readyz answers 503 `draining` at once, before any probe. */
+  draining?(): boolean;
 }
 
 async function probeStores(deps: Deps): Promise<Record<string, boolean>> {
@@ -71,6 +73,10 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     [
       '/readyz',
       async (req, res) => {
+        if (state?.draining?.() === true) {
+          sendJson(req, res, 503, { status: 'draining' }, { 'cache-control': 'no-store' });
+          return;
+        }
         const { code, body } = await readiness(deps, state);
         sendJson(req, res, code, body, { 'cache-control': 'no-store' });
       },
