@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signUpAndIn, startGatehouse, tempDataDir } from './harness.js';
+import { rawConnection as raw, responseHead as head, signUpAndIn, startGatehouse, tempDataDir, until } from './harness.js';
 
 // Issue 11 item 11 with the real CLI process: SIGTERM drains instead of cutting requests.
 
@@ -10,43 +9,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-interface Raw {
-  socket: Socket;
-  data(): string;
-  closedAt: Promise<number>;
-}
-
-function raw(url: string): Promise<Raw> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: hostname, port: Number(port) });
-    let data = '';
-    socket.on('data', (d) => (data += d.toString()));
-    const closedAt = new Promise<number>((r) => socket.once('close', () => r(performance.now())));
-    socket.once('connect', () => resolve({ socket, data: () => data, closedAt }));
-    socket.once('error', reject);
-  });
-}
-
-async function until(what: string, probe: () => boolean, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!probe()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(5);
-  }
-}
-
-/** The status line and headers of the first response in `text` (lower-case names). */
-function head(text: string): { status: number; headers: Record<string, string> } {
-  const [statusLine, ...lines] = text.split('\r\n\r\n')[0]!.split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const l of lines) {
-    const i = l.indexOf(':');
-    headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-  }
-  return { status: Number(statusLine!.split(' ')[1]), headers };
-}
 
 describe('graceful stop (SIGTERM)', () => {
   it('finishes a slow POST in flight (201, Connection: close), answers /readyz 503 at once, closes idle connections, refuses new ones, then exits 0', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
+import { rawConnection, responseHead, until } from '../e2e/harness.js';
 import {
   bearerHeaders,
   cliHasRoles,
@@ -187,6 +188,32 @@ describe.skipIf(!ready)('scale-out lifecycle', () => {
       await Promise.all([one.stop(), two.stop()]);
     }
   }, 60_000);
+
+  it('`gatehouse auth` drains too: a sign-up whose body is still arriving at SIGTERM gets 201 with Connection: close, then exit 0', async () => {
+    const auth = await startRole('auth', { env: base });
+    try {
+      const body = JSON.stringify({ username: 'drain-auth', password: 'correct horse battery staple' });
+      const c = await rawConnection(auth.url);
+      c.socket.write(`POST /auth/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+      c.socket.write(body.slice(0, 10));
+      await sleep(100);
+      const t0 = performance.now();
+      const exited = new Promise<number | null>((r) => auth.proc.once('exit', (code) => r(code)));
+      auth.proc.kill('SIGTERM');
+      await until('the signal is handled', () => auth.stdout().includes('Received SIGTERM'), 5000);
+      await sleep(500);
+      expect(c.socket.destroyed, 'the sign-up was cut').toBe(false);
+      c.socket.write(body.slice(10));
+      await until('sign-up answer', () => c.data().includes('\r\n\r\n'), 10_000);
+      const h = responseHead(c.data());
+      expect(h.status, c.data()).toBe(201);
+      expect(h.headers.connection).toBe('close');
+      expect(await exited).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(8000);
+    } finally {
+      await auth.stop('SIGKILL');
+    }
+  }, 30_000);
 
   it('`gatehouse auth` on PostgreSQL creates no data directory', async () => {
     const dataDir = join(tempDir(), 'data');
