@@ -76,4 +76,27 @@ describe('graceful stop (SIGTERM)', () => {
       await gh.stop('SIGKILL');
     }
   });
+
+  it('a second signal stops at once (exit 1) instead of waiting for the drain', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const gh = await startGatehouse(dataDir);
+    try {
+      // A request whose headers are still coming keeps the drain going (for up to 10 s).
+      const stuck = await raw(gh.url);
+      stuck.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+      await sleep(100);
+      const exited = new Promise<number | null>((r) => gh.proc.once('exit', (code) => r(code)));
+      gh.proc.kill('SIGTERM');
+      await until('the signal is handled', () => gh.stdout().includes('Received SIGTERM'), 5000);
+      await sleep(300);
+      expect(gh.proc.exitCode).toBe(null);
+      const t0 = performance.now();
+      gh.proc.kill('SIGTERM');
+      expect(await exited).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      await gh.stop('SIGKILL');
+    }
+  });
 });
