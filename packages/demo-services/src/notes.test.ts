@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,25 @@ describe('notes service', () => {
     const bobs = (await call(notesUrl(), { passport: bob })).body as { notes: Note[] };
     expect(bobs.notes.find((n) => n.id === secret.id)).toBeUndefined();
     expect((await call(`${notesUrl()}/${secret.id}`, { passport: alice })).body).toMatchObject({ text: 'alice only' });
+  });
+
+  it('keeps its database private: notes.db (and its -wal/-shm) 0600, a 0644 file left by an older version tightened', async () => {
+    await create(alice, 'private');
+    for (const f of ['notes.db', 'notes.db-wal', 'notes.db-shm']) {
+      const file = join(dataDir, f);
+      if (existsSync(file)) expect((statSync(file).mode & 0o777).toString(8), f).toBe('600');
+    }
+    const old = mkdtempSync(join(tmpdir(), 'gatehouse-notes-old-'));
+    try {
+      const first = await startNotesService({ verifier: { jwks: signer.jwks, issuer: ISSUER }, dataDir: old, logger: false });
+      await first.close();
+      chmodSync(join(old, 'notes.db'), 0o644);
+      const again = await startNotesService({ verifier: { jwks: signer.jwks, issuer: ISSUER }, dataDir: old, logger: false });
+      await again.close();
+      expect((statSync(join(old, 'notes.db')).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it('keeps notes in its own SQLite file across a restart', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -50,8 +50,12 @@ export class NotesStore {
   static async open(dataDir?: string): Promise<NotesStore> {
     let file = ':memory:';
     if (dataDir !== undefined) {
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       file = join(dataDir, 'notes.db');
+      // Private like gatehouse.db: created 0600, and a file an older version left 0644 is
+      // tightened (SQLite gives its -wal and -shm files the mode of the database file).
+      closeSync(openSync(file, 'a', 0o600));
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
     }
     const sqlite = new Database(file);
     sqlite.pragma('journal_mode = WAL');

@@ -4,21 +4,33 @@ import { runGateway } from '../start/run-gateway.js';
 import { startAll } from '../start/start-all.js';
 import { VERSION } from './help.js';
 
-/** Prints the start lines, runs until SIGINT/SIGTERM, then shuts down cleanly (exit 0). */
-async function serveUntilSignal(lines: string[], close: () => Promise<void>, what: string): Promise<number> {
+/**
+ * Prints the start lines, runs until SIGINT/SIGTERM, then stops gracefully (exit 0): `close`
+ * drains requests in flight for up to `drainMs`. A second signal, or a stop that overruns the
+ * drain by 5 s, exits at once with 1.
+ */
+async function serveUntilSignal(lines: string[], close: () => Promise<void>, what: string, drainMs: number): Promise<number> {
   process.stdout.write(`${lines.join('\n')}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      process.stdout.write(`Received ${signal}, shutting down...\n`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.write(`Received ${signal}, finishing requests in flight (up to ${Math.ceil(drainMs / 1000)} s; signal again to stop at once)...\n`);
+      const now = () => {
+        process.stderr.write('Stopped at once by a second signal.\n');
+        process.exit(1);
+      };
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
   const force = setTimeout(() => {
-    process.stderr.write('Shutdown took over 10 s; exiting anyway.\n');
+    process.stderr.write(`Shutdown took over ${Math.ceil(drainMs / 1000) + 5} s; exiting anyway.\n`);
     process.exit(1);
-  }, 10_000);
+  }, drainMs + 5_000);
   force.unref();
   await close();
   process.stdout.write(`${what} stopped.\n`);
@@ -47,7 +59,7 @@ export async function runStart(config: GatehouseConfig): Promise<number> {
     `  sign in:   ${running.url}/signin   (create a user: ${running.url}/signup or "gatehouse users add <name>")`,
     `  stop with Ctrl+C`,
   ];
-  return serveUntilSignal(lines, running.close, 'Gatehouse');
+  return serveUntilSignal(lines, running.close, 'Gatehouse', config.shutdown.drainTimeoutMs);
 }
 
 /** `gatehouse gateway`: the public gateway alone, forwarding /auth/* to GATEHOUSE_AUTH_URL. */
@@ -63,7 +75,7 @@ export async function runGatewayCommand(config: GatehouseConfig): Promise<number
     `  internal:  auth ${auth} (GATEHOUSE_AUTH_URL)${Object.keys(demo).length ? `, ${internalLine(demo)} (loopback only)` : ''}`,
     `  stop with Ctrl+C`,
   ];
-  return serveUntilSignal(lines, running.close, 'Gatehouse gateway');
+  return serveUntilSignal(lines, running.close, 'Gatehouse gateway', config.shutdown.drainTimeoutMs);
 }
 
 /** `gatehouse auth`: the auth service alone (give its URL to the gateways as GATEHOUSE_AUTH_URL). */
@@ -72,9 +84,10 @@ export async function runAuthCommand(config: GatehouseConfig): Promise<number> {
   const lines = [
     `Gatehouse auth service is up at ${running.url}`,
     `  stores:    ${running.storesLine}`,
-    `  data:      ${running.dataDir}`,
+    // On PostgreSQL the auth service keeps nothing on disk.
+    ...(config.databaseUrl === null ? [`  data:      ${running.dataDir}`] : []),
     `  gateways:  GATEHOUSE_AUTH_URL=${running.url} gatehouse gateway (keep this port off the public network)`,
     `  stop with Ctrl+C`,
   ];
-  return serveUntilSignal(lines, running.close, 'Gatehouse auth service');
+  return serveUntilSignal(lines, running.close, 'Gatehouse auth service', config.shutdown.drainTimeoutMs);
 }

@@ -41,6 +41,13 @@ export const DEFAULTS: GatehouseConfig = {
     trustedProxies: [],
     clientIpHeader: 'x-forwarded-for',
     allowedHosts: [],
+    // A client dribbling its headers was held ~78 s (Node's 60 s plus its 30 s check): cut at 10 s.
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    // Above the 60 s idle timeout of common load balancers, so they never reuse a connection we closed.
+    keepAliveTimeoutMs: 65_000,
+    maxConnections: 10_000,
+    maxConnectionsPerAddress: 256,
   },
   cors: {
     origins: [],
@@ -89,6 +96,9 @@ export const DEFAULTS: GatehouseConfig = {
   },
   audit: {
     retentionDays: 90,
+  },
+  shutdown: {
+    drainTimeoutMs: 10_000,
   },
 };
 

@@ -243,6 +243,11 @@ function checkGatewayAndCors(c: GatehouseConfig): void {
   for (const origin of c.cors.origins) {
     if (!isSerializedOrigin(origin)) throw new ConfigError(`cors.origins: ${JSON.stringify(origin)} is not an origin; list exact origins like "https://app.example.com" (no path, no trailing slash, no "*").`);
   }
+  const g = c.gateway;
+  if (g.headersTimeoutMs < 1) throw new ConfigError('gateway.headersTimeoutMs must be at least 1.');
+  if (g.requestTimeoutMs !== 0 && g.requestTimeoutMs < g.headersTimeoutMs) {
+    throw new ConfigError('gateway.requestTimeoutMs must be 0 (no limit) or at least gateway.headersTimeoutMs (the headers are part of the request).');
+  }
   if (c.cors.maxAgeSec > 86_400) throw new ConfigError('cors.maxAgeSec must be at most 86400.');
 }
 

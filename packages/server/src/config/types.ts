@@ -93,6 +93,16 @@ export interface GatehouseConfig {
     clientIpHeader: 'x-forwarded-for' | 'forwarded';
     /** Hosts (`name[:port]`) routed requests may name besides the public URL's; `"*"`: any. */
     allowedHosts: string[];
+    /** Time for a client to send the complete request headers (ms); then 408 and the connection closes. */
+    headersTimeoutMs: number;
+    /** Time for a client to send the complete request, body included (ms); 0: no limit. */
+    requestTimeoutMs: number;
+    /** How long an idle kept-alive client connection stays open (ms). */
+    keepAliveTimeoutMs: number;
+    /** Most open client connections in all (0: no limit); more are closed at once, unread. */
+    maxConnections: number;
+    /** Most open connections from one client address (0: no limit); `trustedProxies` are exempt. */
+    maxConnectionsPerAddress: number;
   };
   /** CORS for routed paths; off while `origins` is empty. */
   cors: {
@@ -164,5 +174,10 @@ export interface GatehouseConfig {
   audit: {
     /** Security events older than this are deleted (days). */
     retentionDays: number;
+  };
+  /** Graceful stop (SIGTERM, SIGINT). */
+  shutdown: {
+    /** Longest wait for requests in flight to finish before the rest are cut and the process exits (ms). */
+    drainTimeoutMs: number;
   };
 }

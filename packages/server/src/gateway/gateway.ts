@@ -40,12 +40,16 @@ export interface GatewayOptions {
   routes: RouteConfig[];
   /** Folder of the web pages (default: `@gatehouse/web`'s publicDir); tests pass placeholders. */
   publicDir?: string;
+  /** Whether the process is stopping (SIGTERM): /readyz then answers 503 at once. */
+  draining?: () => boolean;
 }
 
 export interface Gateway {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** The http.Server's `clientError` listener: requests Node's parser refused (400/431) as problem+json, connection closed. */
   clientError: (err: Error & { code?: string }, socket: Duplex) => void;
+  /** Resolves true once the revocation set is loaded (retrying a failed read), false after `waitMs`. */
+  ready(waitMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -58,7 +62,7 @@ const UNMATCHED = '(unmatched)';
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const gw = new GatewayImpl(deps, opts);
-  return { handler: gw.handler, clientError: gw.clientError, close: () => gw.close() };
+  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), close: () => gw.close() };
 }
 
 class GatewayImpl implements ProxyObserver {
@@ -96,7 +100,7 @@ class GatewayImpl implements ProxyObserver {
     for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
     this.localMetrics = this.metrics.forRoute('(gateway)', false);
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
-    this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready });
+    this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready, ...(opts.draining ? { draining: opts.draining } : {}) });
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
@@ -138,6 +142,21 @@ class GatewayImpl implements ProxyObserver {
     }
     if (pending !== undefined) pending.catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
   };
+
+  async ready(waitMs: number): Promise<boolean> {
+    const deadline = this.deps.clock.now() + waitMs;
+    for (;;) {
+      const warm = this.revocations.whenReady();
+      if (warm === null) return true;
+      try {
+        await warm;
+        return true;
+      } catch {
+        if (this.deps.clock.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
 
   async close(): Promise<void> {
     this.sessions.close();

@@ -13,6 +13,8 @@ const DISCOVERY_HEADERS = { 'cache-control': 'public, max-age=60', 'access-contr
 export interface GatewayState {
   /** Whether the revocation set is warm (bearer credentials and hot copies can be trusted). */
   revocationsReady(): boolean;
+  /** Whether the process is stopping: /readyz answers 503 `draining` at once, before any probe. */
+  draining?(): boolean;
 }
 
 /** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
@@ -39,9 +41,13 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     [
       '/readyz',
       (req, res) => {
+        if (state?.draining?.() === true) {
+          sendJson(req, res, 503, { status: 'draining' }, { 'cache-control': 'no-store' });
+          return;
+        }
         // From the background health states (stores/health): never waits for a store. Still 200
         // while the database is away if the revocation set is warm (DESIGN §4: access tokens
-        // and hot sessions go on); 503 while draining or when it can authenticate no one.
+        // and hot sessions go on); 503 when it can authenticate no one.
         const { code, body } = readiness(deps, state?.revocationsReady() ?? false);
         sendJson(req, res, code, body, { 'cache-control': 'no-store' });
       },

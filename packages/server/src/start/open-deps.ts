@@ -72,8 +72,10 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   config.dataDir = resolve(config.dataDir);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const postgres = config.databaseUrl !== null;
+  // The data directory holds the SQLite file and a generated master key; with PostgreSQL
+  // (master key required) this process writes nothing there (the demo notes store makes its own).
+  if (!postgres) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // With a shared database every instance must decrypt the same signing keys.
   const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: postgres });
 

@@ -4,12 +4,20 @@ import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { ConnectionGuard } from './connections.js';
 import { openDeps, type OpenDepsOptions } from './open-deps.js';
 import { Cleanups, shareIssuer, startBackground, urlHost } from './role-support.js';
 
-/** Builds the auth service on `deps` and listens on host:port (0: a free port). */
+/**
+ * Builds the auth service on `deps` and listens on host:port (0: a free port). `close()` stops
+ * gracefully: no new connections, requests in flight finish (their answers say
+ * `Connection: close`) for up to `shutdown.drainTimeoutMs`, then Fastify closes.
+ */
 export async function listenAuthService(deps: Deps, where: { port: number; host: string }): Promise<{ url: string; close(): Promise<void> }> {
   const app = await buildAuthService(deps);
+  // Before Fastify's own listener; Fastify would answer requests that come while it closes with 503.
+  const guard = new ConnectionGuard(app.server);
+  app.server.prependListener('request', guard.track);
   try {
     await app.listen({ port: where.port, host: where.host });
   } catch (err) {
@@ -21,7 +29,13 @@ export async function listenAuthService(deps: Deps, where: { port: number; host:
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : where.port;
-  return { url: `http://${urlHost(where.host)}:${port}`, close: () => app.close() };
+  return {
+    url: `http://${urlHost(where.host)}:${port}`,
+    close: async () => {
+      await guard.drain(deps.config.shutdown.drainTimeoutMs);
+      await app.close();
+    },
+  };
 }
 
 export interface AuthRoleOptions {

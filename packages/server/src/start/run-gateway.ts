@@ -10,6 +10,7 @@ import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
 import { demoRoutes } from './demo-routes.js';
 import { openDeps } from './open-deps.js';
+import { ConnectionGuard, serverTimeoutOptions } from './connections.js';
 import { Cleanups, closeServer, listen, shareIssuer, startBackground, urlHost } from './role-support.js';
 import type { StartAllOptions } from './start-all.js';
 
@@ -23,31 +24,62 @@ export interface PublicServer {
   server: Server;
   /** http://host:port as bound (the public URL when none is configured). */
   localUrl: string;
+  /** Caps, timeouts and the graceful drain of the public server. */
+  guard: ConnectionGuard;
+  /**
+   * Binds the port when it is not bound yet (a fixed port is bound only once the gateway is
+   * ready, so a restarting instance refuses connections instead of answering 503).
+   */
+  listen(): Promise<void>;
 }
 
+/** How long the public listener waits for the revocation set to warm up before opening anyway (ms). */
+const READY_WAIT_MS = 10_000;
+
 /**
- * Binds the public gateway port first (the issuer and the Origin check need the real URL) and
- * answers 503 "starting" until `attachGateway` takes over. Sets `config.port` to the bound port
- * and `config.publicUrl` to the local URL when it was unset.
+ * Creates the public gateway server with the connection caps and timeouts of `config.gateway`.
+ * A fixed port is bound by `listen()`, once the gateway is ready: until then a load balancer
+ * sees "connection refused" and sends the request elsewhere. Port 0 is bound now (the issuer
+ * and the Origin check need the real URL, and nobody knows the port before the start line);
+ * a request that comes that early waits for the gateway instead of getting 503. Sets
+ * `config.port` and, when unset, `config.publicUrl` to the local URL.
  */
 export async function openPublicServer(config: GatehouseConfig, cleanups: Cleanups): Promise<PublicServer> {
-  const server = createServer({ maxHeaderSize: 16 * 1024 });
-  server.keepAliveTimeout = 65_000;
-  server.on('request', (_req, res) => {
-    res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
-    res.end(JSON.stringify({ type: 'urn:gatehouse:error:unavailable', title: 'Starting up', status: 503, detail: 'Gatehouse is starting; try again in a second.', code: 'unavailable' }));
-  });
-  const addr = await listen(server, config.port, config.host);
+  const g = config.gateway;
+  const server = createServer({ maxHeaderSize: 16 * 1024, ...serverTimeoutOptions(g) });
+  const guard = new ConnectionGuard(server, g);
   cleanups.push(() => closeServer(server));
-  const localUrl = `http://${urlHost(config.host)}:${addr.port}`;
-  config.port = addr.port;
+  let bound = false;
+  const bind = async () => {
+    const addr = await listen(server, config.port, config.host);
+    bound = true;
+    config.port = addr.port;
+  };
+  if (config.port === 0) {
+    let release!: () => void;
+    const attached = new Promise<void>((r) => (release = r));
+    server.on('request', (req, res) => {
+      void attached.then(() => server.emit('request', req, res));
+    });
+    server.once('gatehouse:attached', () => release());
+    await bind();
+  }
+  const localUrl = `http://${urlHost(config.host)}:${config.port}`;
   if (!config.publicUrl) config.publicUrl = localUrl;
-  return { server, localUrl };
+  return {
+    server,
+    localUrl,
+    guard,
+    listen: async () => {
+      if (!bound) await bind();
+    },
+  };
 }
 
 /**
- * Starts the demo services (when `demo` is on: they only need the gateway's JWKS), builds the
- * gateway with the auth service at `authUrl`, and hands it the public server. Returns the
+ * Starts the demo services (when `demo` is on: they only need the gateway's key set), builds the
+ * gateway with the auth service at `authUrl`, waits until its revocation set is loaded (the
+ * signing keys already are), hands it the public server and opens the listener. Returns the
  * internal URLs of the demo services.
  */
 export async function attachGateway(
@@ -60,7 +92,9 @@ export async function attachGateway(
   const internal: Record<string, string> = {};
   const routes = [...config.routes];
   if (config.demo) {
-    const verifier = { ...options.demoVerifier, jwksUrl: `${pub.localUrl}/.well-known/jwks.json`, issuer: issuerOf(config) };
+    // The gateway's key set, read in process (the keyring re-reads the store in the background):
+    // fetching it from the public listener would fail while that listener drains on SIGTERM.
+    const verifier = { ...options.demoVerifier, jwks: async () => deps.keyring.jwks(), issuer: issuerOf(config) };
     const [notes, home, admin] = await Promise.all([
       startNotesService({ verifier, dataDir: config.dataDir, logger: false }),
       startHomeService({ verifier, logger: false }),
@@ -70,12 +104,25 @@ export async function attachGateway(
     Object.assign(internal, { notes: notes.url, home: home.url, admin: admin.url });
     routes.push(...demoRoutes({ notes: notes.url, home: home.url, admin: admin.url }));
   }
-  const gateway = createGateway(deps, { authUrl: options.authUrl, routes });
+  const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining });
   cleanups.push(() => gateway.close());
+  if (!(await gateway.ready(READY_WAIT_MS))) {
+    deps.logger.warn('the revocation set could not be loaded yet; opening anyway (bearer requests answer 503 until it is)');
+  }
   pub.server.removeAllListeners('request');
-  pub.server.on('request', gateway.handler);
+  pub.server.on('request', pub.guard.wrap(gateway.handler));
   pub.server.on('clientError', gateway.clientError);
+  pub.server.emit('gatehouse:attached');
+  await pub.listen();
   return internal;
+}
+
+/** Stops a role gracefully: drains `guard`'s server (up to `drainMs`), then runs the cleanups. */
+export function drainThenClose(guard: ConnectionGuard, drainMs: number, cleanups: Cleanups): () => Promise<void> {
+  return async () => {
+    await guard.drain(drainMs);
+    await cleanups.close();
+  };
 }
 
 /** The gateway role takes what `gatehouse start` takes (start-all.ts documents each option). */
@@ -93,6 +140,9 @@ export interface RunningGateway {
   /** The `stores:` start line. */
   storesLine: string;
   deps: Deps;
+  /** Connection caps and drain state of the public server. */
+  guard: ConnectionGuard;
+  /** Graceful stop: drains the public server (up to `shutdown.drainTimeoutMs`), then closes everything. */
   close(): Promise<void>;
 }
 
@@ -118,7 +168,8 @@ export async function runGateway(options: GatewayRoleOptions): Promise<RunningGa
     cleanups.push(() => opened.close());
     const internal = { auth: authUrl, ...(await attachGateway(opened.deps, pub, { authUrl, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
     startBackground(opened.deps, cleanups, options.keyReloadMs);
-    return { url: config.publicUrl!, localUrl: pub.localUrl, dataDir: config.dataDir, internal, storesLine: opened.storesLine, deps: opened.deps, close: cleanups.close };
+    const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);
+    return { url: config.publicUrl!, localUrl: pub.localUrl, dataDir: config.dataDir, internal, storesLine: opened.storesLine, deps: opened.deps, guard: pub.guard, close };
   } catch (err) {
     await cleanups.close();
     throw err;

@@ -111,7 +111,7 @@ describe.skipIf(!ready)('scale-out wiring (PostgreSQL + Redis, in process)', () 
     A = await startAll({ config: configFor(viaProxy()), logger: silent, openDeps: openDepsOptions });
     const bConfig = configFor(viaProxy());
     bConfig.authUrl = A.internal.auth!;
-    bConfig.publicUrl = A.url; // one issuer for both (as GATEHOUSE_PUBLIC_URL in production)
+    // No public URL on either: instances sharing a database agree on the shared issuer by themselves.
     B = await runGateway({ config: bConfig, logger: silent, openDeps: openDepsOptions });
   }, 30_000);
 

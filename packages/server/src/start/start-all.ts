@@ -3,9 +3,9 @@ import type { GatehouseConfig } from '../config/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { openDeps, type OpenDepsOptions } from './open-deps.js';
-import { Cleanups, startBackground } from './role-support.js';
+import { Cleanups, shareIssuer, startBackground } from './role-support.js';
 import { listenAuthService } from './run-auth.js';
-import { attachGateway, openPublicServer, type DemoVerifierOptions, type RunningGateway } from './run-gateway.js';
+import { attachGateway, drainThenClose, openPublicServer, type DemoVerifierOptions, type RunningGateway } from './run-gateway.js';
 
 /** What `gatehouse start` runs: the same shape as a lone gateway role (it is one, plus auth). */
 export type RunningGatehouse = RunningGateway;
@@ -36,6 +36,9 @@ export async function startAll(options: StartAllOptions): Promise<RunningGatehou
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   config.dataDir = resolve(config.dataDir);
+  // Instances sharing a database must agree on the issuer (DESIGN §6): without a public URL,
+  // each one's own URL would be its issuer and its tokens refused by the others.
+  if (config.databaseUrl !== null) shareIssuer(config, logger);
   const cleanups = new Cleanups(logger);
   try {
     const pub = await openPublicServer(config, cleanups);
@@ -46,7 +49,9 @@ export async function startAll(options: StartAllOptions): Promise<RunningGatehou
     cleanups.push(() => auth.close());
     const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
     startBackground(deps, cleanups, options.keyReloadMs);
-    return { url: config.publicUrl!, localUrl: pub.localUrl, dataDir: config.dataDir, internal, storesLine: opened.storesLine, deps, close: cleanups.close };
+    // The public server drains first (its requests to the auth service included), then the rest closes.
+    const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);
+    return { url: config.publicUrl!, localUrl: pub.localUrl, dataDir: config.dataDir, internal, storesLine: opened.storesLine, deps, guard: pub.guard, close };
   } catch (err) {
     await cleanups.close();
     throw err;

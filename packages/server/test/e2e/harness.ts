@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (npm test builds before running vitest). */
@@ -134,4 +136,43 @@ export async function signUpAndIn(base: string, username: string, password = 'co
   const body = (await res.json()) as { csrf_token: string };
   b.csrf = body.csrf_token;
   return b;
+}
+
+/** A raw TCP connection: what it received so far, and when it closed. */
+export interface Raw {
+  socket: Socket;
+  data(): string;
+  closedAt: Promise<number>;
+}
+
+export function rawConnection(url: string): Promise<Raw> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    const closedAt = new Promise<number>((r) => socket.once('close', () => r(performance.now())));
+    socket.once('connect', () => resolve({ socket, data: () => data, closedAt }));
+    socket.once('error', reject);
+  });
+}
+
+/** Polls `probe` every 5 ms; throws after `ms`. */
+export async function until(what: string, probe: () => boolean, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!probe()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+/** The status line and headers of the first response in `text` (lower-case names). */
+export function responseHead(text: string): { status: number; headers: Record<string, string> } {
+  const [statusLine, ...lines] = text.split('\r\n\r\n')[0]!.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(statusLine!.split(' ')[1]), headers };
 }
