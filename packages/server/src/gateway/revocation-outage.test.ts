@@ -9,6 +9,7 @@ import { createRequestPathRedis, RedisPendingRevocations, whenRedisReady, type R
 import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpers.js';
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { RevocationSet } from './revocation-set.js';
 import { createGatewayHarness, send, type GatewayHarness, type SignedIn } from './test-helpers.js';
 
 // Issue 11 items 13 and 17 inside one process: the gateway that proxied a sign-out drops the
@@ -74,6 +75,47 @@ describe('the gateway that proxied a revocation drops it before relaying the ans
       expect(r.status).toBe(status);
       expect(r.headers[REVOKED_HEADER]).toBeUndefined();
       expect((await get(h.url, s)).status, `after a ${status} with ${value}`).toBe(200);
+    }
+  });
+
+  it("another user naming a session during an outage never lifts its owner's own pending sign-out", async () => {
+    const victim = await h.createUser('lift-victim');
+    const attacker = await h.createUser('lift-attacker');
+    const s = await h.signIn(victim);
+    expect((await get(h.url, s)).status).toBe(200); // cached on this gateway
+    // The victim signs out while PostgreSQL is away (pending, owned by the victim), then the
+    // attacker, who learnt the session id (every upstream sees `sid`), "remote-signs-out" it.
+    await h.deps.feed.publish({ type: 'session', sid: s.session.id, userId: victim.id, at: h.clock.now(), pending: true });
+    await h.deps.feed.publish({ type: 'session', sid: s.session.id, userId: attacker.id, at: h.clock.now() + 1, pending: true });
+    expect((await get(h.url, s)).status).toBe(401);
+  });
+
+  it('owners of pending revocations add up: neither a pending claim nor an applied copy naming another user lifts a refusal', async () => {
+    const set = new RevocationSet(h.deps);
+    try {
+      await set.whenReady();
+      const now = h.clock.now();
+      const iat = Math.floor(now / 1000);
+      const [a, b] = ['user-a', 'user-b'];
+      set.record({ type: 'session', sid: 'sid-b', userId: b, at: now, pending: true });
+      set.record({ type: 'api_token', tokenId: 'tok-b', userId: b, at: now, pending: true });
+      set.record({ type: 'session', sid: 'sid-b', userId: a, at: now + 1, pending: true });
+      set.record({ type: 'api_token', tokenId: 'tok-b', userId: a, at: now + 1, pending: true });
+      expect(set.sessionEnded('sid-b', now, b)).toBe(true);
+      expect(set.accessTokenRevoked('sid-b', b, iat, 'jti-b', now)).toBe(true);
+      expect(set.apiTokenRevoked('tok-b', now, b)).toBe(true);
+      // The applied copies come back in the order of `at`: the victim's, then the attacker's.
+      for (const userId of [b, a]) {
+        set.record({ type: 'session', sid: 'sid-b', userId, at: now + 5 });
+        set.record({ type: 'api_token', tokenId: 'tok-b', userId, at: now + 5 });
+      }
+      expect(set.accessTokenRevoked('sid-b', b, iat, 'jti-b', now + 10)).toBe(true);
+      expect(set.apiTokenRevoked('tok-b', now + 10, b)).toBe(true);
+      // An id only the attacker named refuses nothing of anyone else's.
+      set.record({ type: 'session', sid: 'sid-c', userId: a, at: now, pending: true });
+      expect(set.sessionEnded('sid-c', now, 'user-c')).toBe(false);
+    } finally {
+      set.close();
     }
   });
 });

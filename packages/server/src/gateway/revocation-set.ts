@@ -46,9 +46,13 @@ export class RevocationSet {
   private readonly users = new Map<string, NotBefore>();
   private readonly jtis = new Map<string, number>();
   private readonly apiTokens = new Map<string, number>();
-  /** Owners named by pending revocations of a session or an API token: only theirs is refused. */
-  private readonly sidOwners = new Map<string, string>();
-  private readonly apiTokenOwners = new Map<string, string>();
+  /**
+   * Owners named by pending revocations of a session or an API token: only theirs is refused.
+   * A set, because two users may name one id (its owner, and someone who guessed it): a later
+   * claim adds to the owners, never replaces them.
+   */
+  private readonly sidOwners = new Map<string, Set<string>>();
+  private readonly apiTokenOwners = new Map<string, Set<string>>();
   /** Not-before times that end sessions too (a sign-out-all taken while the store was away). */
   private readonly sessionUsers = new Map<string, NotBefore>();
   private readonly listeners = new Set<RevocationListener>();
@@ -120,11 +124,11 @@ export class RevocationSet {
     return startedBefore(createdAt, nb.sec * 1000);
   }
 
-  /** Whether a pending revocation named another owner than `userId` for `id`. */
-  private otherOwner(owners: Map<string, string>, id: string, userId: string | undefined): boolean {
+  /** Whether the pending revocations of `id` named only other owners than `userId`. */
+  private otherOwner(owners: Map<string, Set<string>>, id: string, userId: string | undefined): boolean {
     if (owners.size === 0 || userId === undefined) return false;
-    const owner = owners.get(id);
-    return owner !== undefined && owner !== userId;
+    const named = owners.get(id);
+    return named !== undefined && !named.has(userId);
   }
 
   /**
@@ -267,8 +271,15 @@ function keep(prev: number | undefined, until: number, pending: boolean): number
  * The owner a revocation names (pending ones, and their applied copies): only that user's
  * credential is refused. One that names nobody (taken with the store's word) drops it.
  */
-function own(owners: Map<string, string>, entries: Map<string, number>, id: string, userId: string | undefined): void {
-  if (userId === undefined) owners.delete(id);
+function own(owners: Map<string, Set<string>>, entries: Map<string, number>, id: string, userId: string | undefined): void {
+  if (userId === undefined) {
+    owners.delete(id);
+    return;
+  }
+  const named = owners.get(id);
+  // Another user naming the same id adds an owner: it never lifts the refusal of the first
+  // (user A naming B's session during an outage must not bring B's ended session back).
+  if (named !== undefined) named.add(userId);
   // An entry already refusing every owner stays so.
-  else if (!entries.has(id) || owners.has(id)) owners.set(id, userId);
+  else if (!entries.has(id)) owners.set(id, new Set([userId]));
 }
