@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPending } from '../auth/pending-revocations.js';
 import { REVOKED_HEADER } from '../auth/revocation-receipt.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
-import { createRequestPathRedis, RedisPendingRevocations, whenRedisReady, type RevocationEvent } from '../stores/index.js';
+import { generateApiToken } from '../crypto/token-formats.js';
+import { createRequestPathRedis, RedisHotCache, RedisPendingRevocations, whenRedisReady, type RevocationEvent } from '../stores/index.js';
 import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpers.js';
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
 import { createGateway, type Gateway } from './gateway.js';
@@ -184,6 +185,52 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     // is held (the store still has the session).
     h.clock.advance((h.deps.config.tokens.accessTokenTtlSec + 120) * 1000);
     expect((await get(h.url, before)).status).toBe(401);
+  });
+
+  it("another user's pending revocation naming a session or API token leaves its owner's shared hot copy alone", async () => {
+    const prefix = `test:hot:${randomId()}:`;
+    const h2 = await createGatewayHarness({
+      routes: api,
+      deps: (d) => {
+        d.pendingRevocations = pending;
+        d.hotCache = new RedisHotCache({ client, url: redis.url, prefix });
+      },
+    });
+    try {
+      const victim = await h2.createUser('hot-victim');
+      const attacker = await h2.createUser('hot-attacker');
+      const s = await h2.signIn(victim);
+      const token = generateApiToken();
+      const tokenId = randomId();
+      await h2.deps.stores.apiTokens.create({ id: tokenId, userId: victim.id, name: 't', tokenHash: hashSecret(token), scopes: [], createdAt: h2.clock.now(), expiresAt: null, lastUsedAt: null });
+      const sessionKey = `${prefix}s:${s.session.tokenHash}`;
+      const tokenKey = `${prefix}k:${hashSecret(token)}`;
+      const bearer = () => send(h2.url, '/api/notes', { headers: [['authorization', `Bearer ${token}`]] });
+      expect((await get(h2.url, s)).status).toBe(200);
+      expect((await bearer()).status).toBe(200);
+      // The hot copies are written in the background.
+      for (let i = 0; i < 100 && (await client.exists(sessionKey, tokenKey)) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.exists(sessionKey, tokenKey)).toBe(2);
+
+      // During an outage the attacker names the victim's ids: a gateway that has not cached the
+      // victim would need the hot copy to serve them (PostgreSQL is away), so it must stay.
+      const at = h2.clock.now();
+      await h2.deps.feed.publish({ type: 'session', sid: s.session.id, userId: attacker.id, at, pending: true });
+      await h2.deps.feed.publish({ type: 'api_token', tokenId, userId: attacker.id, at, pending: true });
+      expect(await client.exists(sessionKey, tokenKey)).toBe(2); // the same connection: after any DEL sent
+      expect((await get(h2.url, s)).status).toBe(200);
+      expect((await bearer()).status).toBe(200);
+
+      // The victim's own: the shared copies go (and the credentials are refused).
+      await h2.deps.feed.publish({ type: 'session', sid: s.session.id, userId: victim.id, at: at + 1, pending: true });
+      await h2.deps.feed.publish({ type: 'api_token', tokenId, userId: victim.id, at: at + 1, pending: true });
+      expect(await client.exists(sessionKey, tokenKey)).toBe(0);
+      expect((await get(h2.url, s)).status).toBe(401);
+      expect((await bearer()).status).toBe(401);
+    } finally {
+      for (const e of await pending.list()) await pending.remove(e);
+      await h2.close();
+    }
   });
 
   it('the pending store refuses beyond its bound, saying nothing was revoked', async () => {
