@@ -235,12 +235,45 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
 
   it('the pending store refuses beyond its bound, saying nothing was revoked', async () => {
     const small = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 2 });
-    const ev = (sid: string): RevocationEvent => ({ type: 'session', sid, userId: 'u', at: 1, pending: true });
+    const ev = (sid: string, at = 1): RevocationEvent => ({ type: 'session', sid, userId: 'u', at, pending: true });
     await small.add(ev('a'));
     await small.add(ev('b'));
-    await small.add(ev('b')); // the same one again: still two
+    await small.add(ev('b', 2)); // the same sign-out retried (a later `at`): still two
     await expect(small.add(ev('c'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/nothing was revoked/) });
     expect((await small.list()).map((e) => (e.type === 'session' ? e.sid : ''))).toEqual(['a', 'b']);
+  });
+
+  it('replays take no room: the same revocation asked again many times holds one entry', async () => {
+    const store = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 3 });
+    for (let at = 1; at <= 20; at++) {
+      await store.add({ type: 'session', sid: 's1', userId: 'u', at, pending: true });
+      await store.add({ type: 'api_token', tokenId: 'k1', userId: 'u', at, pending: true });
+      await store.add({ type: 'access_token', jti: 'j1', exp: 999, at, pending: true });
+    }
+    const held = await store.list();
+    expect(held.map((e) => e.type).sort()).toEqual(['access_token', 'api_token', 'session']);
+    expect(held.every((e) => e.at === 20)).toBe(true); // the latest copy
+  });
+
+  it('one user cannot fill the bound and so refuse the sign-outs of others; two users naming one session keep an entry each', async () => {
+    const key = `test:pending:${randomId()}`;
+    const store = new RedisPendingRevocations({ client, key, maxEntries: 10, maxPerUser: 3 });
+    const ev = (sid: string, userId: string): RevocationEvent => ({ type: 'session', sid, userId, at: 1, pending: true });
+    for (const sid of ['x1', 'x2', 'x3']) await store.add(ev(sid, 'mallory'));
+    await expect(store.add(ev('x4', 'mallory'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/your revocations.*nothing was revoked/) });
+    await expect(store.add({ type: 'api_token', tokenId: 'k', userId: 'mallory', at: 1, pending: true })).rejects.toMatchObject({ status: 503 });
+    await expect(store.add({ type: 'user', userId: 'mallory', notBefore: 5, at: 5, sessions: true, pending: true })).rejects.toMatchObject({ status: 503 });
+    await store.add(ev('x1', 'mallory')); // a retry of one held still fits
+    // Someone else's sign-out, even of the session id mallory named, still fits, and is its own entry.
+    await store.add(ev('x1', 'bob'));
+    expect((await store.list()).filter((e) => e.type === 'session' && e.sid === 'x1').map((e) => (e.type === 'session' ? e.userId : ''))).toEqual(
+      expect.arrayContaining(['mallory', 'bob']),
+    );
+    // Applied and forgotten: the user's room comes back.
+    await store.remove(ev('x2', 'mallory'));
+    await store.add(ev('x4', 'mallory'));
+    for (const e of await store.list()) await store.remove(e);
+    expect(await client.exists(key, `${key}:per-user`)).toBe(0);
   });
 
   it('applyPending ends what was asked in the store, for the user who asked only, idempotently, then forgets it in Redis', async () => {
