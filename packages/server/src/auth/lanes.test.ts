@@ -250,6 +250,31 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
     }, 30_000);
   }
 
+  it('HEAD, other methods, trailing slashes and encoded paths reach no account endpoint past its lane', async () => {
+    const f = await newUser();
+    const statusOf = async (kind: Kind, path: string, method: string): Promise<number> => {
+      const res = await fetch(gh.url + path, { method, headers: await credential(kind, f.user) });
+      await res.text();
+      return res.status;
+    };
+    // Fastify answers HEAD for every GET route: the same lane guards it.
+    for (const e of ENDPOINTS.filter((x) => x.method === 'GET')) {
+      const path = e.path(f);
+      // One kind at a time: two token kinds share the device id "tv" (the second would replace the first).
+      const seen: Record<string, number> = {};
+      for (const k of KINDS) seen[k] = await statusOf(k, path, 'HEAD');
+      const want = Object.fromEntries(KINDS.map((k) => [k, typeof e.expect[k] === 'number' ? e.expect[k] : e.expect[k] === 'unauthenticated' ? 401 : 403]));
+      expect(seen, `HEAD ${e.route}`).toEqual(want);
+    }
+    // Spellings of an account path: each is refused (401/403), not found (404) or bad (400); never served.
+    for (const path of ['/auth/sessions/', '/auth/%73essions', '/auth/sessions%2F', '/auth/./sessions', '/auth/x/../sessions', '/AUTH/sessions', '/auth//sessions', '/auth/sessions;x', '/auth/sessions?x=1']) {
+      for (const method of ['GET', 'OPTIONS', 'PUT']) {
+        const s = await statusOf('api_token', path, method);
+        expect([400, 401, 403, 404, 405], `${method} ${path} with an API token`).toContain(s);
+      }
+    }
+  }, 30_000);
+
   it('public endpoints answer the same whatever credential comes with the request', async () => {
     const f = await newUser();
     for (const p of PUBLIC) {
