@@ -78,3 +78,33 @@ describe('readiness', () => {
     expect(readiness(deps, true)).toMatchObject({ code: 200, body: { status: 'degraded' } });
   });
 });
+
+describe('Probe against a check that never answers', () => {
+  it('starts no second check while one is still out: a hung store does not pile up checks (connections)', async () => {
+    let started = 0;
+    let release: () => void = () => undefined;
+    const probe = new Probe('database', 'a hung database', {
+      check: () => {
+        started++;
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+      intervalMs: 5,
+      downIntervalMs: 5,
+      timeoutMs: 5,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(probe.up).toBe(false); // timed out: down
+      expect(started).toBe(1);
+      // The hung check answers at last: the breaker closes (on that answer, or the next check's).
+      release();
+      for (let i = 0; i < 50 && !probe.up; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(probe.up).toBe(true);
+      expect(started).toBeLessThanOrEqual(2);
+    } finally {
+      probe.stop();
+    }
+  });
+});
