@@ -175,11 +175,17 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     const before = await h.signIn(user, { deviceId: 'old' });
     expect((await get(h.url, before)).status).toBe(200);
     h.clock.advance(2000);
+    // One signed in during the very second of the sign-out-all, just before it.
+    h.clock.advance(1000 - (h.clock.now() % 1000) + 100);
+    const sameSecond = await h.signIn(user, { deviceId: 'same-second' });
+    expect((await get(h.url, sameSecond)).status).toBe(200);
+    h.clock.advance(500);
     const now = h.clock.now();
     await h.deps.feed.publish({ type: 'user', userId: user.id, notBefore: now, at: now, sessions: true, pending: true });
     h.clock.advance(1000);
     const after = await h.signIn(user, { deviceId: 'new' });
     expect((await get(h.url, before)).status).toBe(401);
+    expect((await get(h.url, sameSecond)).status).toBe(401);
     expect((await get(h.url, after)).status).toBe(200);
     // An applied revocation is forgotten after the access-token lifetime + 1 min; a pending one
     // is held (the store still has the session).
@@ -311,6 +317,9 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     const log = (await stores.revocations.since(0)).slice(logBefore);
     expect(log.every((e) => e.pending === undefined)).toBe(true);
     expect(log.map((e) => e.type).sort()).toEqual(expect.arrayContaining(['api_token', 'session', 'user']));
+    // Each session the sign-out-all ended is named by its id too (an access token issued in the
+    // not-before's own second passes the not-before, and is refused by its sid).
+    expect(log.filter((e) => e.type === 'session' && e.userId === undefined).map((e) => (e.type === 'session' ? e.sid : ''))).toContain(a2.session.id);
     // A gateway started now knows them from the store's log.
     const base = await freshGateway();
     expect((await get(base, a3)).status).toBe(200);

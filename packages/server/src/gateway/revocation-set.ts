@@ -18,6 +18,8 @@ export type RevocationListener = (event: RevocationEvent) => void;
 interface NotBefore {
   /** Epoch seconds: a token with `iat` below this is refused. */
   sec: number;
+  /** Epoch ms: a session that started before this is ended (sessionUsers). */
+  ms: number;
   /** Kept until (ms). */
   until: number;
 }
@@ -121,7 +123,7 @@ export class RevocationSet {
       this.sessionUsers.delete(userId);
       return false;
     }
-    return startedBefore(createdAt, nb.sec * 1000);
+    return startedBefore(createdAt, nb.ms);
   }
 
   /** Whether the pending revocations of `id` named only other owners than `userId`. */
@@ -223,10 +225,13 @@ export class RevocationSet {
         const sec = Math.floor(event.notBefore / 1000);
         const prev = this.users.get(event.userId);
         const until = event.notBefore + this.keepMs;
-        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
+        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, ms: event.notBefore, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
         if (event.sessions === true) {
+          // Sessions have ms times: one started in the same second but before it ends too.
           const prevS = this.sessionUsers.get(event.userId);
-          if (prevS === undefined || prevS.sec <= sec) this.sessionUsers.set(event.userId, { sec, until: keep(prevS?.sec === sec ? prevS.until : undefined, until, pending) });
+          if (prevS === undefined || prevS.ms <= event.notBefore) {
+            this.sessionUsers.set(event.userId, { sec, ms: event.notBefore, until: keep(prevS?.ms === event.notBefore ? prevS.until : undefined, until, pending) });
+          }
         }
         break;
       }
