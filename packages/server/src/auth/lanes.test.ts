@@ -226,9 +226,17 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
         const f = await newUser();
         const headers = await credential(kind, f.user);
         if (e.body !== undefined) headers['content-type'] = 'application/json';
+        const sessionsBefore = (await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort();
+        const tokensBefore = (await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort();
         const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(e.body) } : {}) });
         const text = await res.text();
         const want = e.expect[kind];
+        if (typeof want !== 'number') {
+          // A refusal changed nothing: no session ended, no token made or deleted, the password kept.
+          expect((await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: sessions`).toEqual(sessionsBefore);
+          expect((await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: API tokens`).toEqual(tokensBefore);
+          expect((await gh.deps.stores.users.findById(f.user.id))?.passwordHash, `${kind}: password`).toBe(f.user.passwordHash);
+        }
         expected[kind] = want;
         if (typeof want === 'number') {
           answers[kind] = res.status;
