@@ -62,6 +62,14 @@ describe('the gateway that proxied a revocation drops it before relaying the ans
     expect(fromService.headers[REVOKED_HEADER]).toBeUndefined();
     expect((await get(h.url, s)).status).toBe(200);
 
+    // Sent by a client: ignored, and relayed to no upstream (the auth service included).
+    const fromClient = await send(h.url, '/api/notes', { headers: [['cookie', s.cookie], [REVOKED_HEADER, naming]] });
+    expect(fromClient.status).toBe(200);
+    expect(h.upstream.received.at(-1)!.headers[REVOKED_HEADER]).toBeUndefined();
+    await send(h.url, '/auth/me', { headers: [['cookie', s.cookie], [REVOKED_HEADER, naming]] });
+    expect(h.auth.received.at(-1)!.headers[REVOKED_HEADER]).toBeUndefined();
+    expect((await get(h.url, s)).status).toBe(200);
+
     for (const [status, value] of [
       [400, naming],
       [204, 'not json'],
