@@ -226,9 +226,17 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
         const f = await newUser();
         const headers = await credential(kind, f.user);
         if (e.body !== undefined) headers['content-type'] = 'application/json';
+        const sessionsBefore = (await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort();
+        const tokensBefore = (await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort();
         const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(e.body) } : {}) });
         const text = await res.text();
         const want = e.expect[kind];
+        if (typeof want !== 'number') {
+          // A refusal changed nothing: no session ended, no token made or deleted, the password kept.
+          expect((await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: sessions`).toEqual(sessionsBefore);
+          expect((await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: API tokens`).toEqual(tokensBefore);
+          expect((await gh.deps.stores.users.findById(f.user.id))?.passwordHash, `${kind}: password`).toBe(f.user.passwordHash);
+        }
         expected[kind] = want;
         if (typeof want === 'number') {
           answers[kind] = res.status;
@@ -249,6 +257,31 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
       expect(answers).toEqual(expected);
     }, 30_000);
   }
+
+  it('HEAD, other methods, trailing slashes and encoded paths reach no account endpoint past its lane', async () => {
+    const f = await newUser();
+    const statusOf = async (kind: Kind, path: string, method: string): Promise<number> => {
+      const res = await fetch(gh.url + path, { method, headers: await credential(kind, f.user) });
+      await res.text();
+      return res.status;
+    };
+    // Fastify answers HEAD for every GET route: the same lane guards it.
+    for (const e of ENDPOINTS.filter((x) => x.method === 'GET')) {
+      const path = e.path(f);
+      // One kind at a time: two token kinds share the device id "tv" (the second would replace the first).
+      const seen: Record<string, number> = {};
+      for (const k of KINDS) seen[k] = await statusOf(k, path, 'HEAD');
+      const want = Object.fromEntries(KINDS.map((k) => [k, typeof e.expect[k] === 'number' ? e.expect[k] : e.expect[k] === 'unauthenticated' ? 401 : 403]));
+      expect(seen, `HEAD ${e.route}`).toEqual(want);
+    }
+    // Spellings of an account path: each is refused (401/403), not found (404) or bad (400); never served.
+    for (const path of ['/auth/sessions/', '/auth/%73essions', '/auth/sessions%2F', '/auth/./sessions', '/auth/x/../sessions', '/AUTH/sessions', '/auth//sessions', '/auth/sessions;x', '/auth/sessions?x=1']) {
+      for (const method of ['GET', 'OPTIONS', 'PUT']) {
+        const s = await statusOf('api_token', path, method);
+        expect([400, 401, 403, 404, 405], `${method} ${path} with an API token`).toContain(s);
+      }
+    }
+  }, 30_000);
 
   it('public endpoints answer the same whatever credential comes with the request', async () => {
     const f = await newUser();

@@ -2,7 +2,7 @@ import type { Deps } from '../context.js';
 import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import type { RevocationEvent } from '../stores/types.js';
 import { noteRevocation } from './revocation-receipt.js';
-import { REVOCATION_KEEP_MS } from './sessions.js';
+import { publishRevocation, REVOCATION_KEEP_MS } from './sessions.js';
 
 /**
  * Revocations while PostgreSQL is away (issue 11 item 13; docs/design-notes.md): a sign-out,
@@ -53,11 +53,12 @@ export async function recordPending(deps: Deps, event: RevocationEvent, cause?: 
 
 /**
  * Whether a session created at `createdAtMs` started before a not-before time (both epoch ms),
- * compared in whole seconds like access tokens' `iat` (revocation-set.ts): a session of the same
- * second is kept, on the gateways and in the store alike.
+ * on the gateways and in the store alike. In ms, not whole seconds like access tokens' `iat`: a
+ * session signed in during the same second, before a sign-out-all taken while the store was
+ * away, ends too (no sign-in can follow it in that second: sign-in needs the store).
  */
 export function startedBefore(createdAtMs: number, notBeforeMs: number): boolean {
-  return Math.floor(createdAtMs / 1000) < Math.floor(notBeforeMs / 1000);
+  return createdAtMs < notBeforeMs;
 }
 
 /**
@@ -76,7 +77,14 @@ export async function applyPending(deps: Deps, event: RevocationEvent): Promise<
     }
     case 'user':
       if (event.sessions === true) {
-        for (const s of await sessions.listByUser(event.userId)) if (startedBefore(s.createdAt, event.notBefore)) await sessions.delete(s.id);
+        for (const s of await sessions.listByUser(event.userId)) {
+          if (!startedBefore(s.createdAt, event.notBefore)) continue;
+          // Each ended session by its id (recorded, then spread) before it goes: an access token
+          // of it issued in the not-before's own second passes the not-before (whole seconds),
+          // and is refused by its `sid` instead, as after a sign-out-all with the store.
+          await publishRevocation(deps, { type: 'session', sid: s.id, at: deps.clock.now() });
+          await sessions.delete(s.id);
+        }
       }
       break;
     case 'api_token':

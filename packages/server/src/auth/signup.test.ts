@@ -102,6 +102,24 @@ describe('POST /auth/signup', () => {
     expect((await signup(h.app, 'GOOGLE')).statusCode).toBe(409);
   });
 
+  it('look-alikes the canonical form hides: a capital I shown for an l (either one first), a dot above an i; names typed apart stay apart', async () => {
+    const lookalike = async (name: string) => {
+      const res = await signup(h.app, name);
+      expect(res.statusCode, name).toBe(409);
+      expect(res.json().detail, name).toMatch(/looks the same as one that is taken/);
+    };
+    expect((await signup(h.app, 'malika')).statusCode).toBe(201);
+    await lookalike('maIika'); // shown "maIika": reads "malika"
+    await lookalike('MaIika');
+    expect((await signup(h.app, 'bIake')).statusCode).toBe(201); // the look-alike first...
+    await lookalike('blake'); // ...then the real name is taken by it
+    expect((await signup(h.app, 'dmitri')).statusCode).toBe(201);
+    await lookalike('dmitri\u0307'); // i + combining dot above shows as "i"
+    await lookalike('dm\u0131\u0307tri'); // dotless i + dot above
+    // Typed in lower case, "i" and "l" are told apart on screen: both names register.
+    for (const name of ['ian', 'lan', 'ella', 'elia']) expect((await signup(h.app, name)).statusCode, name).toBe(201);
+  });
+
   it('names in one script that resemble nothing taken still register: Cyrillic, Japanese, Greek', async () => {
     for (const name of ['\u0430\u0434\u043c\u0438\u043d', '\u5c71\u7530\u592a\u90ce', '\u3084\u307e\u3060', '\u03c3\u03bf\u03c6\u03b9\u03b1', '\u0412\u043b\u0430\u0434\u0438\u043c\u0438\u0440']) {
       expect((await signup(h.app, name)).statusCode, name).toBe(201);

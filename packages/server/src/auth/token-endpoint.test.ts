@@ -155,6 +155,23 @@ describe('POST /auth/token: password grant', () => {
     expectOAuthError(await refresh(plain.refresh_token, { scope: 'account' }), 'invalid_scope');
   });
 
+  it('the account scope only by its exact name: other spellings, look-alikes and smuggled characters are refused, by either grant and from any other client', async () => {
+    const grant = (scope: string, extra: Record<string, string> = {}) =>
+      tokenForm({ grant_type: 'password', username: 'tina', password: STRONG_PASSWORD, device_id: 'spelling', scope, ...extra });
+    for (const scope of ['Account', 'ACCOUNT', 'account\u0000', 'account\t', 'account\n', 'acc\u043eunt', 'ａｃｃｏｕｎｔ', 'account\u200b', '"account"', 'notes:read,account']) {
+      expectOAuthError(await grant(scope), 'invalid_scope');
+    }
+    expectOAuthError(await grant('account', { client_id: 'someone-else' }), 'invalid_client', 401);
+    const plain = await passwordGrant('spelling-refresh');
+    for (const scope of ['Account', 'account\u0000', 'notes:read account']) expectOAuthError(await refresh(plain.refresh_token, { scope }), 'invalid_scope');
+    // The refused refreshes used nothing up, and the token still carries no account scope.
+    const r = await refresh(plain.refresh_token);
+    expect(r.statusCode).toBe(200);
+    expect((await verifyAccessToken(h.deps, (r.json() as TokenAnswer).access_token)).scope.split(' ')).not.toContain('account');
+    // Spaces around it are separators: asking for "account " is asking for account by name.
+    expect((await passwordGrant('spelling-space', { scope: ' account  notes:read ' })).scope).toBe('account notes:read');
+  });
+
   it('refresh may narrow: the access token has the narrower scope, the session keeps the full one', async () => {
     const full = await passwordGrant('narrowing');
     const res = await refresh(full.refresh_token, { scope: 'notes:write' });

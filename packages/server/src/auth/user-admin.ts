@@ -61,7 +61,7 @@ export async function createUser(deps: Deps, input: CreateUserInput, from?: Fast
   const { display, canonical } = validateUsername(input.username);
   checkNewPassword(input.password, display, deps.config);
   const roles = [...new Set((input.roles ?? []).map(checkRole))];
-  return oneAtATime(deps, usernameSkeleton(canonical), () => insertUser(deps, { display, canonical, password: input.password, roles }, from));
+  return oneAtATime(deps, usernameSkeleton(display), () => insertUser(deps, { display, canonical, password: input.password, roles }, from));
 }
 
 async function insertUser(
@@ -73,7 +73,7 @@ async function insertUser(
   // Cheap early answer; the unique index below is what decides under a race.
   if (await deps.stores.users.findByCanonical(canonical)) throw new GatehouseError('username_taken');
   // One that looks the same (UTS #39 skeleton; docs/configuration.md, *Usernames*): taken too.
-  if (await deps.stores.users.findLookalike(canonical)) {
+  if (await deps.stores.users.findLookalike(display)) {
     throw new GatehouseError('username_taken', {
       detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
     });

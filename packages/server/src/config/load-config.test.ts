@@ -58,6 +58,8 @@ describe('loadConfig', () => {
     [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', role: ['x'] }] }, /Unknown config key "routes\[0\].role"/],
     [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', scopes: { get: ['a'] } }] }, /"routes\[0\].scopes.get"/],
     [{ routes: [{ path: '/auth/x', upstream: 'http://127.0.0.1:1', service: 's' }] }, /reserved/],
+    // Its passports would carry aud "auth": that service could replay them to the auth service as the user.
+    [{ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 'auth' }] }, /"routes\[0\].service".*"auth" is reserved/],
     [{ passport: { ttlSec: 600 } }, /passport.ttlSec must be 1..60/],
     [{ password: { minLength: 4 } }, /password.minLength/],
     [{ password: { hashNice: 20 } }, /password.hashNice must be from 0 .* to 19/],

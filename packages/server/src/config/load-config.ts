@@ -4,6 +4,7 @@ import { checkAllowedHost } from './allowed-hosts.js';
 import { DEFAULTS } from './defaults.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
+import { AUTH_SERVICE } from '../gateway/auth-routes.js';
 
 /** A configuration problem, with the key path that is wrong and what to do about it. */
 export class ConfigError extends Error {
@@ -106,6 +107,11 @@ function parseRoute(r: unknown, at: string): RouteConfig {
   }
   const service = str('service');
   if (!SERVICE_RE.test(service)) throw new ConfigError(`Config key "${at}.service" must be a short name of letters, digits, ".", "_" or "-", got ${JSON.stringify(service)}.`);
+  if (service === AUTH_SERVICE) {
+    // A passport minted for this route would be one the auth service accepts (aud "auth"):
+    // its upstream could replay it there as the user, within the passport's lifetime.
+    throw new ConfigError(`Config key "${at}.service": "${AUTH_SERVICE}" is reserved, the passport audience of the auth service; choose another name.`);
+  }
   const auth = r.auth ?? 'required';
   if (auth !== 'required' && auth !== 'optional' && auth !== 'none') {
     throw new ConfigError(`Config key "${at}.auth" must be "required", "optional" or "none", got ${JSON.stringify(auth)}.`);

@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPending } from '../auth/pending-revocations.js';
 import { REVOKED_HEADER } from '../auth/revocation-receipt.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
-import { createRequestPathRedis, RedisPendingRevocations, whenRedisReady, type RevocationEvent } from '../stores/index.js';
+import { generateApiToken } from '../crypto/token-formats.js';
+import { createRequestPathRedis, RedisHotCache, RedisPendingRevocations, whenRedisReady, type RevocationEvent } from '../stores/index.js';
 import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpers.js';
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { RevocationSet } from './revocation-set.js';
 import { createGatewayHarness, send, type GatewayHarness, type SignedIn } from './test-helpers.js';
 
 // Issue 11 items 13 and 17 inside one process: the gateway that proxied a sign-out drops the
@@ -60,6 +62,14 @@ describe('the gateway that proxied a revocation drops it before relaying the ans
     expect(fromService.headers[REVOKED_HEADER]).toBeUndefined();
     expect((await get(h.url, s)).status).toBe(200);
 
+    // Sent by a client: ignored, and relayed to no upstream (the auth service included).
+    const fromClient = await send(h.url, '/api/notes', { headers: [['cookie', s.cookie], [REVOKED_HEADER, naming]] });
+    expect(fromClient.status).toBe(200);
+    expect(h.upstream.received.at(-1)!.headers[REVOKED_HEADER]).toBeUndefined();
+    await send(h.url, '/auth/me', { headers: [['cookie', s.cookie], [REVOKED_HEADER, naming]] });
+    expect(h.auth.received.at(-1)!.headers[REVOKED_HEADER]).toBeUndefined();
+    expect((await get(h.url, s)).status).toBe(200);
+
     for (const [status, value] of [
       [400, naming],
       [204, 'not json'],
@@ -74,6 +84,47 @@ describe('the gateway that proxied a revocation drops it before relaying the ans
       expect(r.status).toBe(status);
       expect(r.headers[REVOKED_HEADER]).toBeUndefined();
       expect((await get(h.url, s)).status, `after a ${status} with ${value}`).toBe(200);
+    }
+  });
+
+  it("another user naming a session during an outage never lifts its owner's own pending sign-out", async () => {
+    const victim = await h.createUser('lift-victim');
+    const attacker = await h.createUser('lift-attacker');
+    const s = await h.signIn(victim);
+    expect((await get(h.url, s)).status).toBe(200); // cached on this gateway
+    // The victim signs out while PostgreSQL is away (pending, owned by the victim), then the
+    // attacker, who learnt the session id (every upstream sees `sid`), "remote-signs-out" it.
+    await h.deps.feed.publish({ type: 'session', sid: s.session.id, userId: victim.id, at: h.clock.now(), pending: true });
+    await h.deps.feed.publish({ type: 'session', sid: s.session.id, userId: attacker.id, at: h.clock.now() + 1, pending: true });
+    expect((await get(h.url, s)).status).toBe(401);
+  });
+
+  it('owners of pending revocations add up: neither a pending claim nor an applied copy naming another user lifts a refusal', async () => {
+    const set = new RevocationSet(h.deps);
+    try {
+      await set.whenReady();
+      const now = h.clock.now();
+      const iat = Math.floor(now / 1000);
+      const [a, b] = ['user-a', 'user-b'];
+      set.record({ type: 'session', sid: 'sid-b', userId: b, at: now, pending: true });
+      set.record({ type: 'api_token', tokenId: 'tok-b', userId: b, at: now, pending: true });
+      set.record({ type: 'session', sid: 'sid-b', userId: a, at: now + 1, pending: true });
+      set.record({ type: 'api_token', tokenId: 'tok-b', userId: a, at: now + 1, pending: true });
+      expect(set.sessionEnded('sid-b', now, b)).toBe(true);
+      expect(set.accessTokenRevoked('sid-b', b, iat, 'jti-b', now)).toBe(true);
+      expect(set.apiTokenRevoked('tok-b', now, b)).toBe(true);
+      // The applied copies come back in the order of `at`: the victim's, then the attacker's.
+      for (const userId of [b, a]) {
+        set.record({ type: 'session', sid: 'sid-b', userId, at: now + 5 });
+        set.record({ type: 'api_token', tokenId: 'tok-b', userId, at: now + 5 });
+      }
+      expect(set.accessTokenRevoked('sid-b', b, iat, 'jti-b', now + 10)).toBe(true);
+      expect(set.apiTokenRevoked('tok-b', now + 10, b)).toBe(true);
+      // An id only the attacker named refuses nothing of anyone else's.
+      set.record({ type: 'session', sid: 'sid-c', userId: a, at: now, pending: true });
+      expect(set.sessionEnded('sid-c', now, 'user-c')).toBe(false);
+    } finally {
+      set.close();
     }
   });
 });
@@ -132,11 +183,17 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     const before = await h.signIn(user, { deviceId: 'old' });
     expect((await get(h.url, before)).status).toBe(200);
     h.clock.advance(2000);
+    // One signed in during the very second of the sign-out-all, just before it.
+    h.clock.advance(1000 - (h.clock.now() % 1000) + 100);
+    const sameSecond = await h.signIn(user, { deviceId: 'same-second' });
+    expect((await get(h.url, sameSecond)).status).toBe(200);
+    h.clock.advance(500);
     const now = h.clock.now();
     await h.deps.feed.publish({ type: 'user', userId: user.id, notBefore: now, at: now, sessions: true, pending: true });
     h.clock.advance(1000);
     const after = await h.signIn(user, { deviceId: 'new' });
     expect((await get(h.url, before)).status).toBe(401);
+    expect((await get(h.url, sameSecond)).status).toBe(401);
     expect((await get(h.url, after)).status).toBe(200);
     // An applied revocation is forgotten after the access-token lifetime + 1 min; a pending one
     // is held (the store still has the session).
@@ -144,14 +201,93 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     expect((await get(h.url, before)).status).toBe(401);
   });
 
+  it("another user's pending revocation naming a session or API token leaves its owner's shared hot copy alone", async () => {
+    const prefix = `test:hot:${randomId()}:`;
+    const h2 = await createGatewayHarness({
+      routes: api,
+      deps: (d) => {
+        d.pendingRevocations = pending;
+        d.hotCache = new RedisHotCache({ client, url: redis.url, prefix });
+      },
+    });
+    try {
+      const victim = await h2.createUser('hot-victim');
+      const attacker = await h2.createUser('hot-attacker');
+      const s = await h2.signIn(victim);
+      const token = generateApiToken();
+      const tokenId = randomId();
+      await h2.deps.stores.apiTokens.create({ id: tokenId, userId: victim.id, name: 't', tokenHash: hashSecret(token), scopes: [], createdAt: h2.clock.now(), expiresAt: null, lastUsedAt: null });
+      const sessionKey = `${prefix}s:${s.session.tokenHash}`;
+      const tokenKey = `${prefix}k:${hashSecret(token)}`;
+      const bearer = () => send(h2.url, '/api/notes', { headers: [['authorization', `Bearer ${token}`]] });
+      expect((await get(h2.url, s)).status).toBe(200);
+      expect((await bearer()).status).toBe(200);
+      // The hot copies are written in the background.
+      for (let i = 0; i < 100 && (await client.exists(sessionKey, tokenKey)) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.exists(sessionKey, tokenKey)).toBe(2);
+
+      // During an outage the attacker names the victim's ids: a gateway that has not cached the
+      // victim would need the hot copy to serve them (PostgreSQL is away), so it must stay.
+      const at = h2.clock.now();
+      await h2.deps.feed.publish({ type: 'session', sid: s.session.id, userId: attacker.id, at, pending: true });
+      await h2.deps.feed.publish({ type: 'api_token', tokenId, userId: attacker.id, at, pending: true });
+      expect(await client.exists(sessionKey, tokenKey)).toBe(2); // the same connection: after any DEL sent
+      expect((await get(h2.url, s)).status).toBe(200);
+      expect((await bearer()).status).toBe(200);
+
+      // The victim's own: the shared copies go (and the credentials are refused).
+      await h2.deps.feed.publish({ type: 'session', sid: s.session.id, userId: victim.id, at: at + 1, pending: true });
+      await h2.deps.feed.publish({ type: 'api_token', tokenId, userId: victim.id, at: at + 1, pending: true });
+      expect(await client.exists(sessionKey, tokenKey)).toBe(0);
+      expect((await get(h2.url, s)).status).toBe(401);
+      expect((await bearer()).status).toBe(401);
+    } finally {
+      for (const e of await pending.list()) await pending.remove(e);
+      await h2.close();
+    }
+  });
+
   it('the pending store refuses beyond its bound, saying nothing was revoked', async () => {
     const small = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 2 });
-    const ev = (sid: string): RevocationEvent => ({ type: 'session', sid, userId: 'u', at: 1, pending: true });
+    const ev = (sid: string, at = 1): RevocationEvent => ({ type: 'session', sid, userId: 'u', at, pending: true });
     await small.add(ev('a'));
     await small.add(ev('b'));
-    await small.add(ev('b')); // the same one again: still two
+    await small.add(ev('b', 2)); // the same sign-out retried (a later `at`): still two
     await expect(small.add(ev('c'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/nothing was revoked/) });
     expect((await small.list()).map((e) => (e.type === 'session' ? e.sid : ''))).toEqual(['a', 'b']);
+  });
+
+  it('replays take no room: the same revocation asked again many times holds one entry', async () => {
+    const store = new RedisPendingRevocations({ client, key: `test:pending:${randomId()}`, maxEntries: 3 });
+    for (let at = 1; at <= 20; at++) {
+      await store.add({ type: 'session', sid: 's1', userId: 'u', at, pending: true });
+      await store.add({ type: 'api_token', tokenId: 'k1', userId: 'u', at, pending: true });
+      await store.add({ type: 'access_token', jti: 'j1', exp: 999, at, pending: true });
+    }
+    const held = await store.list();
+    expect(held.map((e) => e.type).sort()).toEqual(['access_token', 'api_token', 'session']);
+    expect(held.every((e) => e.at === 20)).toBe(true); // the latest copy
+  });
+
+  it('one user cannot fill the bound and so refuse the sign-outs of others; two users naming one session keep an entry each', async () => {
+    const key = `test:pending:${randomId()}`;
+    const store = new RedisPendingRevocations({ client, key, maxEntries: 10, maxPerUser: 3 });
+    const ev = (sid: string, userId: string): RevocationEvent => ({ type: 'session', sid, userId, at: 1, pending: true });
+    for (const sid of ['x1', 'x2', 'x3']) await store.add(ev(sid, 'mallory'));
+    await expect(store.add(ev('x4', 'mallory'))).rejects.toMatchObject({ code: 'unavailable', status: 503, detail: expect.stringMatching(/your revocations.*nothing was revoked/) });
+    await expect(store.add({ type: 'api_token', tokenId: 'k', userId: 'mallory', at: 1, pending: true })).rejects.toMatchObject({ status: 503 });
+    await expect(store.add({ type: 'user', userId: 'mallory', notBefore: 5, at: 5, sessions: true, pending: true })).rejects.toMatchObject({ status: 503 });
+    await store.add(ev('x1', 'mallory')); // a retry of one held still fits
+    // Someone else's sign-out, even of the session id mallory named, still fits, and is its own entry.
+    await store.add(ev('x1', 'bob'));
+    expect((await store.list()).filter((e) => e.type === 'session' && e.sid === 'x1').map((e) => (e.type === 'session' ? e.userId : ''))).toEqual(
+      expect.arrayContaining(['mallory', 'bob']),
+    );
+    // Applied and forgotten: the user's room comes back.
+    await store.remove(ev('x2', 'mallory'));
+    await store.add(ev('x4', 'mallory'));
+    for (const e of await store.list()) await store.remove(e);
+    expect(await client.exists(key, `${key}:per-user`)).toBe(0);
   });
 
   it('applyPending ends what was asked in the store, for the user who asked only, idempotently, then forgets it in Redis', async () => {
@@ -189,6 +325,9 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     const log = (await stores.revocations.since(0)).slice(logBefore);
     expect(log.every((e) => e.pending === undefined)).toBe(true);
     expect(log.map((e) => e.type).sort()).toEqual(expect.arrayContaining(['api_token', 'session', 'user']));
+    // Each session the sign-out-all ended is named by its id too (an access token issued in the
+    // not-before's own second passes the not-before, and is refused by its sid).
+    expect(log.filter((e) => e.type === 'session' && e.userId === undefined).map((e) => (e.type === 'session' ? e.sid : ''))).toContain(a2.session.id);
     // A gateway started now knows them from the store's log.
     const base = await freshGateway();
     expect((await get(base, a3)).status).toBe(200);

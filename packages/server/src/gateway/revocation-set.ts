@@ -18,6 +18,8 @@ export type RevocationListener = (event: RevocationEvent) => void;
 interface NotBefore {
   /** Epoch seconds: a token with `iat` below this is refused. */
   sec: number;
+  /** Epoch ms: a session that started before this is ended (sessionUsers). */
+  ms: number;
   /** Kept until (ms). */
   until: number;
 }
@@ -46,9 +48,13 @@ export class RevocationSet {
   private readonly users = new Map<string, NotBefore>();
   private readonly jtis = new Map<string, number>();
   private readonly apiTokens = new Map<string, number>();
-  /** Owners named by pending revocations of a session or an API token: only theirs is refused. */
-  private readonly sidOwners = new Map<string, string>();
-  private readonly apiTokenOwners = new Map<string, string>();
+  /**
+   * Owners named by pending revocations of a session or an API token: only theirs is refused.
+   * A set, because two users may name one id (its owner, and someone who guessed it): a later
+   * claim adds to the owners, never replaces them.
+   */
+  private readonly sidOwners = new Map<string, Set<string>>();
+  private readonly apiTokenOwners = new Map<string, Set<string>>();
   /** Not-before times that end sessions too (a sign-out-all taken while the store was away). */
   private readonly sessionUsers = new Map<string, NotBefore>();
   private readonly listeners = new Set<RevocationListener>();
@@ -117,14 +123,14 @@ export class RevocationSet {
       this.sessionUsers.delete(userId);
       return false;
     }
-    return startedBefore(createdAt, nb.sec * 1000);
+    return startedBefore(createdAt, nb.ms);
   }
 
-  /** Whether a pending revocation named another owner than `userId` for `id`. */
-  private otherOwner(owners: Map<string, string>, id: string, userId: string | undefined): boolean {
+  /** Whether the pending revocations of `id` named only other owners than `userId`. */
+  private otherOwner(owners: Map<string, Set<string>>, id: string, userId: string | undefined): boolean {
     if (owners.size === 0 || userId === undefined) return false;
-    const owner = owners.get(id);
-    return owner !== undefined && owner !== userId;
+    const named = owners.get(id);
+    return named !== undefined && !named.has(userId);
   }
 
   /**
@@ -219,10 +225,13 @@ export class RevocationSet {
         const sec = Math.floor(event.notBefore / 1000);
         const prev = this.users.get(event.userId);
         const until = event.notBefore + this.keepMs;
-        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
+        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, ms: event.notBefore, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
         if (event.sessions === true) {
+          // Sessions have ms times: one started in the same second but before it ends too.
           const prevS = this.sessionUsers.get(event.userId);
-          if (prevS === undefined || prevS.sec <= sec) this.sessionUsers.set(event.userId, { sec, until: keep(prevS?.sec === sec ? prevS.until : undefined, until, pending) });
+          if (prevS === undefined || prevS.ms <= event.notBefore) {
+            this.sessionUsers.set(event.userId, { sec, ms: event.notBefore, until: keep(prevS?.ms === event.notBefore ? prevS.until : undefined, until, pending) });
+          }
         }
         break;
       }
@@ -267,8 +276,15 @@ function keep(prev: number | undefined, until: number, pending: boolean): number
  * The owner a revocation names (pending ones, and their applied copies): only that user's
  * credential is refused. One that names nobody (taken with the store's word) drops it.
  */
-function own(owners: Map<string, string>, entries: Map<string, number>, id: string, userId: string | undefined): void {
-  if (userId === undefined) owners.delete(id);
+function own(owners: Map<string, Set<string>>, entries: Map<string, number>, id: string, userId: string | undefined): void {
+  if (userId === undefined) {
+    owners.delete(id);
+    return;
+  }
+  const named = owners.get(id);
+  // Another user naming the same id adds an owner: it never lifts the refusal of the first
+  // (user A naming B's session during an outage must not bring B's ended session back).
+  if (named !== undefined) named.add(userId);
   // An entry already refusing every owner stays so.
-  else if (!entries.has(id) || owners.has(id)) owners.set(id, userId);
+  else if (!entries.has(id)) owners.set(id, new Set([userId]));
 }

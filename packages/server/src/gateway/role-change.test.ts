@@ -131,8 +131,16 @@ describe('role changes reach every credential kind within session.cacheTtlMs (30
       const metrics = await send(h.url, '/metrics');
       expect(metrics.body).toMatch(/gatehouse_degraded_decisions_total\{reason="access_token_user_from_memory"\} [1-9]/);
       expect(metrics.body).toMatch(/gatehouse_degraded_decisions_total\{reason="access_token_user_from_token"\} [1-9]/);
+      // A role removed while the store is away...
+      await revokeRole(h.deps, 'eve', 'admin');
+      await revokeRole(h.deps, 'dee', 'admin').catch(() => undefined);
     } finally {
       users.findById = find;
     }
+    // ...reaches the access tokens within a second of the store's return, not a whole bound:
+    // what the outage served (the last read, or the token's own roles) is not cached as fresh.
+    h.clock.advance(1_000);
+    expect((await send(h.url, '/api/admin', { headers: never.accessToken })).status).toBe(403);
+    expect((await send(h.url, '/api/admin', { headers: known.accessToken })).status).toBe(403);
   });
 });

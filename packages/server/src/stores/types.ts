@@ -26,11 +26,11 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | null>;
   findByCanonical(usernameCanonical: string): Promise<UserRecord | null>;
   /**
-   * The oldest user whose canonical name looks like this one: the same UTS #39 skeleton
-   * (util/confusable-skeleton.ts), e.g. Cyrillic "аdmin" for "admin"; the user itself when the
-   * canonical name exists; null when none.
+   * The oldest user whose name looks like this one (as typed): the same UTS #39 skeleton
+   * (util/confusable-skeleton.ts), e.g. Cyrillic "аdmin" for "admin", "aIice" for "alice"; null
+   * when none. Ask `findByCanonical` first: the same name typed otherwise may have another key.
    */
-  findLookalike(usernameCanonical: string): Promise<UserRecord | null>;
+  findLookalike(username: string): Promise<UserRecord | null>;
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
   list(): Promise<UserRecord[]>;

@@ -67,6 +67,8 @@ export function partError(err: unknown): PartError {
 export class Probe {
   private state: PartState;
   private timer: NodeJS.Timeout | undefined;
+  /** The check started last, until it settles (it may outlive its timeout). */
+  private outstanding: Promise<void> | undefined;
   private stopped = false;
   private readonly listeners = new Set<(probe: Probe, previous: PartState) => void>();
   private readonly intervalMs: number;
@@ -148,11 +150,23 @@ export class Probe {
     const check = this.options.check;
     if (check === undefined || this.stopped) return;
     this.state = { ...this.state, probing: true };
+    // A check that timed out may still be out (a hung connection): wait on that one again
+    // instead of starting another, so a store that never answers does not pile up checks.
+    let current = this.outstanding;
+    if (current === undefined) {
+      const started = Promise.resolve().then(check);
+      current = started;
+      this.outstanding = started;
+      const settled = (): void => {
+        if (this.outstanding === started) this.outstanding = undefined;
+      };
+      started.then(settled, settled);
+    }
     let timer: NodeJS.Timeout | undefined;
     let failure: unknown;
     try {
       await Promise.race([
-        check(),
+        current,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new ProbeTimeoutError(this.timeoutMs)), this.timeoutMs);
         }),

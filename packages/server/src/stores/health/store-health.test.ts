@@ -78,3 +78,33 @@ describe('readiness', () => {
     expect(readiness(deps, true)).toMatchObject({ code: 200, body: { status: 'degraded' } });
   });
 });
+
+describe('Probe against a check that never answers', () => {
+  it('starts no second check while one is still out: a hung store does not pile up checks (connections)', async () => {
+    let started = 0;
+    let hung = true;
+    const waiting: Array<() => void> = [];
+    const probe = new Probe('database', 'a hung database', {
+      // Every check hangs until the database is released; then they answer at once.
+      check: () => {
+        started++;
+        return hung ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve();
+      },
+      intervalMs: 5,
+      downIntervalMs: 5,
+      timeoutMs: 5,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(started).toBe(1);
+      expect(probe.up).toBe(false); // timed out: down
+      // The database answers at last: the breaker closes.
+      hung = false;
+      for (const resolve of waiting) resolve();
+      for (let i = 0; i < 50 && !probe.up; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(probe.up).toBe(true);
+    } finally {
+      probe.stop();
+    }
+  });
+});

@@ -117,14 +117,15 @@ describe.skipIf(!available)('PostgreSQL stores', () => {
       await expect(openPostgresStores({ url: TEST_DATABASE_URL, clock, schema: 'x; drop table users' })).rejects.toThrow(/schema name/);
     });
 
-    it('migration 0004 fills in the look-alike key of users created before it', async () => {
+    it('migrations 0004 and 0005 fill in the look-alike key of users created before them', async () => {
       const schema = freshSchema();
       await (await open(schema)).close();
       // Back to the schema before 0004, with a user of that time.
       const old = makeUser({ username: 'Admin', usernameCanonical: 'admin' });
+      const shown = makeUser({ username: 'AIex', usernameCanonical: 'aiex' });
       await withTestClient(async (c) => {
         await c.query(`alter table "${schema}".users drop column username_skeleton`);
-        await c.query(`delete from "${schema}".kysely_migration where name = '0004_username_skeleton'`);
+        await c.query(`delete from "${schema}".kysely_migration where name >= '0004'`);
         await c.query(`insert into "${schema}".users (id, username, username_canonical, password_hash, roles, created_at, updated_at) values ($1, $2, $3, $4, '[]', $5, $6)`, [
           old.id,
           old.username,
@@ -133,10 +134,20 @@ describe.skipIf(!available)('PostgreSQL stores', () => {
           old.createdAt,
           old.updatedAt,
         ]);
+        // Shown "AIex": migration 0005 keys it as "alex" (a capital I reads as l), not by its canonical "aiex".
+        await c.query(`insert into "${schema}".users (id, username, username_canonical, password_hash, roles, created_at, updated_at) values ($1, $2, $3, $4, '[]', $5, $6)`, [
+          shown.id,
+          shown.username,
+          shown.usernameCanonical,
+          shown.passwordHash,
+          shown.createdAt,
+          shown.updatedAt,
+        ]);
       });
       const stores = await open(schema);
       try {
         expect(await stores.users.findLookalike('\u0430dmin')).toEqual(old);
+        expect(await stores.users.findLookalike('alex')).toEqual(shown);
         const idx = await withTestClient((c) => c.query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1 and tablename = $2', [schema, 'users']));
         expect(idx.rows.map((r) => r.indexname)).toContain('users_username_skeleton_idx');
       } finally {

@@ -149,6 +149,21 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.alterTable('users').dropColumn('username_skeleton').execute();
       },
     },
+    '0005_username_skeleton_as_shown': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The look-alike key now reads a capital "I" as the "l" it looks like and drops a dot
+        // above "i" (util/confusable-skeleton.ts): recomputed for every user, from the name as typed.
+        const users = db as unknown as Kysely<GatehouseDb>;
+        const rows = await users.selectFrom('users').select(['id', 'username', 'username_skeleton']).execute();
+        for (const r of rows) {
+          const key = usernameSkeleton(r.username);
+          if (key !== r.username_skeleton) await users.updateTable('users').set({ username_skeleton: key }).where('id', '=', r.id).execute();
+        }
+      },
+      async down(): Promise<void> {
+        // The keys of 0004 are a subset of what this one refuses; nothing to undo.
+      },
+    },
   };
 }
 

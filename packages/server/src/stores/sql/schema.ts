@@ -9,7 +9,7 @@ export interface UsersTable {
   id: string;
   username: string;
   username_canonical: string;
-  /** UTS #39 skeleton of username_canonical (`usernameSkeleton`, migration 0004); indexed, not unique. */
+  /** UTS #39 skeleton of the username as typed (`usernameSkeleton`, migrations 0004, 0005); indexed, not unique. */
   username_skeleton: string | null;
   password_hash: string;
   /** JSON array of strings. */

@@ -92,7 +92,7 @@ describe('openSqliteStores', () => {
     }
   });
 
-  it('migration 0004 fills in the look-alike key of users created before it', async () => {
+  it('migrations 0004 and 0005 fill in the look-alike key of users created before them', async () => {
     const file = join(root, 'upgrade-0004', 'gatehouse.db');
     const before = Object.fromEntries(Object.entries(gatehouseMigrations(sqliteFlavor)).filter(([name]) => name < '0004'));
     const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
@@ -103,10 +103,17 @@ describe('openSqliteStores', () => {
       .insertInto('users')
       .values({ id: old.id, username: old.username, username_canonical: 'admin', password_hash: old.passwordHash, roles: '[]', created_at: old.createdAt, updated_at: old.updatedAt })
       .execute();
+    // Shown "AIex": migration 0005 keys it as "alex" (a capital I reads as l), not by its canonical "aiex".
+    const shown = makeUser({ username: 'AIex', usernameCanonical: 'aiex' });
+    await db
+      .insertInto('users')
+      .values({ id: shown.id, username: shown.username, username_canonical: 'aiex', password_hash: shown.passwordHash, roles: '[]', created_at: shown.createdAt, updated_at: shown.updatedAt })
+      .execute();
     await db.destroy();
     const stores = await open(file);
     try {
       expect(await stores.users.findLookalike('\u0430dmin')).toEqual(old);
+      expect(await stores.users.findLookalike('alex')).toEqual(shown);
     } finally {
       await stores.close();
     }

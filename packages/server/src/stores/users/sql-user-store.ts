@@ -45,7 +45,7 @@ export class SqlUserStore implements UserStore {
             id: user.id,
             username: user.username,
             username_canonical: user.usernameCanonical,
-            username_skeleton: usernameSkeleton(user.usernameCanonical),
+            username_skeleton: usernameSkeleton(user.username),
             password_hash: user.passwordHash,
             roles: JSON.stringify(user.roles),
             created_at: user.createdAt,
@@ -74,12 +74,12 @@ export class SqlUserStore implements UserStore {
     });
   }
 
-  findLookalike(usernameCanonical: string): Promise<UserRecord | null> {
+  findLookalike(username: string): Promise<UserRecord | null> {
     return this.run(async () => {
       const row = await this.db
         .selectFrom('users')
         .selectAll()
-        .where('username_skeleton', '=', usernameSkeleton(usernameCanonical))
+        .where('username_skeleton', '=', usernameSkeleton(username))
         .orderBy('created_at')
         .orderBy('id')
         .executeTakeFirst();

@@ -267,8 +267,11 @@ export class ApiTokenVerifier {
       this.epoch++;
       // The cached copy stays, for the next request to be refused by accept() (401 from
       // memory, also while the store is away); the shared copy goes.
+      // Not when a pending deletion names another user than the token's (see session-cookie.ts).
       const tokenHash = this.byId.get(event.tokenId);
-      if (tokenHash !== undefined) this.hot?.delete(hotKey(tokenHash));
+      if (tokenHash !== undefined && (event.userId === undefined || this.cache.peek(tokenHash)?.user.id === event.userId)) {
+        this.hot?.delete(hotKey(tokenHash));
+      }
     } else if (event.type === 'user') {
       // Re-read the user's tokens (roles may have changed with the event that caused it).
       this.epoch++;

@@ -281,9 +281,11 @@ export class SessionCookieAuthenticator implements Authenticator {
       // The RevocationSet has recorded the sid already. The cached copy stays, for the next
       // request to be refused by accept() (401 from memory, also while the store is away).
       const tokenHash = this.bySid.get(event.sid);
-      if (tokenHash !== undefined) {
-        // Correctness does not depend on it (the revocation set refuses the sid), but the
-        // shared copy of an ended session should not linger.
+      // Correctness does not depend on it (the revocation set refuses the sid), but the shared
+      // copy of an ended session should not linger. Not when a pending revocation names another
+      // user than the session's (someone naming an id they guessed while the store was away):
+      // other gateways may need that copy to serve its owner until the store is back.
+      if (tokenHash !== undefined && (event.userId === undefined || this.cache.peek(tokenHash)?.user.id === event.userId)) {
         this.hot?.delete(hotKey(tokenHash));
       }
       this.onDrop(event.sid);

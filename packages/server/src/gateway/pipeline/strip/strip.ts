@@ -34,6 +34,8 @@ const DROPPED: ReadonlySet<string> = new Set([
   'forwarded',
   'x-real-ip',
   CLIENT_IP_HEADER,
+  // The auth service's word to the gateway (revocation-receipt.ts): never from a client.
+  REVOKED_HEADER,
   'expect',
   'http2-settings',
 ]);
