@@ -10,6 +10,7 @@ import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../tokens/access-toke
 import { resolveApiToken } from '../tokens/api-token.js';
 import { grantableScopes } from '../tokens/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { INTROSPECTION_CLIENT_SCHEME } from '../openapi.js';
 
 type IntrospectParam = 'token' | 'token_type_hint' | 'client_id' | 'client_secret';
 
@@ -158,7 +159,7 @@ export async function introspectToken(deps: Deps, token: string): Promise<Intros
  * token_type is `access_token`, `refresh_token` or `api_token`.
  */
 export function registerIntrospect(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/introspect', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/introspect', { config: { lane: PUBLIC_LANE, oauthParams: introspectParams }, schema: { security: [{ [INTROSPECTION_CLIENT_SCHEME]: [] }] } }, async (request, reply) => {
     const params = readParams(request.body ?? {}, introspectParams);
     const client = authenticateClient(deps, request, params);
     const token = requireParam(params, 'token');

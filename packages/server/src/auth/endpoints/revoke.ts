@@ -66,7 +66,7 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
  * 400 invalid_request.
  */
 export function registerRevoke(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/revoke', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/revoke', { config: { lane: PUBLIC_LANE, oauthParams: revokeParams } }, async (request, reply) => {
     const params = readParams(request.body, revokeParams);
     const token = requireParam(params, 'token');
     const { kind, userId } = await revokeToken(deps, token);

@@ -60,7 +60,7 @@ async function answer(
  */
 export function registerToken(app: FastifyInstance, ctx: EndpointContext): void {
   const { deps } = ctx;
-  app.post('/auth/token', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/token', { config: { lane: PUBLIC_LANE, oauthParams: tokenParams } }, async (request, reply) => {
     const params = readParams(request.body, tokenParams);
     const grantType = requireParam(params, 'grant_type');
     if (params.client_id !== undefined && params.client_id !== ACCESS_TOKEN_CLIENT_ID) {
