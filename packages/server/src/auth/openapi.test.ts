@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../config/defaults.js';
+import { hashSecret, randomId } from '../crypto/secrets.js';
 import { startAll, type RunningGatehouse } from '../start/start-all.js';
 import { createLogger } from '../util/logger.js';
 import { apiTokensCreateSchema } from './endpoints/api-tokens-create.js';
@@ -39,6 +41,38 @@ interface Document {
 }
 
 const PUBLIC_URL = 'https://gatehouse.example';
+const INTROSPECTION_SECRET = 'docs introspection secret';
+
+/**
+ * Checks live answers against the document: the status must be one the operation documents
+ * (a success) and the body must match its schema, with Fastify's own Ajv, strict (no coercion,
+ * no removal). Returns null when the answer matches, else why not.
+ */
+async function answerChecker(doc: Document): Promise<{ check(operation: string, status: number, text: string): Promise<string | null>; close(): Promise<void> }> {
+  const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true, allowUnionTypes: true } } });
+  const schemas = new Map<string, unknown>();
+  for (const { key, op } of operations(doc)) {
+    for (const [status, answer] of Object.entries(op.responses)) {
+      const schema = (answer as { content?: Record<string, { schema: unknown }> }).content?.['application/json']?.schema;
+      if (schema === undefined) continue;
+      const id = `/${schemas.size}`;
+      schemas.set(`${key} ${status}`, id);
+      app.post(id, { schema: { body: schema as object } }, async () => 'ok');
+    }
+  }
+  await app.ready();
+  const check = async (operation: string, status: number, text: string): Promise<string | null> => {
+    const op = operations(doc).find((o) => o.key === operation)?.op;
+    if (op === undefined) return 'not in the document';
+    const answer = op.responses[String(status)] as { content?: Record<string, unknown> } | undefined;
+    if (answer === undefined) return `status ${status} is not documented`;
+    if (answer.content === undefined) return text === '' ? null : 'a body where the document says none';
+    const id = schemas.get(`${operation} ${status}`) as string;
+    const res = await app.inject({ method: 'POST', url: id, headers: { 'content-type': 'application/json' }, payload: text });
+    return res.statusCode === 200 ? null : res.body;
+  };
+  return { check, close: () => app.close() };
+}
 
 /** `/auth/sessions/:id` as OpenAPI writes it. */
 function openapiPath(url: string): string {
@@ -89,6 +123,9 @@ describe('OpenAPI document of /auth', () => {
     const registered = publicRoutes(h).map((r) => `${r.method} ${openapiPath(r.url)}`);
     expect(registered.length).toBeGreaterThanOrEqual(17);
     expect(operations(doc).map((o) => o.key).sort()).toEqual([...registered].sort());
+    // Each route's own file describes it (summary and success answers, config.openapi).
+    for (const r of publicRoutes(h)) expect(r.options.config?.openapi?.summary, `${r.method} ${r.url}`).toMatch(/\S/);
+    for (const { key, op } of operations(doc)) expect((op as { summary?: string }).summary, key).toMatch(/\S/);
   });
 
   it('describes each request with the schema the route validates with', () => {
@@ -132,8 +169,8 @@ describe('OpenAPI document of /auth', () => {
     for (const r of publicRoutes(h)) {
       const op = doc.paths[openapiPath(r.url)]![r.method.toLowerCase()]!;
       if ('public' in r.lane) {
-        // Public: no user credential (introspection authenticates its client instead).
-        expect(op.security ?? [], `${r.method} ${r.url}`).toEqual(r.url === '/auth/introspect' ? [{ introspectionClient: [] }] : []);
+        // Public: no credential (introspection authenticates its client by the body).
+        expect(op.security, `${r.method} ${r.url}`).toBeUndefined();
       } else {
         expect(op.security, `${r.method} ${r.url}`).toEqual(securityOf(r.lane, r.method));
       }
@@ -181,6 +218,12 @@ describe('GET /auth/openapi.json through the gateway', () => {
     config.port = 0;
     config.dataDir = dataDir;
     config.logLevel = 'silent';
+    // The walk below signs up and in from one address; the abuse limits are not under test here.
+    config.signin.perIpPerMinute = 0;
+    config.signup.perIpPerMinute = 0;
+    config.signup.autoChallenge.perIpPerMinute = 0;
+    config.signup.autoChallenge.globalPerMinute = 0;
+    config.introspection.clients = [{ id: 'docs', secretSha256: hashSecret(INTROSPECTION_SECRET) }];
     gh = await startAll({ config, logger: createLogger('silent') });
   }, 30_000);
 
@@ -202,4 +245,58 @@ describe('GET /auth/openapi.json through the gateway', () => {
     const head = await fetch(`${gh.url}${OPENAPI_PATH}`, { method: 'HEAD' });
     expect(head.status).toBe(200);
   });
+
+  it('every operation, walked through the gateway, answers a documented status with a body its documented schema accepts', async () => {
+    const doc = (await (await fetch(`${gh.url}${OPENAPI_PATH}`)).json()) as Document;
+    const checker = await answerChecker(doc);
+    const walked = new Set<string>();
+    /** One request; its answer must be documented for `operation` (method and OpenAPI path). */
+    const call = async (operation: string, path: string, init: { method?: string; headers?: Record<string, string>; json?: unknown; form?: Record<string, string> } = {}) => {
+      const headers: Record<string, string> = { ...init.headers };
+      let body: string | undefined;
+      if (init.json !== undefined) [headers['content-type'], body] = ['application/json', JSON.stringify(init.json)];
+      if (init.form !== undefined) [headers['content-type'], body] = ['application/x-www-form-urlencoded', new URLSearchParams(init.form).toString()];
+      const res = await fetch(gh.url + path, { method: init.method ?? operation.split(' ')[0], headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      walked.add(operation);
+      expect(await checker.check(operation, res.status, text), `${operation} answered ${res.status} ${text.slice(0, 300)}`).toBe(null);
+      return { res, json: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown> & Array<Record<string, unknown>>) };
+    };
+
+    const username = `docs-${randomId().slice(0, 8).toLowerCase()}`;
+    const password = 'documented passphrase 1';
+    await call('GET /auth/openapi.json', OPENAPI_PATH);
+    await call('GET /auth/challenge', '/auth/challenge');
+    await call('POST /auth/signup', '/auth/signup', { json: { username, password } });
+    const signin = async (pw: string) => {
+      const { res, json } = await call('POST /auth/signin', '/auth/signin', { json: { username, password: pw }, headers: { origin: gh.url } });
+      const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      return { cookie, origin: gh.url, 'x-csrf-token': json!.csrf_token as string };
+    };
+    const browser = await signin(password);
+    await call('GET /auth/me', '/auth/me', { headers: browser });
+    const grant = await call('POST /auth/token', '/auth/token', { form: { grant_type: 'password', username, password, device_id: 'docs-tv' } });
+    const refreshed = await call('POST /auth/token', '/auth/token', { form: { grant_type: 'refresh_token', refresh_token: grant.json!.refresh_token as string } });
+    const client = { client_id: 'docs', client_secret: INTROSPECTION_SECRET };
+    const active = await call('POST /auth/introspect', '/auth/introspect', { form: { ...client, token: refreshed.json!.access_token as string } });
+    expect(active.json!.active).toBe(true);
+    // Signing the TV out ends its refresh token too.
+    const sessions = await call('GET /auth/sessions', '/auth/sessions', { headers: browser });
+    const tv = sessions.json!.find((x) => x.device_id === 'docs-tv');
+    await call('DELETE /auth/sessions/{id}', `/auth/sessions/${String(tv?.id)}`, { headers: browser });
+    const inactive = await call('POST /auth/introspect', '/auth/introspect', { form: { ...client, token: refreshed.json!.refresh_token as string } });
+    expect(inactive.json).toEqual({ active: false });
+    await call('POST /auth/revoke', '/auth/revoke', { form: { token: refreshed.json!.refresh_token as string } });
+    const created = await call('POST /auth/api-tokens', '/auth/api-tokens', { headers: browser, json: { name: 'docs', expires_in: 3600 } });
+    await call('POST /auth/api-tokens', '/auth/api-tokens', { headers: browser, json: { name: 'docs forever' } });
+    await call('GET /auth/api-tokens', '/auth/api-tokens', { headers: browser });
+    await call('DELETE /auth/api-tokens/{id}', `/auth/api-tokens/${String(created.json!.id)}`, { headers: browser });
+    await call('GET /auth/activity', '/auth/activity', { headers: browser });
+    await call('POST /auth/password', '/auth/password', { headers: browser, json: { current_password: password, new_password: 'documented passphrase 2' } });
+    await call('POST /auth/signout', '/auth/signout', { headers: browser });
+    await call('POST /auth/signout-all', '/auth/signout-all', { headers: await signin('documented passphrase 2') });
+
+    await checker.close();
+    expect([...walked].sort(), 'operations this walk does not call').toEqual(operations(doc).map((o) => o.key).sort());
+  }, 60_000);
 });

@@ -30,9 +30,32 @@ const SCHEME_OF: Readonly<Record<CredentialKind, string>> = {
   api_token: 'apiToken',
 };
 const CSRF_SCHEME = 'csrfToken';
-export const INTROSPECTION_CLIENT_SCHEME = 'introspectionClient';
 
 type SecurityRequirement = Record<string, string[]>;
+
+/**
+ * What a route's own file says about it for the OpenAPI document only (route option
+ * `config.openapi`): never given to Fastify, whose serializer would drop any field a response
+ * schema forgot. `openapi.test.ts` checks every live answer against these bodies.
+ */
+export interface OperationDoc {
+  /** One line for the list of operations. */
+  readonly summary: string;
+  /** More, where the summary is not enough. */
+  readonly description?: string;
+  /** The success answers by status: a JSON Schema of the JSON body, or no `body` for none. */
+  readonly answers: Readonly<Record<number, { readonly description: string; readonly body?: Readonly<Record<string, unknown>> }>>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's summary and success answers in the OpenAPI document (auth/openapi.ts). */
+    openapi?: OperationDoc;
+  }
+}
+
+/** A timestamp as the endpoints write it (`iso()`). */
+export const DATE_TIME = { type: 'string', format: 'date-time' } as const;
 
 /**
  * The alternatives a route's lane accepts, one requirement each: a browser session (with the
@@ -80,11 +103,6 @@ function securitySchemes(deps: Deps): Record<string, unknown> {
       scheme: 'bearer',
       bearerFormat: 'gh_…',
       description: 'A personal API token (gh_…) from POST /auth/api-tokens. The account endpoints need one created with the "account" scope.',
-    },
-    [INTROSPECTION_CLIENT_SCHEME]: {
-      type: 'http',
-      scheme: 'basic',
-      description: 'An introspection client of `introspection.clients` (or client_id and client_secret in the body).',
     },
   };
 }
@@ -162,6 +180,14 @@ export async function installOpenApi(app: FastifyInstance, deps: Deps): Promise<
       const out: FastifySchema = { ...schema };
       if (!('public' in lane)) out.security = securityOf(lane, method);
       const oauth = r.config?.oauthParams;
+      const described = r.config?.openapi;
+      if (described !== undefined) {
+        out.summary = described.summary;
+        if (described.description !== undefined) out.description = described.description;
+        out.response = Object.fromEntries(
+          Object.entries(described.answers).map(([status, a]) => [status, { 'x-response-description': a.description, ...(a.body ?? { type: 'null' }) }]),
+        );
+      }
       if (oauth !== undefined) {
         out.body = paramsSchema(oauth);
         out.consumes = [...OAUTH_CONTENT_TYPES];
@@ -182,8 +208,7 @@ export async function installOpenApi(app: FastifyInstance, deps: Deps): Promise<
   app.get(
     OPENAPI_PATH,
     {
-      config: { lane: PUBLIC_LANE },
-      schema: { summary: 'This document' },
+      config: { lane: PUBLIC_LANE, openapi: { summary: 'This OpenAPI document', answers: { 200: { description: 'OpenAPI 3.1 (JSON).', body: { type: 'object' } } } } },
       // After the service's own onSend (no-store): a static document may be cached.
       onSend: async (_request, reply, payload) => {
         reply.header('cache-control', OPENAPI_CACHE_CONTROL);
