@@ -26,6 +26,7 @@ import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } fro
 import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
 import { installLanes } from './lanes.js';
+import { installOpenApi } from './openapi.js';
 import { createPassportHook } from './passport.js';
 import { installRevocationReceipts } from './revocation-receipt.js';
 import { warmPasswordPolicy } from './policy/password.js';
@@ -90,6 +91,8 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).
   installLanes(app, ctx.authenticate);
+  // Sees every route registered after it: the OpenAPI document of /auth (openapi.ts).
+  await installOpenApi(app, deps);
   registerHealth(app, ctx);
   registerSignup(app, ctx);
   registerChallenge(app, ctx);

@@ -109,6 +109,7 @@ const ENDPOINTS: Endpoint[] = [
 /** Public endpoints: what each answers without a credential, and must answer the same with any. */
 const PUBLIC: Array<{ method: string; route: string; body?: string | (() => string); contentType?: string; expect: number }> = [
   { method: 'GET', route: '/auth/challenge', expect: 200 },
+  { method: 'GET', route: '/auth/openapi.json', expect: 200 },
   { method: 'POST', route: '/auth/signup', body: JSON.stringify({ username: 'x', password: 'short' }), contentType: 'application/json', expect: 400 },
   { method: 'POST', route: '/auth/signin', body: () => JSON.stringify({ username: `nobody-${randomId().slice(0, 8)}`, password: 'wrong password 1' }), contentType: 'application/json', expect: 401 },
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },

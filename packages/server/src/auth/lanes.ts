@@ -92,6 +92,8 @@ export interface DeclaredRoute {
   readonly method: string;
   readonly url: string;
   readonly lane: Lane;
+  /** The route options as registered (schema, config): what the OpenAPI test compares the document with. */
+  readonly options: RouteOptions;
 }
 
 const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
@@ -142,7 +144,7 @@ export function installLanes(app: FastifyInstance, authenticate: PassportHook): 
     if (lane === undefined) {
       throw new Error(`${String(route.method)} ${route.url} declares no credential lane (route option config.lane; see auth/lanes.ts).`);
     }
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, lane });
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, lane, options: route });
     if ('public' in lane) return;
     const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     const check = async (request: FastifyRequest): Promise<void> => {

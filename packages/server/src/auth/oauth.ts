@@ -13,6 +13,16 @@ import { logServerError, sendProblem, toGatehouseError } from './http-errors.js'
 
 export const OAUTH_JSON = 'application/json; charset=utf-8';
 
+/** The body types the OAuth endpoints read. */
+export const OAUTH_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'application/json'] as const;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The parameters an OAuth endpoint reads with `readParams` (its request description in the OpenAPI document). */
+    oauthParams?: Readonly<Record<string, ParamSpec>>;
+  }
+}
+
 /** Parses a form body. A repeated parameter becomes an array, which `readParams` refuses (RFC 6749 §3.2). */
 function parseForm(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
@@ -49,6 +59,15 @@ export function readParams<K extends string>(body: unknown, spec: Record<K, Para
     if (value !== '') out[k] = value;
   }
   return out;
+}
+
+/** What `readParams(body, spec)` accepts, as a JSON Schema (for the OpenAPI document; `readParams` stays the check). */
+export function paramsSchema(spec: Readonly<Record<string, ParamSpec>>): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, { type: 'string', maxLength: v.maxLength }])),
+  };
 }
 
 export function requireParam(params: Partial<Record<string, string>>, name: string): string {

@@ -20,6 +20,8 @@ export function authRoutes(authUrl: string): RouteConfig[] {
     { path: '/auth/token', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/revoke', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/introspect', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
+    // The OpenAPI document of these endpoints (auth/openapi.ts).
+    { path: '/auth/openapi.json', upstream, service: AUTH_SERVICE, auth: 'none' },
     { path: '/auth', upstream, service: AUTH_SERVICE, auth: 'required' },
   ];
 }

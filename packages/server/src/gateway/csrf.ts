@@ -43,6 +43,11 @@ function crossSite(ex: Exchange, o: CsrfOrigins): string | null {
   return null;
 }
 
+/** The methods whose cookie-authenticated requests need the CSRF token. */
+export function csrfProtects(method: string | undefined): boolean {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+}
+
 /**
  * Cookie-authenticated writes (POST/PUT/PATCH/DELETE) need `X-CSRF-Token` equal to the
  * session's token and no sign of a foreign origin. Bearer credentials are exempt: a browser
@@ -51,8 +56,7 @@ function crossSite(ex: Exchange, o: CsrfOrigins): string | null {
 export function checkCsrf(ex: Exchange, origins: CsrfOrigins): void {
   const identity = ex.identity;
   if (identity === null || identity.auth !== 'session') return;
-  const m = ex.req.method;
-  if (m !== 'POST' && m !== 'PUT' && m !== 'PATCH' && m !== 'DELETE') return;
+  if (!csrfProtects(ex.req.method)) return;
   const why = crossSite(ex, origins);
   if (why !== null) throw csrf(why);
   const sent = ex.csrfToken;

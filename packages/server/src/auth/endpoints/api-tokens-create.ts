@@ -8,6 +8,7 @@ import { iso, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
 import { ACCOUNT_SCOPE, narrowScopes, parseScope, tokenScopes } from '../tokens/scope.js';
 import { MINT_API_TOKEN_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 /** Shortest and longest `expires_in` of an API token (seconds): one minute to ten years. */
 export const API_TOKEN_MIN_TTL_SEC = 60;
@@ -38,6 +39,27 @@ function oneScope(s: string): string {
   return parts[0]!;
 }
 
+const API_TOKENS_CREATE_DOC: OperationDoc = {
+  summary: 'Create a personal API token (shown this once)',
+  answers: {
+    201: {
+      description: 'The token; only its hash is kept.',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'token', 'scopes', 'expires_at'],
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          token: { type: 'string' },
+          scopes: { type: 'array', items: { type: 'string' } },
+          expires_at: { type: ['string', 'null'], format: 'date-time' },
+        },
+      },
+    },
+  },
+};
+
 /**
  * POST /auth/api-tokens -> 201 {id, name, token, scopes, expires_at}: a personal API token,
  * shown this once (only its hash is stored). `scopes` must come from `tokens.defaultScopes`
@@ -47,7 +69,7 @@ function oneScope(s: string): string {
  * leaked script token must not mint more.
  */
 export function registerApiTokensCreate(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post<{ Body: ApiTokenCreateBody }>('/auth/api-tokens', { schema: apiTokensCreateSchema, config: { lane: MINT_API_TOKEN_LANE } }, async (request, reply) => {
+  app.post<{ Body: ApiTokenCreateBody }>('/auth/api-tokens', { schema: apiTokensCreateSchema, config: { lane: MINT_API_TOKEN_LANE, openapi: API_TOKENS_CREATE_DOC } }, async (request, reply) => {
     // The lane (MINT_API_TOKEN_LANE) has let in only a browser session or an access token with the account scope.
     const passport = passportOf(request);
     const body = request.body;

@@ -6,6 +6,7 @@ import { passportOf } from '../passport.js';
 import { canDefer, recordPending } from '../pending-revocations.js';
 import { publishRevocation } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 interface ApiTokenParams {
   id: string;
@@ -20,6 +21,11 @@ export const apiTokensDeleteSchema = {
   },
 } as const;
 
+const API_TOKENS_DELETE_DOC: OperationDoc = {
+  summary: 'Delete one of the user\'s API tokens',
+  answers: { 204: { description: 'Deleted; every gateway refuses it at once.' } },
+};
+
 /**
  * DELETE /auth/api-tokens/:id -> 204; 404 when it is not one of the caller's tokens. Publishes
  * `{type: 'api_token', tokenId}` so every gateway drops its cached copy at once. While the store is
@@ -27,7 +33,7 @@ export const apiTokensDeleteSchema = {
  * id is one of the caller's tokens (only the caller's own token is ever refused).
  */
 export function registerApiTokensDelete(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.delete<{ Params: ApiTokenParams }>('/auth/api-tokens/:id', { schema: apiTokensDeleteSchema, config: { lane: ACCOUNT_LANE } }, async (request, reply) => {
+  app.delete<{ Params: ApiTokenParams }>('/auth/api-tokens/:id', { schema: apiTokensDeleteSchema, config: { lane: ACCOUNT_LANE, openapi: API_TOKENS_DELETE_DOC } }, async (request, reply) => {
     const passport = passportOf(request);
     const { id } = request.params;
     let deleted: boolean;

@@ -10,6 +10,7 @@ import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../tokens/access-toke
 import { resolveApiToken } from '../tokens/api-token.js';
 import { grantableScopes } from '../tokens/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 type IntrospectParam = 'token' | 'token_type_hint' | 'client_id' | 'client_secret';
 
@@ -150,6 +151,39 @@ export async function introspectToken(deps: Deps, token: string): Promise<Intros
   return INACTIVE;
 }
 
+const INTROSPECT_DOC: OperationDoc = {
+  summary: 'Whether a token is active, and what it is (RFC 7662; introspection clients only)',
+  // The gateway never forwards a client's Authorization header, so HTTP Basic reaches this
+  // endpoint only on a direct call to the auth service; through the public URL, the body.
+  description: 'For the callers in `introspection.clients`: send `client_id` and `client_secret` with the token (through the gateway the Authorization header, and so HTTP Basic, does not reach the auth service).',
+  answers: {
+    200: {
+      description: '`{active: false}` for an unknown, revoked or expired token; otherwise what the token is.',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['active'],
+        properties: {
+          active: { type: 'boolean' },
+          token_type: { type: 'string', enum: ['access_token', 'refresh_token', 'api_token'] },
+          sub: { type: 'string' },
+          username: { type: 'string' },
+          scope: { type: 'string' },
+          exp: { type: 'integer' },
+          iat: { type: 'integer' },
+          client_id: { type: 'string' },
+          sid: { type: 'string' },
+          did: { type: 'string' },
+          jti: { type: 'string' },
+          iss: { type: 'string' },
+          aud: { type: 'string' },
+          token_id: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
 /**
  * POST /auth/introspect (RFC 7662; form or JSON) for the callers configured in
  * `introspection.clients` only; others get 401 invalid_client with `WWW-Authenticate: Basic`.
@@ -158,7 +192,7 @@ export async function introspectToken(deps: Deps, token: string): Promise<Intros
  * token_type is `access_token`, `refresh_token` or `api_token`.
  */
 export function registerIntrospect(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/introspect', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/introspect', { config: { lane: PUBLIC_LANE, oauthParams: introspectParams, openapi: INTROSPECT_DOC } }, async (request, reply) => {
     const params = readParams(request.body ?? {}, introspectParams);
     const client = authenticateClient(deps, request, params);
     const token = requireParam(params, 'token');

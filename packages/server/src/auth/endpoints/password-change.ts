@@ -8,6 +8,7 @@ import { rateLimited } from '../rate-limit.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 interface PasswordChangeBody {
   current_password: string;
@@ -26,6 +27,11 @@ export const passwordChangeSchema = {
   },
 } as const;
 
+const PASSWORD_CHANGE_DOC: OperationDoc = {
+  summary: "Change the password; every other session and token of the user ends",
+  answers: { 204: { description: 'Changed.' } },
+};
+
 /**
  * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
  * session of the user ends (and is revoked); the caller's own session stays.
@@ -33,7 +39,7 @@ export const passwordChangeSchema = {
 export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: PasswordChangeBody }>(
     '/auth/password',
-    { schema: passwordChangeSchema, config: { lane: ACCOUNT_LANE } },
+    { schema: passwordChangeSchema, config: { lane: ACCOUNT_LANE, openapi: PASSWORD_CHANGE_DOC } },
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);

@@ -8,6 +8,7 @@ import { readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { endSessions, publishRevocation } from '../sessions.js';
 import { verifyAccessToken } from '../tokens/access-token.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 type RevokeParam = 'token' | 'token_type_hint' | 'client_id';
 
@@ -60,13 +61,18 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
   return { kind: 'none' };
 }
 
+const REVOKE_DOC: OperationDoc = {
+  summary: 'Revoke a refresh, access or API token (RFC 7009)',
+  answers: { 200: { description: 'Done, whether or not the token was known (no body).' } },
+};
+
 /**
  * POST /auth/revoke (RFC 7009; form or JSON) -> 200 for any well-formed request, whether or not
  * the token was known. Holding the token is the authorization to revoke it. Missing token:
  * 400 invalid_request.
  */
 export function registerRevoke(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post('/auth/revoke', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/revoke', { config: { lane: PUBLIC_LANE, oauthParams: revokeParams, openapi: REVOKE_DOC } }, async (request, reply) => {
     const params = readParams(request.body, revokeParams);
     const token = requireParam(params, 'token');
     const { kind, userId } = await revokeToken(deps, token);

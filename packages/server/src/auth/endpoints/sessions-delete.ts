@@ -5,6 +5,7 @@ import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { ACCOUNT_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 import { canDefer } from '../pending-revocations.js';
 import { endSessions, endSessionsLater } from '../sessions.js';
 import type { SessionRecord } from '../../stores/types.js';
@@ -22,11 +23,16 @@ export const sessionsDeleteSchema = {
   },
 } as const;
 
+const SESSIONS_DELETE_DOC: OperationDoc = {
+  summary: 'Sign one of the user\'s devices out',
+  answers: { 204: { description: 'That device is signed out.' } },
+};
+
 /** DELETE /auth/sessions/:id -> 204: signs that device out; 404 when it is not one of the caller's sessions. */
 export function registerSessionsDelete(app: FastifyInstance, { deps }: EndpointContext): void {
   app.delete<{ Params: SessionParams }>(
     '/auth/sessions/:id',
-    { schema: sessionsDeleteSchema, config: { lane: ACCOUNT_LANE } },
+    { schema: sessionsDeleteSchema, config: { lane: ACCOUNT_LANE, openapi: SESSIONS_DELETE_DOC } },
     async (request, reply) => {
       const passport = passportOf(request);
       const { id } = request.params;

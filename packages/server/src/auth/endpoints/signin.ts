@@ -9,6 +9,7 @@ import { checkDeviceField } from '../policy/device.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { DATE_TIME, type OperationDoc } from '../openapi.js';
 
 interface SigninBody {
   username: string;
@@ -33,6 +34,35 @@ export const signinSchema = {
   },
 } as const;
 
+const SIGNIN_DOC: OperationDoc = {
+  summary: 'Sign in a browser (sets the session, CSRF and device cookies)',
+  answers: {
+    200: {
+      description: 'Signed in: the session cookie is set; send csrf_token as X-CSRF-Token on writes.',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['user', 'session', 'csrf_token'],
+        properties: {
+          user: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'username', 'roles'],
+            properties: { id: { type: 'string' }, username: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } } },
+          },
+          session: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'device_id', 'expires_at'],
+            properties: { id: { type: 'string' }, device_id: { type: 'string' }, expires_at: DATE_TIME },
+          },
+          csrf_token: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
 /**
  * POST /auth/signin -> 200 {user, session, csrf_token} + cookies. An unknown username and a
  * wrong password get the same 401 after the same work (a dummy hash is verified). Behind the
@@ -40,7 +70,7 @@ export const signinSchema = {
  * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
  */
 export function registerSignin(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE, openapi: SIGNIN_DOC } }, async (request, reply) => {
     const body = request.body;
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');

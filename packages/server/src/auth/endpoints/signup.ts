@@ -6,6 +6,7 @@ import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { limitPerIp } from '../rate-limit.js';
 import { createUser } from '../user-admin.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 interface SignupBody {
   username: string;
@@ -28,13 +29,23 @@ export const signupSchema = {
   },
 } as const;
 
+const SIGNUP_DOC: OperationDoc = {
+  summary: 'Create an account',
+  answers: {
+    201: {
+      description: 'The account.',
+      body: { type: 'object', additionalProperties: false, required: ['id', 'username'], properties: { id: { type: 'string' }, username: { type: 'string' } } },
+    },
+  },
+};
+
 /**
  * POST /auth/signup -> 201 {id, username}; 409 username_taken; 400 invalid_username /
  * weak_password / invalid_password; 429 rate_limited (per IP); 400 challenge_required /
  * invalid_challenge when a proof-of-work is required (checked before any hashing).
  */
 export function registerSignup(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema, config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema, config: { lane: PUBLIC_LANE, openapi: SIGNUP_DOC } }, async (request, reply) => {
     const { username, password, challenge } = request.body;
     await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
     if (await challengeRequired(deps, request)) {

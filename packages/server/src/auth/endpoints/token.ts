@@ -11,6 +11,7 @@ import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token
 import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
 import { parseScope, tokenScopes } from '../tokens/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
 
 type TokenParam = 'grant_type' | 'client_id' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
 
@@ -49,6 +50,27 @@ async function answer(
     .send(JSON.stringify({ access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, refresh_token: grant.refreshToken, scope: grant.scope }));
 }
 
+const TOKEN_DOC: OperationDoc = {
+  summary: 'Tokens for apps and TVs: password grant (a device session) or refresh-token rotation (RFC 6749)',
+  answers: {
+    200: {
+      description: 'An access token and the next refresh token.',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['access_token', 'token_type', 'expires_in', 'refresh_token', 'scope'],
+        properties: {
+          access_token: { type: 'string' },
+          token_type: { type: 'string', enum: ['Bearer'] },
+          expires_in: { type: 'integer' },
+          refresh_token: { type: 'string' },
+          scope: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
 /**
  * POST /auth/token (RFC 6749 §4.3, §6; form or JSON) for first-party apps and TVs:
  * - grant_type=password with username, password, device_id (device_name, scope optional):
@@ -60,7 +82,7 @@ async function answer(
  */
 export function registerToken(app: FastifyInstance, ctx: EndpointContext): void {
   const { deps } = ctx;
-  app.post('/auth/token', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+  app.post('/auth/token', { config: { lane: PUBLIC_LANE, oauthParams: tokenParams, openapi: TOKEN_DOC } }, async (request, reply) => {
     const params = readParams(request.body, tokenParams);
     const grantType = requireParam(params, 'grant_type');
     if (params.client_id !== undefined && params.client_id !== ACCESS_TOKEN_CLIENT_ID) {
