@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -126,6 +127,45 @@ describe('gatehouse backup and restore', () => {
       expect(await who.json()).toMatchObject({ username: 'backup-alice', auth: 'api_token' });
     } finally {
       await again.stop();
+    }
+  });
+
+  it('finishes a backup of a larger database while another process writes without pause', { timeout: 120_000 }, async () => {
+    const dataDir = dir();
+    expect(runCli(['keys', 'list'], { dataDir }).code).toBe(0);
+    const dbFile = join(dataDir, 'gatehouse.db');
+    const db = new Database(dbFile);
+    db.exec('create table filler (id integer primary key, v text)');
+    const insert = db.prepare('insert into filler (v) values (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 100_000; i++) insert.run('x'.repeat(200));
+    })();
+    db.close();
+    // Commits one row at a time for at most 20 s (or until stopped): a backup that copied in
+    // small steps would start over after each of them and never finish.
+    const script = `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(dbFile)}, { timeout: 5000 });
+      const ins = db.prepare('insert into filler (v) values (?)');
+      const end = Date.now() + 20000; let n = 0;
+      console.log('writing');
+      while (Date.now() < end) { ins.run('y'.repeat(100)); n++; }
+      console.log('wrote', n);`;
+    const writer = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let writerOut = '';
+    writer.stdout.on('data', (d: Buffer) => (writerOut += d.toString()));
+    const writerDone = new Promise((r) => writer.once('exit', r));
+    try {
+      await new Promise<void>((resolve) => writer.stdout.on('data', () => writerOut.includes('writing') && resolve()));
+      const file = join(dir(), 'big.db');
+      const backup = await runCliAsync(['backup', file], dataDir);
+      // It finished while the writer was still committing.
+      expect(writer.exitCode).toBe(null);
+      expect(backup.code).toBe(0);
+      expect(integrity(file)).toBe('ok');
+      expect(count(file, 'filler')).toBeGreaterThan(100_000);
+    } finally {
+      writer.kill();
+      await writerDone;
     }
   });
 
