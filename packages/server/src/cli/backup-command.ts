@@ -224,7 +224,10 @@ export async function runRestore(config: GatehouseConfig, args: string[]): Promi
     refuseWhileInUse(dbFile);
     let kept: string | null = null;
     if (existsSync(dbFile)) {
-      kept = `${dbFile}.before-restore-${stamp(Date.now())}`;
+      // Never over an earlier one (two restores within a second).
+      const base = `${dbFile}.before-restore-${stamp(Date.now())}`;
+      kept = base;
+      for (let n = 2; existsSync(kept) || existsSync(`${kept}-wal`); n++) kept = `${base}-${n}`;
       renameSync(dbFile, kept);
       // Leftovers of a crash travel with their database, so SQLite still pairs them.
       for (const suffix of ['-wal', '-shm']) if (existsSync(dbFile + suffix)) renameSync(dbFile + suffix, kept + suffix);

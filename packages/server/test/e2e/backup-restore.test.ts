@@ -272,5 +272,18 @@ describe('gatehouse backup and restore', () => {
     expect(integrity(join(dataDir, kept[0]!))).toBe('ok');
     expect(statSync(join(dataDir, 'gatehouse.db')).mode & 0o777).toBe(0o600);
     expect(runCli(['users', 'list'], { dataDir }).stdout).toMatch(/carol/);
+
+    // A second restore within the same second keeps both earlier databases: the names of the
+    // next 60 s are taken already, and none of them is written over.
+    const taken: string[] = [];
+    for (let s = 0; s < 60; s++) {
+      const name = `gatehouse.db.before-restore-${new Date(Date.now() + s * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+      writeFileSync(join(dataDir, name), 'earlier');
+      taken.push(name);
+    }
+    const second = runCli(['restore', good], { dataDir });
+    expect(second.code).toBe(0);
+    for (const name of taken) expect(readFileSync(join(dataDir, name), 'utf8')).toBe('earlier');
+    expect(readdirSync(dataDir).filter((f) => /^gatehouse\.db\.before-restore-\d{8}T\d{6}Z-2$/.test(f))).toHaveLength(1);
   });
 });
