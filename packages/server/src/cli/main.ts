@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.force && command !== 'backup') throw new UsageError(`--force applies to "gatehouse backup" only. ${SEE_HELP}`);
   let port: number | undefined;
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}".`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}". ${SEE_HELP}`);
     port = Number(values.port);
   }
   // `gatehouse auth --port N` sets the auth service's port; every other command's is the gateway's.
