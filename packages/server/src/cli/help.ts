@@ -1,5 +1,8 @@
 export const VERSION = '0.1.0';
 
+/** The commands `gatehouse` runs; each has its line in HELP (cli tests check). */
+export const COMMANDS = ['start', 'gateway', 'auth', 'users', 'keys', 'backup', 'restore', 'help'] as const;
+
 export const HELP = `gatehouse ${VERSION} — edge authentication for microservices
 
 Usage:
@@ -22,6 +25,13 @@ Usage:
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after
                                                every verifier can know it.
+  gatehouse backup <file> [--force]
+      Copy the embedded SQLite database to <file> (mode 0600), safely while Gatehouse
+      runs. Keep the master key (data dir's master.key, or GATEHOUSE_MASTER_KEY) with it.
+      With PostgreSQL, use pg_dump instead.
+  gatehouse restore <file>
+      Check a backup and put it in place of the data dir's database (Gatehouse must be
+      stopped); the replaced database is kept as gatehouse.db.before-restore-<time>.
   gatehouse --help | --version
 
 Environment (see docs/configuration.md for every key):
@@ -40,4 +50,5 @@ Environment (see docs/configuration.md for every key):
 Examples:
   gatehouse start
   echo 'a long passphrase' | gatehouse users add alice --role admin
+  gatehouse backup /var/backups/gatehouse-$(date +%F).db
 `;

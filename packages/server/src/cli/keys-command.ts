@@ -3,6 +3,7 @@ import { rotateKeys } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
+import { nearest } from '../util/nearest.js';
 
 /** Running gateways re-read keys this often (start-all), so a new key is known before it signs. */
 export const KEY_PUBLISH_AHEAD_MS = 2 * 60_000;
@@ -18,7 +19,8 @@ function stateOf(k: { activatesAt: number; retiresAt: number | null; expiresAt: 
 export async function runKeys(config: GatehouseConfig, args: string[]): Promise<number> {
   const [sub] = args;
   if ((sub !== 'list' && sub !== 'rotate') || args.length !== 1) {
-    process.stderr.write('Usage: gatehouse keys list | keys rotate\n');
+    const near = sub !== undefined && sub !== 'list' && sub !== 'rotate' ? nearest(sub, ['list', 'rotate']) : undefined;
+    process.stderr.write(`${near !== undefined ? `gatehouse: unknown keys command "${sub}" (did you mean "${near}"?). ` : ''}Usage: gatehouse keys list | keys rotate\n`);
     return 2;
   }
   const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });

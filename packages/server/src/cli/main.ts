@@ -2,28 +2,41 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { GatehouseError } from '../errors/index.js';
-import { HELP, VERSION } from './help.js';
-import { runKeys } from './keys-command.js';
-import { runAuthCommand, runGatewayCommand, runStart } from './start-command.js';
-import { runUsers } from './users-command.js';
+import { nearest } from '../util/nearest.js';
+import { BackupRefused } from './backup-refused.js';
+import { COMMANDS, HELP, VERSION } from './help.js';
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'public-url': { type: 'string' },
+  role: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
+} as const;
+
+const SEE_HELP = 'Run "gatehouse --help" for usage.';
+
+/**
+ * Refuses an option the CLI does not know, in one line, naming the nearest known one. (Node's own
+ * message suggests putting the option after "--", which is no help here.)
+ */
+function refuseUnknownOptions(argv: string[]): void {
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option' || Object.prototype.hasOwnProperty.call(OPTIONS, t.name)) continue;
+    const near = t.name.length > 1 ? nearest(t.name, Object.keys(OPTIONS)) : undefined;
+    throw new UsageError(`unknown option ${t.rawName}${near !== undefined ? ` (did you mean --${near}?)` : ''}. ${SEE_HELP}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'public-url': { type: 'string' },
-      role: { type: 'string', multiple: true },
-    },
-  });
+  refuseUnknownOptions(argv);
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
@@ -33,9 +46,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return values.help || command === 'help' ? 0 : 2;
   }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    const near = nearest(command, COMMANDS);
+    throw new UsageError(`unknown command "${command}"${near !== undefined ? ` (did you mean "${near}"?)` : ''}. ${SEE_HELP}`);
+  }
+  if (values.force && command !== 'backup') throw new UsageError(`--force applies to "gatehouse backup" only. ${SEE_HELP}`);
   let port: number | undefined;
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}".`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}". ${SEE_HELP}`);
     port = Number(values.port);
   }
   // `gatehouse auth --port N` sets the auth service's port; every other command's is the gateway's.
@@ -47,19 +65,24 @@ async function main(argv: string[]): Promise<number> {
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     },
   });
+  // Each command's code is loaded when it runs: a usage error or --help answers at once.
   switch (command) {
     case 'start':
-      return runStart(config);
+      return (await import('./start-command.js')).runStart(config);
     case 'gateway':
-      return runGatewayCommand(config);
+      return (await import('./start-command.js')).runGatewayCommand(config);
     case 'auth':
-      return runAuthCommand(config);
+      return (await import('./start-command.js')).runAuthCommand(config);
     case 'users':
-      return runUsers(config, rest, values.role ?? []);
+      return (await import('./users-command.js')).runUsers(config, rest, values.role ?? []);
     case 'keys':
-      return runKeys(config, rest);
+      return (await import('./keys-command.js')).runKeys(config, rest);
+    case 'backup':
+      return (await import('./backup-command.js')).runBackup(config, rest, { force: values.force === true });
+    case 'restore':
+      return (await import('./backup-command.js')).runRestore(config, rest);
     default:
-      throw new UsageError(`Unknown command "${command}". Run "gatehouse --help" for the commands.`);
+      throw new UsageError(`unknown command "${command}". ${SEE_HELP}`);
   }
 }
 
@@ -68,9 +91,16 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
       process.exitCode = 2;
+    } else if (typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_')) {
+      // Node's message for a missing value may run over several lines: its first says it.
+      process.stderr.write(`gatehouse: ${(err as Error).message.split('\n')[0]!.replace(/\.$/, '')}. ${SEE_HELP}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof BackupRefused) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exitCode = 1;
     } else if (err instanceof GatehouseError) {
       process.stderr.write(`gatehouse: ${err.detail ?? err.message} (${err.code})\n`);
       process.exitCode = 1;

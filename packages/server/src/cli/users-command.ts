@@ -2,8 +2,10 @@ import { createUser, grantRole, revokeRole } from '../auth/user-admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
+import { nearest } from '../util/nearest.js';
 import { readPassword } from './read-password.js';
 
+const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list'];
 const USAGE = 'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list';
 
 /** `gatehouse users ...`: works on the same data directory as a running `gatehouse start`. */
@@ -35,13 +37,19 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
     const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
       const users = await opened.deps.stores.users.list();
-      for (const u of users) process.stdout.write(`${u.id}  ${u.username}  ${u.roles.join(',') || '-'}  ${new Date(u.createdAt).toISOString()}\n`);
-      if (users.length === 0) process.stdout.write('No users yet. Create one with "gatehouse users add <name>".\n');
+      if (users.length === 0) {
+        process.stdout.write('No users yet. Create one with "gatehouse users add <name>".\n');
+        return 0;
+      }
+      const rows = [['ID', 'USERNAME', 'ROLES', 'CREATED'], ...users.map((u) => [u.id, u.username, u.roles.join(',') || '-', new Date(u.createdAt).toISOString()])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) process.stdout.write(`${r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
       return 0;
     } finally {
       await opened.close();
     }
   }
-  process.stderr.write(`${USAGE}\n`);
+  const near = sub !== undefined && !SUBCOMMANDS.includes(sub) ? nearest(sub, SUBCOMMANDS) : undefined;
+  process.stderr.write(`${near !== undefined ? `gatehouse: unknown users command "${sub}" (did you mean "${near}"?). ` : ''}${USAGE}\n`);
   return 2;
 }

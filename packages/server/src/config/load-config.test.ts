@@ -102,6 +102,43 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: withFile({ signup: { challengeMaxNumber: 10 } }) })).toThrow(/signup\.challengeMaxNumber/);
   });
 
+  it('suggests the nearest known key for an unknown one, and nothing when none is close', () => {
+    const message = (json: unknown): string => {
+      try {
+        loadConfig({ env: withFile(json) });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('no ConfigError');
+    };
+    expect(message({ prot: 1 })).toMatch(/^Unknown config key "prot" \(did you mean "port"\?\)\. See docs\/configuration\.md/);
+    expect(message({ session: { slidingTTL: 1 } })).toContain('Unknown config key "session.slidingTTL" (did you mean "session.slidingTtlSec"?)');
+    // The right name in the wrong place: found by its last segment.
+    expect(message({ slidingTtlSec: 1 })).toContain('(did you mean "session.slidingTtlSec"?)');
+    expect(message({ routes: [{ path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's', role: ['x'] }] })).toContain('"routes[0].role" (did you mean "roles"?)');
+    expect(message({ introspection: { clients: [{ id: 'a', secretSha265: 'x' }] } })).toContain('(did you mean "secretSha256"?)');
+    expect(message({ colour: 'blue' })).toBe('Unknown config key "colour". See docs/configuration.md for the keys Gatehouse reads.');
+  });
+
+  it('names the line and column of invalid JSON, never quoting the file', () => {
+    const at = (text: string): string => {
+      const env = withFile(text);
+      try {
+        loadConfig({ env });
+      } catch (err) {
+        expect((err as Error).message).toContain(env.GATEHOUSE_CONFIG);
+        return (err as Error).message.slice((err as Error).message.indexOf('JSON:'));
+      }
+      throw new Error('no ConfigError');
+    };
+    // A trailing comma: V8's own message quotes the text around it and names no position.
+    expect(at('{\n  "routes": [\n    {"path": "/x"},\n  ],\n  "port": 8080\n}\n')).toBe('JSON: unexpected "]" at line 4, column 3.');
+    expect(at('{\n  "port": 8080\n  "demo": false\n}')).toBe('JSON: unexpected "\\"" at line 3, column 3.');
+    expect(at('{ nope')).toBe('JSON: unexpected "n" at line 1, column 3.');
+    expect(at('{\n  "demo": false\n')).toBe('JSON: it ends too early, at line 3, column 1 (a missing "}", "]" or quote?).');
+    expect(at('{"port": 80}\n}')).toBe('JSON: unexpected "}" at line 2, column 1.');
+  });
+
   it('explains a file that is not JSON or cannot be read', () => {
     expect(() => loadConfig({ env: withFile('{ nope') })).toThrow(/not valid JSON/);
     expect(() => loadConfig({ env: { GATEHOUSE_CONFIG: join(dir, 'missing.json') } })).toThrow(/GATEHOUSE_CONFIG.*ENOENT/);

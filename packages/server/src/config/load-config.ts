@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ACCOUNT_SCOPE } from '../auth/tokens/scope.js';
 import { checkAllowedHost } from './allowed-hosts.js';
+import { nearest } from '../util/nearest.js';
 import { DEFAULTS } from './defaults.js';
+import { jsonErrorPosition } from './json-error.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
 import { AUTH_SERVICE } from '../gateway/auth-routes.js';
@@ -40,7 +42,7 @@ function mergeChecked(target: Record<string, unknown>, shape: Record<string, unk
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(shape, key)) {
-      throw new ConfigError(`Unknown config key "${path}". See docs/configuration.md for the keys Gatehouse reads.`);
+      throw new ConfigError(`Unknown config key "${path}"${didYouMean(key, prefix, shape)}. See docs/configuration.md for the keys Gatehouse reads.`);
     }
     const def = shape[key];
     if (isPlainObject(def)) {
@@ -71,6 +73,30 @@ function mergeChecked(target: Record<string, unknown>, shape: Record<string, unk
   }
 }
 
+/** Every key path of the defaults, objects included: "session", "session.slidingTtlSec", ... */
+function keyPaths(shape: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(shape).flatMap(([k, v]) => [`${prefix}${k}`, ...(isPlainObject(v) ? keyPaths(v, `${prefix}${k}.`) : [])]);
+}
+
+/**
+ * ` (did you mean "x"?)` for an unknown key: the nearest key beside it, else a key of the same
+ * name (or nearly) elsewhere, e.g. "slidingTtlSec" at the top level is "session.slidingTtlSec".
+ */
+function didYouMean(key: string, prefix: string, shape: Record<string, unknown>): string {
+  const sibling = nearest(key, Object.keys(shape));
+  if (sibling !== undefined) return ` (did you mean "${prefix ? `${prefix}.` : ''}${sibling}"?)`;
+  const paths = keyPaths(DEFAULTS as unknown as Record<string, unknown>);
+  const lastSegments = new Map(paths.map((p) => [p.slice(p.lastIndexOf('.') + 1), p]));
+  const elsewhere = nearest(key, lastSegments.keys());
+  return elsewhere !== undefined ? ` (did you mean "${lastSegments.get(elsewhere)}"?)` : '';
+}
+
+/** ` (did you mean "x"?)` for an unknown key of a list item (a route, a client). */
+function didYouMeanOf(key: string, known: Iterable<string>): string {
+  const near = nearest(key, known);
+  return near !== undefined ? ` (did you mean "${near}"?)` : '';
+}
+
 const SERVICE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
 function parseRoutes(value: unknown): RouteConfig[] {
@@ -81,7 +107,7 @@ function parseRoutes(value: unknown): RouteConfig[] {
 function parseRoute(r: unknown, at: string): RouteConfig {
   if (!isPlainObject(r)) throw new ConfigError(`Config key "${at}" must be an object.`);
   for (const k of Object.keys(r)) {
-    if (!ROUTE_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}". A route takes: ${[...ROUTE_KEYS].join(', ')}.`);
+    if (!ROUTE_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}"${didYouMeanOf(k, ROUTE_KEYS)}. A route takes: ${[...ROUTE_KEYS].join(', ')}.`);
   }
   const str = (k: string): string => {
     const v = r[k];
@@ -159,7 +185,7 @@ function parseIntrospectionClients(value: unknown): IntrospectionClient[] {
     const at = `introspection.clients[${i}]`;
     if (!isPlainObject(c)) throw new ConfigError(`Config key "${at}" must be an object.`);
     for (const k of Object.keys(c)) {
-      if (!CLIENT_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}". A client takes: id, secretSha256.`);
+      if (!CLIENT_KEYS.has(k)) throw new ConfigError(`Unknown config key "${at}.${k}"${didYouMeanOf(k, CLIENT_KEYS)}. A client takes: id, secretSha256.`);
     }
     const { id, secretSha256 } = c;
     if (typeof id !== 'string' || !/^[\x21-\x39\x3b-\x7e]{1,128}$/.test(id)) {
@@ -314,8 +340,15 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     let json: Json;
     try {
       json = JSON.parse(text) as Json;
-    } catch (err) {
-      throw new ConfigError(`The config file ${file} is not valid JSON: ${(err as Error).message}`);
+    } catch {
+      // V8's message may quote the file (several lines of it) and often names no position.
+      const at = jsonErrorPosition(text);
+      const where = at ? `line ${at.line}, column ${at.column}` : 'somewhere';
+      throw new ConfigError(
+        at?.atEnd
+          ? `The config file ${file} is not valid JSON: it ends too early, at ${where} (a missing "}", "]" or quote?).`
+          : `The config file ${file} is not valid JSON: unexpected ${JSON.stringify(text[at?.offset ?? 0])} at ${where}.`,
+      );
     }
     if (!isPlainObject(json)) throw new ConfigError(`The config file ${file} must hold a JSON object.`);
     mergeChecked(config, DEFAULTS as unknown as Record<string, unknown>, json, '');

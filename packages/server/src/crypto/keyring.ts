@@ -67,6 +67,14 @@ async function loadKey(record: KeyRecord, masterKey: Uint8Array, now: number): P
   return { record, publicKey, signing, publicJwk };
 }
 
+/**
+ * Throws (the same error as start would) when `masterKey` cannot decrypt the private keys among
+ * `records` that may still sign: `gatehouse restore` checks a backup against this data directory.
+ */
+export async function checkMasterKeyOpens(records: KeyRecord[], masterKey: Uint8Array, now: number): Promise<void> {
+  for (const r of records) await loadKey(r, masterKey, now);
+}
+
 function signsAt(r: KeyRecord, now: number): boolean {
   return r.activatesAt <= now && (r.retiresAt === null || r.retiresAt > now);
 }

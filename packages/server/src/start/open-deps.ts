@@ -25,6 +25,7 @@ import {
   type Stores,
 } from '../stores/index.js';
 import { checkWritable } from '../stores/health/disk-check.js';
+import { SQLITE_FILE_NAME } from '../stores/sqlite/database.js';
 import { Probe, type ProbeOptions } from '../stores/health/probe.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -106,7 +107,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
       });
       stores = sqlStores;
     } else {
-      stores = await openSqliteStores({ file: join(config.dataDir, 'gatehouse.db'), clock });
+      stores = await openSqliteStores({ file: join(config.dataDir, SQLITE_FILE_NAME), clock });
     }
     cleanups.push(() => stores.close());
     const health = stores.health;

@@ -1,6 +1,7 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/help.js';
 import { runCli, signUpAndIn, startGatehouse, tempDataDir } from './harness.js';
 
 const dirs: string[] = [];
@@ -47,6 +48,31 @@ describe('gatehouse CLI and restarts', () => {
     expect(unknown.stderr).toContain('gatehouse --help');
   });
 
+  it('answers a mistyped flag or command in one line, naming the nearest one and --help (exit 2)', { timeout: 90_000 }, () => {
+    const cases: Array<[string[], string]> = [
+      [['start', '--prot', '8080'], 'gatehouse: unknown option --prot (did you mean --port?). Run "gatehouse --help" for usage.\n'],
+      [['--data-dr', '/tmp/x', 'users', 'list'], 'gatehouse: unknown option --data-dr (did you mean --data-dir?). Run "gatehouse --help" for usage.\n'],
+      [['start', '--verbose'], 'gatehouse: unknown option --verbose. Run "gatehouse --help" for usage.\n'],
+      [['start', '--port'], 'gatehouse: Option \'--port <value>\' argument missing. Run "gatehouse --help" for usage.\n'],
+      [['strat'], 'gatehouse: unknown command "strat" (did you mean "start"?). Run "gatehouse --help" for usage.\n'],
+      [['frobnicate'], 'gatehouse: unknown command "frobnicate". Run "gatehouse --help" for usage.\n'],
+      [['users', 'list', '--force'], 'gatehouse: --force applies to "gatehouse backup" only. Run "gatehouse --help" for usage.\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = runCli(args);
+      expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ args, code: 2, stderr, stdout: '' });
+    }
+    expect(runCli(['users', 'lsit']).stderr).toMatch(/^gatehouse: unknown users command "lsit" \(did you mean "list"\?\)\. Usage: gatehouse users add/);
+    expect(runCli(['keys', 'rotaet']).stderr).toMatch(/^gatehouse: unknown keys command "rotaet" \(did you mean "rotate"\?\)\. Usage: gatehouse keys list/);
+  });
+
+  it('lists every command in --help', () => {
+    const help = runCli(['--help']).stdout;
+    for (const command of COMMANDS.filter((c) => c !== 'help')) expect(help).toMatch(new RegExp(`^  gatehouse ${command} `, 'm'));
+    expect(help).toContain('gatehouse backup <file> [--force]');
+    expect(help).toContain('gatehouse restore <file>');
+  });
+
   it('refuses a weak password for users add, and grants roles', () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
@@ -57,7 +83,11 @@ describe('gatehouse CLI and restarts', () => {
     expect(ok.code).toBe(0);
     const grant = runCli(['users', 'grant', 'frank', 'admin'], { dataDir });
     expect(grant.code).toBe(0);
-    expect(runCli(['users', 'list'], { dataDir }).stdout).toMatch(/frank\s+admin/);
+    const list = runCli(['users', 'list'], { dataDir }).stdout.split('\n');
+    expect(list[0]).toMatch(/^ID\s+USERNAME\s+ROLES\s+CREATED$/);
+    expect(list[1]).toMatch(/^\S+\s+frank\s+admin\s+\d{4}-/);
+    // The columns line up under the header.
+    expect(list[1]!.indexOf('frank')).toBe(list[0]!.indexOf('USERNAME'));
     const missing = runCli(['users', 'grant', 'nobody', 'admin'], { dataDir });
     expect(missing.code).toBe(1);
   });

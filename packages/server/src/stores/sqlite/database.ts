@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 
 export type SqliteHandle = Database.Database;
 
+/** The embedded database's file name in the data directory. */
+export const SQLITE_FILE_NAME = 'gatehouse.db';
+
 /**
  * Opens (creating when missing) the SQLite file: WAL, busy_timeout 5000, foreign keys on,
  * synchronous NORMAL. A new file is created with mode 0600 (it holds password hashes);
