@@ -17,17 +17,19 @@ describe('graceful stop (SIGTERM)', () => {
     const gh = await startGatehouse(dataDir);
     try {
       const b = await signUpAndIn(gh.url, 'drain-e2e');
+      // Routed paths answer only the gateway's own host (421 otherwise, gateway.allowedHosts).
+      const host = new URL(gh.url).host;
 
       // An idle kept-alive connection (it has had one answer).
       const idle = await raw(gh.url);
-      idle.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      idle.socket.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
       await until('healthz answer', () => idle.data().includes('"ok"'), 5000);
 
       // A slow upload: headers now, the body dribbled over ~1 s, SIGTERM in the middle.
       const body = JSON.stringify({ text: 'written while the gateway was stopping'.padEnd(200, '.') });
       const upload = await raw(gh.url);
       upload.socket.write(
-        `POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `POST /api/notes HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
           `Cookie: ${b.jar.header()}\r\nX-CSRF-Token: ${b.csrf}\r\n\r\n`,
       );
       const chunks = body.match(/.{1,20}/gs)!;
@@ -35,7 +37,7 @@ describe('graceful stop (SIGTERM)', () => {
 
       // A /readyz whose headers are not complete yet when the signal comes.
       const ready = await raw(gh.url);
-      ready.socket.write('GET /readyz HTTP/1.1\r\nHost: x\r\n');
+      ready.socket.write(`GET /readyz HTTP/1.1\r\nHost: ${host}\r\n`);
       await sleep(100);
 
       const exited = new Promise<number | null>((r) => gh.proc.once('exit', (code) => r(code)));
