@@ -60,6 +60,15 @@ describe('keyring', () => {
     expect(await stores.keys.list()).toHaveLength(1);
   });
 
+  it('an instance whose clock reads a little earlier (it took "now" before the first key was committed) reuses that key', async () => {
+    // Seen under load with three processes starting together on PostgreSQL: the later inserter
+    // read `now` before the first key's activation time, found no signer at its `now`, and made a second key.
+    const a = await openKeyring({ store: stores.keys, masterKey, clock: new ManualClock(clock.now() + 500) });
+    const b = await openKeyring({ store: stores.keys, masterKey, clock });
+    expect(b.signingKey().kid).toBe(a.signingKey().kid);
+    expect(await stores.keys.list()).toHaveLength(1);
+  });
+
   it('instances opening an empty store at once agree on one signing key, and only one is made', async () => {
     const rings = await Promise.all(Array.from({ length: 4 }, () => openKeyring({ store: stores.keys, masterKey, clock })));
     const kids = new Set(rings.map((r) => r.signingKey().kid));

@@ -30,6 +30,13 @@ function decryptError(cause?: unknown): Error {
   );
 }
 
+/**
+ * How far before `now` a store's first key counts as active. Nothing was signed before it
+ * existed, so the earlier activation time permits nothing; it only absorbs the gap between the
+ * moments instances starting together read their clocks (or their clocks' skew).
+ */
+const FIRST_KEY_BACKDATE_MS = 5 * 60_000;
+
 /** Generates an Ed25519 key; the private JWK is stored only as a compact JWE (dir, A256GCM). */
 async function newKeyRecord(masterKey: Uint8Array, now: number, activatesAt: number): Promise<KeyRecord> {
   const { publicKey, privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
@@ -195,8 +202,10 @@ export async function openKeyring(opts: KeyringOptions): Promise<Keyring & { clo
     const newest = (await opts.store.list()).at(-1);
     if (newest) await loadKey({ ...newest, retiresAt: null }, opts.masterKey, now);
     // Atomic: of several instances starting together on an empty store, one inserts and
-    // the others find its key when they re-read.
-    await opts.store.insertIfNoSigner(await newKeyRecord(opts.masterKey, now, now), now);
+    // the others find its key when they re-read. Its activation is back-dated by
+    // FIRST_KEY_BACKDATE_MS: an instance that read its clock a moment before that key was
+    // committed must still see it as signing at its `now`, or it would add a second first key.
+    await opts.store.insertIfNoSigner(await newKeyRecord(opts.masterKey, now, now - FIRST_KEY_BACKDATE_MS), now);
     await ring.reload();
   }
   return ring;
