@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { publicDir as webPublicDir } from '@gatehouse/web';
 import { cookieNames } from '../config/cookie-names.js';
-import { isHttps, publicOriginOf } from '../config/issuer.js';
+import { isHttps } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
@@ -11,7 +11,7 @@ import { noteRefusal } from '../stores/health/outage-log.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
-import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
+import { checkCsrf, checkLoginCsrf, CsrfRefusal, csrfOrigins, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { HostPolicy } from './host-policy.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
@@ -92,7 +92,7 @@ class GatewayImpl implements ProxyObserver {
   ) {
     const config = deps.config;
     this.cors = new CorsPolicy(config);
-    this.origins = { own: publicOriginOf(config), cors: this.cors };
+    this.origins = csrfOrigins(config, this.cors);
     this.hsts = isHttps(config);
     const max = config.gateway.maxBodyBytes;
     const compiled = [...authRoutes(opts.authUrl).map((r) => compileRoute(r, max, true)), ...opts.routes.map((r) => compileRoute(r, max))];
@@ -310,6 +310,8 @@ class GatewayImpl implements ProxyObserver {
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
       // A store outage is logged once per state change by stores.health, not per request.
       else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
+      // The operator sees which origin came and which was expected (a page opened at another address).
+      else if (err instanceof CsrfRefusal) this.deps.logger.info({ code, reason: err.reason, origin: err.origin ?? null, expected: err.expected, method: req.method }, 'cross-site request refused');
       else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);

@@ -187,7 +187,8 @@
         : (text(problem.detail) || 'Too many attempts. Please wait a moment and try again.');
     }
     if (code === 'csrf') {
-      return 'This request was blocked as a security precaution. Reload the page and try again.';
+      // The gateway says what to do (e.g. which address to open); reloading rarely helps.
+      return text(problem.detail) || 'This request was blocked as a security precaution. Reload the page and try again.';
     }
     if (code === 'network') return problem.detail;
     var detail = text(problem.detail) || text(problem.title);
