@@ -25,7 +25,7 @@ import { runChain } from './pipeline/authenticate/chain.js';
 import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
 import { SessionCookieAuthenticator } from './pipeline/authenticate/session-cookie.js';
 import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
-import { authorize } from './pipeline/authorize/authorize.js';
+import { AuthorizationRefusal, authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
 import { compileStripRules, strip, type DroppedResponseHeader, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
@@ -312,6 +312,8 @@ class GatewayImpl implements ProxyObserver {
       else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
       // The operator sees which origin came and which was expected (a page opened at another address).
       else if (err instanceof CsrfRefusal) this.deps.logger.info({ code, reason: err.reason, origin: err.origin ?? null, expected: err.expected, method: req.method }, 'cross-site request refused');
+      // The operator sees who was refused where, and which role or scope to grant.
+      else if (err instanceof AuthorizationRefusal) this.deps.logger.info({ code, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
       else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);
