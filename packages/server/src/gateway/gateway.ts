@@ -291,7 +291,7 @@ class GatewayImpl implements ProxyObserver {
     const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
     if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
       if (res.headersSent || res.destroyed) return;
-      sendRedirect(res, signinLocation(ex.target), clear);
+      sendRedirect(res, signinLocation(ex.target, err instanceof InvalidSessionCookieError), clear);
       metrics.count('redirect_signin');
       return;
     }
