@@ -1,3 +1,6 @@
+import { splitHost } from '../config/allowed-hosts.js';
+import { publicOriginOf } from '../config/issuer.js';
+import type { GatehouseConfig } from '../config/types.js';
 import { safeEqual } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import type { CorsPolicy } from './cors.js';
@@ -7,11 +10,78 @@ import { DUPLICATE, type Exchange } from './exchange.js';
 export interface CsrfOrigins {
   /** The public origin (scheme://host[:port]). */
   readonly own: string;
+  /**
+   * Other origins that are this gateway too: the loopback names of a loopback public URL on its
+   * port (`http://localhost:8080` when the public URL is `http://127.0.0.1:8080`), and the
+   * `gateway.allowedHosts` names, with the public URL's scheme (an http page of an https
+   * gateway is someone else's). Empty when none.
+   */
+  readonly aliases?: ReadonlySet<string>;
   readonly cors: CorsPolicy;
 }
 
-function csrf(detail: string): GatehouseError {
-  return new GatehouseError('csrf', { detail });
+/** Loopback names: each names the same machine, so the same port is the same gateway. */
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * The origins of this gateway (issue 12: `localhost` is not `127.0.0.1`). With no public URL
+ * `start` uses `http://127.0.0.1:<port>`, but people type `http://localhost:<port>`: a page
+ * served there sends `Origin: http://localhost:<port>`, which is this same gateway (only it
+ * listens on that port of this machine; cookies are host-only, so each name keeps its own).
+ * Another port on localhost is another program and stays foreign.
+ */
+export function csrfOrigins(config: GatehouseConfig, cors: CorsPolicy): CsrfOrigins {
+  const own = publicOriginOf(config);
+  const url = new URL(own);
+  const aliases = new Set<string>();
+  if (LOOPBACK.includes(url.hostname)) {
+    const port = url.port === '' ? '' : `:${url.port}`;
+    for (const name of LOOPBACK) aliases.add(`${url.protocol}//${name}${port}`);
+  }
+  for (const entry of config.gateway.allowedHosts) {
+    const h = entry.trim().toLowerCase();
+    if (h === '*' || splitHost(h) === undefined) continue;
+    try {
+      aliases.add(new URL(`${url.protocol}//${h}`).origin);
+    } catch {
+      // not a host name: load-config refuses it already
+    }
+  }
+  aliases.delete(own);
+  return { own, aliases, cors };
+}
+
+/** A `csrf` refusal, with what the operator needs in the log: the Origin that came and the one expected. */
+export class CsrfRefusal extends GatehouseError {
+  constructor(
+    detail: string,
+    /** The `Origin` header as sent (cut to 200 characters), or undefined when none came. */
+    readonly origin: string | undefined,
+    /** This gateway's own origin. */
+    readonly expected: string,
+    /** Why, in a word: `origin`, `fetch-metadata` or `token`. */
+    readonly reason: 'origin' | 'fetch-metadata' | 'token',
+  ) {
+    super('csrf', { detail });
+    this.name = 'CsrfRefusal';
+  }
+}
+
+function logged(origin: string | typeof DUPLICATE | undefined): string | undefined {
+  if (origin === undefined) return undefined;
+  if (origin === DUPLICATE) return '(several Origin headers)';
+  return origin.length > 200 ? `${origin.slice(0, 200)}...` : origin;
+}
+
+const FOREIGN = 'The request comes from another origin.';
+
+function refuse(ex: Exchange, o: CsrfOrigins, why: string): CsrfRefusal {
+  const origin = ex.origin;
+  const foreign = origin !== undefined && why === FOREIGN;
+  const detail = foreign
+    ? `This page was opened at another address than this server's own (${o.own}). Open ${o.own} and try again; to use another address, set GATEHOUSE_PUBLIC_URL (or gateway.allowedHosts) to it.`
+    : why;
+  return new CsrfRefusal(detail, logged(origin), o.own, foreign ? 'origin' : 'fetch-metadata');
 }
 
 /**
@@ -28,12 +98,12 @@ function crossSite(ex: Exchange, o: CsrfOrigins): string | null {
   const site = ex.secFetchSite;
   if (site === DUPLICATE) return 'The request was sent cross-site.';
   if (origin !== undefined) {
-    if (origin === o.own) {
+    if (origin === o.own || (o.aliases !== undefined && o.aliases.has(origin))) {
       if (site !== undefined && site.toLowerCase() === 'cross-site') return 'The request was sent cross-site.';
       return null;
     }
     if (o.cors.allows(origin)) return null;
-    return 'The request comes from another origin.';
+    return FOREIGN;
   }
   if (site !== undefined) {
     const s = site.toLowerCase();
@@ -58,15 +128,15 @@ export function checkCsrf(ex: Exchange, origins: CsrfOrigins): void {
   if (identity === null || identity.auth !== 'session') return;
   if (!csrfProtects(ex.req.method)) return;
   const why = crossSite(ex, origins);
-  if (why !== null) throw csrf(why);
+  if (why !== null) throw refuse(ex, origins, why);
   const sent = ex.csrfToken;
   if (sent === undefined || sent === DUPLICATE || identity.csrfToken === undefined || !safeEqual(sent, identity.csrfToken)) {
-    throw csrf('Send the X-CSRF-Token header with the token you got at sign-in.');
+    throw new CsrfRefusal('Send the X-CSRF-Token header with the token you got at sign-in (a page: reload it).', logged(ex.origin), origins.own, 'token');
   }
 }
 
 /** Sign-in and sign-up sent cross-site (login CSRF): refused before the auth service sees them. */
 export function checkLoginCsrf(ex: Exchange, origins: CsrfOrigins): void {
   const why = crossSite(ex, origins);
-  if (why !== null) throw csrf(why);
+  if (why !== null) throw refuse(ex, origins, why);
 }

@@ -198,6 +198,8 @@ describe('authenticate', () => {
     const bad = await send(h.url, '/api/notes', { headers: [['Accept', 'text/html'], ['Cookie', 'gatehouse_session=bad']] });
     expect(bad.status).toBe(302);
     expect(bad.headers['set-cookie']?.[0]).toMatch(/^gatehouse_session=;/);
+    // An ended session's cookie: the sign-in page is told why it is shown (issue 12); no cookie: no flag.
+    expect(bad.headers.location).toBe('/signin?next=%2Fapi%2Fnotes&reason=signed_out');
     // A POST is never redirected.
     expect((await send(h.url, '/api/notes', { method: 'POST', headers: [['Accept', 'text/html']] })).status).toBe(401);
   });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { publicDir as webPublicDir } from '@gatehouse/web';
 import { cookieNames } from '../config/cookie-names.js';
-import { isHttps, publicOriginOf } from '../config/issuer.js';
+import { isHttps } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
@@ -11,7 +11,7 @@ import { noteRefusal } from '../stores/health/outage-log.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
-import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf.js';
+import { checkCsrf, checkLoginCsrf, CsrfRefusal, csrfOrigins, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { HostPolicy } from './host-policy.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
@@ -25,7 +25,7 @@ import { runChain } from './pipeline/authenticate/chain.js';
 import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
 import { SessionCookieAuthenticator } from './pipeline/authenticate/session-cookie.js';
 import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
-import { authorize } from './pipeline/authorize/authorize.js';
+import { AuthorizationRefusal, authorize } from './pipeline/authorize/authorize.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
 import { compileStripRules, strip, type DroppedResponseHeader, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
@@ -92,7 +92,7 @@ class GatewayImpl implements ProxyObserver {
   ) {
     const config = deps.config;
     this.cors = new CorsPolicy(config);
-    this.origins = { own: publicOriginOf(config), cors: this.cors };
+    this.origins = csrfOrigins(config, this.cors);
     this.hsts = isHttps(config);
     const max = config.gateway.maxBodyBytes;
     const compiled = [...authRoutes(opts.authUrl).map((r) => compileRoute(r, max, true)), ...opts.routes.map((r) => compileRoute(r, max))];
@@ -291,7 +291,7 @@ class GatewayImpl implements ProxyObserver {
     const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
     if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
       if (res.headersSent || res.destroyed) return;
-      sendRedirect(res, signinLocation(ex.target), clear);
+      sendRedirect(res, signinLocation(ex.target, err instanceof InvalidSessionCookieError), clear);
       metrics.count('redirect_signin');
       return;
     }
@@ -310,6 +310,10 @@ class GatewayImpl implements ProxyObserver {
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
       // A store outage is logged once per state change by stores.health, not per request.
       else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
+      // The operator sees which origin came and which was expected (a page opened at another address).
+      else if (err instanceof CsrfRefusal) this.deps.logger.info({ code, reason: err.reason, origin: err.origin ?? null, expected: err.expected, method: req.method }, 'cross-site request refused');
+      // The operator sees who was refused where, and which role or scope to grant.
+      else if (err instanceof AuthorizationRefusal) this.deps.logger.info({ code, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
       else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);

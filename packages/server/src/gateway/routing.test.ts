@@ -57,6 +57,7 @@ describe('signinLocation', () => {
   });
   it('never makes an off-site next', () => {
     expect(signinLocation('//evil.example/x')).toBe('/signin?next=%2F');
+    expect(signinLocation('//evil.example/x', true)).toBe('/signin?next=%2F&reason=signed_out');
     expect(signinLocation('/\\evil.example')).toBe('/signin?next=%2F');
     expect(signinLocation('https://evil.example/')).toBe('/signin?next=%2F');
   });

@@ -116,7 +116,8 @@ export function routingPath(rawPath: string): string | GatehouseError {
  * `/signin?next=…` for a page request: `next` is the request's own path and query, which the
  * caller has validated as a same-origin path; anything else falls back to `/`.
  */
-export function signinLocation(target: string): string {
+export function signinLocation(target: string, signedOut = false): string {
   const safe = target.charCodeAt(0) === 47 && target.charCodeAt(1) !== 47 && target.charCodeAt(1) !== 92 ? target : '/';
-  return `/signin?next=${encodeURIComponent(safe)}`;
+  // `reason=signed_out`: the session cookie named an ended session; the page says so (a fixed sentence).
+  return `/signin?next=${encodeURIComponent(safe)}${signedOut ? '&reason=signed_out' : ''}`;
 }

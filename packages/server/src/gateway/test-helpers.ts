@@ -98,8 +98,8 @@ export interface SendOptions {
 /** A raw HTTP/1.1 request on a fresh connection. */
 export function send(base: string, path: string, opts: SendOptions = {}): Promise<Reply> {
   const u = new URL(base);
-  // With raw header arrays Node adds no Host by itself.
-  const raw: string[] = ['Host', u.host];
+  // With raw header arrays Node adds no Host by itself; a test that sends its own Host gets only that one.
+  const raw: string[] = (opts.headers ?? []).some(([k]) => k.toLowerCase() === 'host') ? [] : ['Host', u.host];
   for (const [k, v] of opts.headers ?? []) raw.push(k, v);
   if (opts.body !== undefined && !(opts.headers ?? []).some(([k]) => k.toLowerCase() === 'content-length')) raw.push('Content-Length', String(Buffer.byteLength(opts.body)));
   return new Promise((resolve, reject) => {

@@ -74,6 +74,14 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await expect.poll(() => page.textContent('#notes-list')).toContain('buy oat milk');
     expect(await page.textContent('#notes-list')).not.toContain('buy milk');
 
+    // Deleting asks first (issue 12): "Cancel" keeps the note, "OK" deletes it.
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await page.click('button[aria-label="Delete note: call the bank"]');
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toMatch(/^Delete this note\? This cannot be undone\.[\s\S]*call the bank/);
+    expect(await page.locator('#notes-list > li').count()).toBe(3);
+    page.once('dialog', (d) => void d.accept());
     await page.click('button[aria-label="Delete note: call the bank"]');
     await expect.poll(() => page.locator('#notes-list > li').count()).toBe(2);
     expect(await page.textContent('#notes-list')).not.toContain('call the bank');
@@ -196,6 +204,8 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await page.fill('#current-password', password);
     await page.click('#password-form button[type=submit]');
     await expect.poll(() => page.textContent('#password-status')).toMatch(/password was changed/);
+    // It says exactly what ended: other devices and apps, not the API tokens (issue 12).
+    expect(await page.textContent('#password-status')).toMatch(/Every other device and app signed in to your account was signed out.*API tokens still work/);
     expect(await page.inputValue('#new-password')).toBe('');
     const old = password;
     password = 'second journey passphrase';
@@ -204,7 +214,11 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await page.reload();
     await expect.poll(() => page.textContent('#username')).toBe(username);
     await laptopPage.reload();
-    await laptopPage.waitForURL(`${gh.url}/signin?next=%2Fnotes`);
+    // The laptop lands on sign-in and is told why (issue 12).
+    await laptopPage.waitForURL(`${gh.url}/signin?next=%2Fnotes&reason=signed_out`);
+    await expect.poll(() => laptopPage.textContent('#signin-notice')).toMatch(/^You were signed out on this device/);
+    expect(await laptopPage.isVisible('#signin-notice')).toBe(true);
+    await shots(laptopPage, 'signin-signed-out');
     await laptop.close();
 
     const withOld = await fetch(`${gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: old }) });

@@ -17,6 +17,8 @@ export interface StartedGatehouse {
   url: string;
   internal: Record<string, string>;
   stdout: () => string;
+  /** What it logged so far (the logger writes to stderr). */
+  stderr: () => string;
   proc: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -58,6 +60,7 @@ export async function startGatehouse(dataDir: string, env: Record<string, string
     url,
     internal,
     stdout: () => out,
+    stderr: () => err,
     proc,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null) return proc.exitCode;

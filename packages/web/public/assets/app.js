@@ -187,7 +187,8 @@
         : (text(problem.detail) || 'Too many attempts. Please wait a moment and try again.');
     }
     if (code === 'csrf') {
-      return 'This request was blocked as a security precaution. Reload the page and try again.';
+      // The gateway says what to do (e.g. which address to open); reloading rarely helps.
+      return text(problem.detail) || 'This request was blocked as a security precaution. Reload the page and try again.';
     }
     if (code === 'network') return problem.detail;
     var detail = text(problem.detail) || text(problem.title);
@@ -285,9 +286,16 @@
     window.location.assign(safeNext(path));
   }
 
-  function signinUrl() {
+  /**
+   * The sign-in page, back to here after. `signedOut`: this device's session was ended (signed
+   * out elsewhere, or it ran out), so the sign-in page says why it is shown.
+   */
+  function signinUrl(signedOut) {
     var here = window.location.pathname + window.location.search;
-    return '/signin' + (here && here !== '/' ? '?next=' + encodeURIComponent(here) : '');
+    var query = [];
+    if (here && here !== '/') query.push('next=' + encodeURIComponent(here));
+    if (signedOut) query.push('reason=signed_out');
+    return '/signin' + (query.length ? '?' + query.join('&') : '');
   }
 
   // ------------------------------------------------------ password strength
@@ -544,6 +552,13 @@
 
     keepNextOn($('signup-link'), '/signup');
 
+    // Only a known flag picks one of our own sentences: nothing from the URL is shown.
+    if (new URLSearchParams(window.location.search).get('reason') === 'signed_out') {
+      var signedOut = $('signin-notice');
+      signedOut.textContent = 'You were signed out on this device (from another device, or the session ended). Sign in again to continue.';
+      signedOut.hidden = false;
+    }
+
     function clear() {
       setFieldError(username, usernameError, '');
       setFieldError(password, passwordError, '');
@@ -770,7 +785,8 @@
         loading.hidden = true;
         onUser(userOf(result.data));
       } else if (result.status === 401) {
-        window.location.replace(signinUrl());
+        // invalid_token: a session cookie came but its session is over (unauthenticated: none came).
+        window.location.replace(signinUrl(result.problem && result.problem.code === 'invalid_token'));
       } else {
         loading.textContent = problemMessage(result) + ' ';
         var retry = el('button', 'small', 'Try again');
@@ -1035,7 +1051,7 @@
           del.type = 'button';
           del.setAttribute('aria-label', 'Delete note: ' + preview(body));
           del.addEventListener('click', function () {
-            deleteNote(id, del);
+            deleteNote(id, del, body);
           });
           actions.appendChild(edit);
           actions.appendChild(del);
@@ -1055,7 +1071,9 @@
       });
     }
 
-    function deleteNote(id, button) {
+    function deleteNote(id, button, body) {
+      // A deleted note cannot be brought back: ask first.
+      if (!window.confirm('Delete this note? This cannot be undone.\n\n' + preview(body))) return;
       button.disabled = true;
       request('DELETE', '/api/notes/' + encodeURIComponent(id)).then(function (result) {
         if (result.ok) {
@@ -1301,7 +1319,7 @@
           current.type = 'password';
           fresh.type = 'password';
           updateStrength();
-          passwordStatus.textContent = 'Your password was changed. Your other devices and tokens have been signed out.';
+          passwordStatus.textContent = 'Your password was changed. Every other device and app signed in to your account was signed out; this one stays signed in. Your API tokens still work: delete any you no longer trust under API tokens.';
           loadDevices();
           loadTokens();
           loadActivity();

@@ -28,7 +28,7 @@ export const passwordChangeSchema = {
 } as const;
 
 const PASSWORD_CHANGE_DOC: OperationDoc = {
-  summary: "Change the password; every other session and token of the user ends",
+  summary: "Change the password; every other session of the user (and its refresh and access tokens) ends; API tokens keep working",
   answers: { 204: { description: 'Changed.' } },
 };
 

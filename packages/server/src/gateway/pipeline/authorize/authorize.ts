@@ -2,8 +2,26 @@ import { GatehouseError } from '../../../errors/index.js';
 import type { CompiledRoute } from '../../routing.js';
 import type { Identity } from '../authenticate/types.js';
 
-function forbidden(detail: string): GatehouseError {
-  return new GatehouseError('forbidden', { detail });
+/**
+ * A 403 `forbidden` from a route's roles or scopes, with what the operator needs in the log:
+ * the route, the user and what is missing (issue 12). The caller's detail names it too.
+ */
+export class AuthorizationRefusal extends GatehouseError {
+  constructor(
+    /** The route's label (its path prefix). */
+    readonly route: string,
+    readonly userId: string,
+    /** `role` or `scope`. */
+    readonly kind: 'role' | 'scope',
+    /** The role or scope the caller lacks. */
+    readonly missing: string,
+  ) {
+    super('forbidden', {
+      detail: kind === 'role' ? `This route requires role ${missing}, which your account lacks. An administrator can grant it.` : `This route requires scope ${missing}, which your token lacks. Create a token with that scope.`,
+      extra: kind === 'role' ? { required_role: missing } : { required_scope: missing },
+    });
+    this.name = 'AuthorizationRefusal';
+  }
 }
 
 /**
@@ -13,11 +31,11 @@ function forbidden(detail: string): GatehouseError {
 export function authorize(route: CompiledRoute, identity: Identity, method: string): void {
   const roles = route.roles;
   for (let i = 0; i < roles.length; i++) {
-    if (!identity.user.roles.includes(roles[i]!)) throw forbidden('Your account lacks a role this route needs.');
+    if (!identity.user.roles.includes(roles[i]!)) throw new AuthorizationRefusal(route.label, identity.user.id, 'role', roles[i]!);
   }
   const scopes = identity.scopes;
   if (scopes === undefined || route.scopes === undefined) return;
   const needed = route.scopes[method] ?? route.scopes['*'];
   if (needed === undefined) return;
-  for (const s of needed) if (!scopes.has(s)) throw forbidden(`The token lacks the scope "${s}".`);
+  for (const s of needed) if (!scopes.has(s)) throw new AuthorizationRefusal(route.label, identity.user.id, 'scope', s);
 }

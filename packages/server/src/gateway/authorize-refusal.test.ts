@@ -1,0 +1,62 @@
+/**
+ * Issue 12: a 403 from a role- or scope-gated route tells the operator (an info log line with
+ * the route, the user id and what is missing) and the caller (the problem detail names the role
+ * or scope, and `required_role`/`required_scope` carry it for code).
+ */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueAccessToken } from '../auth/tokens/access-token.js';
+import { createLogger } from '../util/logger.js';
+import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
+
+const lines: Array<Record<string, unknown>> = [];
+const sink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+    done();
+  },
+});
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await createGatewayHarness({
+    routes: (upstream) => [
+      { path: '/api/orders', upstream, service: 'orders', auth: 'required', roles: ['staff'] },
+      { path: '/api/notes', upstream, service: 'notes', auth: 'required', scopes: { GET: ['notes:read'], '*': ['notes:write'] } },
+    ],
+    deps: (d) => void (d.logger = createLogger('info', sink)),
+  });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('a refused role or scope', () => {
+  it('a missing role: the detail says "requires role staff", the log names route, user and role', async () => {
+    const alice = await h.signIn(await h.createUser('alice'));
+    const r = await send(h.url, '/api/orders', { headers: [['Cookie', alice.cookie]] });
+    expect(r.status).toBe(403);
+    const problem = JSON.parse(r.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ code: 'forbidden', required_role: 'staff' });
+    expect(problem.detail).toContain('requires role staff');
+    expect(lines.find((l) => l.msg === 'request refused: missing role')).toMatchObject({ level: 30, code: 'forbidden', route: '/api/orders', user_id: alice.user.id, missing_role: 'staff' });
+    const staff = await h.signIn(await h.createUser('sam', ['staff']));
+    expect((await send(h.url, '/api/orders', { headers: [['Cookie', staff.cookie]] })).status).toBe(200);
+  });
+
+  it('a missing scope: the detail says "requires scope notes:write", the log names route, user and scope', async () => {
+    const user = await h.createUser('bob');
+    const session = await h.signIn(user);
+    const t = await issueAccessToken(h.deps, { user, session: session.session, scope: 'notes:read' });
+    const auth: [string, string] = ['Authorization', `Bearer ${t.token}`];
+    expect((await send(h.url, '/api/notes', { headers: [auth] })).status).toBe(200);
+    const r = await send(h.url, '/api/notes', { method: 'POST', headers: [auth, ['Content-Type', 'application/json']], body: '{}' });
+    expect(r.status).toBe(403);
+    const problem = JSON.parse(r.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ code: 'forbidden', required_scope: 'notes:write' });
+    expect(problem.detail).toContain('requires scope notes:write');
+    expect(lines.find((l) => l.msg === 'request refused: missing scope')).toMatchObject({ level: 30, route: '/api/notes', user_id: user.id, missing_scope: 'notes:write' });
+    // No secret in the line: never the token.
+    expect(JSON.stringify(lines)).not.toContain(t.token);
+  });
+});
