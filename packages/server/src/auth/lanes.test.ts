@@ -16,7 +16,7 @@ import { hashPassword } from './auth-context.js';
 import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
 import { issueAccessToken } from './tokens/access-token.js';
-import { createAuthHarness } from './test-helpers.js';
+import { createAuthHarness, relaxAbuseLimits } from './test-helpers.js';
 
 /*
  * Issue 11 item 2: every /auth endpoint, walked with every credential kind, through the real
@@ -128,10 +128,7 @@ beforeAll(async () => {
   config.dataDir = dataDir;
   config.logLevel = 'silent';
   // Every pair signs in a new user from this one address; the limits are not under test here.
-  config.signin.perIpPerMinute = 0;
-  config.signup.perIpPerMinute = 0;
-  config.signup.autoChallenge.perIpPerMinute = 0;
-  config.signup.autoChallenge.globalPerMinute = 0;
+  relaxAbuseLimits(config);
   gh = await startAll({ config, logger: createLogger('silent') });
   passwordHash = await hashPassword(gh.deps, PASSWORD);
 }, 30_000);

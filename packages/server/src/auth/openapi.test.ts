@@ -18,7 +18,7 @@ import { tokenParams } from './endpoints/token.js';
 import { ACCOUNT_LANE, declaredRoutes, type DeclaredRoute } from './lanes.js';
 import { paramsSchema } from './oauth.js';
 import { OPENAPI_CACHE_CONTROL, OPENAPI_PATH, securityOf } from './openapi.js';
-import { createAuthHarness, type AuthHarness } from './test-helpers.js';
+import { createAuthHarness, relaxAbuseLimits, type AuthHarness } from './test-helpers.js';
 
 /*
  * Issue 12: the OpenAPI 3.1 document of /auth is generated from the routes as registered, and
@@ -219,10 +219,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
     config.dataDir = dataDir;
     config.logLevel = 'silent';
     // The walk below signs up and in from one address; the abuse limits are not under test here.
-    config.signin.perIpPerMinute = 0;
-    config.signup.perIpPerMinute = 0;
-    config.signup.autoChallenge.perIpPerMinute = 0;
-    config.signup.autoChallenge.globalPerMinute = 0;
+    relaxAbuseLimits(config);
     config.introspection.clients = [{ id: 'docs', secretSha256: hashSecret(INTROSPECTION_SECRET) }];
     gh = await startAll({ config, logger: createLogger('silent') });
   }, 30_000);

@@ -52,6 +52,17 @@ export interface HarnessOptions {
   abuseLimits?: 'relaxed' | 'defaults';
 }
 
+/**
+ * Per-address sign-in and sign-up limits and the automatic sign-up challenge off: tests that
+ * sign many users in from one loopback address, where those limits are not under test.
+ */
+export function relaxAbuseLimits(config: GatehouseConfig): void {
+  config.signin.perIpPerMinute = 0;
+  config.signup.perIpPerMinute = 0;
+  config.signup.autoChallenge.perIpPerMinute = 0;
+  config.signup.autoChallenge.globalPerMinute = 0;
+}
+
 export async function createTestDeps(options: HarnessOptions = {}): Promise<{ deps: Deps; clock: ManualClock; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-auth-'));
   const clock = new ManualClock();
@@ -60,10 +71,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
   config.logLevel = 'silent';
   config.dataDir = dir;
   if (options.abuseLimits !== 'defaults') {
-    config.signin.perIpPerMinute = 0;
-    config.signup.perIpPerMinute = 0;
-    config.signup.autoChallenge.perIpPerMinute = 0;
-    config.signup.autoChallenge.globalPerMinute = 0;
+    relaxAbuseLimits(config);
     config.password.maxQueuedHashesPerIp = 0;
   }
   options.config?.(config);

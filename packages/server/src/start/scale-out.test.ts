@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { GatehouseConfig } from '../config/types.js';
+import { relaxAbuseLimits } from '../auth/test-helpers.js';
 import { TcpProxy } from '../stores/postgres/tcp-proxy.test-helpers.js';
 import { dropSchemas, requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL, testSchemaName } from '../stores/postgres/test-env.test-helpers.js';
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
@@ -44,10 +45,7 @@ function configFor(databaseUrl: string): GatehouseConfig {
   c.redisUrl = redis.url;
   // A short memory trust, so the tests reach the hot copy and the store quickly.
   c.session.cacheTtlMs = 300;
-  c.signin.perIpPerMinute = 0;
-  c.signup.perIpPerMinute = 0;
-  c.signup.autoChallenge.perIpPerMinute = 0;
-  c.signup.autoChallenge.globalPerMinute = 0;
+  relaxAbuseLimits(c);
   return c;
 }
 const masterKey = randomBytes(32).toString('base64url');

@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../config/defaults.js';
 import type { GatehouseConfig } from '../config/types.js';
+import { relaxAbuseLimits } from '../auth/test-helpers.js';
 import { PrivatePostgres } from '../stores/postgres/private-postgres.test-helpers.js';
 import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpers.js';
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
@@ -84,10 +85,7 @@ describe.skipIf(!ready)('store outages: PostgreSQL frozen and stopped (private s
     c.redisUrl = redis.url;
     // A short memory trust, so requests go past it to the hot copy and the store during the test.
     c.session.cacheTtlMs = 200;
-    c.signin.perIpPerMinute = 0;
-    c.signup.perIpPerMinute = 0;
-    c.signup.autoChallenge.perIpPerMinute = 0;
-    c.signup.autoChallenge.globalPerMinute = 0;
+    relaxAbuseLimits(c);
     A = await startAll({
       config: c,
       logger: createLogger('info', sink),
