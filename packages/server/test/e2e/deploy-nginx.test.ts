@@ -1,0 +1,187 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, fetch, request, type Response } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/stores/redis/redis-server.test-helpers.js';
+import { startGatehouse, tempDataDir, until, type StartedGatehouse } from './harness.js';
+
+// docs/deployment.md, "TLS in front: nginx", tried: the shipped deploy/nginx/gatehouse.conf
+// (only its ports and paths changed, and its IPv6 listen lines dropped) in front of a real
+// `gatehouse start` with the documented settings, over https with a self-signed certificate.
+// nginx is a Debian package; .ci/run installs it, so on CI this never skips.
+
+const TEMPLATE = fileURLToPath(new URL('../../../../deploy/nginx/gatehouse.conf', import.meta.url));
+const HOST = 'auth.example.com';
+// Debian puts it in /usr/sbin, which a non-root PATH may lack.
+const NGINX = ['nginx', '/usr/sbin/nginx'].find((c) => spawnSync(c, ['-v'], { encoding: 'utf8' }).status === 0);
+const hasNginx = NGINX !== undefined;
+if (!hasNginx && process.env.CI === 'true') throw new Error('nginx is not installed: .ci/run installs it (apt-get install nginx)');
+
+const dir = tempDataDir();
+let gh: StartedGatehouse;
+let nginx: ChildProcess | undefined;
+let nginxLog = '';
+let httpsPort = 0;
+let httpPort = 0;
+let origin = '';
+// The client connects from 127.0.0.2 (any 127/8 address is loopback on Linux): nginx sees it as
+// $remote_addr, Gatehouse sees only nginx (127.0.0.1), so the client IP it records can only
+// have come from nginx's X-Forwarded-For.
+let agent: Agent;
+
+/** The shipped template with only its ports and file paths replaced. */
+function nginxConfigFromTemplate(template: string, p: { http: number; https: number; gateway: number; cert: string; key: string }): string {
+  const out = template
+    .replace(/^\s*listen \[::\]:\d+.*\n/gm, '')
+    .replace(/listen 80;/, `listen 127.0.0.1:${p.http};`)
+    .replace(/listen 443 ssl http2;/, `listen 127.0.0.1:${p.https} ssl http2;`)
+    .replace(/server 127\.0\.0\.1:8080;/, `server 127.0.0.1:${p.gateway};`)
+    .replace(/ssl_certificate \s*\S+;/, `ssl_certificate ${p.cert};`)
+    .replace(/ssl_certificate_key \S+;/, `ssl_certificate_key ${p.key};`);
+  for (const gone of ['listen 80;', 'listen 443', ':8080;', '/etc/letsencrypt']) if (out.includes(gone)) throw new Error(`template changed: ${gone} left`);
+  return out;
+}
+
+beforeAll(async () => {
+  if (!hasNginx) return;
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`, '-keyout', key, '-out', cert],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+
+  [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const gatewayPort = await freePort();
+  origin = `https://${HOST}:${httpsPort}`;
+
+  // The Gatehouse side, as docs/deployment.md says: public URL https, nginx trusted.
+  const config = join(dir, 'gatehouse.json');
+  writeFileSync(config, JSON.stringify({ gateway: { trustedProxies: ['127.0.0.1'] } }));
+  gh = await startGatehouse(join(dir, 'data'), {
+    GATEHOUSE_CONFIG: config,
+    GATEHOUSE_PORT: String(gatewayPort),
+    GATEHOUSE_PUBLIC_URL: origin,
+  });
+
+  const prefix = join(dir, 'nginx');
+  mkdirSync(prefix);
+  chmodSync(dir, 0o755); // nginx workers run as nobody when the tests run as root
+  writeFileSync(join(prefix, 'gatehouse.conf'), nginxConfigFromTemplate(readFileSync(TEMPLATE, 'utf8'), { http: httpPort, https: httpsPort, gateway: gatewayPort, cert, key }));
+  // What /etc/nginx/nginx.conf gives the site on a real host, in a directory of our own.
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(prefix, t)};`).join('\n');
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `daemon off;\nworker_processes 1;\npid ${join(prefix, 'nginx.pid')};\nerror_log stderr warn;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  include ${join(prefix, 'gatehouse.conf')};\n}\n`,
+  );
+  nginx = spawn(NGINX!, ['-p', prefix, '-e', 'stderr', '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  nginx.stdout!.on('data', (d: Buffer) => (nginxLog += d.toString()));
+  nginx.stderr!.on('data', (d: Buffer) => (nginxLog += d.toString()));
+
+  agent = new Agent({
+    localAddress: '127.0.0.2',
+    connect: {
+      ca: readFileSync(cert),
+      // auth.example.com is this machine, as DNS would say on a real host.
+      lookup: ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+        opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never,
+    },
+  });
+  await until(
+    `nginx on ${httpsPort} (log: ${nginxLog})`,
+    () => nginx!.exitCode === null && spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${httpsPort}`]).status === 0,
+    10_000,
+  );
+}, 45_000);
+
+afterAll(async () => {
+  if (nginx && nginx.exitCode === null) {
+    const exited = new Promise((r) => nginx!.once('exit', r));
+    nginx.kill('SIGQUIT');
+    await exited;
+  }
+  await gh?.stop();
+  await agent?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function setCookies(res: Response): string[] {
+  return res.headers.getSetCookie();
+}
+
+describe.skipIf(!hasNginx)('deployment: nginx terminates TLS in front of gatehouse start (deploy/nginx/gatehouse.conf)', () => {
+  const cookies = new Map<string, string>();
+  let csrf = '';
+  const call = async (path: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (cookies.size) headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (init.json !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${origin}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      redirect: 'manual',
+      dispatcher: agent,
+    });
+    for (const c of setCookies(res)) {
+      const pair = c.split(';')[0]!;
+      cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    }
+    return res;
+  };
+
+  it('redirects plain http to https', async () => {
+    const res = await request(`http://${HOST}:${httpPort}/signin`, { dispatcher: agent });
+    await res.body.dump();
+    expect(res.statusCode).toBe(301);
+    expect(res.headers.location).toBe(`https://${HOST}/signin`);
+  });
+
+  it('signs up and in over https from a browser origin: __Host- cookies, Secure, one HSTS header', async () => {
+    const password = 'correct horse battery staple';
+    const up = await call('/auth/signup', { method: 'POST', json: { username: 'nginx-deploy', password }, headers: { origin } });
+    expect(up.status, await up.clone().text()).toBe(201);
+    cookies.clear();
+    // A client's own X-Forwarded-For is kept by nginx, to the left of the address nginx saw.
+    const res = await call('/auth/signin', { method: 'POST', json: { username: 'nginx-deploy', password }, headers: { origin, 'x-forwarded-for': '203.0.113.66' } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    csrf = ((await res.json()) as { csrf_token: string }).csrf_token;
+    const set = setCookies(res);
+    const session = set.find((c) => c.startsWith('__Host-gatehouse_session='));
+    expect(session, set.join('\n')).toBeTruthy();
+    expect(session).toMatch(/;\s*Secure/i);
+    expect(session).toMatch(/;\s*Path=\//i);
+    expect(session).not.toMatch(/;\s*Domain=/i);
+    expect(set.some((c) => c.startsWith('__Host-gatehouse_csrf='))).toBe(true);
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  });
+
+  it('reaches a service with a passport whose issuer is the public https URL', async () => {
+    const who = await call('/api/home/whoami');
+    expect(who.status).toBe(200);
+    expect(who.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect(await who.json()).toMatchObject({ username: 'nginx-deploy', iss: origin, aud: 'home', auth: 'session' });
+    const oidc = (await (await call('/.well-known/openid-configuration')).json()) as { issuer: string };
+    expect(oidc.issuer).toBe(origin);
+  });
+
+  it("records the client's address from nginx's X-Forwarded-For, not nginx's and not the client's own claim", async () => {
+    const res = await call('/auth/activity', { headers: { 'x-csrf-token': csrf } });
+    expect(res.status).toBe(200);
+    const events = (await res.json()) as Array<{ type: string; ip: string | null }>;
+    const signin = events.find((e) => e.type === 'signin.success');
+    expect(signin, JSON.stringify(events)).toBeTruthy();
+    expect(signin!.ip).toBe('127.0.0.2');
+  });
+
+  it("answers nginx's own 502 with HSTS too, when no gateway is there", async () => {
+    await gh.stop();
+    const res = await call('/healthz');
+    expect(res.status).toBe(502);
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  });
+});
