@@ -55,6 +55,7 @@ describe('deploy/systemd units', () => {
       expect(one('Service.Type')).toBe('exec');
       for (const [key, value] of Object.entries({
         DynamicUser: 'yes',
+        User: 'gatehouse',
         NoNewPrivileges: 'yes',
         ProtectSystem: 'strict',
         ProtectHome: 'yes',
@@ -93,6 +94,16 @@ describe('deploy/systemd units', () => {
       expect(r.status).toBe(0);
     });
   }
+
+  it('docs/deployment.md names every key the units set', () => {
+    const docs = readFileSync(fileURLToPath(new URL('../../../../docs/deployment.md', import.meta.url)), 'utf8');
+    for (const file of Object.keys(UNITS))
+      for (const key of parseUnit(readFileSync(join(DIR, file), 'utf8')).keys()) {
+        const name = key.split('.')[1]!;
+        if (['Description', 'After', 'Wants', 'WantedBy'].includes(name)) continue;
+        expect(docs.includes(name) || docs.includes(`${name.replace(/(Tunables|Modules)$/, '')}*`), `${file}: ${name}`).toBe(true);
+      }
+  });
 
   it('the example environment file names only real variables and holds no secret', () => {
     const text = readFileSync(join(DIR, 'gatehouse.env.example'), 'utf8');
