@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch, request, type Response } from 'undici';
@@ -30,6 +31,9 @@ let origin = '';
 // $remote_addr, Gatehouse sees only nginx (127.0.0.1), so the client IP it records can only
 // have come from nginx's X-Forwarded-For.
 let agent: Agent;
+// auth.example.com is this machine, as DNS would say on a real host.
+const agentLookup = ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+  opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never;
 
 /** The shipped template with only its ports and file paths replaced. */
 function nginxConfigFromTemplate(template: string, p: { http: number; https: number; gateway: number; cert: string; key: string }): string {
@@ -86,9 +90,7 @@ beforeAll(async () => {
     localAddress: '127.0.0.2',
     connect: {
       ca: readFileSync(cert),
-      // auth.example.com is this machine, as DNS would say on a real host.
-      lookup: ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
-        opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never,
+      lookup: agentLookup,
     },
   });
   await until(
@@ -167,6 +169,27 @@ describe.skipIf(!hasNginx)('deployment: nginx terminates TLS in front of gatehou
     expect(await who.json()).toMatchObject({ username: 'nginx-deploy', iss: origin, aud: 'home', auth: 'session' });
     const oidc = (await (await call('/.well-known/openid-configuration')).json()) as { issuer: string };
     expect(oidc.issuer).toBe(origin);
+  });
+
+  it('serves browsers on HTTP/2 the same (no Host header there: nginx makes one from :authority)', async () => {
+    const session = http2.connect(origin, { ca: readFileSync(join(dir, 'cert.pem')), lookup: agentLookup });
+    try {
+      const { status, hsts, body } = await new Promise<{ status: number; hsts: unknown; body: string }>((resolve, reject) => {
+        const req = session.request({ ':path': '/api/home/whoami', cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') });
+        let body = '';
+        let head: http2.IncomingHttpHeaders = {};
+        req.on('response', (h) => (head = h));
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => resolve({ status: Number(head[':status']), hsts: head['strict-transport-security'], body }));
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, body).toBe(200);
+      expect(JSON.parse(body)).toMatchObject({ username: 'nginx-deploy', iss: origin });
+      expect(hsts).toBe('max-age=31536000; includeSubDomains');
+    } finally {
+      session.close();
+    }
   });
 
   it("records the client's address from nginx's X-Forwarded-For, not nginx's and not the client's own claim", async () => {
