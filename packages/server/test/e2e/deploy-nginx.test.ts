@@ -1,29 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, fetch, request, type Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/stores/redis/redis-server.test-helpers.js';
-import { startGatehouse, tempDataDir, until, type StartedGatehouse } from './harness.js';
+import { startGatehouse, tempDataDir, type StartedGatehouse } from './harness.js';
+import { HOST, lookupHostHere, NGINX, nginxConfigFromTemplate, selfSignedCert, startNginx, type RunningNginx } from './nginx.test-helpers.js';
 
 // docs/deployment.md, "TLS in front: nginx", tried: the shipped deploy/nginx/gatehouse.conf
 // (only its ports and paths changed, and its IPv6 listen lines dropped) in front of a real
 // `gatehouse start` with the documented settings, over https with a self-signed certificate.
 // nginx is a Debian package; .ci/run installs it, so on CI this never skips.
 
-const TEMPLATE = fileURLToPath(new URL('../../../../deploy/nginx/gatehouse.conf', import.meta.url));
-const HOST = 'auth.example.com';
-// Debian puts it in /usr/sbin, which a non-root PATH may lack.
-const NGINX = ['nginx', '/usr/sbin/nginx'].find((c) => spawnSync(c, ['-v'], { encoding: 'utf8' }).status === 0);
 const hasNginx = NGINX !== undefined;
-if (!hasNginx && process.env.CI === 'true') throw new Error('nginx is not installed: .ci/run installs it (apt-get install nginx)');
 
 const dir = tempDataDir();
 let gh: StartedGatehouse;
-let nginx: ChildProcess | undefined;
-let nginxLog = '';
+let nginx: RunningNginx | undefined;
 let httpsPort = 0;
 let httpPort = 0;
 let origin = '';
@@ -31,34 +24,11 @@ let origin = '';
 // $remote_addr, Gatehouse sees only nginx (127.0.0.1), so the client IP it records can only
 // have come from nginx's X-Forwarded-For.
 let agent: Agent;
-// auth.example.com is this machine, as DNS would say on a real host.
-const agentLookup = ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
-  opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never;
-
-/** The shipped template with only its ports and file paths replaced. */
-function nginxConfigFromTemplate(template: string, p: { http: number; https: number; gateway: number; cert: string; key: string }): string {
-  const out = template
-    .replace(/^\s*listen \[::\]:\d+.*\n/gm, '')
-    .replace(/listen 80;/, `listen 127.0.0.1:${p.http};`)
-    .replace(/listen 443 ssl http2;/, `listen 127.0.0.1:${p.https} ssl http2;`)
-    .replace(/server 127\.0\.0\.1:8080;/, `server 127.0.0.1:${p.gateway};`)
-    .replace(/ssl_certificate \s*\S+;/, `ssl_certificate ${p.cert};`)
-    .replace(/ssl_certificate_key \S+;/, `ssl_certificate_key ${p.key};`);
-  for (const gone of ['listen 80;', 'listen 443', ':8080;', '/etc/letsencrypt']) if (out.includes(gone)) throw new Error(`template changed: ${gone} left`);
-  return out;
-}
+const agentLookup = lookupHostHere;
 
 beforeAll(async () => {
   if (!hasNginx) return;
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const made = spawnSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`, '-keyout', key, '-out', cert],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
-
+  const { cert, key } = selfSignedCert(dir);
   [httpPort, httpsPort] = [await freePort(), await freePort()];
   const gatewayPort = await freePort();
   origin = `https://${HOST}:${httpsPort}`;
@@ -72,19 +42,7 @@ beforeAll(async () => {
     GATEHOUSE_PUBLIC_URL: origin,
   });
 
-  const prefix = join(dir, 'nginx');
-  mkdirSync(prefix);
-  chmodSync(dir, 0o755); // nginx workers run as nobody when the tests run as root
-  writeFileSync(join(prefix, 'gatehouse.conf'), nginxConfigFromTemplate(readFileSync(TEMPLATE, 'utf8'), { http: httpPort, https: httpsPort, gateway: gatewayPort, cert, key }));
-  // What /etc/nginx/nginx.conf gives the site on a real host, in a directory of our own.
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(prefix, t)};`).join('\n');
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `daemon off;\nworker_processes 1;\npid ${join(prefix, 'nginx.pid')};\nerror_log stderr warn;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  include ${join(prefix, 'gatehouse.conf')};\n}\n`,
-  );
-  nginx = spawn(NGINX!, ['-p', prefix, '-e', 'stderr', '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout!.on('data', (d: Buffer) => (nginxLog += d.toString()));
-  nginx.stderr!.on('data', (d: Buffer) => (nginxLog += d.toString()));
+  nginx = await startNginx(dir, nginxConfigFromTemplate({ http: httpPort, https: httpsPort, gateways: [gatewayPort], cert, key }), httpsPort);
 
   agent = new Agent({
     localAddress: '127.0.0.2',
@@ -93,19 +51,10 @@ beforeAll(async () => {
       lookup: agentLookup,
     },
   });
-  await until(
-    `nginx on ${httpsPort} (log: ${nginxLog})`,
-    () => nginx!.exitCode === null && spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${httpsPort}`]).status === 0,
-    10_000,
-  );
 }, 45_000);
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((r) => nginx!.once('exit', r));
-    nginx.kill('SIGQUIT');
-    await exited;
-  }
+  await nginx?.stop();
   await gh?.stop();
   await agent?.close();
   rmSync(dir, { recursive: true, force: true });
