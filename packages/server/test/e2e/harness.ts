@@ -41,7 +41,7 @@ export async function startGatehouse(dataDir: string, env: Record<string, string
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gatehouse start did not come up in 20 s.\nstdout: ${out}\nstderr: ${err}`)), 20_000);
     const check = () => {
-      const m = /is up at (http:\/\/\S+)/.exec(out);
+      const m = /is up at (https?:\/\/\S+)/.exec(out);
       if (m && out.includes('internal:')) {
         clearTimeout(timer);
         resolve(m[1]!);
