@@ -133,4 +133,18 @@ describe('public server: timeouts and connection caps', () => {
     expect(ms).not.toBe('pending');
     expect(ms as number).toBeGreaterThanOrEqual(250);
   });
+
+  it('a drain keeps idle kept-alive connections open briefly: a request a proxy writes on one then gets an answer (Connection: close), not a reset', async () => {
+    // nginx retries a GET on another gateway after a reset, never a POST it has written (502).
+    const gw = await start({});
+    const c = await connect(gw.localUrl);
+    expect(await healthz(c)).toMatch(/^HTTP\/1\.1 200/);
+    const stopping = gw.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const answer = await healthz(c);
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(await within(c.closed, 3000)).not.toBe('pending');
+    await stopping;
+  });
 });

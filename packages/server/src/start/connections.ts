@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { BlockList, Socket } from 'node:net';
+import { Server as NetServer, type BlockList, type Socket } from 'node:net';
 import { parseTrustedProxies } from '../config/trusted-proxies.js';
 import { normalizeIp } from '../gateway/client-ip.js';
+
+/**
+ * How long idle kept-alive connections stay open once a drain begins (at most a quarter of the
+ * drain time): long enough for a proxy that picked one to get its answer, short enough that a
+ * stop is not held by idle connections.
+ */
+const IDLE_GRACE_MS = 500;
 
 /** The public server's connection settings (config `gateway.*`, docs/configuration.md). */
 export interface ConnectionLimits {
@@ -131,7 +138,10 @@ export class ConnectionGuard {
         resolve();
         return;
       }
-      this.server.close(() => resolve());
+      // net.Server's close, not http.Server's: since Node 19 the latter also closes every idle
+      // kept-alive connection at once, and a proxy (nginx) may be writing a request on one at
+      // that very moment; it retries a GET elsewhere but never a POST it has written (502).
+      NetServer.prototype.close.call(this.server, () => resolve());
     });
     let inFlight = 0;
     for (const socket of this.sockets) {
@@ -140,15 +150,21 @@ export class ConnectionGuard {
       inFlight++;
       if (!res.headersSent) res.setHeader('connection', 'close');
     }
-    // A connection whose answer started before the drain (so without `Connection: close`)
-    // becomes idle when it ends: close idle ones as they appear.
-    this.server.closeIdleConnections();
-    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    // Idle kept-alive connections get a short grace: a request arriving on one is served with
+    // `Connection: close`, so the client learns of the stop from an answer instead of a reset.
+    // Then idle ones are closed as they appear (a connection whose answer started before the
+    // drain, without `Connection: close`, becomes idle when it ends).
+    let sweep: NodeJS.Timeout | undefined;
+    const grace = setTimeout(() => {
+      this.server.closeIdleConnections();
+      sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    }, Math.min(IDLE_GRACE_MS, drainMs / 4));
     let timer: NodeJS.Timeout | undefined;
     const outOfTime = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), drainMs);
     });
     const timedOut = await Promise.race([closed.then(() => false), outOfTime]);
+    clearTimeout(grace);
     clearInterval(sweep);
     clearTimeout(timer);
     let cut = 0;

@@ -70,7 +70,8 @@ describe.skipIf(!ready)('deployment: rolling a gateway behind nginx', () => {
     const up = await request(`${origin}/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'rolling-nginx', password: PASSWORD }), dispatcher: agent });
     expect(up.statusCode, await up.body.text()).toBe(201);
     const signin = await request(`${origin}/auth/signin`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'rolling-nginx', password: PASSWORD }), dispatcher: agent });
-    expect(signin.statusCode, await signin.body.text()).toBe(200);
+    expect(signin.statusCode).toBe(200);
+    const csrf = ((await signin.body.json()) as { csrf_token: string }).csrf_token;
     const setCookie = signin.headers['set-cookie'];
     const cookie = (Array.isArray(setCookie) ? setCookie : [setCookie ?? ''])
       .map((c) => c.split(';')[0]!)
@@ -82,19 +83,30 @@ describe.skipIf(!ready)('deployment: rolling a gateway behind nginx', () => {
     let total = 0;
     let stopped = false;
     const started = performance.now();
-    const worker = async () => {
+    const worker = async (w: number) => {
       while (!stopped && performance.now() - started < 30_000) {
         try {
-          const res = await request(`${origin}/api/home/whoami`, { headers: { cookie }, dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 });
+          // Half the clients write (POST, which nginx never sends twice), half read.
+          const res =
+            w % 2 === 0
+              ? await request(`${origin}/api/home/whoami`, { headers: { cookie }, dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 })
+              : await request(`${origin}/api/notes`, {
+                  method: 'POST',
+                  headers: { ...json, cookie, 'x-csrf-token': csrf },
+                  body: JSON.stringify({ text: 'written during a rolling restart' }),
+                  dispatcher: agent,
+                  headersTimeout: 5000,
+                  bodyTimeout: 5000,
+                });
           const body = await res.body.text();
-          if (res.statusCode !== 200) failures.push(`${res.statusCode} ${body.slice(0, 120)}`);
+          if (res.statusCode !== 200 && res.statusCode !== 201) failures.push(`${res.statusCode} ${body.slice(0, 120)}`);
         } catch (err) {
           failures.push(String(err));
         }
         total++;
       }
     };
-    const workers = Array.from({ length: 6 }, () => worker());
+    const workers = Array.from({ length: 6 }, (_, w) => worker(w));
     await sleep(1000);
 
     // `systemctl restart gatehouse-gateway` on host A: SIGTERM, drain, exit; the new build starts.

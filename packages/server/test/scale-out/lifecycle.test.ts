@@ -63,7 +63,8 @@ interface LbStats {
 /**
  * A tiny load balancer in the client: round robin over `backends` on kept-alive connections,
  * moving a GET to the next backend only when the connection was refused or closed before any
- * answer. Every other error, and every answer but 200, is a failure.
+ * answer. Every other error, and every answer but 200, is a failure, except the health check's
+ * own `/readyz` 503 `draining` from a stopping backend (what tells a load balancer to move on).
  */
 function balancedTraffic(backends: () => RoleProcess[], paths: Array<{ path: string; headers: Record<string, string> }>, options: { concurrency: number; maxMs: number }) {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
@@ -81,7 +82,8 @@ function balancedTraffic(backends: () => RoleProcess[], paths: Array<{ path: str
         const res = await request(`${b.url}${target.path}`, { headers: target.headers, dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 });
         const body = await res.body.text();
         stats.byBackend[b.url] = (stats.byBackend[b.url] ?? 0) + 1;
-        if (res.statusCode !== 200) stats.failures.push({ status: res.statusCode, atMs: Math.round(performance.now() - started), body: body.slice(0, 200) });
+        const drainingProbe = target.path === '/readyz' && res.statusCode === 503 && body.includes('"draining"');
+        if (res.statusCode !== 200 && !drainingProbe) stats.failures.push({ status: res.statusCode, atMs: Math.round(performance.now() - started), body: body.slice(0, 200) });
         return;
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
