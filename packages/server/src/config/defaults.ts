@@ -100,6 +100,10 @@ export const DEFAULTS: GatehouseConfig = {
   shutdown: {
     drainTimeoutMs: 10_000,
   },
+  log: {
+    format: 'auto',
+    access: false,
+  },
 };
 
 /** Environment variables and the config key each one sets. */
@@ -110,6 +114,7 @@ export const ENV_VARS = {
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_MASTER_KEY: 'masterKey',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_LOG_FORMAT: 'log.format',
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
   GATEHOUSE_REDIS_URL: 'redisUrl',
   GATEHOUSE_AUTH_URL: 'authUrl',

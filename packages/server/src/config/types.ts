@@ -180,4 +180,10 @@ export interface GatehouseConfig {
     /** Longest wait for requests in flight to finish before the rest are cut and the process exits (ms). */
     drainTimeoutMs: number;
   };
+  log: {
+    /** Log line format: auto (pretty on a terminal, JSON otherwise), json or pretty. */
+    format: 'auto' | 'json' | 'pretty';
+    /** One info line per gateway request (method, route, status, duration, user id, request id). */
+    access: boolean;
+  };
 }

@@ -153,7 +153,7 @@ export interface RunningGateway {
  */
 export async function runGateway(options: GatewayRoleOptions): Promise<RunningGateway> {
   const config = structuredClone(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.log.format);
   const clock = options.clock ?? systemClock;
   const authUrl = config.authUrl;
   if (authUrl === null) {
