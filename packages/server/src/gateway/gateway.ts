@@ -8,6 +8,7 @@ import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
 import { parseRevokedHeader } from '../auth/revocation-receipt.js';
 import { noteRefusal } from '../stores/health/outage-log.js';
+import { AccessLog, isLoggedRefusal, pathOnly } from './access-log.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -85,6 +86,8 @@ class GatewayImpl implements ProxyObserver {
   private readonly chain: Authenticator[];
   private readonly passports: PassportCache;
   private readonly proxy: Proxy;
+  /** `log.access`: undefined when off (the hot path then checks one field). */
+  private readonly access: AccessLog | undefined;
 
   constructor(
     private readonly deps: Deps,
@@ -127,11 +130,13 @@ class GatewayImpl implements ProxyObserver {
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
     this.proxy = new Proxy(config, deps.logger, this, this.stripRules);
+    this.access = config.log.access ? new AccessLog(deps.logger) : undefined;
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
     // Every answer on https, the gateway's own and proxied ones alike (proxy.ts restates it).
     if (this.hsts) res.setHeader('strict-transport-security', HSTS);
+    if (this.access !== undefined) this.access.begin(req, res);
     // Synchronous when every stage is (cached credential, cached passport): no promise per request.
     let pending: Promise<void> | void;
     try {
@@ -182,6 +187,7 @@ class GatewayImpl implements ProxyObserver {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
       }
+      if (this.access !== undefined) this.access.note(res, '(gateway)');
       return this.serveLocal(req, res, path, local);
     }
 
@@ -190,6 +196,7 @@ class GatewayImpl implements ProxyObserver {
     if (req.method === 'TRACE' || req.method === 'CONNECT') {
       throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
     }
+    if (this.access !== undefined) this.access.note(res, route.label);
     const ex = new Exchange(req, res, route, target);
     strip(ex, this.stripRules, this.stripOpts);
     if (req.method === 'OPTIONS' && ex.preflightMethod !== undefined && ex.origin !== undefined) {
@@ -252,6 +259,7 @@ class GatewayImpl implements ProxyObserver {
 
   private send(ex: Exchange, hasBody: boolean, passport: string | undefined): void {
     if (passport !== undefined) ex.headers.push('x-passport', passport);
+    if (this.access !== undefined && ex.identity !== null) this.access.note(ex.res, ex.route.label, ex.identity.user.id);
     // The client may have left while we were busy; don't start an upstream call for nobody.
     if (ex.res.destroyed) return;
     this.proxy.forward(ex, hasBody);
@@ -289,6 +297,7 @@ class GatewayImpl implements ProxyObserver {
     const { req, res } = ex;
     const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
     const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
+    if (this.access !== undefined && ex.identity !== null) this.access.note(res, ex.route.label, ex.identity.user.id);
     if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
       if (res.headersSent || res.destroyed) return;
       sendRedirect(res, signinLocation(ex.target), clear);
@@ -310,7 +319,10 @@ class GatewayImpl implements ProxyObserver {
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
       // A store outage is logged once per state change by stores.health, not per request.
       else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
-      else this.deps.logger.debug({ code }, 'request refused');
+      else if (isLoggedRefusal(err instanceof GatehouseError ? err.status : 500)) {
+        // 401, 403, 429, 503: at info with their code, the route and the path (never the query).
+        this.deps.logger.info({ event: 'http.refused', code, status: (err as GatehouseError).status, method: req.method, path: pathOnly(req.url), route: metrics.route }, 'request refused');
+      } else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);
     } catch (fatal) {
