@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existingAuthMetrics } from '../auth/auth-metrics.js';
 import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
 import { readiness } from '../stores/health/readiness.js';
+import { mergedMetrics, processMetrics } from '../util/process-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { sendJson } from './respond.js';
 
@@ -55,7 +57,9 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     [
       '/metrics',
       async (req, res) => {
-        const text = await metrics.text();
+        // The gateway's, the process's and, in one process with the auth service (gatehouse start), the auth service's.
+        const auth = existingAuthMetrics(deps);
+        const text = await mergedMetrics([metrics.registry, processMetrics(), ...(auth ? [auth.registry] : [])]);
         res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
       },

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readiness } from '../../stores/health/readiness.js';
+import { mergedMetrics, processMetrics } from '../../util/process-metrics.js';
+import { authMetricsOf } from '../auth-metrics.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 
@@ -10,6 +12,12 @@ import { PUBLIC_LANE } from '../lanes.js';
  */
 export function registerHealth(app: FastifyInstance, { deps }: EndpointContext): void {
   app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
+  // The auth service's counters and the process's, on its internal port (split roles: `gatehouse auth`).
+  const metrics = authMetricsOf(deps);
+  app.get('/metrics', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
+    const text = await mergedMetrics([metrics.registry, processMetrics()]);
+    return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
+  });
   app.get('/readyz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
     // From the background health states: never waits for a store. Sign-in, sign-up and token
     // grants need the database (503 without it); counters fall back per instance.
