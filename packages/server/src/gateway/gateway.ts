@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors/index.js';
 import { parseRevokedHeader } from '../auth/revocation-receipt.js';
 import { noteRefusal } from '../stores/health/outage-log.js';
 import { AccessLog, isLoggedRefusal, pathOnly } from './access-log.js';
+import { guardPublicDetail } from './admin-access.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -51,6 +52,8 @@ export interface Gateway {
   clientError: (err: Error & { code?: string }, socket: Duplex) => void;
   /** Resolves true once the revocation set is loaded (retrying a failed read), false after `waitMs`. */
   ready(waitMs: number): Promise<boolean>;
+  /** The admin listener's handler (`adminPort`): GET/HEAD /metrics, /readyz (in full) and /healthz. */
+  admin: (req: IncomingMessage, res: ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,7 @@ const UNMATCHED = '(unmatched)';
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const gw = new GatewayImpl(deps, opts);
-  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), close: () => gw.close() };
+  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), admin: gw.admin, close: () => gw.close() };
 }
 
 class GatewayImpl implements ProxyObserver {
@@ -71,6 +74,8 @@ class GatewayImpl implements ProxyObserver {
   private readonly routeMetrics = new Map<CompiledRoute, RouteMetrics>();
   private readonly metrics = new GatewayMetrics();
   private readonly local: Map<string, LocalHandler>;
+  /** /metrics, /readyz and /healthz in full, for the admin listener. */
+  private readonly adminLocal: Map<string, LocalHandler>;
   private readonly localMetrics: RouteMetrics;
   private readonly unmatchedMetrics: RouteMetrics;
   private readonly pages: Pages;
@@ -103,7 +108,10 @@ class GatewayImpl implements ProxyObserver {
     for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
     this.localMetrics = this.metrics.forRoute('(gateway)', false);
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
-    this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready, ...(opts.draining ? { draining: opts.draining } : {}) });
+    const state = { revocationsReady: () => this.revocations.ready, ...(opts.draining ? { draining: opts.draining } : {}) };
+    const full = localEndpoints(deps, this.metrics, state);
+    this.adminLocal = new Map(['/metrics', '/readyz', '/healthz'].map((p) => [p, full.get(p)!]));
+    this.local = guardPublicDetail(full, localEndpoints(deps, this.metrics, { ...state, bareReadyz: true }).get('/readyz')!, config);
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
@@ -146,6 +154,21 @@ class GatewayImpl implements ProxyObserver {
       return;
     }
     if (pending !== undefined) pending.catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
+  };
+
+  readonly admin = (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? '';
+    const q = target.indexOf('?');
+    const handler = this.adminLocal.get(q < 0 ? target : target.slice(0, q));
+    const run = async (): Promise<void> => {
+      if (handler === undefined) throw new GatehouseError('not_found', { detail: 'The admin listener serves /metrics, /readyz and /healthz.' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
+      await handler(req, res);
+    };
+    run().catch((err: unknown) => {
+      if (!res.headersSent) sendProblem(req, res, err);
+      else res.destroy();
+    });
   };
 
   async ready(waitMs: number): Promise<boolean> {

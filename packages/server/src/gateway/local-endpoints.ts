@@ -17,6 +17,8 @@ export interface GatewayState {
   revocationsReady(): boolean;
   /** Whether the process is stopping: /readyz answers 503 `draining` at once, before any probe. */
   draining?(): boolean;
+  /** /readyz answers `{status}` only (the public port when metrics are kept off it: admin-access.ts). */
+  bareReadyz?: boolean;
 }
 
 /** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
@@ -51,7 +53,7 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
         // while the database is away if the revocation set is warm (DESIGN §4: access tokens
         // and hot sessions go on); 503 when it can authenticate no one.
         const { code, body } = readiness(deps, state?.revocationsReady() ?? false);
-        sendJson(req, res, code, body, { 'cache-control': 'no-store' });
+        sendJson(req, res, code, state?.bareReadyz === true ? { status: body.status } : body, { 'cache-control': 'no-store' });
       },
     ],
     [
