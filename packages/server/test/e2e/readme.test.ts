@@ -148,7 +148,7 @@ describe('the root README service, run as pasted behind a live gateway', () => {
     const refusals = () => jsonLines(service.output()).filter((l) => 'passportError' in l);
     await waitFor(() => refusals().length >= 1);
     expect(refusals()).toEqual([
-      expect.objectContaining({ level: 'warn', passportError: 'passport_malformed', msg: expect.stringContaining('passport_malformed') }),
+      expect.objectContaining({ level: 40, passportError: 'passport_malformed', msg: expect.stringContaining('passport_malformed') }),
     ]);
   });
 });
