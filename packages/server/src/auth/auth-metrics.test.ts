@@ -104,3 +104,21 @@ describe('sign-ups challenged', () => {
     }
   });
 });
+
+describe('metrics.bearerSecret on the auth service', () => {
+  it('its /metrics answers only with the bearer secret', async () => {
+    const secret = 'auth-metrics-bearer-secret-0123456789';
+    const hh = await createAuthHarness({ config: (c) => void (c.metrics.bearerSecret = secret) });
+    try {
+      const none = await hh.app.inject({ method: 'GET', url: '/metrics' });
+      expect(none.statusCode).toBe(401);
+      expect(none.body).not.toContain('gatehouse_');
+      expect((await hh.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+      const ok = await hh.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${secret}` } });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toContain('gatehouse_signins_total');
+    } finally {
+      await hh.close();
+    }
+  });
+});
