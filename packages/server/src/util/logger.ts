@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
+import type { build as PrettyBuild } from 'pino-pretty';
 import { StoreUnavailableError } from '../errors/gatehouse-error.js';
 
 export type { Logger };
@@ -100,7 +101,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       ...(pretty ? {} : { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } }),
     },
     pretty
-      ? prettyStream({ destination: destination ?? 2, colorize: destination === undefined, translateTime: 'SYS:HH:MM:ss.l', sync: true })
+      ? // Loaded only for a terminal: CLI commands and servers logging JSON never pay for it.
+        (createRequire(import.meta.url)('pino-pretty') as { build: typeof PrettyBuild }).build({ destination: destination ?? 2, colorize: destination === undefined, translateTime: 'SYS:HH:MM:ss.l', sync: true })
       : // eslint-disable-next-line @typescript-eslint/no-explicit-any
         ((destination as any) ?? pino.destination(2)),
   );
