@@ -24,6 +24,8 @@ export interface GatewayState {
 /** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
 export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: GatewayState): Map<string, LocalHandler> {
   const base = (deps.config.publicUrl ?? '').replace(/\/+$/, '');
+  // Started now, not at the first scrape, so GC and event-loop lag are observed from the start.
+  const processRegistry = processMetrics();
   const discovery = {
     issuer: issuerOf(deps.config),
     jwks_uri: `${base}/.well-known/jwks.json`,
@@ -61,7 +63,7 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
       async (req, res) => {
         // The gateway's, the process's and, in one process with the auth service (gatehouse start), the auth service's.
         const auth = existingAuthMetrics(deps);
-        const text = await mergedMetrics([metrics.registry, processMetrics(), ...(auth ? [auth.registry] : [])]);
+        const text = await mergedMetrics([metrics.registry, processRegistry, ...(auth ? [auth.registry] : [])]);
         res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
       },

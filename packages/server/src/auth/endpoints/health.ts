@@ -16,13 +16,14 @@ export function registerHealth(app: FastifyInstance, { deps }: EndpointContext):
   app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
   // The auth service's counters and the process's, on its internal port (split roles: `gatehouse auth`).
   const metrics = authMetricsOf(deps);
+  const processRegistry = processMetrics();
   const secret = deps.config.metrics.bearerSecret;
   const allowed = secret === null ? () => true : bearerMatcher(secret);
   app.get('/metrics', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
     if (!allowed(request.raw)) {
       throw new GatehouseError('unauthenticated', { detail: 'Send Authorization: Bearer <metrics.bearerSecret>.', headers: { 'www-authenticate': 'Bearer realm="metrics"' } });
     }
-    const text = await mergedMetrics([metrics.registry, processMetrics()]);
+    const text = await mergedMetrics([metrics.registry, processRegistry]);
     return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
   });
   app.get('/readyz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
