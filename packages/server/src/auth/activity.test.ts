@@ -155,7 +155,7 @@ describe('security events and GET /auth/activity', () => {
     // Every event also went to the log at info, as structured JSON.
     const logged = logLines.filter((l) => l.userId === walt.userId).map((l) => l.event);
     for (const t of new Set(events.map((e) => e.type))) expect(logged).toContain(t);
-    expect(logLines.find((l) => l.event === 'signin.failure' && l.userId === walt.userId)?.level).toBe(30);
+    expect(logLines.find((l) => l.event === 'signin.failure' && l.userId === walt.userId)?.level).toBe('info');
   });
 
   it('shows each user only their own events', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
+import { authMetricsOf } from './auth-metrics.js';
 import { createPasswordHasher, HashQueueFullError, type HashLane, type HashTicket, type PasswordHasher } from '../crypto/password-hasher.js';
 import { randomSecret } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
@@ -22,11 +23,14 @@ export function authContextOf(deps: Deps): AuthContext {
   let ctx = contexts.get(deps);
   if (!ctx) {
     const p = deps.config.password;
+    const metrics = authMetricsOf(deps);
     const hasher = createPasswordHasher({
+      onWait: (lane, seconds) => metrics.hashWait.labels(lane).observe(seconds),
       maxConcurrent: p.maxConcurrentHashes,
       nice: p.hashNice,
       admission: { maxWaitMs: p.maxHashWaitMs, maxPerIp: p.maxQueuedHashesPerIp, maxPerUsername: p.maxQueuedHashesPerUsername },
     });
+    metrics.watchHasher(hasher);
     const dummyHash = hasher.hash(randomSecret());
     // Avoid an unhandled rejection if nobody awaits it yet; awaiting callers still see the error.
     dummyHash.catch(() => undefined);

@@ -3,6 +3,7 @@ import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
 import { canDefer, recordPending } from './pending-revocations.js';
 import { noteRevocation } from './revocation-receipt.js';
+import { authMetricsOf } from './auth-metrics.js';
 
 /** How long a revocation is kept in the durable store (longer than any session or token lives). */
 export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
@@ -74,12 +75,14 @@ export async function publishRevocation(deps: Deps, event: RevocationEvent, keep
   } catch (err) {
     if (canDefer(deps, err)) {
       await recordPending(deps, event, err);
+      authMetricsOf(deps).revocation(event.type);
       return;
     }
     await deps.feed.publish(event).catch(() => undefined);
     throw err;
   }
   noteRevocation(event);
+  authMetricsOf(deps).revocation(event.type);
   await deps.feed.publish(event);
 }
 

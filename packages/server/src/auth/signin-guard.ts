@@ -1,8 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
 import { hashSecret } from '../crypto/secrets.js';
+import { GatehouseError } from '../errors/index.js';
 import type { RateLimitRule, UserRecord } from '../stores/types.js';
 import { recordAuditInBackground } from './audit.js';
+import { authMetricsOf } from './auth-metrics.js';
 import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from './auth-context.js';
 import { clientIp } from './client-ip.js';
 import { knownDeviceFor } from './device-cookie.js';
@@ -51,6 +53,23 @@ function deviceKey(canonical: string, nonce: string): string {
  * Returns `{ok: false}` for a wrong username or password; the caller answers in its own shape.
  */
 export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
+  // gatehouse_signins_total{outcome}: counted here, where every sign-in (page and password grant) ends.
+  const metrics = authMetricsOf(deps);
+  const state = { locked: false };
+  try {
+    const check = await checkSigninOnce(deps, request, attempt, state);
+    metrics.signin(check.ok ? 'success' : 'failure');
+    return check;
+  } catch (err) {
+    const code = err instanceof GatehouseError ? err.code : undefined;
+    if (state.locked) metrics.signin('locked');
+    else if (code === 'rate_limited') metrics.signin('rate_limited');
+    else if (code === 'busy') metrics.signin('busy');
+    throw err;
+  }
+}
+
+async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: SigninAttempt, state: { locked: boolean }): Promise<SigninCheck> {
   const cfg = deps.config.signin;
   await limitPerIp(deps, request, 'signin', cfg.perIpPerMinute);
 
@@ -63,6 +82,7 @@ export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: 
 
   const reserved = await deps.stores.rateLimits.consume(key, rule);
   if (!reserved.allowed) {
+    state.locked = true;
     // Record the lock once (at its first refusal), not once per refused guess.
     if (reserved.consumed === rule.points + 1) {
       // In the background: the answer must not take longer for an existing account.

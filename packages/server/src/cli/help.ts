@@ -42,6 +42,8 @@ Environment (see docs/configuration.md for every key):
   GATEHOUSE_MASTER_KEY  key that encrypts signing keys (default: generated into the data dir)
   GATEHOUSE_CONFIG      JSON config file with routes and settings
   GATEHOUSE_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+  GATEHOUSE_LOG_FORMAT  auto|json|pretty (default auto: pretty on a terminal)
+  GATEHOUSE_ADMIN_PORT  internal listener for /metrics and the detailed /readyz (loopback)
   GATEHOUSE_DATABASE_URL  PostgreSQL for every store (needs GATEHOUSE_MASTER_KEY)
   GATEHOUSE_REDIS_URL     Redis: revocation feed, hot copy of sessions, rate limits
   GATEHOUSE_AUTH_URL      the auth service, for "gatehouse gateway"

@@ -12,6 +12,8 @@ export const DEFAULTS: GatehouseConfig = {
   dataDir: './data',
   masterKey: null,
   logLevel: 'info',
+  adminPort: null,
+  adminHost: '127.0.0.1',
   databaseUrl: null,
   redisUrl: null,
   authUrl: null,
@@ -100,6 +102,13 @@ export const DEFAULTS: GatehouseConfig = {
   shutdown: {
     drainTimeoutMs: 10_000,
   },
+  metrics: {
+    bearerSecret: null,
+  },
+  log: {
+    format: 'auto',
+    access: false,
+  },
 };
 
 /** Environment variables and the config key each one sets. */
@@ -110,6 +119,10 @@ export const ENV_VARS = {
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_MASTER_KEY: 'masterKey',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_LOG_FORMAT: 'log.format',
+  GATEHOUSE_ADMIN_PORT: 'adminPort',
+  GATEHOUSE_ADMIN_HOST: 'adminHost',
+  GATEHOUSE_METRICS_BEARER_SECRET: 'metrics.bearerSecret',
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
   GATEHOUSE_REDIS_URL: 'redisUrl',
   GATEHOUSE_AUTH_URL: 'authUrl',

@@ -160,3 +160,20 @@ describe('loadConfig', () => {
     for (const k of ['id', 'secretSha256']) expect(doc).toContain(`\`introspection.clients[].${k}\``);
   });
 });
+
+describe('operator keys: log, adminPort, metrics', () => {
+  it('reads them from the environment and the file', () => {
+    const c = loadConfig({ env: { GATEHOUSE_LOG_FORMAT: 'pretty', GATEHOUSE_ADMIN_PORT: '9100', GATEHOUSE_ADMIN_HOST: '10.0.0.2', GATEHOUSE_METRICS_BEARER_SECRET: 'x'.repeat(32) } });
+    expect([c.log.format, c.adminPort, c.adminHost, c.metrics.bearerSecret]).toEqual(['pretty', 9100, '10.0.0.2', 'x'.repeat(32)]);
+    const f = loadConfig({ env: withFile({ adminPort: 0, log: { access: true, format: 'json' } }) });
+    expect([f.adminPort, f.log.access, f.log.format]).toEqual([0, true, 'json']);
+    expect(loadConfig({ env: {} })).toMatchObject({ adminPort: null, adminHost: '127.0.0.1', metrics: { bearerSecret: null }, log: { format: 'auto', access: false } });
+  });
+
+  it('refuses a bad format, port or short secret', () => {
+    expect(() => loadConfig({ env: { GATEHOUSE_LOG_FORMAT: 'xml' } })).toThrow(/log.format .*auto, json or pretty/);
+    expect(() => loadConfig({ env: { GATEHOUSE_ADMIN_PORT: '70000' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: withFile({ adminPort: '9100' }) })).toThrow(/adminPort.*port/);
+    expect(() => loadConfig({ env: { GATEHOUSE_METRICS_BEARER_SECRET: 'short' } })).toThrow(/at least 32/);
+  });
+});

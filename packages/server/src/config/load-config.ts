@@ -37,6 +37,13 @@ function mergeChecked(target: Record<string, unknown>, shape: Record<string, unk
       target.routes = parseRoutes(value);
       continue;
     }
+    if (path === 'adminPort') {
+      if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535)) {
+        throw new ConfigError(`Config key "adminPort" must be a port (0..65535) or null, got ${describe(value)}.`);
+      }
+      target.adminPort = value;
+      continue;
+    }
     if (path === 'introspection.clients') {
       target.clients = parseIntrospectionClients(value);
       continue;
@@ -222,6 +229,8 @@ function checkFinal(c: GatehouseConfig): void {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('publicUrl (GATEHOUSE_PUBLIC_URL) must be http or https.');
   }
   if (c.port > 65535) throw new ConfigError(`port must be 0..65535, got ${c.port}.`);
+  if (c.metrics.bearerSecret !== null && c.metrics.bearerSecret.length < 32) throw new ConfigError('metrics.bearerSecret (GATEHOUSE_METRICS_BEARER_SECRET) must be at least 32 characters (openssl rand -base64 32).');
+  if (!['auto', 'json', 'pretty'].includes(c.log.format)) throw new ConfigError(`log.format (GATEHOUSE_LOG_FORMAT) must be auto, json or pretty, got ${JSON.stringify(c.log.format)}.`);
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.logLevel)}.`);
   if (c.passport.ttlSec < 1 || c.passport.ttlSec > 60) throw new ConfigError('passport.ttlSec must be 1..60 seconds.');
   if (c.passport.renewBeforeSec >= c.passport.ttlSec) throw new ConfigError('passport.renewBeforeSec must be less than passport.ttlSec.');
@@ -360,6 +369,10 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
   if (env.GATEHOUSE_DATA_DIR) c.dataDir = env.GATEHOUSE_DATA_DIR;
   if (env.GATEHOUSE_MASTER_KEY) c.masterKey = env.GATEHOUSE_MASTER_KEY;
   if (env.GATEHOUSE_LOG_LEVEL) c.logLevel = env.GATEHOUSE_LOG_LEVEL as GatehouseConfig['logLevel'];
+  if (env.GATEHOUSE_ADMIN_PORT !== undefined && env.GATEHOUSE_ADMIN_PORT !== '') c.adminPort = intFromEnv('GATEHOUSE_ADMIN_PORT', env.GATEHOUSE_ADMIN_PORT, 0, 65535);
+  if (env.GATEHOUSE_ADMIN_HOST) c.adminHost = env.GATEHOUSE_ADMIN_HOST;
+  if (env.GATEHOUSE_METRICS_BEARER_SECRET) c.metrics.bearerSecret = env.GATEHOUSE_METRICS_BEARER_SECRET;
+  if (env.GATEHOUSE_LOG_FORMAT) c.log.format = env.GATEHOUSE_LOG_FORMAT as GatehouseConfig['log']['format'];
   if (env.GATEHOUSE_DATABASE_URL) c.databaseUrl = env.GATEHOUSE_DATABASE_URL;
   if (env.GATEHOUSE_REDIS_URL) c.redisUrl = env.GATEHOUSE_REDIS_URL;
   if (env.GATEHOUSE_AUTH_URL) c.authUrl = env.GATEHOUSE_AUTH_URL;

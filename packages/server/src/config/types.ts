@@ -40,6 +40,10 @@ export interface GatehouseConfig {
   /** Base64url or hex master key (>= 32 bytes) that encrypts signing keys; generated into dataDir when unset. */
   masterKey: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Port of the internal admin listener (/metrics, detailed /readyz, /healthz); null: none. */
+  adminPort: number | null;
+  /** Address the admin listener binds (loopback by default). */
+  adminHost: string;
   /** PostgreSQL URL for every SQL store (scale-out); null: the SQLite file in dataDir. Never logged. */
   databaseUrl: string | null;
   /** Redis URL: revocation feed over pub/sub, hot copy of sessions and API tokens, rate-limit counters. Never logged. */
@@ -179,5 +183,15 @@ export interface GatehouseConfig {
   shutdown: {
     /** Longest wait for requests in flight to finish before the rest are cut and the process exits (ms). */
     drainTimeoutMs: number;
+  };
+  metrics: {
+    /** With it, the public /metrics and detailed /readyz answer `Authorization: Bearer <secret>`. Never logged. */
+    bearerSecret: string | null;
+  };
+  log: {
+    /** Log line format: auto (pretty on a terminal, JSON otherwise), json or pretty. */
+    format: 'auto' | 'json' | 'pretty';
+    /** One info line per gateway request (method, route, status, duration, user id, request id). */
+    access: boolean;
   };
 }

@@ -99,6 +99,8 @@ export interface PasswordHasherOptions {
   /** Admission limits; absent: every ticket is admitted. */
   admission?: HashAdmissionLimits;
   impl?: Argon2Impl & { close?(): Promise<void> };
+  /** Told how long each hash waited for a thread (seconds; 0 when one was free), for metrics. */
+  onWait?: (lane: HashLane, seconds: number) => void;
 }
 
 /** The hash time assumed before the first one is measured (ms): OWASP's parameters take tens of ms. */
@@ -210,6 +212,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
   async function withPlace<T>(ticket: HashTicket | undefined, fn: () => Promise<T>): Promise<T> {
     const p = ticket === undefined ? place({ lane: 'normal' }) : (ticket as Place);
     if (p.state !== 'admitted') throw new Error('A hash ticket is used once.');
+    const queuedAt = performance.now();
     if (running < max) {
       ahead[p.lane]--;
       p.state = 'running';
@@ -222,6 +225,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       });
     }
     const t0 = performance.now();
+    options.onWait?.(p.lane, (t0 - queuedAt) / 1000);
     try {
       return await fn();
     } finally {

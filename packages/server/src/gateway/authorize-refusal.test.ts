@@ -39,7 +39,7 @@ describe('a refused role or scope', () => {
     const problem = JSON.parse(r.body) as Record<string, unknown>;
     expect(problem).toMatchObject({ code: 'forbidden', required_role: 'staff' });
     expect(problem.detail).toContain('requires role staff');
-    expect(lines.find((l) => l.msg === 'request refused: missing role')).toMatchObject({ level: 30, code: 'forbidden', route: '/api/orders', user_id: alice.user.id, missing_role: 'staff' });
+    expect(lines.find((l) => l.msg === 'request refused: missing role')).toMatchObject({ level: 'info', code: 'forbidden', route: '/api/orders', user_id: alice.user.id, missing_role: 'staff' });
     const staff = await h.signIn(await h.createUser('sam', ['staff']));
     expect((await send(h.url, '/api/orders', { headers: [['Cookie', staff.cookie]] })).status).toBe(200);
   });
@@ -55,7 +55,7 @@ describe('a refused role or scope', () => {
     const problem = JSON.parse(r.body) as Record<string, unknown>;
     expect(problem).toMatchObject({ code: 'forbidden', required_scope: 'notes:write' });
     expect(problem.detail).toContain('requires scope notes:write');
-    expect(lines.find((l) => l.msg === 'request refused: missing scope')).toMatchObject({ level: 30, route: '/api/notes', user_id: user.id, missing_scope: 'notes:write' });
+    expect(lines.find((l) => l.msg === 'request refused: missing scope')).toMatchObject({ level: 'info', route: '/api/notes', user_id: user.id, missing_scope: 'notes:write' });
     // No secret in the line: never the token.
     expect(JSON.stringify(lines)).not.toContain(t.token);
   });

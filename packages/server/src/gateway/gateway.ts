@@ -8,6 +8,8 @@ import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
 import { parseRevokedHeader } from '../auth/revocation-receipt.js';
 import { noteRefusal } from '../stores/health/outage-log.js';
+import { AccessLog, isLoggedRefusal, pathOnly } from './access-log.js';
+import { guardPublicDetail } from './admin-access.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
@@ -50,6 +52,8 @@ export interface Gateway {
   clientError: (err: Error & { code?: string }, socket: Duplex) => void;
   /** Resolves true once the revocation set is loaded (retrying a failed read), false after `waitMs`. */
   ready(waitMs: number): Promise<boolean>;
+  /** The admin listener's handler (`adminPort`): GET/HEAD /metrics, /readyz (in full) and /healthz. */
+  admin: (req: IncomingMessage, res: ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -62,7 +66,7 @@ const UNMATCHED = '(unmatched)';
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const gw = new GatewayImpl(deps, opts);
-  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), close: () => gw.close() };
+  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), admin: gw.admin, close: () => gw.close() };
 }
 
 class GatewayImpl implements ProxyObserver {
@@ -70,6 +74,8 @@ class GatewayImpl implements ProxyObserver {
   private readonly routeMetrics = new Map<CompiledRoute, RouteMetrics>();
   private readonly metrics = new GatewayMetrics();
   private readonly local: Map<string, LocalHandler>;
+  /** /metrics, /readyz and /healthz in full, for the admin listener. */
+  private readonly adminLocal: Map<string, LocalHandler>;
   private readonly localMetrics: RouteMetrics;
   private readonly unmatchedMetrics: RouteMetrics;
   private readonly pages: Pages;
@@ -85,6 +91,8 @@ class GatewayImpl implements ProxyObserver {
   private readonly chain: Authenticator[];
   private readonly passports: PassportCache;
   private readonly proxy: Proxy;
+  /** `log.access`: undefined when off (the hot path then checks one field). */
+  private readonly access: AccessLog | undefined;
 
   constructor(
     private readonly deps: Deps,
@@ -100,7 +108,10 @@ class GatewayImpl implements ProxyObserver {
     for (const r of compiled) this.routeMetrics.set(r, this.metrics.forRoute(r.label, true));
     this.localMetrics = this.metrics.forRoute('(gateway)', false);
     this.unmatchedMetrics = this.metrics.forRoute(UNMATCHED, false);
-    this.local = localEndpoints(deps, this.metrics, { revocationsReady: () => this.revocations.ready, ...(opts.draining ? { draining: opts.draining } : {}) });
+    const state = { revocationsReady: () => this.revocations.ready, ...(opts.draining ? { draining: opts.draining } : {}) };
+    const full = localEndpoints(deps, this.metrics, state);
+    this.adminLocal = new Map(['/metrics', '/readyz', '/healthz'].map((p) => [p, full.get(p)!]));
+    this.local = guardPublicDetail(full, localEndpoints(deps, this.metrics, { ...state, bareReadyz: true }).get('/readyz')!, config);
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
@@ -127,11 +138,13 @@ class GatewayImpl implements ProxyObserver {
     // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
     this.chain = [bearer, this.sessions];
     this.proxy = new Proxy(config, deps.logger, this, this.stripRules);
+    this.access = config.log.access ? new AccessLog(deps.logger) : undefined;
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
     // Every answer on https, the gateway's own and proxied ones alike (proxy.ts restates it).
     if (this.hsts) res.setHeader('strict-transport-security', HSTS);
+    if (this.access !== undefined) this.access.begin(req, res);
     // Synchronous when every stage is (cached credential, cached passport): no promise per request.
     let pending: Promise<void> | void;
     try {
@@ -141,6 +154,21 @@ class GatewayImpl implements ProxyObserver {
       return;
     }
     if (pending !== undefined) pending.catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
+  };
+
+  readonly admin = (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? '';
+    const q = target.indexOf('?');
+    const handler = this.adminLocal.get(q < 0 ? target : target.slice(0, q));
+    const run = async (): Promise<void> => {
+      if (handler === undefined) throw new GatehouseError('not_found', { detail: 'The admin listener serves /metrics, /readyz and /healthz.' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
+      await handler(req, res);
+    };
+    run().catch((err: unknown) => {
+      if (!res.headersSent) sendProblem(req, res, err);
+      else res.destroy();
+    });
   };
 
   async ready(waitMs: number): Promise<boolean> {
@@ -182,6 +210,7 @@ class GatewayImpl implements ProxyObserver {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new GatehouseError('method_not_allowed', { detail: 'Use GET.', headers: { allow: 'GET, HEAD' } });
       }
+      if (this.access !== undefined) this.access.note(res, '(gateway)');
       return this.serveLocal(req, res, path, local);
     }
 
@@ -190,6 +219,7 @@ class GatewayImpl implements ProxyObserver {
     if (req.method === 'TRACE' || req.method === 'CONNECT') {
       throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
     }
+    if (this.access !== undefined) this.access.note(res, route.label);
     const ex = new Exchange(req, res, route, target);
     strip(ex, this.stripRules, this.stripOpts);
     if (req.method === 'OPTIONS' && ex.preflightMethod !== undefined && ex.origin !== undefined) {
@@ -252,6 +282,7 @@ class GatewayImpl implements ProxyObserver {
 
   private send(ex: Exchange, hasBody: boolean, passport: string | undefined): void {
     if (passport !== undefined) ex.headers.push('x-passport', passport);
+    if (this.access !== undefined && ex.identity !== null) this.access.note(ex.res, ex.route.label, ex.identity.user.id);
     // The client may have left while we were busy; don't start an upstream call for nobody.
     if (ex.res.destroyed) return;
     this.proxy.forward(ex, hasBody);
@@ -289,6 +320,7 @@ class GatewayImpl implements ProxyObserver {
     const { req, res } = ex;
     const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
     const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
+    if (this.access !== undefined && ex.identity !== null) this.access.note(res, ex.route.label, ex.identity.user.id);
     if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
       if (res.headersSent || res.destroyed) return;
       sendRedirect(res, signinLocation(ex.target, err instanceof InvalidSessionCookieError), clear);
@@ -310,11 +342,15 @@ class GatewayImpl implements ProxyObserver {
       if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
       // A store outage is logged once per state change by stores.health, not per request.
       else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
-      // The operator sees which origin came and which was expected (a page opened at another address).
-      else if (err instanceof CsrfRefusal) this.deps.logger.info({ code, reason: err.reason, origin: err.origin ?? null, expected: err.expected, method: req.method }, 'cross-site request refused');
-      // The operator sees who was refused where, and which role or scope to grant.
-      else if (err instanceof AuthorizationRefusal) this.deps.logger.info({ code, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
-      else this.deps.logger.debug({ code }, 'request refused');
+      else if (isLoggedRefusal(err instanceof GatehouseError ? err.status : 500)) {
+        // 401, 403, 429, 503: at info with their code, the route and the path (never the query).
+        const refused = { event: 'http.refused', code, status: (err as GatehouseError).status, method: req.method, path: pathOnly(req.url), route: metrics.route };
+        // The operator sees which origin came and which was expected (a page opened at another address).
+        if (err instanceof CsrfRefusal) this.deps.logger.info({ ...refused, reason: err.reason, origin: err.origin ?? null, expected: err.expected }, 'cross-site request refused');
+        // The operator sees who was refused where, and which role or scope to grant.
+        else if (err instanceof AuthorizationRefusal) this.deps.logger.info({ ...refused, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
+        else this.deps.logger.info(refused, 'request refused');
+      } else this.deps.logger.debug({ code }, 'request refused');
       sendProblem(req, res, err, headers);
       metrics.count(code);
     } catch (fatal) {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existingAuthMetrics } from '../auth/auth-metrics.js';
 import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
 import { readiness } from '../stores/health/readiness.js';
+import { mergedMetrics, processMetrics } from '../util/process-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { sendJson } from './respond.js';
 
@@ -15,11 +17,15 @@ export interface GatewayState {
   revocationsReady(): boolean;
   /** Whether the process is stopping: /readyz answers 503 `draining` at once, before any probe. */
   draining?(): boolean;
+  /** /readyz answers `{status}` only (the public port when metrics are kept off it: admin-access.ts). */
+  bareReadyz?: boolean;
 }
 
 /** Endpoints the gateway answers itself (GET/HEAD): keys, discovery, health, metrics. */
 export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: GatewayState): Map<string, LocalHandler> {
   const base = (deps.config.publicUrl ?? '').replace(/\/+$/, '');
+  // Started now, not at the first scrape, so GC and event-loop lag are observed from the start.
+  const processRegistry = processMetrics();
   const discovery = {
     issuer: issuerOf(deps.config),
     jwks_uri: `${base}/.well-known/jwks.json`,
@@ -49,13 +55,15 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
         // while the database is away if the revocation set is warm (DESIGN §4: access tokens
         // and hot sessions go on); 503 when it can authenticate no one.
         const { code, body } = readiness(deps, state?.revocationsReady() ?? false);
-        sendJson(req, res, code, body, { 'cache-control': 'no-store' });
+        sendJson(req, res, code, state?.bareReadyz === true ? { status: body.status } : body, { 'cache-control': 'no-store' });
       },
     ],
     [
       '/metrics',
       async (req, res) => {
-        const text = await metrics.text();
+        // The gateway's, the process's and, in one process with the auth service (gatehouse start), the auth service's.
+        const auth = existingAuthMetrics(deps);
+        const text = await mergedMetrics([metrics.registry, processRegistry, ...(auth ? [auth.registry] : [])]);
         res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
       },

@@ -79,10 +79,10 @@ describe('no public URL (the local one is used)', () => {
     expect(h.auth.received).toHaveLength(0);
     const refused = lines.filter((l) => l.msg === 'cross-site request refused');
     expect(refused.map((l) => [l.level, l.origin, l.expected, l.reason])).toEqual([
-      [30, `http://localhost:${other}`, `http://127.0.0.1:${port}`, 'origin'],
-      [30, `https://localhost:${port}`, `http://127.0.0.1:${port}`, 'origin'],
-      [30, 'https://evil.example', `http://127.0.0.1:${port}`, 'origin'],
-      [30, 'null', `http://127.0.0.1:${port}`, 'origin'],
+      ['info', `http://localhost:${other}`, `http://127.0.0.1:${port}`, 'origin'],
+      ['info', `https://localhost:${port}`, `http://127.0.0.1:${port}`, 'origin'],
+      ['info', 'https://evil.example', `http://127.0.0.1:${port}`, 'origin'],
+      ['info', 'null', `http://127.0.0.1:${port}`, 'origin'],
     ]);
   });
 

@@ -71,7 +71,7 @@ const REDIS_START_WAIT_MS = 1500;
  */
 export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions = {}): Promise<OpenedDeps> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.log.format);
   config.dataDir = resolve(config.dataDir);
   const postgres = config.databaseUrl !== null;
   // The data directory holds the SQLite file and a generated master key; with PostgreSQL

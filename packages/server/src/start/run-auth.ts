@@ -62,7 +62,7 @@ export interface RunningAuth {
  */
 export async function runAuth(options: AuthRoleOptions): Promise<RunningAuth> {
   const config = structuredClone(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.log.format);
   const clock = options.clock ?? systemClock;
   config.dataDir = resolve(config.dataDir);
   shareIssuer(config, logger);

@@ -11,6 +11,7 @@ import { createLogger } from '../util/logger.js';
 import { demoRoutes } from './demo-routes.js';
 import { openDeps } from './open-deps.js';
 import { ConnectionGuard, serverTimeoutOptions } from './connections.js';
+import { publicDetail } from '../gateway/admin-access.js';
 import { Cleanups, closeServer, listen, shareIssuer, startBackground, urlHost } from './role-support.js';
 import type { StartAllOptions } from './start-all.js';
 
@@ -109,6 +110,18 @@ export async function attachGateway(
   if (!(await gateway.ready(READY_WAIT_MS))) {
     deps.logger.warn('the revocation set could not be loaded yet; opening anyway (bearer requests answer 503 until it is)');
   }
+  if (config.adminPort !== null) {
+    // /metrics and the detailed /readyz, off the public port (gateway/admin-access.ts).
+    const admin = createServer(gateway.admin);
+    const addr = await listen(admin, config.adminPort, config.adminHost, 'GATEHOUSE_ADMIN_PORT');
+    cleanups.push(() => closeServer(admin));
+    internal.metrics = `http://${urlHost(config.adminHost)}:${addr.port}`;
+  } else if (config.metrics.bearerSecret === null && publicDetail(config) === 'closed') {
+    deps.logger.warn(
+      { event: 'metrics.off_public_port', host: config.host },
+      'the gateway binds a non-loopback address: /metrics answers 404 and /readyz only {status} on the public port; set GATEHOUSE_ADMIN_PORT (an internal listener, loopback by default) or metrics.bearerSecret to read them',
+    );
+  }
   pub.server.removeAllListeners('request');
   pub.server.on('request', pub.guard.wrap(gateway.handler));
   pub.server.on('clientError', gateway.clientError);
@@ -153,7 +166,7 @@ export interface RunningGateway {
  */
 export async function runGateway(options: GatewayRoleOptions): Promise<RunningGateway> {
   const config = structuredClone(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.log.format);
   const clock = options.clock ?? systemClock;
   const authUrl = config.authUrl;
   if (authUrl === null) {

@@ -34,7 +34,7 @@ export interface StartAllOptions {
 export async function startAll(options: StartAllOptions): Promise<RunningGatehouse> {
   const config = structuredClone(options.config);
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.log.format);
   config.dataDir = resolve(config.dataDir);
   // Instances sharing a database must agree on the issuer (DESIGN §6): without a public URL,
   // each one's own URL would be its issuer and its tokens refused by the others.

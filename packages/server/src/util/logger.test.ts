@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import { CircuitOpenError } from '../stores/health/database-health.js';
-import { createLogger } from './logger.js';
+import { createLogger, resolveLogFormat } from './logger.js';
 
 function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -46,5 +46,43 @@ describe('logger: the err serializer', () => {
     expect(out).toMatchObject({ type: 'GatehouseError', message: 'Internal error', code: 'internal', cause: { type: 'TypeError', message: 'x is undefined' } });
     expect(out.stack).toEqual(expect.stringContaining('GatehouseError'));
     expect((out.cause as Record<string, unknown>).stack).toEqual(expect.stringContaining('TypeError'));
+  });
+});
+
+describe('logger: format', () => {
+  it('a JSON line carries time as an ISO 8601 string and level as its name', () => {
+    const { logger, lines } = capture();
+    logger.info({ event: 'x' }, 'hello');
+    logger.warn('careful');
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'hello', event: 'x' });
+    expect(lines[1]!.level).toBe('warn');
+    expect(typeof lines[0]!.time).toBe('string');
+    expect(new Date(lines[0]!.time as string).toISOString()).toBe(lines[0]!.time);
+  });
+
+  it('auto is pretty only on a terminal and never under a test runner; json and pretty force one', () => {
+    expect(resolveLogFormat('auto', true, {})).toBe('pretty');
+    expect(resolveLogFormat('auto', false, {})).toBe('json');
+    expect(resolveLogFormat('auto', undefined, {})).toBe('json');
+    expect(resolveLogFormat('auto', true, { VITEST: 'true' })).toBe('json');
+    expect(resolveLogFormat('auto', true, { NODE_ENV: 'test' })).toBe('json');
+    expect(resolveLogFormat('json', true, {})).toBe('json');
+    expect(resolveLogFormat('pretty', false, { VITEST: 'true' })).toBe('pretty');
+  });
+
+  it('pretty writes readable lines (level name and message, no JSON) and still redacts', () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    });
+    const logger = createLogger('info', sink, 'pretty');
+    logger.info({ password: 'hunter2-secret' }, 'signed in');
+    expect(out).toContain('INFO');
+    expect(out).toContain('signed in');
+    expect(out).not.toContain('hunter2-secret');
+    expect(() => JSON.parse(out) as unknown).toThrow();
   });
 });

@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
+import type { build as PrettyBuild } from 'pino-pretty';
 import { StoreUnavailableError } from '../errors/gatehouse-error.js';
 
 export type { Logger };
@@ -69,15 +71,39 @@ export function serializeError(err: unknown, depth = 0, expected = false): unkno
   return out;
 }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * The format lines are written in: `auto` is pretty (colored, one readable line per event) when
+ * the log stream is a terminal and not under a test runner, JSON otherwise (files, pipes, log
+ * collectors); `json` and `pretty` force one.
+ */
+export function resolveLogFormat(format: LogFormat, isTTY: boolean | undefined, env: NodeJS.ProcessEnv = process.env): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  if (env.VITEST !== undefined || env.NODE_ENV === 'test') return 'json';
+  return isTTY === true ? 'pretty' : 'json';
+}
+
+/**
+ * The process logger. Lines go to `destination` (default: standard error, fd 2). JSON lines carry
+ * `time` as an ISO 8601 string and `level` as its name; the pretty format (pino-pretty, in
+ * process and synchronous) is for people at a terminal. A given destination gets JSON unless
+ * `format` says pretty.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = 'auto'): Logger {
+  const pretty = resolveLogFormat(format, destination === undefined ? process.stderr.isTTY : false) === 'pretty';
   return pino(
     {
       level,
       base: undefined,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: (err: unknown) => serializeError(err) },
+      ...(pretty ? {} : { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } }),
     },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    (destination as any) ?? pino.destination(2),
+    pretty
+      ? // Loaded only for a terminal: CLI commands and servers logging JSON never pay for it.
+        (createRequire(import.meta.url)('pino-pretty') as { build: typeof PrettyBuild }).build({ destination: destination ?? 2, colorize: destination === undefined, translateTime: 'SYS:HH:MM:ss.l', sync: true })
+      : // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        ((destination as any) ?? pino.destination(2)),
   );
 }

@@ -53,7 +53,7 @@ describe('no public URL: the loopback names of the bound address work', () => {
     expect(problem.detail).toContain(`Open ${g.url}`);
     const line = g.stderr().split('\n').find((l) => l.includes('cross-site request refused'));
     expect(line, g.stderr()).toBeDefined();
-    expect(JSON.parse(line!)).toMatchObject({ level: 30, origin: 'https://evil.example', expected: g.url });
+    expect(JSON.parse(line!)).toMatchObject({ level: 'info', origin: 'https://evil.example', expected: g.url });
   });
 
   it('a bind to 0.0.0.0 prints and expects http://127.0.0.1:<port>, and localhost works too', async () => {

@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { readiness } from '../../stores/health/readiness.js';
+import { mergedMetrics, processMetrics } from '../../util/process-metrics.js';
+import { GatehouseError } from '../../errors/index.js';
+import { bearerMatcher } from '../../gateway/admin-access.js';
+import { authMetricsOf } from '../auth-metrics.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 
@@ -10,6 +14,18 @@ import { PUBLIC_LANE } from '../lanes.js';
  */
 export function registerHealth(app: FastifyInstance, { deps }: EndpointContext): void {
   app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
+  // The auth service's counters and the process's, on its internal port (split roles: `gatehouse auth`).
+  const metrics = authMetricsOf(deps);
+  const processRegistry = processMetrics();
+  const secret = deps.config.metrics.bearerSecret;
+  const allowed = secret === null ? () => true : bearerMatcher(secret);
+  app.get('/metrics', { config: { lane: PUBLIC_LANE } }, async (request, reply) => {
+    if (!allowed(request.raw)) {
+      throw new GatehouseError('unauthenticated', { detail: 'Send Authorization: Bearer <metrics.bearerSecret>.', headers: { 'www-authenticate': 'Bearer realm="metrics"' } });
+    }
+    const text = await mergedMetrics([metrics.registry, processRegistry]);
+    return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
+  });
   app.get('/readyz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => {
     // From the background health states: never waits for a store. Sign-in, sign-up and token
     // grants need the database (503 without it); counters fall back per instance.

@@ -6,6 +6,7 @@ import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { limitPerIp } from '../rate-limit.js';
 import { createUser } from '../user-admin.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { authMetricsOf } from '../auth-metrics.js';
 import { type OperationDoc } from '../openapi.js';
 
 interface SignupBody {
@@ -47,17 +48,30 @@ const SIGNUP_DOC: OperationDoc = {
 export function registerSignup(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema, config: { lane: PUBLIC_LANE, openapi: SIGNUP_DOC } }, async (request, reply) => {
     const { username, password, challenge } = request.body;
-    await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
+    const metrics = authMetricsOf(deps);
+    try {
+      await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
+    } catch (err) {
+      metrics.signup('refused');
+      throw err;
+    }
     if (await challengeRequired(deps, request)) {
-      if (challenge === undefined) throw new GatehouseError('challenge_required', { detail: CHALLENGE_HOW_TO, extra: { challenge_url: '/auth/challenge' } });
-      await verifyChallenge(deps, challenge);
+      try {
+        if (challenge === undefined) throw new GatehouseError('challenge_required', { detail: CHALLENGE_HOW_TO, extra: { challenge_url: '/auth/challenge' } });
+        await verifyChallenge(deps, challenge);
+      } catch (err) {
+        if (err instanceof GatehouseError && err.status < 500) metrics.signup('challenged');
+        throw err;
+      }
     }
     try {
       const user = await createUser(deps, { username, password }, request);
+      metrics.signup('created');
       await recordAudit(deps, request, { type: 'signup', userId: user.id });
       return reply.code(201).send({ id: user.id, username: user.username });
     } catch (err) {
       if (err instanceof GatehouseError && err.status < 500) {
+        metrics.signup('refused');
         deps.logger.info({ event: 'signup.failure', code: err.code, ip: clientIp(request) }, 'sign-up refused');
       }
       throw err;

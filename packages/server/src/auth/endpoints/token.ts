@@ -11,6 +11,7 @@ import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token
 import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
 import { parseScope, tokenScopes } from '../tokens/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { authMetricsOf } from '../auth-metrics.js';
 import { type OperationDoc } from '../openapi.js';
 
 type TokenParam = 'grant_type' | 'client_id' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
@@ -110,6 +111,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
         deviceId,
         detail: { via: 'password_grant', sid: session.id, scope, replaced: replaced.length, known_device: check.knownDevice },
       });
+      authMetricsOf(deps).grant('password');
       return answer(reply, ctx, { user, session, scope, refreshToken });
     }
 
@@ -123,6 +125,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
         { event: 'token.refresh', userId: redeemed.user.id, sid: redeemed.session.id, outcome: redeemed.outcome, ip: clientIp(request) },
         'refresh token redeemed',
       );
+      authMetricsOf(deps).grant('refresh_token');
       return answer(reply, ctx, { user: redeemed.user, session: redeemed.session, scope, refreshToken: redeemed.refreshToken });
     }
 

@@ -6,6 +6,7 @@ import { generateRefreshToken, isRefreshTokenShape } from '../../crypto/token-fo
 import { GatehouseError } from '../../errors/index.js';
 import type { SessionRecord, UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
+import { authMetricsOf } from '../auth-metrics.js';
 import { endSessions, isSessionLive, sessionExpiry } from '../sessions.js';
 import { grantableScopes, narrowScopes, parseScope } from './scope.js';
 
@@ -80,6 +81,7 @@ export async function redeemRefreshToken(
 
 /** A rotated token presented again after the grace period: someone else holds the family. */
 async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number, request: FastifyRequest | undefined): Promise<never> {
+  authMetricsOf(deps).refreshReuse();
   await endSessions(deps, { sessionIds: [session.id] });
   await recordAudit(deps, request ?? null, {
     type: 'refresh.reuse_detected',

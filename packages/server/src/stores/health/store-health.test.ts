@@ -49,13 +49,13 @@ describe('StoreHealth: one log line per state change, summaries while down', () 
     await new Promise((r) => setTimeout(r, 100));
 
     expect(lines.filter((l) => l.event === 'store.down')).toEqual([
-      expect.objectContaining({ level: 40, store: 'database', code: 'ECONNREFUSED', reason: 'connect ECONNREFUSED 10.0.0.5:5432', breaker: 'open' }),
+      expect.objectContaining({ level: 'warn', store: 'database', code: 'ECONNREFUSED', reason: 'connect ECONNREFUSED 10.0.0.5:5432', breaker: 'open' }),
     ]);
     const summaries = lines.filter((l) => l.event === 'store.still_down');
     expect(summaries.length).toBeGreaterThanOrEqual(1);
-    expect(summaries[0]).toMatchObject({ level: 40, store: 'database', refused: 25 });
+    expect(summaries[0]).toMatchObject({ level: 'warn', store: 'database', refused: 25 });
     const up = lines.filter((l) => l.event === 'store.up');
-    expect(up).toEqual([expect.objectContaining({ level: 30, store: 'database', refused: 25, downForMs: expect.any(Number) as unknown })]);
+    expect(up).toEqual([expect.objectContaining({ level: 'info', store: 'database', refused: 25, downForMs: expect.any(Number) as unknown })]);
     expect(JSON.stringify(lines)).not.toContain('stack');
     expect(health.parts().database).toMatchObject({ state: 'up', breaker: 'closed' });
 
