@@ -165,6 +165,25 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
     await redis.kill();
   });
 
+  it("a pending sign-out-all also refuses an access token of its own second (nothing can be minted after it while the store is away); its applied copy brings the usual second back", async () => {
+    const set = new RevocationSet(h.deps);
+    try {
+      await set.whenReady();
+      const now = h.clock.now();
+      const sec = Math.floor(now / 1000);
+      set.record({ type: 'user', userId: 'u-all', notBefore: now, sessions: true, pending: true });
+      expect(set.accessTokenRevoked('sid-1', 'u-all', sec, 'jti-1', now)).toBe(true);
+      expect(set.accessTokenRevoked('sid-1', 'u-all', sec - 1, 'jti-1', now)).toBe(true);
+      // Applied: that session's id is refused on its own (applyPending), and a token minted in
+      // the same second after the sign-out-all (a sign-in right after it) works again.
+      set.record({ type: 'user', userId: 'u-all', notBefore: now, sessions: true });
+      expect(set.accessTokenRevoked('sid-2', 'u-all', sec, 'jti-2', now + 10)).toBe(false);
+      expect(set.accessTokenRevoked('sid-2', 'u-all', sec - 1, 'jti-2', now + 10)).toBe(true);
+    } finally {
+      set.close();
+    }
+  });
+
   it('a gateway started while a sign-out waits in Redis refuses the cookie, though the store still has the session; only for the user it names', async () => {
     const user = await h.createUser('pending-signout');
     const s = await h.signIn(user);

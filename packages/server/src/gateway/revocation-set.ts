@@ -222,10 +222,15 @@ export class RevocationSet {
         // Epoch seconds, floored: a token issued in the same second as the not-before time is
         // kept (as Keycloak's not-before policy does), so a sign-in right after sign-out-all
         // works at once. Every token of a session that existed then also dies by its sid.
-        const sec = Math.floor(event.notBefore / 1000);
+        // A pending one (taken while the store is away) also refuses its own second: no access
+        // token can be minted after it until the store is back (minting needs the store), and
+        // the per-sid refusal that ends same-second tokens of older sessions comes only when it
+        // is applied; its applied copy then brings the usual second back.
+        const sec = Math.floor(event.notBefore / 1000) + (pending ? 1 : 0);
         const prev = this.users.get(event.userId);
         const until = event.notBefore + this.keepMs;
-        if (prev === undefined || prev.sec <= sec) this.users.set(event.userId, { sec, ms: event.notBefore, until: keep(prev?.sec === sec ? prev.until : undefined, until, pending) });
+        const sameEvent = prev !== undefined && prev.ms === event.notBefore;
+        if (prev === undefined || prev.sec <= sec || sameEvent) this.users.set(event.userId, { sec, ms: event.notBefore, until: keep(prev?.sec === sec || sameEvent ? prev!.until : undefined, until, pending) });
         if (event.sessions === true) {
           // Sessions have ms times: one started in the same second but before it ends too.
           const prevS = this.sessionUsers.get(event.userId);
