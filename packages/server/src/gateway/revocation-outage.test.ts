@@ -171,12 +171,12 @@ describe.skipIf(!redisOk)('pending revocations (taken while PostgreSQL was away)
       await set.whenReady();
       const now = h.clock.now();
       const sec = Math.floor(now / 1000);
-      set.record({ type: 'user', userId: 'u-all', notBefore: now, sessions: true, pending: true });
+      set.record({ type: 'user', userId: 'u-all', notBefore: now, at: now, sessions: true, pending: true });
       expect(set.accessTokenRevoked('sid-1', 'u-all', sec, 'jti-1', now)).toBe(true);
       expect(set.accessTokenRevoked('sid-1', 'u-all', sec - 1, 'jti-1', now)).toBe(true);
       // Applied: that session's id is refused on its own (applyPending), and a token minted in
       // the same second after the sign-out-all (a sign-in right after it) works again.
-      set.record({ type: 'user', userId: 'u-all', notBefore: now, sessions: true });
+      set.record({ type: 'user', userId: 'u-all', notBefore: now, at: now, sessions: true });
       expect(set.accessTokenRevoked('sid-2', 'u-all', sec, 'jti-2', now + 10)).toBe(false);
       expect(set.accessTokenRevoked('sid-2', 'u-all', sec - 1, 'jti-2', now + 10)).toBe(true);
     } finally {
