@@ -18,6 +18,8 @@ export async function listenAuthService(deps: Deps, where: { port: number; host:
   // Before Fastify's own listener; Fastify would answer requests that come while it closes with 503.
   const guard = new ConnectionGuard(app.server);
   app.server.prependListener('request', guard.track);
+  // Its /readyz (stores/health/readiness.ts) answers 503 `draining` from the moment the drain begins.
+  deps.lifecycle = guard;
   try {
     await app.listen({ port: where.port, host: where.host });
   } catch (err) {

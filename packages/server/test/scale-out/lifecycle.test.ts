@@ -198,11 +198,18 @@ describe.skipIf(!ready)('scale-out lifecycle', () => {
       const c = await rawConnection(auth.url);
       c.socket.write(`POST /auth/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
       c.socket.write(body.slice(0, 10));
+      // A /readyz whose headers are not complete yet when the signal comes.
+      const ready = await rawConnection(auth.url);
+      ready.socket.write('GET /readyz HTTP/1.1\r\nHost: x\r\n');
       await sleep(100);
       const t0 = performance.now();
       const exited = new Promise<number | null>((r) => auth.proc.once('exit', (code) => r(code)));
       auth.proc.kill('SIGTERM');
       await until('the signal is handled', () => auth.stdout().includes('Received SIGTERM'), 5000);
+      ready.socket.write('\r\n');
+      await until('readyz answer', () => ready.data().includes('"status"'), 2000);
+      expect(responseHead(ready.data()).status, ready.data()).toBe(503);
+      expect(ready.data()).toContain('"draining"');
       await sleep(500);
       expect(c.socket.destroyed, 'the sign-up was cut').toBe(false);
       c.socket.write(body.slice(10));
