@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../util/logger.js';
@@ -18,6 +17,7 @@ import {
   type AuthHarness,
   type SignedIn,
 } from './test-helpers.js';
+import { jsonLineSink } from '../util/log-capture.test-helpers.js';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
 const NEW_PASSWORD = 'brisk-heron-dances-73';
@@ -30,12 +30,7 @@ const logLines: Array<Record<string, unknown>> = [];
 const secrets: Record<string, string> = {};
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const sink = jsonLineSink(logLines);
   h = await createAuthHarness({ logger: createLogger('info', sink) });
 });
 afterAll(async () => {

@@ -1,21 +1,11 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteConfig } from '../config/types.js';
-import { createLogger } from '../util/logger.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
+import { captureLogs } from '../util/log-capture.test-helpers.js';
 
 type Line = Record<string, unknown>;
 
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Line[] } {
-  const lines: Line[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Line);
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
+const capture = (): ReturnType<typeof captureLogs> => captureLogs('info');
 
 const routes = (u: string): RouteConfig[] => [
   { path: '/api/notes', upstream: u, service: 'notes', auth: 'required' },

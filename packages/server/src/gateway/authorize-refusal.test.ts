@@ -3,19 +3,14 @@
  * the route, the user id and what is missing) and the caller (the problem detail names the role
  * or scope, and `required_role`/`required_scope` carry it for code).
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueAccessToken } from '../auth/tokens/access-token.js';
 import { createLogger } from '../util/logger.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
+import { jsonLineSink } from '../util/log-capture.test-helpers.js';
 
 const lines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-    done();
-  },
-});
+const sink = jsonLineSink(lines);
 
 let h: GatewayHarness;
 beforeAll(async () => {

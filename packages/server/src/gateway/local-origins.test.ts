@@ -6,21 +6,11 @@
  * other origin is still refused, and each refusal says in the log which origin came and which
  * was expected, and in the answer which address to open.
  */
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../util/logger.js';
 import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions } from './test-helpers.js';
+import { captureLogs } from '../util/log-capture.test-helpers.js';
 
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
+const capture = (): ReturnType<typeof captureLogs> => captureLogs('info');
 
 let h: GatewayHarness | undefined;
 afterEach(async () => {

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../config/defaults.js';
 import type { GatehouseConfig } from '../config/types.js';
@@ -20,6 +19,7 @@ import { requireRedisServerBinary } from '../stores/postgres/test-env.test-helpe
 import { PrivateRedis } from '../stores/redis/redis-server.test-helpers.js';
 import { createLogger } from '../util/logger.js';
 import { startAll, type RunningGatehouse } from './start-all.js';
+import { jsonLineSink } from '../util/log-capture.test-helpers.js';
 
 const pgServer = new PrivatePostgres();
 if (!pgServer.available && process.env.CI) throw new Error('initdb/postgres not found: CI must run the private-PostgreSQL fault tests');
@@ -32,12 +32,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-outage-'));
 
 /** Every JSON log line of the instance. */
 const lines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-    done();
-  },
-});
+const sink = jsonLineSink(lines);
 
 let A: RunningGatehouse;
 

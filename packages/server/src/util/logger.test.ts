@@ -3,17 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import { CircuitOpenError } from '../stores/health/database-health.js';
 import { createLogger, resolveLogFormat } from './logger.js';
+import { captureLogs } from './log-capture.test-helpers.js';
 
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('debug', sink), lines };
-}
+const capture = (): ReturnType<typeof captureLogs> => captureLogs('debug');
 
 describe('logger: the err serializer', () => {
   it('a plain object with a message keeps its message and code (no "type":"Object", no empty stack)', () => {

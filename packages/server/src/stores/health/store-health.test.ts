@@ -1,22 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../util/logger.js';
 import { ManualClock } from '../../util/clock.js';
 import { openSqliteStores } from '../sqlite/open-sqlite-stores.js';
 import { Probe } from './probe.js';
 import { readiness } from './readiness.js';
 import { StoreHealth } from './store-health.js';
+import { captureLogs } from '../../util/log-capture.test-helpers.js';
 
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('debug', sink), lines };
-}
+const capture = (): ReturnType<typeof captureLogs> => captureLogs('debug');
 
 const closers: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
