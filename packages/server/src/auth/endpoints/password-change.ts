@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { admitHash, checkHashAdmission, hashPassword, verifyPassword, type HashRequest } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
@@ -9,11 +10,6 @@ import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
-
-interface PasswordChangeBody {
-  current_password: string;
-  new_password: string;
-}
 
 export const passwordChangeSchema = {
   body: {
@@ -26,6 +22,9 @@ export const passwordChangeSchema = {
     },
   },
 } as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type PasswordChangeBody = FromSchema<(typeof passwordChangeSchema)['body']>;
 
 const PASSWORD_CHANGE_DOC: OperationDoc = {
   summary: "Change the password; every other session of the user (and its refresh and access tokens) ends; API tokens keep working",

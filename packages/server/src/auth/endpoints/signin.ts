@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
@@ -10,14 +11,6 @@ import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
-
-interface SigninBody {
-  username: string;
-  password: string;
-  device_id?: string;
-  device_name?: string;
-  remember?: boolean;
-}
 
 export const signinSchema = {
   body: {
@@ -33,6 +26,9 @@ export const signinSchema = {
     },
   },
 } as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type SigninBody = FromSchema<(typeof signinSchema)['body']>;
 
 const SIGNIN_DOC: OperationDoc = {
   summary: 'Sign in a browser (sets the session, CSRF and device cookies)',

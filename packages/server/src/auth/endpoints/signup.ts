@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import { CHALLENGE_HOW_TO, challengeRequired, verifyChallenge } from '../challenge.js';
@@ -8,12 +9,6 @@ import { createUser } from '../user-admin.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { authMetricsOf } from '../auth-metrics.js';
 import { type OperationDoc } from '../openapi.js';
-
-interface SignupBody {
-  username: string;
-  password: string;
-  challenge?: string;
-}
 
 export const signupSchema = {
   body: {
@@ -29,6 +24,9 @@ export const signupSchema = {
     },
   },
 } as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type SignupBody = FromSchema<(typeof signupSchema)['body']>;
 
 const SIGNUP_DOC: OperationDoc = {
   summary: 'Create an account',
