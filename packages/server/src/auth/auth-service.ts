@@ -27,7 +27,7 @@ import { registerOAuthEndpoints } from './oauth.js';
 import { settleAudit, startAuditSweeper } from './audit.js';
 import { installLanes } from './lanes.js';
 import { installOpenApi } from './openapi.js';
-import { createPassportHook } from './passport.js';
+import { installPassport } from './passport.js';
 import { installRevocationReceipts } from './revocation-receipt.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
@@ -88,7 +88,8 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   // The revocations each request took go back to the proxying gateway in a header it strips.
   installRevocationReceipts(app);
 
-  const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
+  // The verified passport is the request decoration `request.passport` (passport.ts).
+  const ctx: EndpointContext = { deps, authenticate: installPassport(app, deps) };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).
   installLanes(app, ctx.authenticate);
   // Sees every route registered after it: the OpenAPI document of /auth (openapi.ts).
