@@ -35,7 +35,7 @@ const PASSWORD_CHANGE_DOC: OperationDoc = {
  * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
  * session of the user ends (and is revoked); the caller's own session stays.
  */
-export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerPasswordChange(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: PasswordChangeBody }>(
     '/auth/password',
     { schema: passwordChangeSchema, config: { lane: ACCOUNT_LANE, openapi: PASSWORD_CHANGE_DOC } },
@@ -48,10 +48,10 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       const key = `password-change:user:${user.id}`;
       // Both hashes go through the queue's admission (normal lane): 503 busy rather than a long wait.
       const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
-      checkHashAdmission(deps, hashReq);
+      checkHashAdmission(auth, hashReq);
       const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
       if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-      if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password, admitHash(deps, hashReq)))) {
+      if (!(await verifyPassword(auth, user.passwordHash, request.body.current_password, admitHash(auth, hashReq)))) {
         deps.logger.warn(
           { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
           'password change refused: wrong current password',
@@ -60,7 +60,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       }
       await deps.stores.rateLimits.reset(key);
       checkNewPassword(request.body.new_password, user.username, deps.config);
-      const passwordHash = await hashPassword(deps, request.body.new_password, admitHash(deps, hashReq));
+      const passwordHash = await hashPassword(auth, request.body.new_password, admitHash(auth, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
       const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
       await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });

@@ -65,14 +65,14 @@ const SIGNIN_DOC: OperationDoc = {
  * abuse limits of `signin-guard.ts` (429 `rate_limited` with Retry-After); a success leaves the
  * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
  */
-export function registerSignin(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE, openapi: SIGNIN_DOC } }, async (request, reply) => {
     const body = request.body;
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');
     const cookieDeviceId = deviceIdFromCookie(request, deps.config);
 
-    const check = await checkSignin(deps, request, {
+    const check = await checkSignin(auth, request, {
       username: body.username,
       password: body.password,
       via: 'signin',
