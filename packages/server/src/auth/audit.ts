@@ -59,30 +59,36 @@ export async function recordAudit(deps: Deps, request: FastifyRequest | null, in
   await store(deps, buildEvent(deps, request, input));
 }
 
-const pending = new WeakMap<Deps, Set<Promise<void>>>();
-
 /**
- * Like `recordAudit`, without making the answer wait for the write. For events that only a
- * KNOWN account produces on a path an unknown account shares (a failed or locked sign-in): an
- * awaited write would make the answer measurably slower for existing usernames.
+ * Security events written without making the answer wait (`record`), and waited for on close
+ * (`settle`). One per auth service (auth-context.ts, `AuthContext.backgroundAudit`).
  */
-export function recordAuditInBackground(deps: Deps, request: FastifyRequest | null, input: AuditInput | (() => Promise<AuditInput | null>)): void {
-  const event = typeof input === 'function' ? null : buildEvent(deps, request, input);
-  const work = (async () => {
-    if (event) return store(deps, event);
-    const resolved = await (input as () => Promise<AuditInput | null>)();
-    if (resolved) await store(deps, buildEvent(deps, request, resolved));
-  })().catch((err: unknown) => (isStoreOutage(err) ? deps.logger.debug({ err }, 'could not record a security event') : deps.logger.error({ err }, 'could not record a security event')));
-  let set = pending.get(deps);
-  if (!set) pending.set(deps, (set = new Set()));
-  set.add(work);
-  void work.finally(() => set.delete(work));
-}
+export class BackgroundAudit {
+  private readonly pending = new Set<Promise<void>>();
 
-/** Waits for this instance's background security events (so a read sees its own writes). */
-export async function settleAudit(deps: Deps): Promise<void> {
-  const set = pending.get(deps);
-  if (set && set.size > 0) await Promise.all([...set]);
+  constructor(private readonly deps: Deps) {}
+
+  /**
+   * Like `recordAudit`, without making the answer wait for the write. For events that only a
+   * KNOWN account produces on a path an unknown account shares (a failed or locked sign-in): an
+   * awaited write would make the answer measurably slower for existing usernames.
+   */
+  record(request: FastifyRequest | null, input: AuditInput | (() => Promise<AuditInput | null>)): void {
+    const deps = this.deps;
+    const event = typeof input === 'function' ? null : buildEvent(deps, request, input);
+    const work = (async () => {
+      if (event) return store(deps, event);
+      const resolved = await (input as () => Promise<AuditInput | null>)();
+      if (resolved) await store(deps, buildEvent(deps, request, resolved));
+    })().catch((err: unknown) => (isStoreOutage(err) ? deps.logger.debug({ err }, 'could not record a security event') : deps.logger.error({ err }, 'could not record a security event')));
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** Waits for the events recorded so far (so a read sees its own writes). */
+  async settle(): Promise<void> {
+    if (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
 }
 
 const SWEEP_EVERY_MS = 3600_000;

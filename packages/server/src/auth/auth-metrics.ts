@@ -8,7 +8,7 @@ export type SigninOutcome = 'success' | 'failure' | 'locked' | 'rate_limited' | 
 export type SignupOutcome = 'created' | 'refused' | 'challenged';
 
 /**
- * The auth service's Prometheus metrics, one registry per Deps (as the hasher, auth-context.ts):
+ * The auth service's Prometheus metrics, one registry per Deps (see `authMetricsOf`):
  * sign-in outcomes, sign-ups, token grants by grant type, refresh-token reuse, revocations by
  * kind, and the password-hashing queue (length by state, wait before a hash starts). Served by
  * the auth service's own GET /metrics (its internal port, split roles) and merged into the
@@ -83,8 +83,12 @@ export class AuthMetrics {
     this.revocations.labels(kind).inc();
   }
 
-  /** `gatehouse_password_hash_queue{state}`: hashes running and waiting, read at scrape time. */
+  /**
+   * `gatehouse_password_hash_queue{state}`: hashes running and waiting, read at scrape time.
+   * The gauge follows the hasher last given (a later auth service built on the same Deps).
+   */
   watchHasher(hasher: PasswordHasher): void {
+    this.registry.removeSingleMetric('gatehouse_password_hash_queue');
     new Gauge({
       name: 'gatehouse_password_hash_queue',
       help: 'Password hashes now running on the hashing threads and waiting for one, by state (running, queued).',
@@ -99,6 +103,7 @@ export class AuthMetrics {
   }
 }
 
+// Kept per Deps on purpose: revocations are counted where code holds only a Deps (sessions.ts, tokens/, every role's pending replay), and the gateway merges these into its /metrics.
 const byDeps = new WeakMap<Deps, AuthMetrics>();
 
 /** This Deps' auth metrics (created on first use). */

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Deps } from '../context.js';
-import { authContextOf } from './auth-context.js';
+import { closeAuthContext, createAuthContext, type AuthContext } from './auth-context.js';
 import type { EndpointContext } from './endpoint-context.js';
 import { registerApiTokensCreate } from './endpoints/api-tokens-create.js';
 import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
@@ -24,10 +24,10 @@ import { GatehouseError } from '../errors/index.js';
 import { findDuplicateKey } from './strict-json.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
 import { registerOAuthEndpoints } from './oauth.js';
-import { settleAudit, startAuditSweeper } from './audit.js';
+import { startAuditSweeper } from './audit.js';
 import { installLanes } from './lanes.js';
 import { installOpenApi } from './openapi.js';
-import { createPassportHook } from './passport.js';
+import { installPassport } from './passport.js';
 import { installRevocationReceipts } from './revocation-receipt.js';
 import { warmPasswordPolicy } from './policy/password.js';
 
@@ -37,8 +37,12 @@ import { warmPasswordPolicy } from './policy/password.js';
  * with `aud: "auth"` in `x-passport`. JSON bodies only (token, revoke and introspect also take
  * forms and answer OAuth-shaped errors), at most 64 KiB, problem+json errors,
  * `Cache-Control: no-store` on every answer.
+ *
+ * `auth` is the service's auth state (one password hasher: one concurrency cap), built on `deps`
+ * here unless the caller built it (a test that watches the hasher); the service closes it.
  */
-export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
+export async function buildAuthService(deps: Deps, auth: AuthContext = createAuthContext(deps)): Promise<FastifyInstance> {
+  if (auth.deps !== deps) throw new Error('buildAuthService: the auth context was built on other deps');
   const bodyLimit = deps.config.gateway.maxBodyBytes;
   const app = Fastify({
     // Fastify's own lines ("Server listening at …") would clutter the start lines: at the
@@ -83,12 +87,13 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
 
   // Pay for the common-password list, zxcvbn and the dummy hash now, not on the first request.
   warmPasswordPolicy();
-  await authContextOf(deps).dummyHash;
+  await auth.dummyHash;
 
   // The revocations each request took go back to the proxying gateway in a header it strips.
   installRevocationReceipts(app);
 
-  const ctx: EndpointContext = { deps, authenticate: createPassportHook(deps) };
+  // The verified passport is the request decoration `request.passport` (passport.ts).
+  const ctx: EndpointContext = { deps, auth, authenticate: installPassport(app, deps) };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).
   installLanes(app, ctx.authenticate);
   // Sees every route registered after it: the OpenAPI document of /auth (openapi.ts).
@@ -115,10 +120,8 @@ export async function buildAuthService(deps: Deps): Promise<FastifyInstance> {
   }, deps.stores.health);
 
   startAuditSweeper(app, deps);
-  // Background security events are written before the stores may close.
-  app.addHook('onClose', async () => settleAudit(deps));
-  // Then the hashing threads (started again should this Deps serve another instance).
-  app.addHook('onClose', async () => authContextOf(deps).hasher.close());
+  // Background security events are written before the stores may close, then the hashing threads stop.
+  app.addHook('onClose', async () => closeAuthContext(auth));
 
   await app.ready();
   return app;

@@ -1,9 +1,12 @@
 import type { Deps } from '../context.js';
+import type { AuthContext } from './auth-context.js';
 import type { PassportHook } from './passport.js';
 
 /** What every endpoint registration receives. */
 export interface EndpointContext {
   deps: Deps;
+  /** The service's auth state (the one password hasher, metrics, background audit): `auth.deps` is `deps`. */
+  auth: AuthContext;
   /**
    * Verifies `x-passport`. Endpoints do not use it themselves: they declare `config.lane` and
    * `installLanes` (lanes.ts) runs it, then the lane check, before every non-public route.

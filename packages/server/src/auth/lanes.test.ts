@@ -12,6 +12,7 @@ import { startAll, type RunningGatehouse } from '../start/start-all.js';
 import type { Deps } from '../context.js';
 import type { UserRecord } from '../stores/types.js';
 import { createLogger } from '../util/logger.js';
+import { createPasswordHasher } from '../crypto/password-hasher.js';
 import { hashPassword } from './auth-context.js';
 import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
@@ -130,7 +131,10 @@ beforeAll(async () => {
   // Every pair signs in a new user from this one address; the limits are not under test here.
   relaxAbuseLimits(config);
   gh = await startAll({ config, logger: createLogger('silent') });
-  passwordHash = await hashPassword(gh.deps, PASSWORD);
+  // The stored hash of the test users, from a hasher of the test's own (the service's is inside startAll).
+  const hasher = createPasswordHasher({ maxConcurrent: 1 });
+  passwordHash = await hashPassword({ hasher }, PASSWORD);
+  await hasher.close();
 }, 30_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createPassportVerifier, PassportError, PASSPORT_HEADER, type PassportClaims } from '@gatehouse/sdk';
 import type { Deps } from '../context.js';
 import { issuerOf } from '../config/issuer.js';
@@ -8,7 +8,15 @@ import type { UserRecord } from '../stores/types.js';
 /** The passport audience of this service. */
 export const AUTH_AUDIENCE = 'auth';
 
-const verified = new WeakMap<FastifyRequest, PassportClaims>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The caller's verified passport, set by the passport hook (`installPassport`) before the
+     * handler of every non-public route; null on a public route. Read it with `passportOf`.
+     */
+    passport: PassportClaims | null;
+  }
+}
 
 export type PassportHook = (request: FastifyRequest) => Promise<void>;
 
@@ -18,10 +26,12 @@ function unauthenticated(detail: string, cause?: unknown): GatehouseError {
 
 /**
  * A preHandler that identifies the caller by the gateway's `x-passport` alone (this service
- * never sees the session cookie or the Authorization header). 401 `unauthenticated` without a
- * valid one; 503 when the keys cannot be read.
+ * never sees the session cookie or the Authorization header) and sets `request.passport`.
+ * 401 `unauthenticated` without a valid one; 503 when the keys cannot be read. Declares the
+ * `passport` request decoration (null until the hook sets it) on `app`.
  */
-export function createPassportHook(deps: Deps): PassportHook {
+export function installPassport(app: FastifyInstance, deps: Deps): PassportHook {
+  app.decorateRequest('passport', null);
   const verifier = createPassportVerifier({
     // The key set is local, so an unknown kid (a key rotated in by another process) re-reads the
     // key store at once instead of waiting out a network-style cooldown.
@@ -39,7 +49,7 @@ export function createPassportHook(deps: Deps): PassportHook {
     if (typeof header !== 'string' || header === '') throw unauthenticated('Sign in first: the request carries no credential.');
     try {
       const claims = await verifier.verify(header);
-      verified.set(request, claims);
+      request.passport = claims;
     } catch (err) {
       if (err instanceof PassportError && err.status === 503) {
         throw new GatehouseError('unavailable', { detail: 'The signing keys are unavailable; try again shortly.', cause: err });
@@ -51,8 +61,8 @@ export function createPassportHook(deps: Deps): PassportHook {
 
 /** The verified passport of a request that went through the passport hook. */
 export function passportOf(request: FastifyRequest): PassportClaims {
-  const claims = verified.get(request);
-  if (!claims) throw unauthenticated('Sign in first: the request carries no credential.');
+  const claims = request.passport;
+  if (claims === null) throw unauthenticated('Sign in first: the request carries no credential.');
   return claims;
 }
 

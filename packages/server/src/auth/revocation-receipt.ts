@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { isRevocationEvent } from '../stores/redis/redis-revocation-feed.js';
 import type { RevocationEvent } from '../stores/types.js';
 
@@ -17,7 +17,13 @@ export const REVOKED_HEADER = 'x-gatehouse-revoked';
 const MAX_EVENTS = 64;
 
 const collector = new AsyncLocalStorage<RevocationEvent[]>();
-const receipts = new WeakMap<FastifyRequest, RevocationEvent[]>();
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The revocations the route handler took (`installRevocationReceipts`); null before it runs. */
+    revocationReceipt: RevocationEvent[] | null;
+  }
+}
 
 /** Notes a revocation taken on behalf of the request being handled (no-op outside one). */
 export function noteRevocation(event: RevocationEvent): void {
@@ -29,17 +35,18 @@ export function noteRevocation(event: RevocationEvent): void {
  * REVOKED_HEADER on a 2xx answer. Call before any route is registered.
  */
 export function installRevocationReceipts(app: FastifyInstance): void {
+  app.decorateRequest('revocationReceipt', null);
   app.addHook('onRoute', (route) => {
     const handler = route.handler;
     route.handler = function (this: unknown, request, reply) {
       const events: RevocationEvent[] = [];
-      receipts.set(request, events);
+      request.revocationReceipt = events;
       return collector.run(events, () => handler.call(this as never, request, reply));
     };
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    const events = receipts.get(request);
-    if (events !== undefined && events.length > 0 && reply.statusCode >= 200 && reply.statusCode < 300) {
+    const events = request.revocationReceipt;
+    if (events !== null && events.length > 0 && reply.statusCode >= 200 && reply.statusCode < 300) {
       reply.header(REVOKED_HEADER, JSON.stringify(events.slice(-MAX_EVENTS)));
     }
     return payload;

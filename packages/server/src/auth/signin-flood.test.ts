@@ -1,6 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authContextOf } from './auth-context.js';
 import { KNOWN_DEVICE_COOKIE } from './device-cookie.js';
 import { createAuthHarness, leakingBodies, passportFor, signin, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
@@ -32,7 +31,7 @@ describe('sign-in flood: bounded hash queue', () => {
    * `drained` resolves (ms since t0) when the work queued first is done.
    */
   function flood(prefix: string, size = 40): { all: Promise<Timed[]>; t0: number; size: number; drained: Promise<number> } {
-    const hasher = authContextOf(h.deps).hasher;
+    const hasher = h.auth.hasher;
     const t0 = performance.now();
     const queued: Array<Promise<string>> = [];
     for (let i = 0; i < 400; i++) {
@@ -190,7 +189,7 @@ describe('sign-in flood: per-address and per-username shares of the hash queue',
   }
 
   it('one address cannot fill the queue', async () => {
-    const hasher = authContextOf(h.deps).hasher;
+    const hasher = h.auth.hasher;
     let peak = 0;
     let sampling = true;
     void (async () => {

@@ -1,11 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { Deps } from '../context.js';
 import { hashSecret } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import type { RateLimitRule, UserRecord } from '../stores/types.js';
-import { recordAuditInBackground } from './audit.js';
-import { authMetricsOf } from './auth-metrics.js';
-import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from './auth-context.js';
+import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from './auth-context.js';
 import { clientIp } from './client-ip.js';
 import { knownDeviceFor } from './device-cookie.js';
 import { canonicalUsername } from './policy/username.js';
@@ -52,12 +49,12 @@ function deviceKey(canonical: string, nonce: string): string {
  *    the lock still get 429). A success frees its budget; a failure keeps the reserved point.
  * Returns `{ok: false}` for a wrong username or password; the caller answers in its own shape.
  */
-export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
+export async function checkSignin(auth: AuthContext, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
   // gatehouse_signins_total{outcome}: counted here, where every sign-in (page and password grant) ends.
-  const metrics = authMetricsOf(deps);
+  const metrics = auth.metrics;
   const state = { locked: false };
   try {
-    const check = await checkSigninOnce(deps, request, attempt, state);
+    const check = await checkSigninOnce(auth, request, attempt, state);
     metrics.signin(check.ok ? 'success' : 'failure');
     return check;
   } catch (err) {
@@ -69,7 +66,8 @@ export async function checkSignin(deps: Deps, request: FastifyRequest, attempt: 
   }
 }
 
-async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: SigninAttempt, state: { locked: boolean }): Promise<SigninCheck> {
+async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attempt: SigninAttempt, state: { locked: boolean }): Promise<SigninCheck> {
+  const { deps } = auth;
   const cfg = deps.config.signin;
   await limitPerIp(deps, request, 'signin', cfg.perIpPerMinute);
 
@@ -78,7 +76,7 @@ async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: Sig
   const key = device ? deviceKey(canonical, device.nonce) : accountKey(canonical);
   const rule: RateLimitRule = { points: device ? cfg.knownDeviceMaxFailures : cfg.maxFailures, durationSec: cfg.lockWindowSec };
   const hashReq: HashRequest = { lane: device ? 'known_device' : 'normal', request, username: canonical };
-  checkHashAdmission(deps, hashReq);
+  checkHashAdmission(auth, hashReq);
 
   const reserved = await deps.stores.rateLimits.consume(key, rule);
   if (!reserved.allowed) {
@@ -87,7 +85,7 @@ async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: Sig
     if (reserved.consumed === rule.points + 1) {
       // In the background: the answer must not take longer for an existing account.
       const retryAfterSec = Math.ceil(reserved.retryAfterMs / 1000);
-      recordAuditInBackground(deps, request, async () => {
+      auth.backgroundAudit.record(request, async () => {
         const user = await deps.stores.users.findByCanonical(canonical);
         if (!user) {
           deps.logger.info({ event: 'signin.locked', username_known: false, via: attempt.via, ip: clientIp(request) }, 'sign-in locked');
@@ -107,12 +105,12 @@ async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: Sig
     );
   }
 
-  const ticket = admitHash(deps, hashReq);
+  const ticket = admitHash(auth, hashReq);
   let user: UserRecord | null;
   let ok: boolean;
   try {
     user = await deps.stores.users.findByCanonical(canonical);
-    ok = await verifyPassword(deps, user?.passwordHash ?? null, attempt.password, ticket);
+    ok = await verifyPassword(auth, user?.passwordHash ?? null, attempt.password, ticket);
   } finally {
     ticket.release();
   }
@@ -122,7 +120,7 @@ async function checkSigninOnce(deps: Deps, request: FastifyRequest, attempt: Sig
   }
   if (user) {
     // In the background: an awaited write would make failures slower for existing usernames.
-    recordAuditInBackground(deps, request, {
+    auth.backgroundAudit.record(request, {
       type: 'signin.failure',
       userId: user.id,
       deviceId: attempt.deviceId ?? null,

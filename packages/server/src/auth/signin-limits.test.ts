@@ -1,6 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authContextOf } from './auth-context.js';
 import { KNOWN_DEVICE_COOKIE } from './device-cookie.js';
 import { createAuthHarness, leakingBodies, setCookieLine, signin, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
@@ -60,7 +59,7 @@ describe('per-account sign-in lock', () => {
       const res = await signin(h.app, { username: v, password: WRONG, device_id: `device-${i}` }, { 'x-gatehouse-client-ip': `203.0.113.${i + 1}` });
       expect(res.statusCode).toBe(401);
     }
-    const spy = vi.spyOn(authContextOf(h.deps).hasher, 'verify');
+    const spy = vi.spyOn(h.auth.hasher, 'verify');
     const right = await signin(h.app, { username: name.toUpperCase(), password: STRONG_PASSWORD, device_id: 'fresh' }, { 'x-gatehouse-client-ip': '198.51.100.99' });
     expectLocked(right);
     expect(right.json().detail).toMatch(/Try again in \d+ seconds?\./);
@@ -74,7 +73,7 @@ describe('per-account sign-in lock', () => {
 
   it('30 parallel wrong guesses check at most 5 passwords; the rest get 429', async () => {
     const name = await account('para');
-    const spy = vi.spyOn(authContextOf(h.deps).hasher, 'verify');
+    const spy = vi.spyOn(h.auth.hasher, 'verify');
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => signin(h.app, { username: name, password: `${WRONG}-${i}` })));
     expect(spy.mock.calls.length).toBeLessThanOrEqual(5);
     expect(answers.filter((r) => r.statusCode === 401)).toHaveLength(5);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
-import { authContextOf } from './auth-context.js';
 import {
   createAuthHarness,
   setCookieLine,
@@ -116,7 +115,7 @@ describe('POST /auth/signin', () => {
   });
 
   it('unknown user and wrong password: same status, byte-identical body, and a dummy hash is verified', async () => {
-    const { hasher, dummyHash } = authContextOf(h.deps);
+    const { hasher, dummyHash } = h.auth;
     const dummy = await dummyHash;
     const spy = vi.spyOn(hasher, 'verify');
     try {
@@ -146,7 +145,7 @@ describe('POST /auth/signin', () => {
   });
 
   it('the dummy hash is a real argon2id hash with the same parameters', async () => {
-    expect(await authContextOf(h.deps).dummyHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await h.auth.dummyHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('matches the username case- and width-insensitively', async () => {

@@ -2,7 +2,6 @@ import type { LightMyRequestResponse } from 'fastify';
 import { solveChallenge } from 'altcha-lib/v1';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GatehouseConfig } from '../config/types.js';
-import { authContextOf } from './auth-context.js';
 import { createAuthHarness, leakingBodies, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 interface ChallengeJson {
@@ -100,7 +99,7 @@ describe('sign-up proof-of-work', () => {
     const hh = await harness('relaxed', (c) => {
       c.signup.challenge = 'pow';
     });
-    const spy = vi.spyOn(authContextOf(hh.deps).hasher, 'hash');
+    const spy = vi.spyOn(hh.auth.hasher, 'hash');
     const missing = await signupFrom(hh, '203.0.113.9', 'powuser');
     expectCode(missing, 400, 'challenge_required');
     const detail = missing.json().detail as string;

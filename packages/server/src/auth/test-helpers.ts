@@ -21,6 +21,7 @@ import { InProcessRevocationFeed, openSqliteStores } from '../stores/index.js';
 import type { RevocationEvent } from '../stores/types.js';
 import { ManualClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { createAuthContext, type AuthContext } from './auth-context.js';
 import { buildAuthService } from './auth-service.js';
 import { deriveChallengeKey, deriveDeviceCookieKey } from './derived-keys.js';
 
@@ -28,6 +29,8 @@ export const STRONG_PASSWORD = 'vivid-otter-sings-42';
 
 export interface AuthHarness {
   deps: Deps;
+  /** The auth service's state: its one password hasher (`auth.hasher`), metrics, background audit. */
+  auth: AuthContext;
   clock: ManualClock;
   app: FastifyInstance;
   /** Every revocation published on the feed since the harness started. */
@@ -106,7 +109,8 @@ export async function createAuthHarness(options: HarnessOptions = {}): Promise<A
   const { deps, clock, close } = await createTestDeps(options);
   const events: RevocationEvent[] = [];
   const unsubscribe = deps.feed.subscribe((e) => events.push(e));
-  const app = await buildAuthService(deps);
+  const auth = createAuthContext(deps);
+  const app = await buildAuthService(deps, auth);
   const bodies: string[] = [];
   // Record every injected response (promise form, the only one the tests use).
   const inject = app.inject.bind(app) as (opts: InjectOptions) => Promise<LightMyRequestResponse>;
@@ -117,6 +121,7 @@ export async function createAuthHarness(options: HarnessOptions = {}): Promise<A
   };
   return {
     deps,
+    auth,
     clock,
     app,
     events,

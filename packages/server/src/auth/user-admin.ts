@@ -4,7 +4,7 @@ import { randomId } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import { UsernameTakenError, type UserRecord } from '../stores/types.js';
 import { usernameSkeleton } from '../util/confusable-skeleton.js';
-import { admitHash, hashPassword } from './auth-context.js';
+import { admitHash, hashPassword, type AuthContext } from './auth-context.js';
 import { checkNewPassword } from './policy/password.js';
 import { canonicalUsername, validateUsername } from './policy/username.js';
 
@@ -26,20 +26,16 @@ export interface CreateUserInput {
   roles?: string[];
 }
 
-/** Sign-ups in progress in this process, by the skeleton of the canonical username (see `oneAtATime`). */
-const creating = new WeakMap<Deps, Map<string, Promise<unknown>>>();
-
 /**
  * Runs `fn` for a username only when no other creation of that name or a look-alike of it (same
- * skeleton) is in progress in this process, else after it: N parallel sign-ups of one name hash
+ * skeleton) is in progress in this auth service (`AuthContext.creating`), else after it: N parallel sign-ups of one name hash
  * one password and answer the rest `username_taken` from the store, instead of each queuing a
  * hash (and filling the queue's per-username share); "admin" and "аdmin" racing each other are
  * decided one after the other. Across instances the unique index still decides for one
  * canonical name; two look-alikes created at the same moment on two instances can both pass.
  */
-async function oneAtATime<T>(deps: Deps, key: string, fn: () => Promise<T>): Promise<T> {
-  let inFlight = creating.get(deps);
-  if (!inFlight) creating.set(deps, (inFlight = new Map()));
+async function oneAtATime<T>(auth: AuthContext, key: string, fn: () => Promise<T>): Promise<T> {
+  const inFlight = auth.creating;
   for (let p = inFlight.get(key); p !== undefined; p = inFlight.get(key)) await p.catch(() => undefined);
   const run = fn();
   inFlight.set(key, run);
@@ -57,18 +53,19 @@ async function oneAtATime<T>(deps: Deps, key: string, fn: () => Promise<T>): Pro
  * (the name, or one that looks the same: `findLookalike`),
  * and, for a sign-up request (`from`), 503 `busy` when the hashing queue refuses it (normal lane).
  */
-export async function createUser(deps: Deps, input: CreateUserInput, from?: FastifyRequest): Promise<UserRecord> {
+export async function createUser(auth: AuthContext, input: CreateUserInput, from?: FastifyRequest): Promise<UserRecord> {
   const { display, canonical } = validateUsername(input.username);
-  checkNewPassword(input.password, display, deps.config);
+  checkNewPassword(input.password, display, auth.deps.config);
   const roles = [...new Set((input.roles ?? []).map(checkRole))];
-  return oneAtATime(deps, usernameSkeleton(display), () => insertUser(deps, { display, canonical, password: input.password, roles }, from));
+  return oneAtATime(auth, usernameSkeleton(display), () => insertUser(auth, { display, canonical, password: input.password, roles }, from));
 }
 
 async function insertUser(
-  deps: Deps,
+  auth: AuthContext,
   input: { display: string; canonical: string; password: string; roles: string[] },
   from: FastifyRequest | undefined,
 ): Promise<UserRecord> {
+  const { deps } = auth;
   const { display, canonical, roles } = input;
   // Cheap early answer; the unique index below is what decides under a race.
   if (await deps.stores.users.findByCanonical(canonical)) throw new GatehouseError('username_taken');
@@ -78,8 +75,8 @@ async function insertUser(
       detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
     });
   }
-  const ticket = from === undefined ? undefined : admitHash(deps, { lane: 'normal', request: from, username: canonical });
-  const passwordHash = await hashPassword(deps, input.password, ticket);
+  const ticket = from === undefined ? undefined : admitHash(auth, { lane: 'normal', request: from, username: canonical });
+  const passwordHash = await hashPassword(auth, input.password, ticket);
   const now = deps.clock.now();
   const user: UserRecord = {
     id: randomId(),

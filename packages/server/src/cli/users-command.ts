@@ -1,3 +1,4 @@
+import { closeAuthContext, createAuthContext } from '../auth/auth-context.js';
 import { createUser, grantRole, revokeRole } from '../auth/user-admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -14,11 +15,14 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
   if (sub === 'add' && name && args.length === 2) {
     const password = await readPassword();
     const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
+    // This command's own password hasher (the server's is in another process).
+    const auth = createAuthContext(opened.deps);
     try {
-      const user = await createUser(opened.deps, { username: name, password, roles });
+      const user = await createUser(auth, { username: name, password, roles });
       process.stdout.write(`Created user ${user.username} (id ${user.id})${user.roles.length ? ` with roles ${user.roles.join(', ')}` : ''}.\n`);
       return 0;
     } finally {
+      await closeAuthContext(auth);
       await opened.close();
     }
   }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { settleAudit } from '../audit.js';
 import { iso, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { ACCOUNT_LANE } from '../lanes.js';
@@ -39,10 +38,10 @@ const ACTIVITY_DOC: OperationDoc = {
  * security events (sign-ins, failures, locks, sign-outs, removed devices, password changes,
  * token reuse, API tokens), newest first, at most 50. Never a secret.
  */
-export function registerActivity(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerActivity(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.get('/auth/activity', { config: { lane: ACCOUNT_LANE, openapi: ACTIVITY_DOC } }, async (request, reply) => {
     const passport = passportOf(request);
-    await settleAudit(deps);
+    await auth.backgroundAudit.settle();
     const events = await deps.stores.audit.listByUser(passport.sub, ACTIVITY_LIMIT);
     return reply.send(
       events.map((e) => ({ type: e.type, at: iso(e.at), ip: e.ip, device_id: e.deviceId, user_agent: e.userAgent, detail: e.detail })),

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { hashSecret, randomId } from '../../crypto/secrets.js';
 import { generateApiToken } from '../../crypto/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
@@ -14,12 +15,6 @@ import { type OperationDoc } from '../openapi.js';
 export const API_TOKEN_MIN_TTL_SEC = 60;
 export const API_TOKEN_MAX_TTL_SEC = 10 * 365 * 24 * 3600;
 
-interface ApiTokenCreateBody {
-  name: string;
-  scopes?: string[];
-  expires_in?: number;
-}
-
 export const apiTokensCreateSchema = {
   body: {
     type: 'object',
@@ -32,6 +27,9 @@ export const apiTokensCreateSchema = {
     },
   },
 } as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type ApiTokenCreateBody = FromSchema<(typeof apiTokensCreateSchema)['body']>;
 
 function oneScope(s: string): string {
   const parts = parseScope(s);

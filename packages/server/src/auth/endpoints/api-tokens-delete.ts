@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
@@ -8,10 +9,6 @@ import { publishRevocation } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 
-interface ApiTokenParams {
-  id: string;
-}
-
 export const apiTokensDeleteSchema = {
   params: {
     type: 'object',
@@ -20,6 +17,9 @@ export const apiTokensDeleteSchema = {
     properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
   },
 } as const;
+
+/** The path parameters as the schema above admits them (derived, so the two cannot drift apart). */
+export type ApiTokenParams = FromSchema<(typeof apiTokensDeleteSchema)['params']>;
 
 const API_TOKENS_DELETE_DOC: OperationDoc = {
   summary: 'Delete one of the user\'s API tokens',

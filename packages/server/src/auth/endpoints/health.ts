@@ -3,7 +3,6 @@ import { readiness } from '../../stores/health/readiness.js';
 import { mergedMetrics, processMetrics } from '../../util/process-metrics.js';
 import { GatehouseError } from '../../errors/index.js';
 import { bearerMatcher } from '../../gateway/admin-access.js';
-import { authMetricsOf } from '../auth-metrics.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 
@@ -12,10 +11,10 @@ import { PUBLIC_LANE } from '../lanes.js';
  * service itself, for process supervisors and load balancers on the internal network. The
  * gateway never routes these paths here (it answers its own /healthz and /readyz).
  */
-export function registerHealth(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerHealth(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.get('/healthz', { config: { lane: PUBLIC_LANE } }, async (_request, reply) => reply.send({ status: 'ok' }));
   // The auth service's counters and the process's, on its internal port (split roles: `gatehouse auth`).
-  const metrics = authMetricsOf(deps);
+  const metrics = auth.metrics;
   const processRegistry = processMetrics();
   const secret = deps.config.metrics.bearerSecret;
   const allowed = secret === null ? () => true : bearerMatcher(secret);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { admitHash, checkHashAdmission, hashPassword, verifyPassword, type HashRequest } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
@@ -9,11 +10,6 @@ import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
-
-interface PasswordChangeBody {
-  current_password: string;
-  new_password: string;
-}
 
 export const passwordChangeSchema = {
   body: {
@@ -27,6 +23,9 @@ export const passwordChangeSchema = {
   },
 } as const;
 
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type PasswordChangeBody = FromSchema<(typeof passwordChangeSchema)['body']>;
+
 const PASSWORD_CHANGE_DOC: OperationDoc = {
   summary: "Change the password; every other session of the user (and its refresh and access tokens) ends; API tokens keep working",
   answers: { 204: { description: 'Changed.' } },
@@ -36,7 +35,7 @@ const PASSWORD_CHANGE_DOC: OperationDoc = {
  * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
  * session of the user ends (and is revoked); the caller's own session stays.
  */
-export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerPasswordChange(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: PasswordChangeBody }>(
     '/auth/password',
     { schema: passwordChangeSchema, config: { lane: ACCOUNT_LANE, openapi: PASSWORD_CHANGE_DOC } },
@@ -49,10 +48,10 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       const key = `password-change:user:${user.id}`;
       // Both hashes go through the queue's admission (normal lane): 503 busy rather than a long wait.
       const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
-      checkHashAdmission(deps, hashReq);
+      checkHashAdmission(auth, hashReq);
       const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
       if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-      if (!(await verifyPassword(deps, user.passwordHash, request.body.current_password, admitHash(deps, hashReq)))) {
+      if (!(await verifyPassword(auth, user.passwordHash, request.body.current_password, admitHash(auth, hashReq)))) {
         deps.logger.warn(
           { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
           'password change refused: wrong current password',
@@ -61,7 +60,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps }: EndpointC
       }
       await deps.stores.rateLimits.reset(key);
       checkNewPassword(request.body.new_password, user.username, deps.config);
-      const passwordHash = await hashPassword(deps, request.body.new_password, admitHash(deps, hashReq));
+      const passwordHash = await hashPassword(auth, request.body.new_password, admitHash(auth, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
       const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
       await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });

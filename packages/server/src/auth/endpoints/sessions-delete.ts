@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { clearSessionCookies } from '../cookies.js';
 import { recordAudit } from '../audit.js';
@@ -10,10 +11,6 @@ import { canDefer } from '../pending-revocations.js';
 import { endSessions, endSessionsLater } from '../sessions.js';
 import type { SessionRecord } from '../../stores/types.js';
 
-interface SessionParams {
-  id: string;
-}
-
 export const sessionsDeleteSchema = {
   params: {
     type: 'object',
@@ -22,6 +19,9 @@ export const sessionsDeleteSchema = {
     properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
   },
 } as const;
+
+/** The path parameters as the schema above admits them (derived, so the two cannot drift apart). */
+export type SessionParams = FromSchema<(typeof sessionsDeleteSchema)['params']>;
 
 const SESSIONS_DELETE_DOC: OperationDoc = {
   summary: 'Sign one of the user\'s devices out',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
@@ -10,14 +11,6 @@ import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
-
-interface SigninBody {
-  username: string;
-  password: string;
-  device_id?: string;
-  device_name?: string;
-  remember?: boolean;
-}
 
 export const signinSchema = {
   body: {
@@ -33,6 +26,9 @@ export const signinSchema = {
     },
   },
 } as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type SigninBody = FromSchema<(typeof signinSchema)['body']>;
 
 const SIGNIN_DOC: OperationDoc = {
   summary: 'Sign in a browser (sets the session, CSRF and device cookies)',
@@ -69,14 +65,14 @@ const SIGNIN_DOC: OperationDoc = {
  * abuse limits of `signin-guard.ts` (429 `rate_limited` with Retry-After); a success leaves the
  * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
  */
-export function registerSignin(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE, openapi: SIGNIN_DOC } }, async (request, reply) => {
     const body = request.body;
     const bodyDeviceId = body.device_id === undefined ? undefined : checkDeviceField(body.device_id, 'device_id', 'id');
     const deviceName = body.device_name === undefined ? null : checkDeviceField(body.device_name, 'device_name', 'name');
     const cookieDeviceId = deviceIdFromCookie(request, deps.config);
 
-    const check = await checkSignin(deps, request, {
+    const check = await checkSignin(auth, request, {
       username: body.username,
       password: body.password,
       via: 'signin',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import { CHALLENGE_HOW_TO, challengeRequired, verifyChallenge } from '../challenge.js';
@@ -6,14 +7,7 @@ import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { limitPerIp } from '../rate-limit.js';
 import { createUser } from '../user-admin.js';
 import { PUBLIC_LANE } from '../lanes.js';
-import { authMetricsOf } from '../auth-metrics.js';
 import { type OperationDoc } from '../openapi.js';
-
-interface SignupBody {
-  username: string;
-  password: string;
-  challenge?: string;
-}
 
 export const signupSchema = {
   body: {
@@ -30,6 +24,9 @@ export const signupSchema = {
   },
 } as const;
 
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type SignupBody = FromSchema<(typeof signupSchema)['body']>;
+
 const SIGNUP_DOC: OperationDoc = {
   summary: 'Create an account',
   answers: {
@@ -45,10 +42,10 @@ const SIGNUP_DOC: OperationDoc = {
  * weak_password / invalid_password; 429 rate_limited (per IP); 400 challenge_required /
  * invalid_challenge when a proof-of-work is required (checked before any hashing).
  */
-export function registerSignup(app: FastifyInstance, { deps }: EndpointContext): void {
+export function registerSignup(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: SignupBody }>('/auth/signup', { schema: signupSchema, config: { lane: PUBLIC_LANE, openapi: SIGNUP_DOC } }, async (request, reply) => {
     const { username, password, challenge } = request.body;
-    const metrics = authMetricsOf(deps);
+    const metrics = auth.metrics;
     try {
       await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute);
     } catch (err) {
@@ -65,7 +62,7 @@ export function registerSignup(app: FastifyInstance, { deps }: EndpointContext):
       }
     }
     try {
-      const user = await createUser(deps, { username, password }, request);
+      const user = await createUser(auth, { username, password }, request);
       metrics.signup('created');
       await recordAudit(deps, request, { type: 'signup', userId: user.id });
       return reply.code(201).send({ id: user.id, username: user.username });

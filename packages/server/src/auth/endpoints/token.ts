@@ -11,7 +11,6 @@ import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token
 import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
 import { parseScope, tokenScopes } from '../tokens/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
-import { authMetricsOf } from '../auth-metrics.js';
 import { type OperationDoc } from '../openapi.js';
 
 type TokenParam = 'grant_type' | 'client_id' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
@@ -82,7 +81,7 @@ const TOKEN_DOC: OperationDoc = {
  * 200 {access_token, token_type, expires_in, refresh_token, scope}; errors 400 {error, error_description}.
  */
 export function registerToken(app: FastifyInstance, ctx: EndpointContext): void {
-  const { deps } = ctx;
+  const { deps, auth } = ctx;
   app.post('/auth/token', { config: { lane: PUBLIC_LANE, oauthParams: tokenParams, openapi: TOKEN_DOC } }, async (request, reply) => {
     const params = readParams(request.body, tokenParams);
     const grantType = requireParam(params, 'grant_type');
@@ -99,7 +98,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
       // Checked before the password, so the answer says nothing about the account.
       // First-party: the account scope is granted when asked for by name, never by default.
       const scopes = tokenScopes(deps.config, params.scope === undefined ? undefined : parseScope(params.scope), true);
-      const check = await checkSignin(deps, request, { username, password, via: 'password_grant', deviceId });
+      const check = await checkSignin(auth, request, { username, password, via: 'password_grant', deviceId });
       if (!check.ok) throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
       const { user } = check;
       const scope = scopes.join(' ');
@@ -111,7 +110,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
         deviceId,
         detail: { via: 'password_grant', sid: session.id, scope, replaced: replaced.length, known_device: check.knownDevice },
       });
-      authMetricsOf(deps).grant('password');
+      auth.metrics.grant('password');
       return answer(reply, ctx, { user, session, scope, refreshToken });
     }
 
@@ -125,7 +124,7 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
         { event: 'token.refresh', userId: redeemed.user.id, sid: redeemed.session.id, outcome: redeemed.outcome, ip: clientIp(request) },
         'refresh token redeemed',
       );
-      authMetricsOf(deps).grant('refresh_token');
+      auth.metrics.grant('refresh_token');
       return answer(reply, ctx, { user: redeemed.user, session: redeemed.session, scope, refreshToken: redeemed.refreshToken });
     }
 
