@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, ENV_VARS } from './defaults.js';
+import { ENV_VARS } from './defaults.js';
 import { CLIENT_KEYS, CONFIG_FILE_ENV, ENV_KEYS, leavesOf, pathsOf, ROUTE_KEYS, SCHEMA } from './schema.js';
 
 const REPO = new URL('../../../../', import.meta.url);
@@ -85,20 +85,12 @@ describe('docs/configuration.md and the schema', () => {
 });
 
 describe('the schema', () => {
-  it('every key has one line of documentation, and a default of its type', () => {
+  it('every key has one line of documentation, and a default within its range', () => {
     for (const { path, leaf } of leavesOf(SCHEMA)) {
       expect(leaf.doc, path).toMatch(/^[A-Z`"].{10,}[.)]$/);
       expect(leaf.doc, path).not.toContain('\n');
-      if (leaf.values) expect(leaf.values, path).toContain(leaf.default);
       if (leaf.min !== undefined) expect(leaf.default as number, path).toBeGreaterThanOrEqual(leaf.min);
       if (leaf.max !== undefined) expect(leaf.default as number, path).toBeLessThanOrEqual(leaf.max);
     }
-  });
-
-  it('DEFAULTS are the schema\'s defaults, and each variable sets one key', () => {
-    for (const { path, leaf } of leavesOf(SCHEMA)) {
-      expect(path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], DEFAULTS), path).toEqual(leaf.default);
-    }
-    expect(new Set(ENV_KEYS.map((e) => e.env)).size).toBe(ENV_KEYS.length);
   });
 });
