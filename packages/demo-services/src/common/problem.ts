@@ -1,5 +1,5 @@
-/** The error codes the demo services answer with (a subset of Gatehouse's error registry). */
-const PROBLEMS = {
+/** The error codes the demo services answer with: a subset of Gatehouse's error registry with its statuses and titles (the server's errors/copies.test.ts checks). */
+export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request is malformed' },
   invalid_body: { status: 400, title: 'The request body is not valid' },
   forbidden: { status: 403, title: 'Not allowed' },

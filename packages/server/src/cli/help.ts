@@ -1,7 +1,44 @@
+import { CONFIG_FILE_ENV, ENV_KEYS } from '../config/schema.js';
+
 export const VERSION = '0.1.0';
 
 /** The commands `gatehouse` runs; each has its line in HELP (cli tests check). */
 export const COMMANDS = ['start', 'gateway', 'auth', 'users', 'keys', 'backup', 'restore', 'help'] as const;
+
+const WIDTH = 100;
+const NAME_COLUMN = 34;
+
+/** `text` in lines of at most WIDTH columns, every line after the first indented to the doc column. */
+function wrap(text: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && NAME_COLUMN + line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(NAME_COLUMN)}`);
+}
+
+/**
+ * The environment variables, from config/schema.ts: each with the key it sets, its line of
+ * documentation and its default.
+ */
+export function environmentHelp(): string {
+  const row = (name: string, text: string) => `  ${name.padEnd(NAME_COLUMN - 3)} ${wrap(text)}\n`;
+  let out = 'Environment (each sets the config key named first; docs/configuration.md has every key):\n';
+  out += row(CONFIG_FILE_ENV.name, CONFIG_FILE_ENV.doc);
+  for (const { env, path, leaf } of ENV_KEYS) {
+    const values = leaf.values ? ` One of ${leaf.values.join('|')}.` : '';
+    const fallback = leaf.default === null ? '' : ` Default: ${JSON.stringify(leaf.default)}.`;
+    out += row(env, `${path}: ${leaf.doc}${values}${fallback}`);
+  }
+  return out;
+}
 
 export const HELP = `gatehouse ${VERSION} — edge authentication for microservices
 
@@ -34,21 +71,7 @@ Usage:
       stopped); the replaced database is kept as gatehouse.db.before-restore-<time>.
   gatehouse --help | --version
 
-Environment (see docs/configuration.md for every key):
-  GATEHOUSE_PORT        public port (default 8080; 0 picks a free one)
-  GATEHOUSE_HOST        bind address (default 127.0.0.1)
-  GATEHOUSE_PUBLIC_URL  URL users reach the gateway at (Secure cookies when https)
-  GATEHOUSE_DATA_DIR    where data lives (default ./data)
-  GATEHOUSE_MASTER_KEY  key that encrypts signing keys (default: generated into the data dir)
-  GATEHOUSE_CONFIG      JSON config file with routes and settings
-  GATEHOUSE_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
-  GATEHOUSE_LOG_FORMAT  auto|json|pretty (default auto: pretty on a terminal)
-  GATEHOUSE_ADMIN_PORT  internal listener for /metrics and the detailed /readyz (loopback)
-  GATEHOUSE_DATABASE_URL  PostgreSQL for every store (needs GATEHOUSE_MASTER_KEY)
-  GATEHOUSE_REDIS_URL     Redis: revocation feed, hot copy of sessions, rate limits
-  GATEHOUSE_AUTH_URL      the auth service, for "gatehouse gateway"
-  GATEHOUSE_AUTH_PORT     port of "gatehouse auth" (default 0: a free one)
-
+${environmentHelp()}
 Examples:
   gatehouse start
   echo 'a long passphrase' | gatehouse users add alice --role admin

@@ -1,6 +1,8 @@
 /**
  * The one registry of stable error codes. Every error a client can see has a code here;
- * `errors.test.ts` checks the registry's shape and that the code base uses no other code.
+ * `errors.test.ts` checks the registry's shape, that the code base uses no other code and that
+ * docs/errors.md lists exactly these; `copies.test.ts` holds the SDK's and the demo services'
+ * copies of titles and statuses to it.
  * Codes are part of the public contract: never rename one, only add.
  */
 export const ERROR_REGISTRY = {
