@@ -20,7 +20,10 @@
 // --cache-sim adds callgrind's cache simulation and an estimate of cycles (misses weighted), for
 // the question an instruction count leaves open: do the targets differ in cost per instruction?
 // (about twice as slow.)
-//   node bench/instructions.mjs [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--cache-sim] [--node-flags=--no-memory-reducer] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
+// --credential picks what the Gatehouse targets' requests carry: cookie (a session cookie, the
+// default), access_token (a bearer JWT from the password grant) or api_token (a bearer gh_… API
+// token); the bare hop gets the same header and ignores it.
+//   node bench/instructions.mjs [--credential cookie|access_token|api_token] [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--cache-sim] [--node-flags=--no-memory-reducer] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     signins: { type: 'string', default: '20' },
     'cache-sim': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '--no-memory-reducer' },
+    credential: { type: 'string', default: 'cookie' },
   },
 });
 const REQUESTS = Math.max(500, Math.min(Number(values.requests), 20_000));
@@ -45,6 +49,11 @@ const WARMUP = Math.max(1, Math.min(Number(values.warmup), 20));
 const SIGNINS = Math.max(0, Math.min(Number(values.signins), 100));
 const SIGNIN_ROUNDS = 3;
 const CACHE_SIM = values['cache-sim'];
+const CREDENTIAL = values.credential;
+if (!['cookie', 'access_token', 'api_token'].includes(CREDENTIAL)) {
+  console.error(`--credential must be cookie, access_token or api_token (got ${CREDENTIAL})`);
+  process.exit(2);
+}
 /**
  * node/V8 flags for every target, the same for all. By default --no-memory-reducer: V8 runs
  * memory-reducing full GCs when the allocation rate looks idle, which under valgrind (~50x
@@ -120,8 +129,11 @@ function instructions(label, pid, n) {
 async function measure(t) {
   const pid = t.child.proc.pid;
   const batch = async () => {
-    const r = await autocannon({ url: t.url, connections: 8, amount: REQUESTS, headers: { cookie: t.cookie } });
-    if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    const run = autocannon({ url: t.url, connections: 8, amount: REQUESTS, headers: t.headers, timeout: 60 });
+    let firstError;
+    run.on('reqError', (err) => (firstError ??= err));
+    const r = await run;
+    if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors (first: ${firstError?.code ?? firstError?.message ?? 'none'})`);
   };
   for (let i = 0; i < WARMUP; i++) await batch();
   const main = [];
@@ -164,14 +176,28 @@ try {
   const gatehouse = async (name, label, cli) => {
     const child = await underCallgrind(label, [cli, 'start', '--port', '0'], { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_CONFIG: writeConfig(routes) }, /is up at (http:\/\/\S+)/);
     await signUp(child.url, 'bench-user');
-    return { name, label, child, base: child.url, url: `${child.url}/api/bench`, cookie: (await signIn(child.url, 'bench-user')).cookie };
+    return { name, label, child, base: child.url, url: `${child.url}/api/bench`, headers: await credentialHeaders(child.url) };
+  };
+  /** The header every request of a Gatehouse target carries (--credential). */
+  const credentialHeaders = async (base) => {
+    const s = await signIn(base, 'bench-user');
+    if (CREDENTIAL === 'cookie') return { cookie: s.cookie };
+    if (CREDENTIAL === 'access_token') {
+      const body = new URLSearchParams({ grant_type: 'password', username: 'bench-user', password: PASSWORD, device_id: 'bench-at' }).toString();
+      const r = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      if (r.status !== 200) throw new Error(`password grant: ${r.status} ${await r.text()}`);
+      return { authorization: `Bearer ${(await r.json()).access_token}` };
+    }
+    const r = await fetch(`${base}/auth/api-tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf }, body: JSON.stringify({ name: 'bench' }) });
+    if (r.status !== 201 && r.status !== 200) throw new Error(`API token: ${r.status} ${await r.text()}`);
+    return { authorization: `Bearer ${(await r.json()).token}` };
   };
   const targets = [];
   // Started one after the other (valgrind start-up is CPU-bound), measured side by side: the
   // counts do not depend on the machine's load.
   const bare = await underCallgrind('bare', ['bench/servers.mjs', 'bare-proxy', upstream], {});
-  const cookie = await gatehouse('(3) Gatehouse embedded, session cookie', 'cookie', CLI);
-  targets.push({ name: '(1) bare proxy hop', label: 'bare', child: bare, url: `${bare.url}/api/bench`, cookie: cookie.cookie }, cookie);
+  const cookie = await gatehouse(`(3) Gatehouse embedded, ${CREDENTIAL === 'cookie' ? 'session cookie' : `bearer ${CREDENTIAL.replace('_', ' ')}`}`, 'cookie', CLI);
+  targets.push({ name: '(1) bare proxy hop', label: 'bare', child: bare, url: `${bare.url}/api/bench`, headers: cookie.headers }, cookie);
   if (values['baseline-cli']) targets.push(await gatehouse("(3′) the same, --baseline-cli build", 'before', values['baseline-cli']));
   console.log(`${REQUESTS} requests per batch, ${WARMUP} warm-up + ${RUNS} measured batches per target, 8 connections; instructions per request`);
   const results = await Promise.all(targets.map(measure));
