@@ -1,6 +1,7 @@
 import type { Deps } from '../context.js';
 import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import type { RevocationEvent } from '../stores/types.js';
+import { startedBefore } from '../credentials/revocation.js';
 import { noteRevocation } from './revocation-receipt.js';
 import { publishRevocation, REVOCATION_KEEP_MS } from './sessions.js';
 
@@ -49,16 +50,6 @@ export async function recordPending(deps: Deps, event: RevocationEvent, cause?: 
   noteRevocation(pending);
   await deps.feed.publish(pending);
   return pending;
-}
-
-/**
- * Whether a session created at `createdAtMs` started before a not-before time (both epoch ms),
- * on the gateways and in the store alike. In ms, not whole seconds like access tokens' `iat`: a
- * session signed in during the same second, before a sign-out-all taken while the store was
- * away, ends too (no sign-in can follow it in that second: sign-in needs the store).
- */
-export function startedBefore(createdAtMs: number, notBeforeMs: number): boolean {
-  return createdAtMs < notBeforeMs;
 }
 
 /**

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { ACCOUNT_SCOPE } from '../auth/tokens/scope.js';
+import { ACCOUNT_SCOPE } from '../credentials/scope.js';
 import { checkAllowedHost } from './allowed-hosts.js';
 import { nearest } from '../util/nearest.js';
 import { DEFAULTS } from './defaults.js';
 import { jsonErrorPosition } from './json-error.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 import type { GatehouseConfig, IntrospectionClient, RouteConfig } from './types.js';
-import { AUTH_SERVICE } from '../gateway/auth-routes.js';
+import { AUTH_SERVICE } from '../credentials/auth-service.js';
 
 /** A configuration problem, with the key path that is wrong and what to do about it. */
 export class ConfigError extends Error {

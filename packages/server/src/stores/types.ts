@@ -139,6 +139,26 @@ export type RevocationEvent =
   /** An API token was deleted: drop it from every cache at once. */
   | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean };
 
+/** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
+export function isRevocationEvent(v: unknown): v is RevocationEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (typeof e.at !== 'number') return false;
+  if (e.pending !== undefined && typeof e.pending !== 'boolean') return false;
+  switch (e.type) {
+    case 'session':
+      return typeof e.sid === 'string' && (e.userId === undefined || typeof e.userId === 'string');
+    case 'user':
+      return typeof e.userId === 'string' && typeof e.notBefore === 'number' && (e.sessions === undefined || typeof e.sessions === 'boolean');
+    case 'access_token':
+      return typeof e.jti === 'string' && typeof e.exp === 'number';
+    case 'api_token':
+      return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
+    default:
+      return false;
+  }
+}
+
 /** Spreads revocations to every gateway (in process now; Redis pub/sub with scale-out). */
 export interface RevocationFeed {
   publish(event: RevocationEvent): Promise<void>;
