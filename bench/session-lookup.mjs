@@ -41,7 +41,7 @@ const SIZES = [1_000, 100_000, 1_000_000].filter((n) => n <= MAX);
 const CACHE_ENTRIES = Math.min(Number(values['cache-entries']), 1_000_000);
 const USERS = 1000;
 const dist = new URL('../packages/server/dist/', import.meta.url);
-const { openSqliteStores } = await import(new URL('stores/index.js', dist).href);
+const { openSqliteStores } = await import(new URL('stores/sqlite/open-sqlite-stores.js', dist).href);
 const { openPostgresStores } = await import(new URL('stores/postgres/open-postgres-stores.js', dist).href);
 const { SessionEntry } = await import(new URL('gateway/pipeline/authenticate/session-cookie.js', dist).href);
 

@@ -5,9 +5,9 @@
  * 401, the request's fault:
  * - `passport_missing`: the request carries no `x-passport` header.
  * - `passport_malformed`: not a well-formed Gatehouse passport: a repeated or empty header, not a
- *   compact JWS, too long, a header that is refused (`alg` other than EdDSA, `crit`, embedded keys,
- *   a path-like `kid`), or claims missing or of the wrong type.
- * - `passport_wrong_type`: a JWT that is not a passport (`typ` other than `passport+jwt`), e.g. an
+ *   compact JWS, too long, a header that is refused (`alg` other than EdDSA, `crit`, `b64`, embedded
+ *   or referenced keys, a path-like `kid`), or claims missing or of the wrong type.
+ * - `passport_wrong_type`: a JWT that is not a passport (`typ` other than exactly `passport+jwt`), e.g. an
  *   access token sent straight to the service.
  * - `passport_expired`: past its `exp`, or older than `maxTokenAgeSec` (by `iat`).
  * - `passport_not_yet_valid`: `nbf` or `iat` in the future (beyond the clock tolerance).

@@ -5,6 +5,8 @@ export type { PassportErrorCode } from './errors.js';
 export { createPassportVerifier } from './verifier.js';
 export type { PassportVerifier, PassportVerifierOptions } from './verifier.js';
 export { passportFromHeaders } from './headers.js';
+export { inspectProtectedHeader } from './protected-header.js';
+export type { CheckedProtectedHeader, ProtectedHeaderRules, ProtectedHeaderVerdict } from './protected-header.js';
 export type { HeadersLike } from './headers.js';
 export { hasRole, hasScope, requireRole } from './authorization.js';
 export { PROBLEM_CONTENT_TYPE, WWW_AUTHENTICATE, refusalFor } from './problem.js';

@@ -9,42 +9,74 @@ export const MAX_PASSPORT_LENGTH = 8192;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** A `kid` is an opaque identifier: never a path, URL or anything needing escaping. */
 const SAFE_KID = /^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,127}$/;
-/** Header parameters that point at (or carry) a key: a passport's key comes only from the JWKS. */
-const KEY_REFERENCE_PARAMS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+/**
+ * Header parameters that point at, carry or fingerprint a key (a Gatehouse token's key comes only
+ * from the key set, by `kid`), or change what is signed (`b64`): refused outright.
+ */
+const REFUSED_PARAMS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'b64'] as const;
 
-function malformed(message: string): PassportError {
-  return new PassportError('passport_malformed', message);
+/** What a JWS protected header must be to be looked at any further. */
+export interface ProtectedHeaderRules {
+  /** The `typ` required, exactly as Gatehouse writes it (`passport+jwt`, `at+jwt`): no case or `application/` variants. */
+  typ: string;
+  /** Longest token accepted, in characters. */
+  maxLength: number;
+  /** What the token is called in the reasons (`passport`, `token`). Default `token`. */
+  name?: string;
 }
 
-function normalizeTyp(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+/** The decoded header of a token that passed, with its `kid`. */
+export type CheckedProtectedHeader = ProtectedHeaderParameters & { kid: string };
+
+/**
+ * The outcome of `inspectProtectedHeader`: the header, or why it was refused. `wrongType`: a
+ * well-formed token of another `typ` (e.g. an access token sent where a passport is expected).
+ * `reason` is fixed text (never a header value), fit for a log.
+ */
+export type ProtectedHeaderVerdict =
+  | { ok: true; header: CheckedProtectedHeader }
+  | { ok: false; wrongType: boolean; reason: string; cause?: unknown };
+
+function refused(reason: string, cause?: unknown): ProtectedHeaderVerdict {
+  return cause === undefined ? { ok: false, wrongType: false, reason } : { ok: false, wrongType: false, reason, cause };
 }
 
 /**
- * Structural and header checks done before any key lookup, so junk (alg none, HS256, embedded keys,
- * path-like kids, crit) is refused without touching the key set. Returns the decoded header; throws
- * a `PassportError` (`passport_wrong_type` for a `typ` that is not a passport's, else
- * `passport_malformed`) describing the first problem otherwise.
+ * The one JWS header hardening of Gatehouse: the SDK's passport verifier and the server's own
+ * tokens (`packages/server/src/crypto/jwt.ts`) both run it before any key lookup, so junk (too long,
+ * not a compact JWS, `alg` none or HS256, another `typ`, `crit`, embedded or referenced keys,
+ * `b64`, a path-like or missing `kid`) is refused without touching the key set. Never throws.
  */
-export function checkProtectedHeader(token: string): ProtectedHeaderParameters & { kid: string } {
-  if (token.length > MAX_PASSPORT_LENGTH) throw malformed('passport too long');
-  if (!COMPACT_JWS.test(token)) throw malformed('not a compact JWS');
+export function inspectProtectedHeader(token: string, rules: ProtectedHeaderRules): ProtectedHeaderVerdict {
+  const name = rules.name ?? 'token';
+  if (typeof token !== 'string') return refused(`${name} is not a string`);
+  if (token.length > rules.maxLength) return refused(`${name} too long`);
+  if (!COMPACT_JWS.test(token)) return refused('not a compact JWS');
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(token);
   } catch (err) {
-    throw new PassportError('passport_malformed', 'the protected header is not base64url JSON', { cause: err });
+    return refused('the protected header is not base64url JSON', err);
   }
-  if (header.alg !== 'EdDSA') throw malformed('unexpected alg');
-  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== PASSPORT_TYP) {
-    throw new PassportError('passport_wrong_type', 'the token is not a passport (typ is not passport+jwt)');
-  }
-  if (Object.prototype.hasOwnProperty.call(header, 'crit')) throw malformed('crit header not accepted');
-  for (const param of KEY_REFERENCE_PARAMS) {
-    if (Object.prototype.hasOwnProperty.call(header, param)) throw malformed(`${param} header not accepted`);
+  if (header.alg !== 'EdDSA') return refused('unexpected alg');
+  if (header.typ !== rules.typ) return { ok: false, wrongType: true, reason: `typ is not ${rules.typ}` };
+  if (Object.prototype.hasOwnProperty.call(header, 'crit')) return refused('crit header not accepted');
+  for (const param of REFUSED_PARAMS) {
+    if (Object.prototype.hasOwnProperty.call(header, param)) return refused(`${param} header not accepted`);
   }
   const { kid } = header;
-  if (typeof kid !== 'string' || !SAFE_KID.test(kid) || kid.includes('..')) throw malformed('bad kid');
-  return { ...header, kid };
+  if (typeof kid !== 'string' || !SAFE_KID.test(kid) || kid.includes('..')) return refused('bad kid');
+  return { ok: true, header: { ...header, kid } };
+}
+
+/**
+ * `inspectProtectedHeader` for a passport. Returns the decoded header; throws a `PassportError`
+ * (`passport_wrong_type` for a `typ` that is not a passport's, else `passport_malformed`)
+ * describing the first problem otherwise.
+ */
+export function checkProtectedHeader(token: string): CheckedProtectedHeader {
+  const verdict = inspectProtectedHeader(token, { typ: PASSPORT_TYP, maxLength: MAX_PASSPORT_LENGTH, name: 'passport' });
+  if (verdict.ok) return verdict.header;
+  if (verdict.wrongType) throw new PassportError('passport_wrong_type', 'the token is not a passport (typ is not passport+jwt)');
+  throw new PassportError('passport_malformed', verdict.reason, verdict.cause === undefined ? undefined : { cause: verdict.cause });
 }

@@ -1,7 +1,6 @@
 import type { GatehouseConfig } from './config/types.js';
 import type { Keyring } from './crypto/keyring-types.js';
-import type { HotCache } from './stores/redis/redis-hot-cache.js';
-import type { PendingRevocationStore, RevocationFeed, Stores } from './stores/types.js';
+import type { HotCache, PendingRevocationStore, RevocationFeed, Stores } from './stores/types.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 

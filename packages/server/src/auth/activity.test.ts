@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../util/logger.js';
 import { KNOWN_DEVICE_COOKIE } from './device-cookie.js';
-import { REFRESH_REUSE_GRACE_MS } from './tokens/refresh-token.js';
+import { REFRESH_REUSE_GRACE_MS } from './refresh-token.js';
 import {
   createAuthHarness,
   leakingBodies,

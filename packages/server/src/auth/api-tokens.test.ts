@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
-import { resolveApiToken } from './tokens/api-token.js';
+import { resolveApiToken } from '../credentials/api-token.js';
 import { createAuthHarness, leakingBodies, mintPassport, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 let h: AuthHarness;
@@ -115,7 +115,7 @@ describe('API tokens', () => {
       expect(await resolveApiToken(h.deps, `ghr_${'a'.repeat(43)}`)).toBeNull();
       expect(spy).not.toHaveBeenCalled();
       // A well-formed token that was never issued costs one lookup.
-      const { generateApiToken } = await import('../crypto/token-formats.js');
+      const { generateApiToken } = await import('../credentials/token-formats.js');
       expect(await resolveApiToken(h.deps, generateApiToken())).toBeNull();
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../util/metrics.test-helpers.js';
-import { REFRESH_REUSE_GRACE_MS } from './tokens/refresh-token.js';
+import { REFRESH_REUSE_GRACE_MS } from './refresh-token.js';
 import { createAuthHarness, passportFor, signin, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 let h: AuthHarness;

@@ -1,17 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-
-/**
- * The header the gateway sets to the client address it resolved (after its trusted-proxy
- * rules). The gateway removes any copy a client sends, so only the gateway can set it.
- */
-export const CLIENT_IP_HEADER = 'x-gatehouse-client-ip';
-
-/** `::ffff:192.0.2.1` -> `192.0.2.1`; anything else unchanged. */
-function unmapped(ip: string): string {
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  return m ? m[1]! : ip;
-}
+import { CLIENT_IP_HEADER, normalizeIp } from '../credentials/client-ip.js';
 
 /**
  * The client address of a request to the auth service: `x-gatehouse-client-ip` when it holds
@@ -21,10 +10,11 @@ function unmapped(ip: string): string {
 export function clientIp(request: FastifyRequest): string {
   const header = request.headers[CLIENT_IP_HEADER];
   if (typeof header === 'string') {
-    const value = header.trim();
-    if (isIP(value) !== 0) return unmapped(value.toLowerCase());
+    const ip = normalizeIp(header.trim());
+    if (ip !== '') return ip;
   }
-  return unmapped(request.socket.remoteAddress ?? request.ip);
+  const socket = request.socket.remoteAddress ?? request.ip;
+  return normalizeIp(socket) || socket;
 }
 
 /** Expands an IPv6 address to its eight 4-digit groups. */

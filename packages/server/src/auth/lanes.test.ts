@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cookieNames } from '../config/cookie-names.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { hashSecret, randomId } from '../crypto/secrets.js';
-import { generateApiToken } from '../crypto/token-formats.js';
+import { generateApiToken } from '../credentials/token-formats.js';
 import { authRoutes } from '../gateway/auth-routes.js';
 import { startAll, type RunningGatehouse } from '../start/start-all.js';
 import type { Deps } from '../context.js';
@@ -16,7 +16,7 @@ import { createPasswordHasher } from '../crypto/password-hasher.js';
 import { hashPassword } from './auth-context.js';
 import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
-import { issueAccessToken } from './tokens/access-token.js';
+import { issueAccessToken } from '../credentials/access-token.js';
 import { createAuthHarness, relaxAbuseLimits } from './test-helpers.js';
 
 /*

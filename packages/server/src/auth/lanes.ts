@@ -3,7 +3,7 @@ import type { PassportAuth } from '@gatehouse/sdk';
 import { GatehouseError } from '../errors/index.js';
 import type { PassportHook } from './passport.js';
 import { passportOf } from './passport.js';
-import { ACCOUNT_SCOPE } from './tokens/scope.js';
+import { ACCOUNT_SCOPE } from '../credentials/scope.js';
 
 /**
  * Credential lanes (DESIGN §6): every route of the auth service declares, in its own file, which

@@ -4,9 +4,7 @@ import type { Deps } from '../context.js';
 import { issuerOf } from '../config/issuer.js';
 import { GatehouseError } from '../errors/index.js';
 import type { UserRecord } from '../stores/types.js';
-
-/** The passport audience of this service. */
-export const AUTH_AUDIENCE = 'auth';
+import { AUTH_SERVICE as AUTH_AUDIENCE } from '../credentials/auth-service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

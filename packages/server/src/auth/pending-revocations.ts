@@ -1,11 +1,13 @@
 import type { Deps } from '../context.js';
 import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import type { RevocationEvent } from '../stores/types.js';
+import { startedBefore } from '../credentials/revocation.js';
+import { authMetricsOf } from './auth-metrics.js';
 import { noteRevocation } from './revocation-receipt.js';
-import { publishRevocation, REVOCATION_KEEP_MS } from './sessions.js';
 
 /**
- * Revocations while PostgreSQL is away (issue 11 item 13; docs/design-notes.md): a sign-out,
+ * Publishing revocations (`publishRevocation`: durably, then on the feed), and revocations while
+ * PostgreSQL is away (issue 11 item 13; docs/design-notes.md): a sign-out,
  * sign-out-all, remote sign-out or API-token deletion that cannot reach the durable store is
  * recorded in the PendingRevocationStore (Redis, acknowledged before the answer) and spread on
  * the feed as a `pending` event, so every gateway refuses the credential at once and keeps
@@ -14,6 +16,36 @@ import { publishRevocation, REVOCATION_KEEP_MS } from './sessions.js';
  * it only after the store confirmed. With the store and Redis both away the revocation is not
  * recorded at all and the caller gets 503 saying so.
  */
+
+/** How long a revocation is kept in the durable store (longer than any session or token lives). */
+export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
+
+/**
+ * Publishes a revocation and records it durably until `keepUntil` (default: REVOCATION_KEEP_MS
+ * after it happened).
+ */
+export async function publishRevocation(deps: Deps, event: RevocationEvent, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
+  // Durable first, then spread: whatever a gateway hears by pub/sub, a restarted gateway's
+  // warm-up and the polling fallback (Redis away) find too. Publishing is never held up by
+  // Redis (the feed sends without waiting). Should the write fail, the event is still spread
+  // (refusing sooner is never wrong) and the error goes to the caller (503, retried).
+  // PostgreSQL away (scale-out): the revocation waits in Redis and spreads as pending
+  // (recordPending below); both away: 503, nothing spread.
+  try {
+    await deps.stores.revocations.add(event, keepUntil);
+  } catch (err) {
+    if (canDefer(deps, err)) {
+      await recordPending(deps, event, err);
+      authMetricsOf(deps).revocation(event.type);
+      return;
+    }
+    await deps.feed.publish(event).catch(() => undefined);
+    throw err;
+  }
+  noteRevocation(event);
+  authMetricsOf(deps).revocation(event.type);
+  await deps.feed.publish(event);
+}
 
 /** Whether `err` says a store could not answer (then a revocation may wait in Redis). */
 export function canDefer(deps: Pick<Deps, 'pendingRevocations'>, err: unknown): boolean {
@@ -49,16 +81,6 @@ export async function recordPending(deps: Deps, event: RevocationEvent, cause?: 
   noteRevocation(pending);
   await deps.feed.publish(pending);
   return pending;
-}
-
-/**
- * Whether a session created at `createdAtMs` started before a not-before time (both epoch ms),
- * on the gateways and in the store alike. In ms, not whole seconds like access tokens' `iat`: a
- * session signed in during the same second, before a sign-out-all taken while the store was
- * away, ends too (no sign-in can follow it in that second: sign-in needs the store).
- */
-export function startedBefore(createdAtMs: number, notBeforeMs: number): boolean {
-  return createdAtMs < notBeforeMs;
 }
 
 /**

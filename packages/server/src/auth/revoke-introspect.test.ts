@@ -1,8 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
-import { verifyAccessToken } from './tokens/access-token.js';
-import { resolveApiToken } from './tokens/api-token.js';
+import { verifyAccessToken } from '../credentials/access-token.js';
+import { resolveApiToken } from '../credentials/api-token.js';
 import { createAuthHarness, leakingBodies, mintPassport, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 let h: AuthHarness;

@@ -1,12 +1,10 @@
 import type { Deps } from '../context.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
-import { canDefer, recordPending } from './pending-revocations.js';
-import { noteRevocation } from './revocation-receipt.js';
-import { authMetricsOf } from './auth-metrics.js';
+import { canDefer, publishRevocation, recordPending } from './pending-revocations.js';
 
-/** How long a revocation is kept in the durable store (longer than any session or token lives). */
-export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
+// Defined in pending-revocations.ts, whose replay publishes through it (one file: no import cycle).
+export { publishRevocation, REVOCATION_KEEP_MS } from './pending-revocations.js';
 
 export interface CreateDeviceSessionInput {
   user: Pick<UserRecord, 'id'>;
@@ -57,33 +55,6 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
   await revokeSessions(deps, replaced);
   return { session, secret, replaced };
-}
-
-/**
- * Publishes a revocation and records it durably until `keepUntil` (default: REVOCATION_KEEP_MS
- * after it happened).
- */
-export async function publishRevocation(deps: Deps, event: RevocationEvent, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
-  // Durable first, then spread: whatever a gateway hears by pub/sub, a restarted gateway's
-  // warm-up and the polling fallback (Redis away) find too. Publishing is never held up by
-  // Redis (the feed sends without waiting). Should the write fail, the event is still spread
-  // (refusing sooner is never wrong) and the error goes to the caller (503, retried).
-  // PostgreSQL away (scale-out): the revocation waits in Redis and spreads as pending
-  // (pending-revocations.ts); both away: 503, nothing spread.
-  try {
-    await deps.stores.revocations.add(event, keepUntil);
-  } catch (err) {
-    if (canDefer(deps, err)) {
-      await recordPending(deps, event, err);
-      authMetricsOf(deps).revocation(event.type);
-      return;
-    }
-    await deps.feed.publish(event).catch(() => undefined);
-    throw err;
-  }
-  noteRevocation(event);
-  authMetricsOf(deps).revocation(event.type);
-  await deps.feed.publish(event);
 }
 
 const revoke = (deps: Deps, event: RevocationEvent): Promise<void> => publishRevocation(deps, event);

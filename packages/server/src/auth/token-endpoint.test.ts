@@ -3,8 +3,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuerOf } from '../config/issuer.js';
 import { hashSecret } from '../crypto/secrets.js';
-import { REFRESH_REUSE_GRACE_MS } from './tokens/refresh-token.js';
-import { issueAccessToken, verifyAccessToken } from './tokens/access-token.js';
+import { REFRESH_REUSE_GRACE_MS } from './refresh-token.js';
+import { issueAccessToken, verifyAccessToken } from '../credentials/access-token.js';
 import { createAuthHarness, leakingBodies, mintPassport, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 let h: AuthHarness;

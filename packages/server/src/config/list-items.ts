@@ -1,5 +1,5 @@
 import { nearest } from '../util/nearest.js';
-import { AUTH_SERVICE } from '../gateway/auth-routes.js';
+import { AUTH_SERVICE } from '../credentials/auth-service.js';
 import { ConfigError } from './config-error.js';
 import { CLIENT_KEYS, ROUTE_KEYS, type IntrospectionClient, type RouteConfig } from './schema.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ACCOUNT_SCOPE } from '../auth/tokens/scope.js';
+import { ACCOUNT_SCOPE } from '../credentials/scope.js';
 import { nearest } from '../util/nearest.js';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPosition } from './json-error.js';

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '@node-rs/argon2';
-import type { Argon2Impl } from './password-hasher.js';
 
 /**
  * The worker's whole program (CommonJS, run with `eval`, so it needs no file of its own in
@@ -105,6 +104,12 @@ class HashThread {
     this.onGone(this, err);
     p?.reject(err);
   }
+}
+
+/** The argon2 primitives, injectable so tests can observe concurrency. */
+export interface Argon2Impl {
+  hash(password: string, options: Options): Promise<string>;
+  verify(hashed: string, password: string): Promise<boolean>;
 }
 
 export interface HashWorkerPool extends Argon2Impl {

@@ -150,6 +150,23 @@ describe('signJwt / verifyJwt', () => {
     await rejects(await signRaw({ alg: 'EdDSA', typ: TYP }, claims(), ours.privateKey));
   });
 
+  it('runs the SDK header rules (inspectProtectedHeader): a kid that is no plain identifier is refused even when it names our key', async () => {
+    const k = await newKey();
+    for (const kid of ['k 1', 'a..b', 'k1/../k1']) {
+      keys.set(kid, k.publicKey);
+      await rejects(await signRaw({ alg: 'EdDSA', typ: TYP, kid }, claims(), k.privateKey));
+      keys.delete(kid);
+    }
+    // Key-fingerprint and payload-encoding parameters, even without crit and with our signature.
+    for (const extra of [{ x5t: 'abc' }, { 'x5t#S256': 'abc' }, { b64: true }]) {
+      await rejects(await signRaw({ alg: 'EdDSA', typ: TYP, kid: ours.kid, ...extra }, claims(), ours.privateKey));
+    }
+    // The same key under a plain kid passes: only the header made the difference.
+    keys.set('plain-kid', k.publicKey);
+    await expect(verifyJwt(await signRaw({ alg: 'EdDSA', typ: TYP, kid: 'plain-kid' }, claims(), k.privateKey), opts)).resolves.toBeTruthy();
+    keys.delete('plain-kid');
+  });
+
   it('refuses any crit header, also for parameters the library knows', async () => {
     await rejects(await signRaw({ alg: 'EdDSA', typ: TYP, kid: ours.kid, crit: ['x-gatehouse'], 'x-gatehouse': 1 }, claims(), ours.privateKey));
     await rejects(await signRaw({ alg: 'EdDSA', typ: TYP, kid: ours.kid, crit: ['exp'] }, claims(), ours.privateKey));

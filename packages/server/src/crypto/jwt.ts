@@ -1,4 +1,5 @@
-import { SignJWT, base64url, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { inspectProtectedHeader } from '@gatehouse/sdk';
+import { SignJWT, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { GatehouseError } from '../errors/index.js';
 import type { Clock } from '../util/clock.js';
 import type { ActiveSigningKey, Keyring } from './keyring-types.js';
@@ -13,8 +14,6 @@ export type { JWTPayload };
 const INVALID = 'The token is invalid or expired';
 /** Far above any token we mint; bounds the work spent on garbage. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
-/** Header members that would let a token choose its own key or extensions: refused outright. */
-const FORBIDDEN_HEADERS = ['crit', 'jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'b64'];
 
 export async function signJwt(claims: JWTPayload, opts: { typ: string; key: ActiveSigningKey }): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: opts.typ, kid: opts.key.kid }).sign(opts.key.privateKey);
@@ -37,21 +36,12 @@ function invalid(cause?: unknown): GatehouseError {
   return new GatehouseError('invalid_token', { detail: INVALID, cause });
 }
 
-function decodeHeader(token: string): Record<string, unknown> {
-  const dot = token.indexOf('.');
-  if (dot <= 0) throw invalid();
-  const parsed: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(token.slice(0, dot))));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid();
-  return parsed as Record<string, unknown>;
-}
-
 /** Verifies a token we signed; any failure is `GatehouseError('invalid_token')` with a generic detail. */
 export async function verifyJwt(token: string, opts: VerifyJwtOptions): Promise<JWTPayload> {
   try {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
-    const header = decodeHeader(token);
-    if (header.alg !== 'EdDSA' || header.typ !== opts.typ || typeof header.kid !== 'string') throw invalid();
-    for (const h of FORBIDDEN_HEADERS) if (Object.prototype.hasOwnProperty.call(header, h)) throw invalid();
+    // The SDK's header hardening, shared with every passport verifier: before any key lookup.
+    const checked = inspectProtectedHeader(token, { typ: opts.typ, maxLength: MAX_TOKEN_LENGTH });
+    if (!checked.ok) throw invalid(checked.cause);
 
     const leeway = opts.leewaySec ?? 5;
     const { payload } = await jwtVerify(

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, type CryptoKey } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStores } from '../stores/index.js';
+import { openSqliteStores } from '../stores/sqlite/open-sqlite-stores.js';
 import type { KeyRecord, KeyStore, Stores } from '../stores/types.js';
 import { ManualClock } from '../util/clock.js';
 import { openKeyring, rotateKeys } from './keyring.js';

@@ -1,5 +1,7 @@
 import type { Options } from '@node-rs/argon2';
-import { createHashWorkerPool, HashThreadError } from './hash-workers.js';
+import { createHashWorkerPool, HashThreadError, type Argon2Impl } from './hash-workers.js';
+
+export type { Argon2Impl };
 
 /**
  * argon2id with the OWASP minimum parameters (m=19456 KiB, t=2, p=1). `algorithm: 2` is
@@ -12,12 +14,6 @@ export const ARGON2ID_OPTIONS: Options = {
   parallelism: 1,
   outputLen: 32,
 };
-
-/** The argon2 primitives, injectable so tests can observe concurrency. */
-export interface Argon2Impl {
-  hash(password: string, options: Options): Promise<string>;
-  verify(hashed: string, password: string): Promise<boolean>;
-}
 
 /**
  * The two lanes of the queue. `known_device`: a sign-in that presents a valid device cookie for

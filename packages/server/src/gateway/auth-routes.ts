@@ -1,7 +1,5 @@
 import type { RouteConfig } from '../config/types.js';
-
-/** Passport audience of the auth service. */
-export const AUTH_SERVICE = 'auth';
+import { AUTH_SERVICE } from '../credentials/auth-service.js';
 
 const FORM_OR_JSON = ['application/json', 'application/x-www-form-urlencoded'];
 

@@ -4,7 +4,7 @@
  * or scope, and `required_role`/`required_scope` carry it for code).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueAccessToken } from '../auth/tokens/access-token.js';
+import { issueAccessToken } from '../credentials/access-token.js';
 import { createLogger } from '../util/logger.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
 import { jsonLineSink } from '../util/log-capture.test-helpers.js';

@@ -1,8 +1,6 @@
 import { isIPv4, isIPv6, type BlockList } from 'node:net';
 import { parseTrustedProxies, unmapIpv4 } from '../config/trusted-proxies.js';
-
-/** The header the gateway sets to the client address it resolved; client copies are removed. */
-export const CLIENT_IP_HEADER = 'x-gatehouse-client-ip';
+import { normalizeIp } from '../credentials/client-ip.js';
 
 /** Which forwarding header the trusted proxies write (`gateway.clientIpHeader`). */
 export type ClientIpSource = 'x-forwarded-for' | 'forwarded';
@@ -71,13 +69,6 @@ export class ClientIpResolver {
     if (ip === '' || this.trusted === null) return false;
     return this.trusted.check(ip, ip.indexOf(':') >= 0 ? 'ipv6' : 'ipv4');
   }
-}
-
-/** A bare address in canonical-enough form (mapped IPv4 unmapped, IPv6 lower-case); '' when not an IP. */
-export function normalizeIp(s: string): string {
-  if (isIPv4(s)) return s;
-  if (isIPv6(s)) return unmapIpv4(s.toLowerCase());
-  return '';
 }
 
 /**

@@ -6,7 +6,7 @@ import { isHttps } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
-import { parseRevokedHeader } from '../auth/revocation-receipt.js';
+import { parseRevokedHeader } from '../credentials/revocation.js';
 import { noteRefusal } from '../stores/health/outage-log.js';
 import { AccessLog, isLoggedRefusal, pathOnly } from './access-log.js';
 import { guardPublicDetail } from './admin-access.js';

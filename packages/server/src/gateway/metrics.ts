@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { FeedMode } from '../context.js';
 import type { StoreHealth } from '../stores/health/store-health.js';
-import type { HotCache } from '../stores/redis/redis-hot-cache.js';
+import type { HotCache } from '../stores/types.js';
 import type { DegradedReason } from './pipeline/authenticate/types.js';
 
 const LOOP_DELAY_RESOLUTION_MS = 10;

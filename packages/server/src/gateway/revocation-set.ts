@@ -1,6 +1,6 @@
 import type { Deps } from '../context.js';
 import { StoreUnavailableError } from '../errors/index.js';
-import { startedBefore } from '../auth/pending-revocations.js';
+import { startedBefore } from '../credentials/revocation.js';
 import { logStoreFailure } from '../stores/health/outage-log.js';
 import type { RevocationEvent } from '../stores/types.js';
 

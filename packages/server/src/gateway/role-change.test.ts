@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueAccessToken } from '../auth/tokens/access-token.js';
+import { issueAccessToken } from '../credentials/access-token.js';
 import { grantRole, revokeRole } from '../auth/user-admin.js';
 import { hashSecret, randomId } from '../crypto/secrets.js';
-import { generateApiToken } from '../crypto/token-formats.js';
+import { generateApiToken } from '../credentials/token-formats.js';
 import { StoreUnavailableError } from '../errors/index.js';
 import type { UserRecord } from '../stores/types.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type BlockList, type Socket } from 'node:net';
 import { parseTrustedProxies } from '../config/trusted-proxies.js';
-import { normalizeIp } from '../gateway/client-ip.js';
+import { normalizeIp } from '../credentials/client-ip.js';
 
 /**
  * How long idle kept-alive connections stay open once a drain begins (at most a quarter of the

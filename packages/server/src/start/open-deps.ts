@@ -7,23 +7,15 @@ import type { Deps, FeedMode } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
-import {
-  createRequestPathRedis,
-  describeRedis,
-  InProcessRevocationFeed,
-  NoHotCache,
-  openPostgresStores,
-  openSqliteStores,
-  RedisHotCache,
-  RedisRateLimitStore,
-  RedisPendingRevocations,
-  RedisRevocationFeed,
-  whenRedisReady,
-  type HotCache,
-  type PendingRevocationStore,
-  type RevocationFeed,
-  type Stores,
-} from '../stores/index.js';
+import { InProcessRevocationFeed } from '../stores/revocations/in-process-feed.js';
+import { RedisRateLimitStore } from '../stores/rate-limits/redis-rate-limit-store.js';
+import { openPostgresStores } from '../stores/postgres/open-postgres-stores.js';
+import { createRequestPathRedis, whenRedisReady } from '../stores/redis/redis-client.js';
+import { NoHotCache, RedisHotCache } from '../stores/redis/redis-hot-cache.js';
+import { RedisPendingRevocations } from '../stores/redis/redis-pending-revocations.js';
+import { describeRedis, RedisRevocationFeed } from '../stores/redis/redis-revocation-feed.js';
+import { openSqliteStores } from '../stores/sqlite/open-sqlite-stores.js';
+import type { HotCache, PendingRevocationStore, RevocationFeed, Stores } from '../stores/types.js';
 import { checkWritable } from '../stores/health/disk-check.js';
 import { SQLITE_FILE_NAME } from '../stores/sqlite/database.js';
 import { Probe, type ProbeOptions } from '../stores/health/probe.js';

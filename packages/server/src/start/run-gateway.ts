@@ -6,14 +6,13 @@ import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { createGateway } from '../gateway/gateway.js';
-import { systemClock } from '../util/clock.js';
-import { createLogger } from '../util/logger.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { demoRoutes } from './demo-routes.js';
-import { openDeps } from './open-deps.js';
+import { openDeps, type OpenDepsOptions } from './open-deps.js';
 import { ConnectionGuard, serverTimeoutOptions } from './connections.js';
 import { publicDetail } from '../gateway/admin-access.js';
 import { Cleanups, closeServer, listen, shareIssuer, startBackground, urlHost } from './role-support.js';
-import type { StartAllOptions } from './start-all.js';
 
 /** JWKS refetch settings of the demo services' passport verifiers (SDK defaults otherwise). */
 export interface DemoVerifierOptions {
@@ -138,8 +137,21 @@ export function drainThenClose(guard: ConnectionGuard, drainMs: number, cleanups
   };
 }
 
-/** The gateway role takes what `gatehouse start` takes (start-all.ts documents each option). */
-export type GatewayRoleOptions = StartAllOptions;
+/** What the gateway role and `gatehouse start` (start-all.ts) take. */
+export interface GatewayRoleOptions {
+  config: GatehouseConfig;
+  logger?: Logger;
+  clock?: Clock;
+  /** How often signing keys are re-read from the store (ms; default 30 000). Tests of rotation shorten it. */
+  keyReloadMs?: number;
+  /**
+   * JWKS refetch settings of the demo services' passport verifiers (SDK defaults otherwise).
+   * A rotation test that publishes keys seconds ahead scales the cooldown down with it.
+   */
+  demoVerifier?: DemoVerifierOptions;
+  /** Store options (tests: a private PostgreSQL schema, a short feed poll). */
+  openDeps?: OpenDepsOptions;
+}
 
 export interface RunningGateway {
   /** Public gateway URL (`publicUrl`, else the bound address). */

@@ -1,14 +1,16 @@
 import { resolve } from 'node:path';
-import type { GatehouseConfig } from '../config/types.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { createLogger, type Logger } from '../util/logger.js';
-import { openDeps, type OpenDepsOptions } from './open-deps.js';
+import { systemClock } from '../util/clock.js';
+import { createLogger } from '../util/logger.js';
+import { openDeps } from './open-deps.js';
 import { Cleanups, shareIssuer, startBackground } from './role-support.js';
 import { listenAuthService } from './run-auth.js';
-import { attachGateway, drainThenClose, openPublicServer, type DemoVerifierOptions, type RunningGateway } from './run-gateway.js';
+import { attachGateway, drainThenClose, openPublicServer, type GatewayRoleOptions, type RunningGateway } from './run-gateway.js';
 
 /** What `gatehouse start` runs: the same shape as a lone gateway role (it is one, plus auth). */
 export type RunningGatehouse = RunningGateway;
+
+/** `gatehouse start` takes what the gateway role takes (run-gateway.ts documents each option). */
+export type StartAllOptions = GatewayRoleOptions;
 
 /**
  * `gatehouse start`: every part as its own HTTP server on loopback in this process, so even the
@@ -16,21 +18,6 @@ export type RunningGatehouse = RunningGateway;
  * port is public. With `databaseUrl` / `redisUrl` it is the scale-out single box: the same
  * roles as `gatehouse auth` + `gatehouse gateway`, sharing one set of store connections.
  */
-export interface StartAllOptions {
-  config: GatehouseConfig;
-  logger?: Logger;
-  clock?: Clock;
-  /** How often signing keys are re-read from the store (ms; default 30 000). Tests of rotation shorten it. */
-  keyReloadMs?: number;
-  /**
-   * JWKS refetch settings of the demo services' passport verifiers (SDK defaults otherwise).
-   * A rotation test that publishes keys seconds ahead scales the cooldown down with it.
-   */
-  demoVerifier?: DemoVerifierOptions;
-  /** Store options (tests: a private PostgreSQL schema, a short feed poll). */
-  openDeps?: OpenDepsOptions;
-}
-
 export async function startAll(options: StartAllOptions): Promise<RunningGatehouse> {
   const config = structuredClone(options.config);
   const clock = options.clock ?? systemClock;

@@ -139,6 +139,26 @@ export type RevocationEvent =
   /** An API token was deleted: drop it from every cache at once. */
   | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean };
 
+/** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
+export function isRevocationEvent(v: unknown): v is RevocationEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (typeof e.at !== 'number') return false;
+  if (e.pending !== undefined && typeof e.pending !== 'boolean') return false;
+  switch (e.type) {
+    case 'session':
+      return typeof e.sid === 'string' && (e.userId === undefined || typeof e.userId === 'string');
+    case 'user':
+      return typeof e.userId === 'string' && typeof e.notBefore === 'number' && (e.sessions === undefined || typeof e.sessions === 'boolean');
+    case 'access_token':
+      return typeof e.jti === 'string' && typeof e.exp === 'number';
+    case 'api_token':
+      return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
+    default:
+      return false;
+  }
+}
+
 /** Spreads revocations to every gateway (in process now; Redis pub/sub with scale-out). */
 export interface RevocationFeed {
   publish(event: RevocationEvent): Promise<void>;
@@ -320,4 +340,34 @@ export interface Stores {
    */
   health: StoreHealth;
   close(): Promise<void>;
+}
+
+/** What /readyz says of the hot copy: Redis answering, no hot copy configured, or Redis away. */
+export type HotCacheStatus = 'redis' | 'none' | 'down';
+
+export interface HotCacheStats {
+  hits: number;
+  misses: number;
+  /** Commands that failed or timed out (swallowed: the caller fell through to the durable store). */
+  errors: number;
+}
+
+/**
+ * The shared hot copy of sessions and resolved API tokens (DESIGN §4: "memory, then Redis"):
+ * small JSON values by key, each with a TTL. An accelerator only, never the source of truth:
+ * `get` answers `undefined` on a miss AND on any failure, `set`/`delete` are fire-and-forget.
+ * Nothing here ever throws to a request or makes it wait longer than the command timeout.
+ */
+export interface HotCache {
+  readonly kind: 'redis' | 'none';
+  /** The parsed value, or undefined (miss, Redis away, timeout, garbage). Never rejects. */
+  get(key: string): Promise<unknown>;
+  /** Stores `value` for `ttlMs` (ignored when < 1). Never throws; not awaited by callers. */
+  set(key: string, value: unknown, ttlMs: number): void;
+  /** Removes the key. Never throws; not awaited by callers. */
+  delete(key: string): void;
+  status(): HotCacheStatus;
+  stats(): HotCacheStats;
+  /** "Redis host:port" without credentials, or "none". */
+  describe(): string;
 }

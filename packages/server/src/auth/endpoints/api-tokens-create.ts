@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { hashSecret, randomId } from '../../crypto/secrets.js';
-import { generateApiToken } from '../../crypto/token-formats.js';
+import { generateApiToken } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import type { ApiTokenRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { iso, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
-import { ACCOUNT_SCOPE, narrowScopes, parseScope, tokenScopes } from '../tokens/scope.js';
+import { ACCOUNT_SCOPE, narrowScopes, parseScope, tokenScopes } from '../../credentials/scope.js';
 import { MINT_API_TOKEN_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 

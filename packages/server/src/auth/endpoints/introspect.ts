@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../context.js';
 import { hashSecret, safeEqual } from '../../crypto/secrets.js';
-import { isRefreshTokenShape, isWellFormedApiToken } from '../../crypto/token-formats.js';
+import { isRefreshTokenShape, isWellFormedApiToken } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { isSessionLive } from '../sessions.js';
-import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../tokens/access-token.js';
-import { resolveApiToken } from '../tokens/api-token.js';
-import { grantableScopes } from '../tokens/scope.js';
+import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken } from '../../credentials/access-token.js';
+import { resolveApiToken } from '../../credentials/api-token.js';
+import { grantableScopes } from '../../credentials/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../context.js';
 import { hashSecret } from '../../crypto/secrets.js';
-import { isRefreshTokenShape, isWellFormedApiToken } from '../../crypto/token-formats.js';
+import { isRefreshTokenShape, isWellFormedApiToken } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { endSessions, publishRevocation } from '../sessions.js';
-import { verifyAccessToken } from '../tokens/access-token.js';
+import { verifyAccessToken } from '../../credentials/access-token.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 

@@ -7,9 +7,9 @@ import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.j
 import { checkDeviceField } from '../policy/device.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
-import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../tokens/access-token.js';
-import { issueFirstRefreshToken, redeemRefreshToken } from '../tokens/refresh-token.js';
-import { parseScope, tokenScopes } from '../tokens/scope.js';
+import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../../credentials/access-token.js';
+import { issueFirstRefreshToken, redeemRefreshToken } from '../refresh-token.js';
+import { parseScope, tokenScopes } from '../../credentials/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 

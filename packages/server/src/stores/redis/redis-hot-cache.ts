@@ -1,35 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { HotCache, HotCacheStats, HotCacheStatus } from '../types.js';
 import { describeRedis } from './redis-revocation-feed.js';
-
-/** What /readyz says of the hot copy: Redis answering, no hot copy configured, or Redis away. */
-export type HotCacheStatus = 'redis' | 'none' | 'down';
-
-export interface HotCacheStats {
-  hits: number;
-  misses: number;
-  /** Commands that failed or timed out (swallowed: the caller fell through to the durable store). */
-  errors: number;
-}
-
-/**
- * The shared hot copy of sessions and resolved API tokens (DESIGN §4: "memory, then Redis"):
- * small JSON values by key, each with a TTL. An accelerator only, never the source of truth:
- * `get` answers `undefined` on a miss AND on any failure, `set`/`delete` are fire-and-forget.
- * Nothing here ever throws to a request or makes it wait longer than the command timeout.
- */
-export interface HotCache {
-  readonly kind: 'redis' | 'none';
-  /** The parsed value, or undefined (miss, Redis away, timeout, garbage). Never rejects. */
-  get(key: string): Promise<unknown>;
-  /** Stores `value` for `ttlMs` (ignored when < 1). Never throws; not awaited by callers. */
-  set(key: string, value: unknown, ttlMs: number): void;
-  /** Removes the key. Never throws; not awaited by callers. */
-  delete(key: string): void;
-  status(): HotCacheStatus;
-  stats(): HotCacheStats;
-  /** "Redis host:port" without credentials, or "none". */
-  describe(): string;
-}
 
 /** The embedded default: no shared hot copy (the gateway's memory LRU is the only one). */
 export class NoHotCache implements HotCache {

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { GatehouseError, StoreUnavailableError } from '../../errors/index.js';
-import type { PendingRevocationStore, RevocationEvent } from '../types.js';
-import { isRevocationEvent } from './redis-revocation-feed.js';
+import { isRevocationEvent, type PendingRevocationStore, type RevocationEvent } from '../types.js';
 
 export interface RedisPendingRevocationsOptions {
   /** A request-path client (`createRequestPathRedis`: no offline queue, short command timeout). Not closed here. */

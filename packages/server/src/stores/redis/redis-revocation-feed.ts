@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Clock } from '../../util/clock.js';
 import { FeedHandlers, type RevocationHandler } from '../revocations/feed-handlers.js';
-import type { RevocationEvent, RevocationFeed, RevocationStore } from '../types.js';
+import { isRevocationEvent, type RevocationEvent, type RevocationFeed, type RevocationStore } from '../types.js';
 
 
 /** The part of a pino logger the feed uses (state changes and trouble only, never the URL). */
@@ -72,26 +72,6 @@ function eventKey(e: RevocationEvent): string {
       return `a\u0000${e.jti}\u0000${e.exp}\u0000${e.at}`;
     case 'api_token':
       return `k\u0000${e.tokenId}\u0000${e.at}`;
-  }
-}
-
-/** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
-export function isRevocationEvent(v: unknown): v is RevocationEvent {
-  if (typeof v !== 'object' || v === null) return false;
-  const e = v as Record<string, unknown>;
-  if (typeof e.at !== 'number') return false;
-  if (e.pending !== undefined && typeof e.pending !== 'boolean') return false;
-  switch (e.type) {
-    case 'session':
-      return typeof e.sid === 'string' && (e.userId === undefined || typeof e.userId === 'string');
-    case 'user':
-      return typeof e.userId === 'string' && typeof e.notBefore === 'number' && (e.sessions === undefined || typeof e.sessions === 'boolean');
-    case 'access_token':
-      return typeof e.jti === 'string' && typeof e.exp === 'number';
-    case 'api_token':
-      return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
-    default:
-      return false;
   }
 }
 

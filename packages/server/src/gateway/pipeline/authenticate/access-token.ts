@@ -1,4 +1,4 @@
-import { verifyAccessToken, type AccessTokenClaims } from '../../../auth/tokens/access-token.js';
+import { verifyAccessToken, type AccessTokenClaims } from '../../../credentials/access-token.js';
 import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';

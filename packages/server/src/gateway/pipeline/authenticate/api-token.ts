@@ -1,12 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { resolveApiToken, type ResolvedApiToken } from '../../../auth/tokens/api-token.js';
+import { resolveApiToken, type ResolvedApiToken } from '../../../credentials/api-token.js';
 import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
-import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../crypto/token-formats.js';
+import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../credentials/token-formats.js';
 import { GatehouseError, StoreUnavailableError } from '../../../errors/index.js';
 import { logStoreFailure } from '../../../stores/health/outage-log.js';
-import type { HotCache } from '../../../stores/redis/redis-hot-cache.js';
-import type { ApiTokenRecord, RevocationEvent } from '../../../stores/types.js';
+import type { ApiTokenRecord, HotCache, RevocationEvent } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
 import { UNKNOWN_CREDENTIALS_MAX, type DegradedReporter, type Identity, type IdentityUser } from './types.js';

@@ -8,7 +8,7 @@ import type { Exchange } from '../../exchange.js';
 import { DUPLICATE } from '../../exchange.js';
 import { HSTS, sendProblem } from '../../respond.js';
 import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener, type StripRules } from '../strip/strip.js';
-import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
+import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {

@@ -1,8 +1,9 @@
 import type { CookieNames } from '../../../config/cookie-names.js';
 import { GatehouseError } from '../../../errors/index.js';
-import { CLIENT_IP_HEADER, type ClientIpResolver } from '../../client-ip.js';
+import { CLIENT_IP_HEADER } from '../../../credentials/client-ip.js';
+import type { ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
-import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
+import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 import type { HostPolicy } from '../../host-policy.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */

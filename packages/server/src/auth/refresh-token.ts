@@ -1,14 +1,13 @@
 import type { FastifyRequest } from 'fastify';
-import type { Deps } from '../../context.js';
-import { refreshTokenSuccessor } from '../../crypto/rotation-key.js';
-import { hashSecret } from '../../crypto/secrets.js';
-import { generateRefreshToken, isRefreshTokenShape } from '../../crypto/token-formats.js';
-import { GatehouseError } from '../../errors/index.js';
-import type { SessionRecord, UserRecord } from '../../stores/types.js';
-import { recordAudit } from '../audit.js';
-import { authMetricsOf } from '../auth-metrics.js';
-import { endSessions, isSessionLive, sessionExpiry } from '../sessions.js';
-import { grantableScopes, narrowScopes, parseScope } from './scope.js';
+import type { Deps } from '../context.js';
+import { hashSecret } from '../crypto/secrets.js';
+import { generateRefreshToken, isRefreshTokenShape, refreshTokenSuccessor } from '../credentials/token-formats.js';
+import { GatehouseError } from '../errors/index.js';
+import type { SessionRecord, UserRecord } from '../stores/types.js';
+import { recordAudit } from './audit.js';
+import { authMetricsOf } from './auth-metrics.js';
+import { endSessions, isSessionLive, sessionExpiry } from './sessions.js';
+import { grantableScopes, narrowScopes, parseScope } from '../credentials/scope.js';
 
 /**
  * A refresh token presented again within this long after its rotation (a retry after a lost

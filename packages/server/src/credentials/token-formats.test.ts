@@ -1,7 +1,7 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { deriveRefreshRotationKey, refreshTokenSuccessor } from './rotation-key.js';
-import { API_TOKEN_LENGTH, crc32, generateApiToken, generateRefreshToken, isRefreshTokenShape, isWellFormedApiToken } from './token-formats.js';
+import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
+import { API_TOKEN_LENGTH, crc32, generateApiToken, generateRefreshToken, isRefreshTokenShape, isWellFormedApiToken, refreshTokenSuccessor } from './token-formats.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

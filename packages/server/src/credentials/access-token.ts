@@ -1,9 +1,9 @@
-import { issuerOf } from '../../config/issuer.js';
-import type { Deps } from '../../context.js';
-import { signJwt, verifyJwt } from '../../crypto/jwt.js';
-import { randomId } from '../../crypto/secrets.js';
-import { GatehouseError } from '../../errors/index.js';
-import type { SessionRecord, UserRecord } from '../../stores/types.js';
+import { issuerOf } from '../config/issuer.js';
+import type { Deps } from '../context.js';
+import { signJwt, verifyJwt } from '../crypto/jwt.js';
+import { randomId } from '../crypto/secrets.js';
+import { GatehouseError } from '../errors/index.js';
+import type { SessionRecord, UserRecord } from '../stores/types.js';
 
 /** JOSE `typ` of access tokens (RFC 9068). Passports use `passport+jwt`. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';

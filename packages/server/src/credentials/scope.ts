@@ -1,5 +1,5 @@
-import type { GatehouseConfig } from '../../config/types.js';
-import { GatehouseError } from '../../errors/index.js';
+import type { GatehouseConfig } from '../config/types.js';
+import { GatehouseError } from '../errors/index.js';
 
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
 const SCOPE_TOKEN_RE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;

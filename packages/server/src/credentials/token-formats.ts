@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { randomSecret } from './secrets.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { randomSecret } from '../crypto/secrets.js';
 
 /**
  * Wire formats of the opaque bearer secrets. Each kind has its own prefix, so a token sent in
@@ -59,6 +59,16 @@ function checksumOf(head: string): string {
 /** A new refresh token: `ghr_` + 256 random bits, base64url. */
 export function generateRefreshToken(): string {
   return REFRESH_TOKEN_PREFIX + randomSecret();
+}
+
+/**
+ * The successor of refresh token `token`: `ghr_` + base64url(HMAC-SHA256(rotationKey, token)).
+ * The same token always has the same successor, so a retry within the grace period gets exactly
+ * the token the first answer carried, without storing any plaintext; nobody without the server's
+ * key (`crypto/rotation-key.ts`) can compute it.
+ */
+export function refreshTokenSuccessor(rotationKey: Uint8Array, token: string): string {
+  return REFRESH_TOKEN_PREFIX + createHmac('sha256', rotationKey).update(token, 'utf8').digest('base64url');
 }
 
 /** Whether `t` has the shape of a refresh token (no lookup, no checksum). */

@@ -1,7 +1,7 @@
-import type { Deps } from '../../context.js';
-import { hashSecret } from '../../crypto/secrets.js';
-import { isWellFormedApiToken } from '../../crypto/token-formats.js';
-import type { ApiTokenRecord, UserRecord } from '../../stores/types.js';
+import type { Deps } from '../context.js';
+import { hashSecret } from '../crypto/secrets.js';
+import { isWellFormedApiToken } from './token-formats.js';
+import type { ApiTokenRecord, UserRecord } from '../stores/types.js';
 
 export interface ResolvedApiToken {
   token: ApiTokenRecord;

@@ -1,2 +1,0 @@
-export type { KeyRecord, KeyStore } from '../types.js';
-export { SqlKeyStore } from './sql-key-store.js';

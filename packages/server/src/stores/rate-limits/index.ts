@@ -1,2 +1,0 @@
-export type { RateLimitResult, RateLimitRule, RateLimitStore } from '../types.js';
-export { MemoryRateLimitStore } from './memory-rate-limit-store.js';

@@ -1,2 +1,0 @@
-export type { SessionRecord, SessionStore } from '../types.js';
-export { SqlSessionStore } from './sql-session-store.js';

@@ -1,2 +1,0 @@
-export { UsernameTakenError, type UserRecord, type UserStore } from '../types.js';
-export { SqlUserStore } from './sql-user-store.js';
