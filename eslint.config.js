@@ -27,7 +27,10 @@ export default tseslint.config(
         { property: 'insertAdjacentHTML', message: 'User-supplied text is only written with textContent.' },
       ],
       'no-restricted-syntax': ['error',
-        { selector: 'ImportDeclaration[source.value=/^(?!\\.\\.?\\/).*|^(?!.*\\.js$)/]', message: 'Browsers load only relative paths ending in .js: no bare or extensionless imports.' },
+        {
+          selector: ':matches(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration, ImportExpression)[source.value=/^(?!\\.\\.?\\/).*|^(?!.*\\.js$)/]',
+          message: 'Browsers load only relative paths ending in .js: no bare or extensionless imports.',
+        },
       ],
     },
   },
