@@ -2,7 +2,7 @@
 /** The change-password form of the account page. */
 import { $ } from './dom.js';
 import { problemCode, problemMessage, request } from './api.js';
-import { MIN_PASSWORD, setBusy, setFieldError, strengthFeedback } from './forms.js';
+import { MIN_PASSWORD, checkFields, setBusy, setFieldError, strengthFeedback } from './forms.js';
 
 /**
  * Wires the password form.
@@ -40,23 +40,13 @@ export function initPasswordForm(usernameEl, gone, changed) {
     setFieldError(fresh, freshError, '');
     passwordFormError.textContent = '';
     passwordStatus.textContent = '';
-    /** @type {HTMLInputElement | null} */
-    let first = null;
-    if (!current.value) {
-      setFieldError(current, currentError, 'Enter your current password.');
-      first = current;
-    }
-    if (Array.from(fresh.value).length < MIN_PASSWORD) {
-      setFieldError(fresh, freshError, 'Your new password needs at least ' + MIN_PASSWORD + ' characters.');
-      first = first || fresh;
-    } else if (fresh.value === current.value) {
-      setFieldError(fresh, freshError, 'Choose a password different from the current one.');
-      first = first || fresh;
-    }
-    if (first) {
-      first.focus();
-      return;
-    }
+    const valid = checkFields([
+      [current, currentError, !current.value && 'Enter your current password.'],
+      [fresh, freshError, Array.from(fresh.value).length < MIN_PASSWORD
+        ? 'Your new password needs at least ' + MIN_PASSWORD + ' characters.'
+        : fresh.value === current.value && 'Choose a password different from the current one.'],
+    ]);
+    if (!valid) return;
     setBusy(passwordForm, true);
     request('POST', '/auth/password', { current_password: current.value, new_password: fresh.value }).then(function (result) {
       setBusy(passwordForm, false);

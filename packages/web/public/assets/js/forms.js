@@ -20,6 +20,25 @@ export function setFieldError(input, errorEl, message) {
 }
 
 /**
+ * Checks a form's fields before it is sent: shows each failed check at its field, focuses
+ * the first field that failed, and says whether all passed.
+ * @param {Array<[HTMLElement, HTMLElement, string | false]>} checks each [field, its error
+ *   element, the error message, or false when the field is fine]
+ * @returns {boolean}
+ */
+export function checkFields(checks) {
+  /** @type {HTMLElement | null} */
+  let first = null;
+  for (const [input, errorEl, message] of checks) {
+    if (!message) continue;
+    setFieldError(input, errorEl, message);
+    first = first || input;
+  }
+  if (first) first.focus();
+  return first === null;
+}
+
+/**
  * Disables a form's submit button while its request runs (with its `data-busy-label`).
  * @param {HTMLFormElement} form
  * @param {boolean} busy

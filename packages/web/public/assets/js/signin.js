@@ -2,7 +2,7 @@
 /** The sign-in page (signin.html). */
 import { $, clockTime, describeWait } from './dom.js';
 import { problemCode, problemMessage, retryAfterSeconds, signIn } from './api.js';
-import { setBusy, setFieldError } from './forms.js';
+import { checkFields, setBusy, setFieldError } from './forms.js';
 import { go, keepNextOn, nextParam } from './session.js';
 
 /**
@@ -48,20 +48,11 @@ export function initSignin() {
     clear();
     const name = username.value.trim();
     const pass = password.value;
-    /** @type {HTMLInputElement | null} */
-    let first = null;
-    if (!name) {
-      setFieldError(username, usernameError, 'Enter your username.');
-      first = first || username;
-    }
-    if (!pass) {
-      setFieldError(password, passwordError, 'Enter your password.');
-      first = first || password;
-    }
-    if (first) {
-      first.focus();
-      return;
-    }
+    const valid = checkFields([
+      [username, usernameError, !name && 'Enter your username.'],
+      [password, passwordError, !pass && 'Enter your password.'],
+    ]);
+    if (!valid) return;
 
     setBusy(form, true);
     signIn(name, pass, remember.checked).then(function (result) {

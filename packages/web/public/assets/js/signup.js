@@ -2,7 +2,7 @@
 /** The sign-up page (signup.html): the form, the strength meter and the proof of work. */
 import { $, el } from './dom.js';
 import { problemCode, problemMessage, request, signIn } from './api.js';
-import { MIN_PASSWORD, setBusy, setFieldError, strengthFeedback } from './forms.js';
+import { MIN_PASSWORD, checkFields, setBusy, setFieldError, strengthFeedback } from './forms.js';
 import { challengePayload, solveChallenge } from './pow.js';
 import { go, keepNextOn, nextParam } from './session.js';
 
@@ -147,22 +147,13 @@ export function initSignup() {
     clear();
     const name = username.value.trim();
     const pass = password.value;
-    /** @type {HTMLInputElement | null} */
-    let first = null;
-    if (!name) {
-      setFieldError(username, usernameError, 'Choose a username.');
-      first = first || username;
-    }
-    if (Array.from(pass).length < MIN_PASSWORD) {
-      setFieldError(password, passwordError, pass
+    const valid = checkFields([
+      [username, usernameError, !name && 'Choose a username.'],
+      [password, passwordError, Array.from(pass).length < MIN_PASSWORD && (pass
         ? 'Your password needs at least ' + MIN_PASSWORD + ' characters.'
-        : 'Choose a password of at least ' + MIN_PASSWORD + ' characters.');
-      first = first || password;
-    }
-    if (first) {
-      first.focus();
-      return;
-    }
+        : 'Choose a password of at least ' + MIN_PASSWORD + ' characters.')],
+    ]);
+    if (!valid) return;
     setBusy(form, true);
     send(name, pass, null, 0);
   });
