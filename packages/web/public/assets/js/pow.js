@@ -59,7 +59,7 @@ function rotr(x, n) {
  * @param {string} message
  * @returns {string}
  */
-function sha256HexJs(message) {
+export function sha256HexJs(message) {
   shaConstants();
   const bytes = new TextEncoder().encode(message);
   const length = bytes.length;
@@ -97,7 +97,8 @@ function sha256HexJs(message) {
   return out;
 }
 
-const subtle = window.crypto && window.crypto.subtle;
+// Absent (undefined) where the page is not a secure context.
+const subtle = globalThis.crypto && globalThis.crypto.subtle;
 
 /**
  * @param {string} message
