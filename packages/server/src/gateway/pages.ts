@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
@@ -88,13 +89,21 @@ export class Pages {
       files.set(urlPath, { body, headers: { ...PAGE_SECURITY_HEADERS, 'content-type': type, 'content-length': body.length, 'cache-control': cacheControl } });
     };
     for (const [urlPath, name] of Object.entries(PAGES)) await add(urlPath, join(this.dir, name), 'no-cache');
-    let names: string[] = [];
-    try {
-      names = (await readdir(join(this.dir, 'assets'), { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
-    } catch {
-      // No assets folder: nothing to serve there.
-    }
-    for (const name of names) if (ASSET_NAME.test(name)) await add(`/assets/${name}`, join(this.dir, 'assets', name), 'public, max-age=300');
+    // assets/ and its subfolders (assets/js/ holds the page modules), each name checked.
+    const walk = async (urlDir: string, dir: string): Promise<void> => {
+      let entries: Dirent[] = [];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return; // No assets folder: nothing to serve there.
+      }
+      for (const d of entries) {
+        if (!ASSET_NAME.test(d.name)) continue;
+        if (d.isFile()) await add(`${urlDir}/${d.name}`, join(dir, d.name), 'public, max-age=300');
+        else if (d.isDirectory()) await walk(`${urlDir}/${d.name}`, join(dir, d.name));
+      }
+    };
+    await walk('/assets', join(this.dir, 'assets'));
     return files;
   }
 }

@@ -1,0 +1,90 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publicDir } from '@gatehouse/web';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_SECURITY_HEADERS, Pages } from './pages.js';
+
+// Pages serves assets/ and its subfolders (the page modules live in assets/js/): each file by
+// its exact name, with its type, the asset caching and the page security headers.
+
+let dir: string;
+let outside: string;
+
+/** Serves `pages` on a loopback port for the duration of `fn`. */
+async function withServer(pages: Pages, fn: (url: string) => Promise<void>): Promise<void> {
+  const server: Server = createServer((req, res) => {
+    pages.serve(req, res, new URL(req.url ?? '/', 'http://x').pathname).catch(() => {
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((done) => server.close(done));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gatehouse-pages-'));
+  outside = await mkdtemp(join(tmpdir(), 'gatehouse-outside-'));
+  await writeFile(join(outside, 'secret.js'), 'not for you');
+  await mkdir(join(dir, 'assets', 'js', 'deeper'), { recursive: true });
+  await mkdir(join(dir, 'assets', '.hidden'));
+  await writeFile(join(dir, 'assets', 'style.css'), 'body{}');
+  await writeFile(join(dir, 'assets', 'js', 'main.js'), "import './deeper/part.js';");
+  await writeFile(join(dir, 'assets', 'js', 'deeper', 'part.js'), 'export {};');
+  await writeFile(join(dir, 'assets', '.hidden', 'x.js'), 'hidden');
+  await writeFile(join(dir, 'assets', 'js', 'bad name.js'), 'bad');
+  await symlink(outside, join(dir, 'assets', 'linked'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
+});
+
+describe('Pages: assets in subfolders', () => {
+  it('serves the files of assets/ and its subfolders with their type, asset caching and the page headers', async () => {
+    await withServer(new Pages(dir), async (url) => {
+      for (const [path, body, type] of [
+        ['/assets/style.css', 'body{}', 'text/css; charset=utf-8'],
+        ['/assets/js/main.js', "import './deeper/part.js';", 'text/javascript; charset=utf-8'],
+        ['/assets/js/deeper/part.js', 'export {};', 'text/javascript; charset=utf-8'],
+      ] as const) {
+        const r = await fetch(url + path);
+        expect(r.status, path).toBe(200);
+        expect(await r.text()).toBe(body);
+        expect(r.headers.get('content-type')).toBe(type);
+        expect(r.headers.get('cache-control')).toBe('public, max-age=300');
+        for (const [k, v] of Object.entries(PAGE_SECURITY_HEADERS)) expect(r.headers.get(k), k).toBe(v);
+      }
+    });
+  });
+
+  it('serves no hidden or oddly named file or folder, nothing through a symlink, and no folder itself', async () => {
+    await withServer(new Pages(dir), async (url) => {
+      for (const path of ['/assets/.hidden/x.js', '/assets/js/bad%20name.js', '/assets/js/bad name.js', '/assets/linked/secret.js', '/assets/js', '/assets/js/', '/assets/js/deeper']) {
+        const r = await fetch(url + path);
+        expect(r.status, path).toBe(404);
+        expect(await r.text()).not.toContain('not for you');
+      }
+    });
+  });
+
+  it("serves every page module of @gatehouse/web as JavaScript", async () => {
+    await withServer(new Pages(publicDir), async (url) => {
+      const r = await fetch(`${url}/signin`);
+      const src = /<script type="module" src="([^"]+)"/.exec(await r.text())?.[1];
+      expect(src).toBe('/assets/js/main.js');
+      for (const module of ['main', 'api', 'list', 'account-tokens']) {
+        const m = await fetch(`${url}/assets/js/${module}.js`);
+        expect(m.status, module).toBe(200);
+        expect(m.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      }
+    });
+  });
+});

@@ -1,0 +1,29 @@
+// @ts-check
+/**
+ * Gatehouse web pages: the one module entry of every page (native ES modules from 'self',
+ * no build step, no dependencies). The page it drives is named by
+ * <body data-page="signin|signup|home|notes|account">.
+ */
+import { initAccount } from './account.js';
+import { initHome } from './home.js';
+import { initNotes } from './notes.js';
+import { initSignin } from './signin.js';
+import { initSignup } from './signup.js';
+
+/** @type {Record<string, () => void>} */
+const PAGES = {
+  signin: initSignin,
+  signup: initSignup,
+  home: initHome,
+  notes: initNotes,
+  account: initAccount,
+};
+
+function start() {
+  const page = document.body && document.body.dataset.page;
+  const init = page !== undefined && Object.prototype.hasOwnProperty.call(PAGES, page) ? PAGES[page] : undefined;
+  if (init) init();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

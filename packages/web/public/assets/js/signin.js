@@ -1,0 +1,84 @@
+// @ts-check
+/** The sign-in page (signin.html). */
+import { $, clockTime, describeWait } from './dom.js';
+import { problemCode, problemMessage, retryAfterSeconds, signIn } from './api.js';
+import { checkFields, setBusy, setFieldError } from './forms.js';
+import { go, keepNextOn, nextParam } from './session.js';
+
+/**
+ * @param {import('./api.js').Result} result
+ * @returns {string}
+ */
+function lockoutMessage(result) {
+  const wait = retryAfterSeconds(result.response);
+  if (wait !== null && wait > 0) {
+    const until = new Date(Date.now() + wait * 1000);
+    return 'Too many failed sign-in attempts. For your security, signing in to this account is paused. ' +
+      'Try again in ' + describeWait(wait) + ' (at ' + clockTime(until) + ').';
+  }
+  return 'Too many failed sign-in attempts. For your security, signing in is paused for a while. Please try again later.';
+}
+
+export function initSignin() {
+  const form = $('signin-form', HTMLFormElement);
+  const username = $('username', HTMLInputElement);
+  const password = $('password', HTMLInputElement);
+  const remember = $('remember', HTMLInputElement);
+  const usernameError = $('username-error');
+  const passwordError = $('password-error');
+  const formError = $('form-error');
+
+  keepNextOn($('signup-link', HTMLAnchorElement), '/signup');
+
+  // Only a known flag picks one of our own sentences: nothing from the URL is shown.
+  if (new URLSearchParams(window.location.search).get('reason') === 'signed_out') {
+    const signedOut = $('signin-notice');
+    signedOut.textContent = 'You were signed out on this device (from another device, or the session ended). Sign in again to continue.';
+    signedOut.hidden = false;
+  }
+
+  function clear() {
+    setFieldError(username, usernameError, '');
+    setFieldError(password, passwordError, '');
+    formError.textContent = '';
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    clear();
+    const name = username.value.trim();
+    const pass = password.value;
+    const valid = checkFields([
+      [username, usernameError, !name && 'Enter your username.'],
+      [password, passwordError, !pass && 'Enter your password.'],
+    ]);
+    if (!valid) return;
+
+    setBusy(form, true);
+    signIn(name, pass, remember.checked).then(function (result) {
+      if (result.ok) {
+        go(nextParam() || '/');
+        return;
+      }
+      setBusy(form, false);
+      const code = problemCode(result);
+      if (code === 'invalid_credentials') {
+        formError.textContent = 'The username or password is incorrect.';
+        password.value = '';
+        password.setAttribute('aria-invalid', 'true');
+        password.focus();
+      } else if (code === 'rate_limited' || result.status === 429) {
+        formError.textContent = lockoutMessage(result);
+        password.value = '';
+      } else {
+        formError.textContent = problemMessage(result);
+      }
+    });
+  });
+
+  [username, password].forEach(function (input) {
+    input.addEventListener('input', function () {
+      input.removeAttribute('aria-invalid');
+    });
+  });
+}
