@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../util/version.js';
 import { cookieNames } from '../config/cookie-names.js';
 import type { Deps } from '../context.js';
 import { ERROR_REGISTRY, PROBLEM_CONTENT_TYPE } from '../errors/index.js';

@@ -1,6 +1,6 @@
 import { CONFIG_FILE_ENV, ENV_KEYS } from '../config/schema.js';
+import { VERSION } from '../util/version.js';
 
-export const VERSION = '0.1.0';
 
 /** The commands `gatehouse` runs; each has its line in HELP (cli tests check). */
 export const COMMANDS = ['start', 'gateway', 'auth', 'users', 'keys', 'backup', 'restore', 'help'] as const;

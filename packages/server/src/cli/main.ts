@@ -4,7 +4,8 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { GatehouseError } from '../errors/index.js';
 import { nearest } from '../util/nearest.js';
 import { BackupRefused } from './backup-refused.js';
-import { COMMANDS, HELP, VERSION } from './help.js';
+import { VERSION } from '../util/version.js';
+import { COMMANDS, HELP } from './help.js';
 
 class UsageError extends Error {}
 

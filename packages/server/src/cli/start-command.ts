@@ -2,7 +2,7 @@ import type { GatehouseConfig } from '../config/types.js';
 import { runAuth } from '../start/run-auth.js';
 import { runGateway } from '../start/run-gateway.js';
 import { startAll } from '../start/start-all.js';
-import { VERSION } from './help.js';
+import { VERSION } from '../util/version.js';
 
 /**
  * Prints the start lines, runs until SIGINT/SIGTERM, then stops gracefully (exit 0): `close`

@@ -7,7 +7,8 @@ import { loadConfig } from '../config/load-config.js';
 import { startAll } from '../start/start-all.js';
 import { createLogger } from '../util/logger.js';
 import { sample } from '../util/metrics.test-helpers.js';
-import { bearerMatcher, isLoopbackHost, publicDetail } from './admin-access.js';
+import { bearerMatcher } from '../crypto/bearer-secret.js';
+import { isLoopbackHost, publicDetail } from './admin-access.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
 
 const SECRET = 'metrics-bearer-secret-0123456789abcdef';

@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { GatehouseConfig } from '../config/types.js';
+import { bearerMatcher } from '../crypto/bearer-secret.js';
 import { GatehouseError } from '../errors/index.js';
 import type { LocalHandler } from './local-endpoints.js';
 
@@ -26,20 +25,6 @@ export function publicDetail(config: GatehouseConfig): PublicDetail {
   if (config.metrics.bearerSecret !== null) return 'bearer';
   if (config.adminPort !== null) return 'closed';
   return isLoopbackHost(config.host) ? 'open' : 'closed';
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Whether a request carries `Authorization: Bearer <secret>`; compared in constant time on SHA-256 digests (any length). */
-export function bearerMatcher(secret: string): (req: IncomingMessage) => boolean {
-  const want = sha256(secret);
-  return (req) => {
-    const h = req.headers.authorization;
-    if (typeof h !== 'string' || h.length < 8 || h.slice(0, 7).toLowerCase() !== 'bearer ') return false;
-    return timingSafeEqual(sha256(h.slice(7).trim()), want);
-  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import unhomoglyph from 'unhomoglyph';
-import { canonicalUsername } from '../auth/policy/username.js';
+import { canonicalUsername } from './canonical-username.js';
 
 /** A combining dot above on a letter that has its dot already (i, j): invisible in most fonts. */
 const DOT_ON_DOTTED = /([ij]\p{Mn}*?)\u0307/gu;

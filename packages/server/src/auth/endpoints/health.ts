@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { readiness } from '../../stores/health/readiness.js';
 import { mergedMetrics, processMetrics } from '../../util/process-metrics.js';
 import { GatehouseError } from '../../errors/index.js';
-import { bearerMatcher } from '../../gateway/admin-access.js';
+import { bearerMatcher } from '../../crypto/bearer-secret.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 

@@ -1,15 +1,10 @@
 import { GatehouseError } from '../../errors/index.js';
+import { canonicalUsername } from '../../util/canonical-username.js';
+
+export { canonicalUsername };
 
 export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 64;
-
-/**
- * The form usernames are unique on: NFKC, then lower-cased, then NFKC again (lower-casing can
- * leave a string that is no longer NFKC-normal). "Ａｌｉｃｅ", "ALICE" and "alice" are one name.
- */
-export function canonicalUsername(input: string): string {
-  return input.normalize('NFKC').toLowerCase().normalize('NFKC');
-}
 
 /** Characters that make a name look like another or hide part of it; each with what to say. */
 const REFUSED: Array<{ re: RegExp; what: string }> = [
