@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, numOrNull, type ApiTokensTable, type GatehouseDb } from '../sql/schema.js';
-import type { ApiTokenRecord, ApiTokenStore } from '../types.js';
+import type { ApiTokenRecord, ApiTokenStore, UserSummary } from '../types.js';
+import { toUserSummary, USER_SUMMARY_COLUMNS } from '../users/sql-user-store.js';
 
 function parseScopes(text: string): string[] {
   try {
@@ -58,6 +59,19 @@ export class SqlApiTokenStore implements ApiTokenStore {
     return this.run(async () => {
       const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRecord(row) : null;
+    });
+  }
+
+  getWithUser(tokenHash: string): Promise<{ token: ApiTokenRecord; user: UserSummary } | null> {
+    return this.run(async () => {
+      const row = await this.db
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.id', 'api_tokens.user_id')
+        .selectAll('api_tokens')
+        .select(USER_SUMMARY_COLUMNS)
+        .where('api_tokens.token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row ? { token: toRecord(row), user: toUserSummary(row) } : null;
     });
   }
 

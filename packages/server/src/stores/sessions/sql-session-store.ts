@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
-import type { SessionRecord, SessionStore } from '../types.js';
+import type { SessionRecord, SessionStore, UserSummary } from '../types.js';
+import { toUserSummary, USER_SUMMARY_COLUMNS } from '../users/sql-user-store.js';
 
 function toRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -66,6 +67,19 @@ export class SqlSessionStore implements SessionStore {
     return this.run(async () => {
       const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRecord(row) : null;
+    });
+  }
+
+  getWithUser(tokenHash: string): Promise<{ session: SessionRecord; user: UserSummary } | null> {
+    return this.run(async () => {
+      const row = await this.db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .selectAll('sessions')
+        .select(USER_SUMMARY_COLUMNS)
+        .where('sessions.token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row ? { session: toRecord(row), user: toUserSummary(row) } : null;
     });
   }
 

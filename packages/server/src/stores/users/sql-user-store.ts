@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
-import { UsernameTakenError, type UserRecord, type UserStore } from '../types.js';
+import { UsernameTakenError, type UserRecord, type UserStore, type UserSummary } from '../types.js';
 
 function parseRoles(text: string): string[] {
   try {
@@ -11,6 +11,34 @@ function parseRoles(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The user columns `getWithUser` selects next to a session or token (never the password hash). */
+export const USER_SUMMARY_COLUMNS = [
+  'users.username as user_username',
+  'users.username_canonical as user_username_canonical',
+  'users.roles as user_roles',
+  'users.created_at as user_created_at',
+  'users.updated_at as user_updated_at',
+] as const;
+
+/** A joined row's user (USER_SUMMARY_COLUMNS, with the id from the row's own user_id). */
+export function toUserSummary(row: {
+  user_id: string;
+  user_username: string;
+  user_username_canonical: string;
+  user_roles: string;
+  user_created_at: number;
+  user_updated_at: number;
+}): UserSummary {
+  return {
+    id: row.user_id,
+    username: row.user_username,
+    usernameCanonical: row.user_username_canonical,
+    roles: parseRoles(row.user_roles),
+    createdAt: num(row.user_created_at),
+    updatedAt: num(row.user_updated_at),
+  };
 }
 
 function toRecord(row: Selectable<UsersTable>): UserRecord {
