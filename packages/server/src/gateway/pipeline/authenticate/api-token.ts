@@ -1,10 +1,9 @@
 import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
 import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../crypto/token-formats.js';
-import type { GatehouseError } from '../../../errors/index.js';
-import type { ApiTokenRecord, RevocationEvent, UserSummary } from '../../../stores/types.js';
+import type { ApiTokenRecord, UserSummary } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
-import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope, type Refusal, type RevocationMatch } from './credential-cache.js';
+import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope } from './credential-cache.js';
 import { invalidToken } from './errors.js';
 import type { DegradedReporter, IdentityUser } from './types.js';
 
@@ -88,82 +87,48 @@ export class ApiTokenEntry implements CredentialEntry {
  * deleted (its id, `api_token` events); the touch is the last-used time, whose throttle survives
  * re-reads (the store's lastUsedAt lags behind our writes). `user` events re-read them.
  */
-export class ApiTokenCredentials implements CredentialAdapter<ApiTokenEntry, ApiTokenWithUser> {
-  readonly hotPrefix = 'k:';
-  readonly storeName = 'API tokens';
-  readonly degraded = { fromMemory: 'api_token_from_hot_copy', fromHotCopy: 'api_token_from_hot_copy', unavailable: 'api_token_unavailable' } as const;
-  readonly messages = {
-    fromMemory: 'API token store unavailable; serving the cached token',
-    fromHotCopy: 'API token store unavailable; serving the cached token',
-    touchFailed: 'could not record API token use; will retry on a later request',
-  };
-
-  constructor(
-    private readonly deps: Pick<Deps, 'stores'>,
-    private readonly revocations: RevocationSet,
-  ) {}
-
-  refuse(): GatehouseError {
-    return invalidToken();
-  }
-
+export const apiTokenCredentials: CredentialAdapter<ApiTokenEntry, ApiTokenWithUser> = {
+  noun: 'API token',
+  hotPrefix: 'k:',
+  store: 'API tokens',
+  // One reason for both: served from this gateway's memory or from the shared hot copy.
+  degraded: { fromMemory: 'api_token_from_hot_copy', fromHotCopy: 'api_token_from_hot_copy', unavailable: 'api_token_unavailable' },
+  refuse: () => invalidToken(),
   /** Format and checksum before any lookup: a mistyped token costs none (only well-formed tokens are ever cached). */
-  checkBeforeRead(token: string): void {
+  checkBeforeRead(token) {
     if (!isWellFormedApiToken(token)) throw invalidToken('The API token is mistyped (bad checksum).');
-  }
-
-  read(tokenHash: string): Promise<ApiTokenWithUser | null> {
-    return this.deps.stores.apiTokens.getWithUser(tokenHash);
-  }
-
-  fromStore(tokenHash: string, found: ApiTokenWithUser, now: number): ApiTokenEntry | null {
+  },
+  read: (deps, tokenHash) => deps.stores.apiTokens.getWithUser(tokenHash),
+  fromStore(tokenHash, found, now) {
     const t = found.token;
     if (t.tokenHash !== tokenHash || (t.expiresAt !== null && t.expiresAt <= now)) return null;
     return new ApiTokenEntry(tokenHash, found, now);
-  }
-
-  toHot(found: ApiTokenWithUser, entry: ApiTokenEntry, w: number): HotApiToken {
+  },
+  toHot(found, entry, w): HotApiToken {
     const t = found.token;
     return { v: 1, w, h: entry.tokenHash, t: { id: t.id, scopes: t.scopes, expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt }, u: entry.user };
-  }
-
-  hotTtlMs(entry: ApiTokenEntry, now: number): number {
-    return entry.expiresAt === null ? Number.POSITIVE_INFINITY : entry.expiresAt - now;
-  }
-
-  fromHot(value: HotEnvelope, tokenHash: string, loadedAt: number): ApiTokenEntry | null {
-    return isHotApiToken(value, tokenHash) ? new ApiTokenEntry(tokenHash, { token: value.t, user: value.u }, loadedAt) : null;
-  }
-
-  carry(from: ApiTokenEntry, to: ApiTokenEntry): void {
+  },
+  hotTtlMs: (entry, now) => (entry.expiresAt === null ? Number.POSITIVE_INFINITY : entry.expiresAt - now),
+  fromHot: (value, tokenHash, loadedAt) => (isHotApiToken(value, tokenHash) ? new ApiTokenEntry(tokenHash, { token: value.t, user: value.u }, loadedAt) : null),
+  carry(from, to) {
     to.lastTouch = Math.max(to.lastTouch, from.lastTouch);
-  }
-
-  idOf(entry: ApiTokenEntry): string {
-    return entry.tokenId;
-  }
-
-  match(event: RevocationEvent): RevocationMatch | null {
+  },
+  idOf: (entry) => entry.tokenId,
+  match(event) {
     if (event.type === 'api_token') return { kind: 'credential', id: event.tokenId, userId: event.userId };
     // Re-read the user's tokens (roles may have changed with the event that caused it).
     if (event.type === 'user') return { kind: 'user', userId: event.userId, ended: false };
     return null;
-  }
-
-  refusal(entry: ApiTokenEntry, now: number): Refusal | undefined {
-    // Expired or deleted: never valid again.
-    return (entry.expiresAt !== null && entry.expiresAt <= now) || this.revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id) ? 'ended' : undefined;
-  }
-
-  lastTouch(entry: ApiTokenEntry): number {
-    return entry.lastTouch;
-  }
-
-  touch(entry: ApiTokenEntry, now: number): Promise<void> {
+  },
+  // Expired or deleted: never valid again.
+  refusal: (entry, now, revocations) =>
+    (entry.expiresAt !== null && entry.expiresAt <= now) || revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id) ? 'ended' : undefined,
+  lastTouch: (entry) => entry.lastTouch,
+  touch(deps, entry, now) {
     entry.lastTouch = now;
-    return this.deps.stores.apiTokens.touchLastUsed(entry.tokenId, now);
-  }
-}
+    return deps.stores.apiTokens.touchLastUsed(entry.tokenId, now);
+  },
+};
 
 /**
  * Personal API tokens (`gh_…`): a CredentialCache of ApiTokenEntry keyed by `hashSecret(token)`
@@ -182,7 +147,7 @@ export class ApiTokenVerifier {
     /** Told of every decision taken in a degraded mode (metrics). */
     degraded: DegradedReporter = () => undefined,
   ) {
-    this.cache = new CredentialCache(deps, revocations, new ApiTokenCredentials(deps, revocations), degraded);
+    this.cache = new CredentialCache(deps, revocations, apiTokenCredentials, degraded);
   }
 
   /** Whether the token has the API token prefix: then it is this verifier's to decide. */

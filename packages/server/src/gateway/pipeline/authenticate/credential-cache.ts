@@ -45,32 +45,36 @@ export type RevocationMatch =
  */
 export type Refusal = 'expired' | 'ended';
 
+/** What the adapters are handed by their cache (they keep no state of their own). */
+export type CredentialDeps = Pick<Deps, 'config' | 'stores'>;
+
 /**
  * What one kind of credential (session cookie, API token; next client credentials, federated
- * ones) tells the CredentialCache. Everything else (LRU, unknown-credential memory, indexes by
- * id and user, in-flight sharing, epoch, hot copy, stale fallback, touch throttling, revocation
- * drops) is the cache's and the same for every kind.
+ * ones) tells the CredentialCache: a table of constants and functions, no state. Everything
+ * else (LRU, unknown-credential memory, indexes by id and user, in-flight sharing, epoch, hot
+ * copy, stale fallback, touch throttling, revocation drops) is the cache's and the same for
+ * every kind.
  */
 export interface CredentialAdapter<E extends CredentialEntry, R> {
+  /** What it is called in log lines ('session', 'API token'). */
+  readonly noun: string;
   /** Key prefix of its hot copy in the shared HotCache (`'s:'`, `'k:'`); the key is prefix + tokenHash. */
   readonly hotPrefix: string;
   /** The store named in a StoreUnavailableError (503) when it cannot answer and nothing is cached. */
-  readonly storeName: string;
+  readonly store: string;
   /** Degraded decisions (metrics), DESIGN §4: served from memory, from the hot copy, refused (503). */
   readonly degraded: { readonly fromMemory: DegradedReason; readonly fromHotCopy: DegradedReason; readonly unavailable: DegradedReason };
-  /** Logged (with the store error) when serving from memory / from the hot copy, and when a touch write failed. */
-  readonly messages: { readonly fromMemory: string; readonly fromHotCopy: string; readonly touchFailed: string };
   /** The error for an unknown, expired or revoked credential (a new one each time). */
   refuse(): GatehouseError;
   /** Cheap checks of the presented secret after a memory miss, before any hot-copy or store read (throws to refuse). */
   checkBeforeRead?(secret: string): void;
   /** One store read of the credential and its user (`getWithUser`); null when the store does not know it. */
-  read(tokenHash: string): Promise<R | null>;
-  /** The entry for what the store answered, read at `now`; null when it does not count (expired, another hash, no user). */
+  read(deps: CredentialDeps, tokenHash: string): Promise<R | null>;
+  /** The entry for what the store answered, read at `now`; null when it does not count (expired, another hash). */
   fromStore(tokenHash: string, found: R, now: number): E | null;
   /** The hot copy of a fresh store read (JSON-safe; `w` as given). */
   toHot(found: R, entry: E, w: number): HotEnvelope;
-  /** How long its hot copy may live (ms; not above the credential's own expiry). */
+  /** How long its hot copy may live (ms; not beyond the credential's own expiry). */
   hotTtlMs(entry: E, now: number): number;
   /** The entry for a hot copy, or null when the copy is malformed or belongs to another hash (never trusted blindly). */
   fromHot(value: HotEnvelope, tokenHash: string, loadedAt: number): E | null;
@@ -81,11 +85,11 @@ export interface CredentialAdapter<E extends CredentialEntry, R> {
   /** What `event` means to this kind; null: nothing. */
   match(event: RevocationEvent): RevocationMatch | null;
   /** Checked on every request, hits included (keep it allocation-free): expired, ended, or undefined when valid. */
-  refusal(entry: E, now: number): Refusal | undefined;
+  refusal(entry: E, now: number, revocations: RevocationSet): Refusal | undefined;
   /** When its use was last recorded (clock ms); a request at least `session.touchIntervalSec` later records it again. */
   lastTouch(entry: E): number;
   /** Records a use: updates the entry at once and returns the store write (not awaited). */
-  touch(entry: E, now: number): Promise<void>;
+  touch(deps: CredentialDeps, entry: E, now: number): Promise<void>;
 }
 
 function isHotEnvelope(v: unknown): v is HotEnvelope {
@@ -127,7 +131,7 @@ export class CredentialCache<E extends CredentialEntry, R> {
   private readonly hot: HotCache | undefined;
 
   constructor(
-    private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'hotCache'>,
+    private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'hotCache' | 'stores'>,
     private readonly revocations: RevocationSet,
     private readonly adapter: CredentialAdapter<E, R>,
     /** Told of every decision taken in a degraded mode (metrics). */
@@ -166,7 +170,7 @@ export class CredentialCache<E extends CredentialEntry, R> {
   }
 
   private accept(entry: E, now: number): E {
-    const refusal = this.adapter.refusal(entry, now);
+    const refusal = this.adapter.refusal(entry, now, this.revocations);
     if (refusal !== undefined) {
       this.cache.delete(entry.tokenHash);
       if (refusal === 'ended') {
@@ -218,19 +222,19 @@ export class CredentialCache<E extends CredentialEntry, R> {
     }
     let found: R | null;
     try {
-      found = await a.read(tokenHash);
+      found = await a.read(this.deps, tokenHash);
     } catch (err) {
       const now = this.deps.clock.now();
       if (stale !== undefined && this.cache.peek(tokenHash) === stale) {
         // DESIGN §4: a cached credential keeps working while its store is away; revocations
         // still arrive through the feed.
-        logStoreFailure(this.deps.logger, err, a.messages.fromMemory);
+        logStoreFailure(this.deps.logger, err, `${a.noun} store unavailable; serving the cached ${a.noun}`);
         this.degraded(a.degraded.fromMemory);
         stale.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
         return stale;
       }
       if (hotEntry !== undefined) {
-        logStoreFailure(this.deps.logger, err, a.messages.fromHotCopy);
+        logStoreFailure(this.deps.logger, err, `${a.noun} store unavailable; serving the ${a.noun} from the shared hot copy`);
         this.degraded(a.degraded.fromHotCopy);
         // Kept in memory so the next second's requests neither wait for the store nor ask Redis.
         hotEntry.loadedAt = now - this.ttlMs + STALE_RETRY_MS;
@@ -238,7 +242,7 @@ export class CredentialCache<E extends CredentialEntry, R> {
         return hotEntry;
       }
       this.degraded(a.degraded.unavailable);
-      throw err instanceof GatehouseError ? err : new StoreUnavailableError(a.storeName, err);
+      throw err instanceof GatehouseError ? err : new StoreUnavailableError(a.store, err);
     }
     const now = this.deps.clock.now();
     const entry = found === null ? null : a.fromStore(tokenHash, found, now);
@@ -269,14 +273,14 @@ export class CredentialCache<E extends CredentialEntry, R> {
   /** Throttled: the adapter updates the cached copy now; the store write runs in the background. */
   private touch(entry: E, now: number): void {
     try {
-      this.adapter.touch(entry, now).catch(this.onTouchError);
+      this.adapter.touch(this.deps, entry, now).catch(this.onTouchError);
     } catch (err) {
       this.onTouchError(err);
     }
   }
 
   private readonly onTouchError = (err: unknown): void => {
-    logStoreFailure(this.deps.logger, err, this.adapter.messages.touchFailed);
+    logStoreFailure(this.deps.logger, err, `could not record ${this.adapter.noun} use; will retry on a later request`);
   };
 
   private onRevocation(event: RevocationEvent): void {

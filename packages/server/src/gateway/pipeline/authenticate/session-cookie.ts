@@ -1,9 +1,9 @@
 import type { Deps } from '../../../context.js';
 import { hashSecret } from '../../../crypto/secrets.js';
-import type { RevocationEvent, SessionRecord, UserSummary } from '../../../stores/types.js';
+import type { SessionRecord, UserSummary } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
-import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope, type Refusal, type RevocationMatch } from './credential-cache.js';
+import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope } from './credential-cache.js';
 import { InvalidSessionCookieError } from './errors.js';
 import type { AuthInput, Authenticator, DegradedReporter, IdentityUser } from './types.js';
 
@@ -82,78 +82,41 @@ export class SessionEntry implements CredentialEntry {
  * or started before a sign-out-all taken while the store was away; the sliding expiry is the
  * touch. Ended by `session` events; `user` events re-read (or, `sessions: true`, end) them.
  */
-export class SessionCredentials implements CredentialAdapter<SessionEntry, SessionWithUser> {
-  readonly hotPrefix = 's:';
-  readonly storeName = 'sessions';
-  readonly degraded = { fromMemory: 'session_from_memory', fromHotCopy: 'session_from_hot_copy', unavailable: 'session_unavailable' } as const;
-  readonly messages = {
-    fromMemory: 'session store unavailable; serving the cached session',
-    fromHotCopy: 'session store unavailable; serving the session from the shared hot copy',
-    touchFailed: 'could not record session activity; will retry on a later request',
-  };
-
-  constructor(
-    private readonly deps: Pick<Deps, 'config' | 'stores'>,
-    private readonly revocations: RevocationSet,
-  ) {}
-
-  refuse(): InvalidSessionCookieError {
-    return new InvalidSessionCookieError();
-  }
-
-  read(tokenHash: string): Promise<SessionWithUser | null> {
-    return this.deps.stores.sessions.getWithUser(tokenHash);
-  }
-
-  fromStore(tokenHash: string, found: SessionWithUser, now: number): SessionEntry | null {
-    if (found.session.tokenHash !== tokenHash) return null;
-    return new SessionEntry(tokenHash, found.session, found.user, now);
-  }
-
-  toHot(found: SessionWithUser, entry: SessionEntry, w: number): HotSession {
-    return { v: 1, w, s: found.session, u: entry.user };
-  }
-
-  hotTtlMs(entry: SessionEntry, now: number): number {
-    return Math.min(entry.session.expiresAt, entry.session.absoluteExpiresAt) - now;
-  }
-
-  fromHot(value: HotEnvelope, tokenHash: string, loadedAt: number): SessionEntry | null {
-    return isHotSession(value, tokenHash) ? new SessionEntry(tokenHash, { ...value.s }, value.u, loadedAt) : null;
-  }
-
-  idOf(entry: SessionEntry): string {
-    return entry.sid;
-  }
-
-  match(event: RevocationEvent): RevocationMatch | null {
+export const sessionCredentials: CredentialAdapter<SessionEntry, SessionWithUser> = {
+  noun: 'session',
+  hotPrefix: 's:',
+  store: 'sessions',
+  degraded: { fromMemory: 'session_from_memory', fromHotCopy: 'session_from_hot_copy', unavailable: 'session_unavailable' },
+  refuse: () => new InvalidSessionCookieError(),
+  read: (deps, tokenHash) => deps.stores.sessions.getWithUser(tokenHash),
+  fromStore: (tokenHash, found, now) => (found.session.tokenHash === tokenHash ? new SessionEntry(tokenHash, found.session, found.user, now) : null),
+  toHot: (found, entry, w): HotSession => ({ v: 1, w, s: found.session, u: entry.user }),
+  hotTtlMs: (entry, now) => Math.min(entry.session.expiresAt, entry.session.absoluteExpiresAt) - now,
+  fromHot: (value, tokenHash, loadedAt) => (isHotSession(value, tokenHash) ? new SessionEntry(tokenHash, { ...value.s }, value.u, loadedAt) : null),
+  idOf: (entry) => entry.sid,
+  match(event) {
     // Token revocations concern the bearer authenticators, not sessions.
     if (event.type === 'session') return { kind: 'credential', id: event.sid, userId: event.userId };
     if (event.type === 'user') return { kind: 'user', userId: event.userId, ended: event.sessions === true };
     return null;
-  }
-
-  refusal(entry: SessionEntry, now: number): Refusal | undefined {
+  },
+  refusal(entry, now, revocations) {
     const s = entry.session;
     if (s.expiresAt <= now || s.absoluteExpiresAt <= now) return 'expired';
-    if (this.revocations.sessionEnded(s.id, now, s.userId) || this.revocations.sessionStartedBeforeNotBefore(s.userId, s.createdAt, now)) return 'ended';
+    if (revocations.sessionEnded(s.id, now, s.userId) || revocations.sessionStartedBeforeNotBefore(s.userId, s.createdAt, now)) return 'ended';
     return undefined;
-  }
-
-  lastTouch(entry: SessionEntry): number {
-    return entry.session.lastSeenAt;
-  }
-
+  },
+  lastTouch: (entry) => entry.session.lastSeenAt,
   /** Sliding expiry: the cached copy moves now, the store in the background. */
-  touch(entry: SessionEntry, now: number): Promise<void> {
+  touch(deps, entry, now) {
     const s = entry.session;
-    const ttlSec = s.persistent ? this.deps.config.session.slidingTtlSec : this.deps.config.session.browserSessionTtlSec;
+    const ttlSec = s.persistent ? deps.config.session.slidingTtlSec : deps.config.session.browserSessionTtlSec;
     const expiresAt = Math.min(now + ttlSec * 1000, s.absoluteExpiresAt);
     s.lastSeenAt = now;
     s.expiresAt = expiresAt;
-    return this.deps.stores.sessions.touch(s.id, now, expiresAt);
-  }
-}
+    return deps.stores.sessions.touch(s.id, now, expiresAt);
+  },
+};
 
 /**
  * The session cookie: `hashSecret(cookie)` looked up in a CredentialCache of SessionEntry
@@ -179,7 +142,7 @@ export class SessionCookieAuthenticator implements Authenticator {
     /** Told of every decision taken in a degraded mode (metrics). */
     degraded: DegradedReporter = () => undefined,
   ) {
-    this.cache = new CredentialCache(deps, revocations, new SessionCredentials(deps, revocations), degraded, onDrop);
+    this.cache = new CredentialCache(deps, revocations, sessionCredentials, degraded, onDrop);
   }
 
   authenticate(input: AuthInput): SessionEntry | Promise<SessionEntry> | null {
