@@ -1,8 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, numOrNull, type ApiTokensTable, type GatehouseDb } from '../sql/schema.js';
 import type { ApiTokenRecord, ApiTokenStore, UserSummary } from '../types.js';
-import { toUserSummary, USER_SUMMARY_COLUMNS } from '../users/sql-user-store.js';
+import { toUserSummary, USER_SUMMARY_COLUMNS, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function parseScopes(text: string): string[] {
   try {
@@ -28,10 +28,21 @@ function toRecord(row: Selectable<ApiTokensTable>): ApiTokenRecord {
 
 /** ApiTokenStore over kysely. Only the SHA-256 of the token is stored; rows go with their user. */
 export class SqlApiTokenStore implements ApiTokenStore {
+  /** `getWithUser`'s join, built once: building it costs more than the read on SQLite (~20 µs); only the parameter changes. */
+  private readonly withUser: CompiledQuery;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
-  ) {}
+  ) {
+    this.withUser = db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .selectAll('api_tokens')
+      .select(USER_SUMMARY_COLUMNS)
+      .where('api_tokens.token_hash', '=', '')
+      .compile();
+  }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     return guard(this.flavor, 'API tokens', op);
@@ -64,13 +75,8 @@ export class SqlApiTokenStore implements ApiTokenStore {
 
   getWithUser(tokenHash: string): Promise<{ token: ApiTokenRecord; user: UserSummary } | null> {
     return this.run(async () => {
-      const row = await this.db
-        .selectFrom('api_tokens')
-        .innerJoin('users', 'users.id', 'api_tokens.user_id')
-        .selectAll('api_tokens')
-        .select(USER_SUMMARY_COLUMNS)
-        .where('api_tokens.token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const { rows } = await this.db.executeQuery<Selectable<ApiTokensTable> & UserSummaryColumns>({ ...this.withUser, parameters: [tokenHash] });
+      const row = rows[0];
       return row ? { token: toRecord(row), user: toUserSummary(row) } : null;
     });
   }

@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
 import type { SessionRecord, SessionStore, UserSummary } from '../types.js';
-import { toUserSummary, USER_SUMMARY_COLUMNS } from '../users/sql-user-store.js';
+import { toUserSummary, USER_SUMMARY_COLUMNS, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function toRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -23,10 +23,21 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
 
 /** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
 export class SqlSessionStore implements SessionStore {
+  /** `getWithUser`'s join, built once: building it costs more than the read on SQLite (~20 µs); only the parameter changes. */
+  private readonly withUser: CompiledQuery;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
-  ) {}
+  ) {
+    this.withUser = db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select(USER_SUMMARY_COLUMNS)
+      .where('sessions.token_hash', '=', '')
+      .compile();
+  }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     return guard(this.flavor, 'sessions', op);
@@ -72,13 +83,8 @@ export class SqlSessionStore implements SessionStore {
 
   getWithUser(tokenHash: string): Promise<{ session: SessionRecord; user: UserSummary } | null> {
     return this.run(async () => {
-      const row = await this.db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .selectAll('sessions')
-        .select(USER_SUMMARY_COLUMNS)
-        .where('sessions.token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const { rows } = await this.db.executeQuery<Selectable<SessionsTable> & UserSummaryColumns>({ ...this.withUser, parameters: [tokenHash] });
+      const row = rows[0];
       return row ? { session: toRecord(row), user: toUserSummary(row) } : null;
     });
   }

@@ -22,15 +22,17 @@ export const USER_SUMMARY_COLUMNS = [
   'users.updated_at as user_updated_at',
 ] as const;
 
-/** A joined row's user (USER_SUMMARY_COLUMNS, with the id from the row's own user_id). */
-export function toUserSummary(row: {
-  user_id: string;
+/** What USER_SUMMARY_COLUMNS adds to a joined row. */
+export interface UserSummaryColumns {
   user_username: string;
   user_username_canonical: string;
   user_roles: string;
   user_created_at: number;
   user_updated_at: number;
-}): UserSummary {
+}
+
+/** A joined row's user (USER_SUMMARY_COLUMNS, with the id from the row's own user_id). */
+export function toUserSummary(row: UserSummaryColumns & { user_id: string }): UserSummary {
   return {
     id: row.user_id,
     username: row.user_username,
