@@ -2,7 +2,7 @@ import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
 import type { SessionRecord, SessionStore, UserSummary } from '../types.js';
-import { toUserSummary, USER_SUMMARY_COLUMNS, type UserSummaryColumns } from '../users/sql-user-store.js';
+import { compileWithUser, toUserSummary, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function toRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -23,20 +23,14 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
 
 /** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
 export class SqlSessionStore implements SessionStore {
-  /** `getWithUser`'s join, built once: building it costs more than the read on SQLite (~20 µs); only the parameter changes. */
+  /** `getWithUser`'s join, compiled once (compileWithUser). */
   private readonly withUser: CompiledQuery;
 
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
   ) {
-    this.withUser = db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .selectAll('sessions')
-      .select(USER_SUMMARY_COLUMNS)
-      .where('sessions.token_hash', '=', '')
-      .compile();
+    this.withUser = compileWithUser(db, 'sessions');
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
