@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Cost of a cold session lookup (a store read, not the gateway's memory cache) with 1k, 100k and
 // 1M sessions stored, for SQLite and PostgreSQL: `stores.sessions.findByTokenHash` called
-// directly in process (and the pair the gateway does on a miss: + `users.findById`), µs per
+// directly in process (and the pair the gateway did on a miss before issue 13: + `users.findById`;
+// and `getWithUser`, the one joined read it does now), µs per
 // lookup p50/p99. Then the other per-request costs SCALING.md adds up: a Redis GET of a
 // hot-copy-sized value (private redis-server), minting a passport (EdDSA, the gateway's own
 // signJwt) and verifying an access token (jose, EdDSA). Last, the memory one cached session
@@ -64,6 +65,7 @@ async function measure(stores, n) {
   for (let i = 0; i < 200; i++) await stores.sessions.findByTokenHash(keys[i % keys.length]);
   const session = [];
   const pair = [];
+  const joined = [];
   for (const k of keys) {
     const t0 = performance.now();
     const s = await stores.sessions.findByTokenHash(k);
@@ -74,6 +76,14 @@ async function measure(stores, n) {
     session.push(t1 - t0);
     pair.push(t2 - t0);
   }
+  // What the gateway does on a miss since issue 13: one read of the session and its user (a join).
+  for (let i = 0; i < 200; i++) await stores.sessions.getWithUser(keys[i % keys.length]);
+  for (const k of keys) {
+    const t0 = performance.now();
+    const r = await stores.sessions.getWithUser(k);
+    joined.push(performance.now() - t0);
+    if (!r) throw new Error(`session ${k} not found by getWithUser`);
+  }
   const miss = [];
   for (let i = 0; i < Math.min(500, LOOKUPS); i++) {
     const t0 = performance.now();
@@ -81,12 +91,12 @@ async function measure(stores, n) {
     miss.push(performance.now() - t0);
     if (s) throw new Error('a random hash matched');
   }
-  return { session: quantiles(session), pair: quantiles(pair), miss: quantiles(miss) };
+  return { session: quantiles(session), pair: quantiles(pair), joined: quantiles(joined), miss: quantiles(miss) };
 }
 
 function report(backend, n, load, r) {
   console.log(
-    `${backend.padEnd(10)} ${String(n).padStart(8)} sessions  findByTokenHash p50 ${us(r.session.p50)} µs p99 ${us(r.session.p99)} µs | +users.findById p50 ${us(r.pair.p50)} µs p99 ${us(r.pair.p99)} µs | miss p50 ${us(r.miss.p50)} µs | load ${load}`,
+    `${backend.padEnd(10)} ${String(n).padStart(8)} sessions  findByTokenHash p50 ${us(r.session.p50)} µs p99 ${us(r.session.p99)} µs | +users.findById p50 ${us(r.pair.p50)} µs p99 ${us(r.pair.p99)} µs | getWithUser p50 ${us(r.joined.p50)} µs p99 ${us(r.joined.p99)} µs | miss p50 ${us(r.miss.p50)} µs | load ${load}`,
   );
 }
 

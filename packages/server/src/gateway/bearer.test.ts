@@ -35,8 +35,8 @@ beforeAll(async () => {
   alice = await h.signIn(await h.createUser('alice'));
   bob = await h.createUser('bob', ['staff']);
   const tokens = h.deps.stores.apiTokens;
-  const find = tokens.findByHash.bind(tokens);
-  tokens.findByHash = (hash) => {
+  const find = tokens.getWithUser.bind(tokens);
+  tokens.getWithUser = (hash) => {
     calls.findApiToken++;
     return find(hash);
   };

@@ -165,8 +165,8 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
     touches.push([id, lastSeenAt, expiresAt]);
     return realTouch(id, lastSeenAt, expiresAt);
   };
-  const realFind = sessions.findByTokenHash.bind(sessions);
-  sessions.findByTokenHash = (h) => {
+  const realFind = sessions.getWithUser.bind(sessions);
+  sessions.getWithUser = (h) => {
     sessionReads.count++;
     return realFind(h);
   };

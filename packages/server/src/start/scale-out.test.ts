@@ -91,12 +91,12 @@ async function waitFor(probe: () => Promise<boolean> | boolean, ms: number): Pro
   }
   return probe();
 }
-/** Counts reads of the durable session store by `findByTokenHash` on an instance. */
+/** Counts reads of the durable session store by `getWithUser` (the gateway's lookup) on an instance. */
 function countSessionReads(deps: RunningGateway['deps']): { count: number } {
   const counter = { count: 0 };
   const sessions = deps.stores.sessions;
-  const real = sessions.findByTokenHash.bind(sessions);
-  sessions.findByTokenHash = (h) => {
+  const real = sessions.getWithUser.bind(sessions);
+  sessions.getWithUser = (h) => {
     counter.count++;
     return real(h);
   };

@@ -36,6 +36,9 @@ export interface UserStore {
   list(): Promise<UserRecord[]>;
 }
 
+/** A user without its password hash: what the gateway may keep of one (`getWithUser`). */
+export type UserSummary = Omit<UserRecord, 'passwordHash'>;
+
 export class UsernameTakenError extends Error {
   constructor() {
     super('username taken');
@@ -74,6 +77,12 @@ export interface SessionStore {
    */
   createReplacingDevice(session: SessionRecord): Promise<{ replaced: string[] }>;
   findByTokenHash(tokenHash: string): Promise<SessionRecord | null>;
+  /**
+   * The session with this token hash and its user, in one read (a join, as lucia's
+   * `getSessionAndUser`); null when there is no such session or it has no user. The user comes
+   * without its password hash.
+   */
+  getWithUser(tokenHash: string): Promise<{ session: SessionRecord; user: UserSummary } | null>;
   findById(id: string): Promise<SessionRecord | null>;
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Throttled sliding-expiry write: sets lastSeenAt and expiresAt. */
@@ -236,6 +245,12 @@ export interface ApiTokenRecord {
 export interface ApiTokenStore {
   create(record: ApiTokenRecord): Promise<void>;
   findByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+  /**
+   * The token with this hash and its owner, in one read (a join); null when there is no such
+   * token or it has no user. Expired tokens are returned (the caller decides). The user comes
+   * without its password hash.
+   */
+  getWithUser(tokenHash: string): Promise<{ token: ApiTokenRecord; user: UserSummary } | null>;
   /** The user's tokens, newest first. */
   listByUser(userId: string): Promise<ApiTokenRecord[]>;
   /** Deletes the token when it belongs to `userId`; returns whether it did. */

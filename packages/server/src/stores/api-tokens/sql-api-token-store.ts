@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, numOrNull, type ApiTokensTable, type GatehouseDb } from '../sql/schema.js';
-import type { ApiTokenRecord, ApiTokenStore } from '../types.js';
+import type { ApiTokenRecord, ApiTokenStore, UserSummary } from '../types.js';
+import { compileWithUser, toUserSummary, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function parseScopes(text: string): string[] {
   try {
@@ -27,10 +28,15 @@ function toRecord(row: Selectable<ApiTokensTable>): ApiTokenRecord {
 
 /** ApiTokenStore over kysely. Only the SHA-256 of the token is stored; rows go with their user. */
 export class SqlApiTokenStore implements ApiTokenStore {
+  /** `getWithUser`'s join, compiled once (compileWithUser). */
+  private readonly withUser: CompiledQuery;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
-  ) {}
+  ) {
+    this.withUser = compileWithUser(db, 'api_tokens');
+  }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     return guard(this.flavor, 'API tokens', op);
@@ -58,6 +64,14 @@ export class SqlApiTokenStore implements ApiTokenStore {
     return this.run(async () => {
       const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRecord(row) : null;
+    });
+  }
+
+  getWithUser(tokenHash: string): Promise<{ token: ApiTokenRecord; user: UserSummary } | null> {
+    return this.run(async () => {
+      const { rows } = await this.db.executeQuery<Selectable<ApiTokensTable> & UserSummaryColumns>({ ...this.withUser, parameters: [tokenHash] });
+      const row = rows[0];
+      return row ? { token: toRecord(row), user: toUserSummary(row) } : null;
     });
   }
 

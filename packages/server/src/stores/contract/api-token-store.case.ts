@@ -26,6 +26,22 @@ export function runApiTokenStoreContract(name: string, makeStores: MakeStores, o
       expect(await stores.apiTokens.findByHash(bare.tokenHash)).toEqual(bare);
     });
 
+    it('getWithUser returns the token (expired ones too) and its current owner in one read, never the password hash', async () => {
+      const t = makeApiToken(alice.id, { scopes: ['notes:read', 'notes:write'], expiresAt: T0 + DAY, lastUsedAt: T0 + 1 });
+      const expired = makeApiToken(bob.id, { expiresAt: T0 - 1 });
+      for (const x of [t, expired]) await stores.apiTokens.create(x);
+      await stores.users.setRoles(alice.id, ['admin'], T0 + 5);
+      const { passwordHash: _, ...summary } = alice;
+      const got = await stores.apiTokens.getWithUser(t.tokenHash);
+      expect(got).toEqual({ token: t, user: { ...summary, roles: ['admin'], updatedAt: T0 + 5 } });
+      expect(Object.keys(got!.user)).not.toContain('passwordHash');
+      const { passwordHash: __, ...bobSummary } = bob;
+      expect(await stores.apiTokens.getWithUser(expired.tokenHash)).toEqual({ token: expired, user: bobSummary });
+      expect(await stores.apiTokens.getWithUser('unknown')).toBeNull();
+      await stores.apiTokens.delete(t.id, alice.id);
+      expect(await stores.apiTokens.getWithUser(t.tokenHash)).toBeNull();
+    });
+
     it('lists only the user\'s tokens, newest first', async () => {
       const a1 = makeApiToken(alice.id, { createdAt: T0 + 1 });
       const a2 = makeApiToken(alice.id, { createdAt: T0 + 2 });

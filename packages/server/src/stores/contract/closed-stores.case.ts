@@ -21,10 +21,12 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       });
       await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.sessions.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.apiTokens.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
     });
   });

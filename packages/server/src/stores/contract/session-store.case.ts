@@ -27,6 +27,21 @@ export function runSessionStoreContract(name: string, makeStores: MakeStores, op
       expect(await stores.sessions.findById('unknown')).toBeNull();
     });
 
+    it('getWithUser returns the session and its current user in one read, never the password hash', async () => {
+      const s = makeSession(alice.id);
+      const other = makeSession(bob.id);
+      for (const x of [s, other]) await stores.sessions.createReplacingDevice(x);
+      await stores.users.setRoles(alice.id, ['admin', 'staff'], T0 + 5);
+      const { passwordHash: _, ...summary } = alice;
+      const got = await stores.sessions.getWithUser(s.tokenHash);
+      expect(got).toEqual({ session: s, user: { ...summary, roles: ['admin', 'staff'], updatedAt: T0 + 5 } });
+      expect(Object.keys(got!.user)).not.toContain('passwordHash');
+      expect((await stores.sessions.getWithUser(other.tokenHash))?.user.id).toBe(bob.id);
+      expect(await stores.sessions.getWithUser('unknown')).toBeNull();
+      await stores.sessions.delete(s.id);
+      expect(await stores.sessions.getWithUser(s.tokenHash)).toBeNull();
+    });
+
     it('lists only the sessions of one user', async () => {
       const a1 = makeSession(alice.id);
       const a2 = makeSession(alice.id);

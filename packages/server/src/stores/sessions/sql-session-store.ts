@@ -1,7 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
-import type { SessionRecord, SessionStore } from '../types.js';
+import type { SessionRecord, SessionStore, UserSummary } from '../types.js';
+import { compileWithUser, toUserSummary, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function toRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -22,10 +23,15 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
 
 /** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
 export class SqlSessionStore implements SessionStore {
+  /** `getWithUser`'s join, compiled once (compileWithUser). */
+  private readonly withUser: CompiledQuery;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
-  ) {}
+  ) {
+    this.withUser = compileWithUser(db, 'sessions');
+  }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     return guard(this.flavor, 'sessions', op);
@@ -66,6 +72,14 @@ export class SqlSessionStore implements SessionStore {
     return this.run(async () => {
       const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRecord(row) : null;
+    });
+  }
+
+  getWithUser(tokenHash: string): Promise<{ session: SessionRecord; user: UserSummary } | null> {
+    return this.run(async () => {
+      const { rows } = await this.db.executeQuery<Selectable<SessionsTable> & UserSummaryColumns>({ ...this.withUser, parameters: [tokenHash] });
+      const row = rows[0];
+      return row ? { session: toRecord(row), user: toUserSummary(row) } : null;
     });
   }
 
