@@ -105,8 +105,9 @@ describe('API tokens', () => {
     const resolved = await resolveApiToken(h.deps, b.token);
     expect(resolved?.token.id).toBe(b.id);
     expect(resolved?.user).toMatchObject({ id: vera, username: 'vera' });
+    expect(resolved?.user).not.toHaveProperty('passwordHash');
 
-    const spy = vi.spyOn(h.deps.stores.apiTokens, 'findByHash');
+    const spy = vi.spyOn(h.deps.stores.apiTokens, 'getWithUser');
     try {
       const i = 20;
       const typo = b.token.slice(0, i) + (b.token[i] === 'a' ? 'b' : 'a') + b.token.slice(i + 1);
