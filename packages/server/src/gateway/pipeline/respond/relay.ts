@@ -1,13 +1,18 @@
 import { REVOKED_HEADER } from '../../../auth/revocation-receipt.js';
 import { GATEHOUSE_COOKIE, HOP_BY_HOP, PLAIN_CONNECTION, identityHeader, type StripRules } from '../headers.js';
 
+/*
+ * The respond stage for proxied answers: which of the upstream's headers reach the client.
+ * Called by the proxy stage (ProxyCall.onResponseStart) once per answer.
+ */
+
 /**
  * Response headers the gateway alone decides for its public origin: CORS (an upstream that
  * reflected any Origin with credentials would undo the allow-list). Hop-by-hop ones go too.
  */
 const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
-  // The auth service's word to the proxying gateway (proxy.ts reads it); never relayed.
+  // The auth service's word to the proxying gateway (the proxy stage reads it); never relayed.
   REVOKED_HEADER,
   'access-control-allow-origin',
   'access-control-allow-credentials',

@@ -102,7 +102,7 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
 }
 
 /**
- * Stage 1. One pass over `req.rawHeaders` (so duplicates and any spelling are seen): builds the
+ * Strip. One pass over `req.rawHeaders` (so duplicates and any spelling are seen): builds the
  * upstream headers without hop-by-hop headers, headers named in `Connection`, `x-passport`,
  * the configured identity headers, `Authorization`, client-sent forwarding headers and the
  * gateway's cookies; records what later stages need; then sets exactly one
