@@ -20,8 +20,13 @@ const ROUNDS = Math.max(3, Math.min(Number(values.rounds), 101));
 const N = Math.max(10_000, Math.min(Number(values.n), 2_000_000));
 
 async function load(root) {
+  const strip = await import(`${root}/gateway/pipeline/strip/strip.js`);
+  // Since issue 13 the identity-header rules live in pipeline/headers.js and the answer side in
+  // pipeline/respond/relay.js; an older baseline has both in strip.js.
+  const headers = await import(`${root}/gateway/pipeline/headers.js`).catch(() => strip);
+  const relay = await import(`${root}/gateway/pipeline/respond/relay.js`).catch(() => strip);
   return {
-    strip: await import(`${root}/gateway/pipeline/strip/strip.js`),
+    strip: { strip: strip.strip, compileStripRules: headers.compileStripRules, relayedResponseHeaders: relay.relayedResponseHeaders },
     exchange: await import(`${root}/gateway/exchange.js`),
     clientIp: await import(`${root}/gateway/client-ip.js`),
     defaults: (await import(`${root}/config/defaults.js`)).DEFAULTS,

@@ -7,33 +7,27 @@ import type { RouteConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
 import { GatehouseError } from '../errors/index.js';
 import { parseRevokedHeader } from '../credentials/revocation.js';
-import { noteRefusal } from '../stores/health/outage-log.js';
-import { AccessLog, isLoggedRefusal, pathOnly } from './access-log.js';
+import { AccessLog } from './access-log.js';
 import { guardPublicDetail } from './admin-access.js';
 import { authRoutes } from './auth-routes.js';
 import { ClientIpResolver } from './client-ip.js';
 import { CorsPolicy } from './cors.js';
-import { checkCsrf, checkLoginCsrf, CsrfRefusal, csrfOrigins, type CsrfOrigins } from './csrf.js';
 import { Exchange } from './exchange.js';
 import { HostPolicy } from './host-policy.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
 import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
-import { AccessTokenVerifier } from './pipeline/authenticate/access-token.js';
-import { CurrentUsers } from './pipeline/authenticate/current-user.js';
-import { ApiTokenVerifier } from './pipeline/authenticate/api-token.js';
-import { BearerAuthenticator } from './pipeline/authenticate/bearer.js';
-import { runChain } from './pipeline/authenticate/chain.js';
-import { InvalidSessionCookieError, unauthenticated } from './pipeline/authenticate/errors.js';
-import { SessionCookieAuthenticator } from './pipeline/authenticate/session-cookie.js';
-import type { Authenticator, Identity } from './pipeline/authenticate/types.js';
-import { AuthorizationRefusal, authorize } from './pipeline/authorize/authorize.js';
+import { AuthenticatorRegistry } from './pipeline/authenticate/registry.js';
+import { csrfOrigins } from './pipeline/csrf/csrf.js';
+import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
-import { Proxy, checkBody, type ProxyObserver } from './pipeline/proxy/proxy.js';
-import { compileStripRules, strip, type DroppedResponseHeader, type StripOptions, type StripRules } from './pipeline/strip/strip.js';
-import { HSTS, clientErrorResponse, sendProblem, sendRedirect } from './respond.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { Proxy, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { Refusals } from './pipeline/respond/refusals.js';
+import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
+import { HSTS, clientErrorResponse, sendProblem } from './pipeline/respond/respond.js';
 import { RevocationSet } from './revocation-set.js';
-import { RouteTable, compileRoute, routingPath, signinLocation, type CompiledRoute } from './routing.js';
+import { RouteTable, compileRoute, routingPath, type CompiledRoute } from './routing.js';
 
 export interface GatewayOptions {
   /** Base URL of the internal auth service. */
@@ -60,8 +54,9 @@ export interface Gateway {
 const UNMATCHED = '(unmatched)';
 
 /**
- * The public entry on bare node:http: strip -> authenticate -> (csrf) -> authorize -> passport
- * -> proxy, plus the endpoints the gateway answers itself. The caller owns the http.Server and
+ * The public entry on bare node:http: routing, then the pipeline of routed requests
+ * (pipeline/pipeline.ts: strip → authenticate → csrf → authorize → body → passport → proxy →
+ * respond), plus the endpoints the gateway answers itself. The caller owns the http.Server and
  * has resolved `deps.config.publicUrl`.
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
@@ -79,18 +74,14 @@ class GatewayImpl implements ProxyObserver {
   private readonly localMetrics: RouteMetrics;
   private readonly unmatchedMetrics: RouteMetrics;
   private readonly pages: Pages;
-  private readonly stripRules: StripRules;
-  private readonly stripOpts: StripOptions;
-  private readonly origins: CsrfOrigins;
-  private readonly cors: CorsPolicy;
   private readonly hsts: boolean;
-  private readonly clearCookies: string[];
   private readonly revocations: RevocationSet;
-  private readonly sessions: SessionCookieAuthenticator;
-  private readonly apiTokens: ApiTokenVerifier;
-  private readonly chain: Authenticator[];
+  private readonly authenticators: AuthenticatorRegistry;
   private readonly passports: PassportCache;
   private readonly proxy: Proxy;
+  private readonly refusals: Refusals;
+  /** strip → authenticate → csrf → authorize → body → passport → proxy → respond (pipeline/pipeline.ts). */
+  private readonly pipeline: Pipeline;
   /** `log.access`: undefined when off (the hot path then checks one field). */
   private readonly access: AccessLog | undefined;
 
@@ -99,8 +90,7 @@ class GatewayImpl implements ProxyObserver {
     opts: GatewayOptions,
   ) {
     const config = deps.config;
-    this.cors = new CorsPolicy(config);
-    this.origins = csrfOrigins(config, this.cors);
+    const cors = new CorsPolicy(config);
     this.hsts = isHttps(config);
     const max = config.gateway.maxBodyBytes;
     const compiled = [...authRoutes(opts.authUrl).map((r) => compileRoute(r, max, true)), ...opts.routes.map((r) => compileRoute(r, max))];
@@ -115,30 +105,40 @@ class GatewayImpl implements ProxyObserver {
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.metrics.watchHealth(deps.stores.health);
     this.pages = new Pages(opts.publicDir ?? webPublicDir);
-    // x-passport is always dropped (strip.ts); the list adds the configured identity headers.
-    this.stripRules = compileStripRules(config.gateway.stripHeaders);
+    // x-passport is always dropped (headers.ts); the list adds the configured identity headers.
+    const stripRules = compileStripRules(config.gateway.stripHeaders);
     const publicUrl = new URL(config.publicUrl!);
     const names = cookieNames(config);
-    this.stripOpts = {
-      proto: publicUrl.protocol.slice(0, -1),
-      defaultHost: publicUrl.host,
-      hosts: new HostPolicy(config),
-      cookies: names,
-      clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),
-    };
-    const attrs = `Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax${this.hsts ? '; Secure' : ''}`;
-    this.clearCookies = [`${names.session}=; ${attrs}; HttpOnly`, `${names.csrf}=; ${attrs}`];
+    this.access = config.log.access ? new AccessLog(deps.logger) : undefined;
+    this.refusals = new Refusals(deps, { routeMetrics: this.routeMetrics, unmatched: this.unmatchedMetrics, access: this.access, cookies: names, https: this.hsts });
     this.passports = new PassportCache(deps);
     // One in-memory revocation set, fed by deps.feed and warmed from the store; every
     // credential cache hears of revocations through it.
     this.revocations = new RevocationSet(deps);
-    this.sessions = new SessionCookieAuthenticator(deps, this.revocations, (sid) => this.passports.drop(sid), this.metrics.countDegraded);
-    this.apiTokens = new ApiTokenVerifier(deps, this.revocations, this.metrics.countDegraded);
-    const bearer = new BearerAuthenticator(this.revocations, new AccessTokenVerifier(deps, this.revocations, new CurrentUsers(deps, this.metrics.countDegraded)), this.apiTokens);
-    // Bearer first: when a bearer token and a cookie both come, the bearer token decides.
-    this.chain = [bearer, this.sessions];
-    this.proxy = new Proxy(config, deps.logger, this, this.stripRules);
-    this.access = config.log.access ? new AccessLog(deps.logger) : undefined;
+    this.authenticators = new AuthenticatorRegistry({
+      deps,
+      revocations: this.revocations,
+      dropPassports: (sid) => this.passports.drop(sid),
+      countDegraded: this.metrics.countDegraded,
+    });
+    this.proxy = new Proxy(config, deps.logger, this, stripRules);
+    this.pipeline = new Pipeline({
+      stripRules,
+      stripOpts: {
+        proto: publicUrl.protocol.slice(0, -1),
+        defaultHost: publicUrl.host,
+        hosts: new HostPolicy(config),
+        cookies: names,
+        clientIp: new ClientIpResolver(config.gateway.trustedProxies, config.gateway.clientIpHeader),
+      },
+      cors,
+      chain: this.authenticators.chain,
+      origins: csrfOrigins(config, cors),
+      passports: this.passports,
+      proxy: this.proxy,
+      refusals: this.refusals,
+      access: this.access,
+    });
   }
 
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -150,10 +150,10 @@ class GatewayImpl implements ProxyObserver {
     try {
       pending = this.handle(req, res);
     } catch (err) {
-      this.fail(req, res, err, this.unmatchedMetrics);
+      this.refusals.fail(req, res, err, this.unmatchedMetrics);
       return;
     }
-    if (pending !== undefined) pending.catch((err: unknown) => this.fail(req, res, err, this.unmatchedMetrics));
+    if (pending !== undefined) pending.catch((err: unknown) => this.refusals.fail(req, res, err, this.unmatchedMetrics));
   };
 
   readonly admin = (req: IncomingMessage, res: ServerResponse): void => {
@@ -187,8 +187,7 @@ class GatewayImpl implements ProxyObserver {
   }
 
   async close(): Promise<void> {
-    this.sessions.close();
-    this.apiTokens.close();
+    this.authenticators.close();
     this.revocations.close();
     this.passports.clear();
     this.metrics.close();
@@ -220,25 +219,7 @@ class GatewayImpl implements ProxyObserver {
       throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
     }
     if (this.access !== undefined) this.access.note(res, route.label);
-    const ex = new Exchange(req, res, route, target);
-    strip(ex, this.stripRules, this.stripOpts);
-    if (req.method === 'OPTIONS' && ex.preflightMethod !== undefined && ex.origin !== undefined) {
-      this.preflight(ex);
-      return;
-    }
-    if (this.cors.enabled) {
-      res.setHeader('vary', 'Origin');
-      const allowed = this.cors.actualHeaders(ex.origin);
-      if (allowed !== undefined) for (const k in allowed) res.setHeader(k, allowed[k]!);
-    }
-    let pending: Promise<void> | void;
-    try {
-      pending = this.run(ex);
-    } catch (err) {
-      this.refuse(ex, err);
-      return;
-    }
-    if (pending !== undefined) return pending.catch((err: unknown) => this.refuse(ex, err));
+    return this.pipeline.run(new Exchange(req, res, route, target));
   }
 
   private async serveLocal(req: IncomingMessage, res: ServerResponse, path: string, local: LocalHandler | undefined): Promise<void> {
@@ -247,62 +228,8 @@ class GatewayImpl implements ProxyObserver {
       else await this.pages.serve(req, res, path);
       this.localMetrics.count('ok');
     } catch (err) {
-      this.fail(req, res, err, this.localMetrics);
+      this.refusals.fail(req, res, err, this.localMetrics);
     }
-  }
-
-  /**
-   * authenticate -> csrf -> authorize -> body checks -> passport -> proxy. Returns a promise only
-   * when a stage had to wait (a store read, a passport being signed); throws or rejects with the
-   * refusal.
-   */
-  private run(ex: Exchange): Promise<void> | void {
-    if (ex.route.auth === 'none') return this.admit(ex, null);
-    const r = runChain(this.chain, ex);
-    return r instanceof Promise ? r.then((identity) => this.admit(ex, identity)) : this.admit(ex, r);
-  }
-
-  private admit(ex: Exchange, identity: Identity | null): Promise<void> | void {
-    const route = ex.route;
-    if (route.auth !== 'none') {
-      if (identity === null) {
-        if (route.auth === 'required' || route.roles.length > 0) throw unauthenticated();
-      } else {
-        ex.identity = identity;
-        checkCsrf(ex, this.origins);
-        authorize(route, identity, ex.req.method ?? 'GET');
-      }
-    }
-    if (route.loginCsrf) checkLoginCsrf(ex, this.origins);
-    const hasBody = checkBody(ex);
-    if (ex.identity === null) return this.send(ex, hasBody, undefined);
-    const p = this.passports.get(ex.identity, route.service);
-    return typeof p === 'string' ? this.send(ex, hasBody, p) : p.then((passport) => this.send(ex, hasBody, passport));
-  }
-
-  private send(ex: Exchange, hasBody: boolean, passport: string | undefined): void {
-    if (passport !== undefined) ex.headers.push('x-passport', passport);
-    if (this.access !== undefined && ex.identity !== null) this.access.note(ex.res, ex.route.label, ex.identity.user.id);
-    // The client may have left while we were busy; don't start an upstream call for nobody.
-    if (ex.res.destroyed) return;
-    this.proxy.forward(ex, hasBody);
-  }
-
-  /**
-   * A CORS preflight to a routed path, answered by the gateway (never forwarded): 204 with the
-   * allow headers for an allow-listed origin, else 403 `cors` without any CORS header.
-   */
-  private preflight(ex: Exchange): void {
-    const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
-    const headers = this.cors.preflightHeaders(ex.origin);
-    if (headers === undefined) {
-      this.fail(ex.req, ex.res, new GatehouseError('cors', { detail: 'This origin may not call this API from a browser.' }), metrics);
-      return;
-    }
-    if (!ex.req.complete) ex.res.setHeader('connection', 'close');
-    ex.res.writeHead(204, headers);
-    ex.res.end();
-    metrics.count('cors_preflight');
   }
 
   readonly clientError = (err: Error & { code?: string }, socket: Duplex): void => {
@@ -314,50 +241,6 @@ class GatewayImpl implements ProxyObserver {
     }
     s.destroy();
   };
-
-  /** A refusal before the upstream call: problem+json, or the sign-in redirect for pages. */
-  private refuse(ex: Exchange, err: unknown): void {
-    const { req, res } = ex;
-    const metrics = this.routeMetrics.get(ex.route) ?? this.unmatchedMetrics;
-    const clear = err instanceof InvalidSessionCookieError ? { 'set-cookie': this.clearCookies } : undefined;
-    if (this.access !== undefined && ex.identity !== null) this.access.note(res, ex.route.label, ex.identity.user.id);
-    if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && this.isPageRequest(ex)) {
-      if (res.headersSent || res.destroyed) return;
-      sendRedirect(res, signinLocation(ex.target, err instanceof InvalidSessionCookieError), clear);
-      metrics.count('redirect_signin');
-      return;
-    }
-    this.fail(req, res, err, metrics, clear);
-  }
-
-  private isPageRequest(ex: Exchange): boolean {
-    const m = ex.req.method;
-    return (m === 'GET' || m === 'HEAD') && ex.accept !== undefined && ex.accept.toLowerCase().includes('text/html');
-  }
-
-  /** Last resort for anything thrown: problem+json, logged when it is ours to fix. */
-  private fail(req: IncomingMessage, res: ServerResponse, err: unknown, metrics: RouteMetrics, headers?: Record<string, string | string[]>): void {
-    try {
-      const code = err instanceof GatehouseError ? err.code : 'internal';
-      if (code === 'internal') this.deps.logger.error({ err, method: req.method }, 'gateway error');
-      // A store outage is logged once per state change by stores.health, not per request.
-      else if (code === 'unavailable' && !noteRefusal(this.deps.stores.health, this.deps.logger, err)) this.deps.logger.warn({ err }, 'a part needed for a request is unavailable');
-      else if (isLoggedRefusal(err instanceof GatehouseError ? err.status : 500)) {
-        // 401, 403, 429, 503: at info with their code, the route and the path (never the query).
-        const refused = { event: 'http.refused', code, status: (err as GatehouseError).status, method: req.method, path: pathOnly(req.url), route: metrics.route };
-        // The operator sees which origin came and which was expected (a page opened at another address).
-        if (err instanceof CsrfRefusal) this.deps.logger.info({ ...refused, reason: err.reason, origin: err.origin ?? null, expected: err.expected }, 'cross-site request refused');
-        // The operator sees who was refused where, and which role or scope to grant.
-        else if (err instanceof AuthorizationRefusal) this.deps.logger.info({ ...refused, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
-        else this.deps.logger.info(refused, 'request refused');
-      } else this.deps.logger.debug({ code }, 'request refused');
-      sendProblem(req, res, err, headers);
-      metrics.count(code);
-    } catch (fatal) {
-      this.deps.logger.error({ err: fatal }, 'could not answer a request');
-      res.destroy();
-    }
-  }
 
   upstreamAnswered(ex: Exchange, status: number, seconds: number): void {
     const m = this.routeMetrics.get(ex.route);

@@ -14,7 +14,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { RouteConfig } from '../config/types.js';
 import { HostPolicy } from './host-policy.js';
-import { LINGER_MAX_BYTES, LINGER_MAX_MS } from './respond.js';
+import { LINGER_MAX_BYTES, LINGER_MAX_MS } from './pipeline/respond/respond.js';
 import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, type Recorded } from './test-helpers.js';
 
 const routes = (upstream: string): RouteConfig[] => [

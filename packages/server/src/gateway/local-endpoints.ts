@@ -5,7 +5,7 @@ import type { Deps } from '../context.js';
 import { readiness } from '../stores/health/readiness.js';
 import { mergedMetrics, processMetrics } from '../util/process-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
-import { sendJson } from './respond.js';
+import { sendJson } from './pipeline/respond/respond.js';
 
 export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 

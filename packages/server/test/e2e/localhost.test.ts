@@ -51,7 +51,12 @@ describe('no public URL: the loopback names of the bound address work', () => {
     const problem = (await res.json()) as { code: string; detail: string };
     expect(problem.code).toBe('csrf');
     expect(problem.detail).toContain(`Open ${g.url}`);
-    const line = g.stderr().split('\n').find((l) => l.includes('cross-site request refused'));
+    // The line is written before the answer, but the child's stderr pipe and the answer's socket
+    // reach this process in either order on a loaded machine: wait for it (up to 5 s).
+    let line: string | undefined;
+    for (const until = Date.now() + 5_000; line === undefined && Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+      line = g.stderr().split('\n').find((l) => l.includes('cross-site request refused'));
+    }
     expect(line, g.stderr()).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ level: 'info', origin: 'https://evil.example', expected: g.url });
   });

@@ -1,28 +1,38 @@
 import { GatehouseError } from '../../../errors/index.js';
 
-export const REALM = 'Bearer realm="gatehouse"';
-const INVALID_TOKEN_CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
+/**
+ * Which `WWW-Authenticate` challenge a credential refusal calls for (RFC 6750 §3): `bare` when
+ * no credential came, `invalid_token` when one came and failed. The respond stage writes the
+ * header (respond/refusals.ts); the refusal only says which.
+ */
+export type Challenge = 'bare' | 'invalid_token';
 
-/** No credential on a route that needs one (RFC 6750 §3: a bare challenge). */
+/** A 401 of the authenticate stage: the respond stage answers it with its challenge, or the sign-in redirect for a page. */
+export class CredentialRefusal extends GatehouseError {
+  constructor(
+    code: 'unauthenticated' | 'invalid_token',
+    detail: string,
+    readonly challenge: Challenge,
+  ) {
+    super(code, { detail });
+    this.name = 'CredentialRefusal';
+  }
+}
+
+/** No credential on a route that needs one (a bare challenge). */
 export function unauthenticated(): GatehouseError {
-  return new GatehouseError('unauthenticated', {
-    detail: 'Sign in first: this route needs a session cookie or a bearer token.',
-    headers: { 'www-authenticate': REALM },
-  });
+  return new CredentialRefusal('unauthenticated', 'Sign in first: this route needs a session cookie or a bearer token.', 'bare');
 }
 
 /** A bad, expired or revoked bearer token. */
 export function invalidToken(detail = 'The token is invalid, expired or revoked.'): GatehouseError {
-  return new GatehouseError('invalid_token', { detail, headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE } });
+  return new CredentialRefusal('invalid_token', detail, 'invalid_token');
 }
 
 /** A bad, expired or ended session cookie: the answer also clears the cookie. */
-export class InvalidSessionCookieError extends GatehouseError {
+export class InvalidSessionCookieError extends CredentialRefusal {
   constructor() {
-    super('invalid_token', {
-      detail: 'The session is invalid, expired or signed out; sign in again.',
-      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-    });
+    super('invalid_token', 'The session is invalid, expired or signed out; sign in again.', 'invalid_token');
     this.name = 'InvalidSessionCookieError';
   }
 }

@@ -25,7 +25,7 @@ export class AuthorizationRefusal extends GatehouseError {
 }
 
 /**
- * Stage 3. Every role of the route must be held; scopes (by method, else `*`) apply only to
+ * Authorize. Every role of the route must be held; scopes (by method, else `*`) apply only to
  * token credentials; a cookie session has every scope.
  */
 export function authorize(route: CompiledRoute, identity: Identity, method: string): void {

@@ -19,7 +19,7 @@ interface Entry {
 }
 
 /**
- * Stage 4. Mints passports (`typ: passport+jwt`) and caches them per credential and audience
+ * Passport. Mints passports (`typ: passport+jwt`) and caches them per credential and audience
  * (`sid|aud`, as nested maps so the hot path builds no key string). Steady state: one map
  * lookup, no signing. A cold cache signs once however many requests arrive together.
  */

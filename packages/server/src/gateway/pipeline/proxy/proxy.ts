@@ -5,9 +5,9 @@ import type { GatehouseConfig } from '../../../config/types.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
-import { DUPLICATE } from '../../exchange.js';
-import { HSTS, sendProblem } from '../../respond.js';
-import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener, type StripRules } from '../strip/strip.js';
+import type { StripRules } from '../headers.js';
+import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener } from '../respond/relay.js';
+import { HSTS, sendProblem } from '../respond/respond.js';
 import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
@@ -184,7 +184,10 @@ function mapUpstreamError(err: Error, authService: boolean): GatehouseError {
   return new GatehouseError('bad_gateway', { detail: 'The service is not reachable.', cause: err });
 }
 
-/** Stage 5. One keep-alive undici Pool per upstream origin. */
+/**
+ * The proxy stage: one keep-alive undici Pool per upstream origin. The answer's headers pass
+ * through the respond stage's relay rules (respond/relay.ts) on their way to the client.
+ */
 export class Proxy {
   private readonly pools = new Map<string, Pool>();
   /** The public URL is https: every answer carries Strict-Transport-Security. */
@@ -298,30 +301,4 @@ export class Proxy {
       }),
     );
   }
-}
-
-/** Body checks before contacting the upstream: 400 for an ambiguous length or a GET/HEAD body, 413 by Content-Length, 415 by media type. Returns whether a body comes. */
-export function checkBody(ex: Exchange): boolean {
-  const route = ex.route;
-  let hasBody = ex.chunked;
-  if (ex.contentLength !== undefined) {
-    // Node's parser refuses both already; never let a framing ambiguity reach an upstream.
-    if (ex.contentLength === DUPLICATE || ex.chunked) throw new GatehouseError('invalid_request', { detail: 'The request body has an ambiguous length.' });
-    const n = Number(ex.contentLength);
-    if (n > route.maxBodyBytes) {
-      throw new GatehouseError('payload_too_large', { detail: `The request body is larger than ${route.maxBodyBytes} bytes.` });
-    }
-    if (n > 0) hasBody = true;
-  }
-  if (!hasBody) return false;
-  const m = ex.req.method;
-  // A body on GET/HEAD has no defined meaning (RFC 9110 §9.3.1): refused rather than dropped.
-  if (m === 'GET' || m === 'HEAD') throw new GatehouseError('invalid_request', { detail: `A ${m} request must not have a body.` });
-  const ct = ex.contentType;
-  const semi = ct === undefined ? -1 : ct.indexOf(';');
-  const media = ct === undefined ? '' : (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-  if (!route.contentTypes.has(media)) {
-    throw new GatehouseError('unsupported_media_type', { detail: `Send the body as ${[...route.contentTypes].join(' or ')}.` });
-  }
-  return true;
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, Exchange } from '../../exchange.js';
 import type { CompiledRoute } from '../../routing.js';
-import { compileStripRules, strip, type StripOptions } from './strip.js';
+import { compileStripRules } from '../headers.js';
+import { strip, type StripOptions } from './strip.js';
 
 const HTTP_NAMES = { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device' };
 const HTTPS_NAMES = { session: '__Host-gatehouse_session', csrf: '__Host-gatehouse_csrf', device: '__Host-gatehouse_device', knownDevice: '__Secure-gatehouse_known_device' };

@@ -5,19 +5,7 @@ import type { ClientIpResolver } from '../../client-ip.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
 import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 import type { HostPolicy } from '../../host-policy.js';
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { GATEHOUSE_COOKIE, HOP_BY_HOP, PLAIN_CONNECTION, stripped, type StripRules } from '../headers.js';
 
 /**
  * Request headers the gateway never forwards as sent: hop-by-hop, the client's credentials
@@ -41,52 +29,6 @@ const DROPPED: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-/** The configured identity-header list, compiled: exact names and prefixes (`x-user-*`). */
-export interface StripRules {
-  exact: ReadonlySet<string>;
-  prefixes: readonly string[];
-  /**
-   * 1 at each character code an identity header (`x-passport` or a listed name or prefix) can
-   * start with: one lookup rules out most response header names (`content-type`, `date`…).
-   */
-  firstChars: Uint8Array;
-  /** Response header names already classified (identity header or not), for the first 256 seen. */
-  known: Map<string, boolean>;
-}
-
-export function compileStripRules(list: readonly string[]): StripRules {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  const firstChars = new Uint8Array(128);
-  firstChars['x'.charCodeAt(0)] = 1;
-  for (const raw of list) {
-    const name = raw.trim().toLowerCase();
-    if (name.endsWith('*')) prefixes.push(name.slice(0, -1));
-    else if (name) exact.add(name);
-    // A bare `*` (prefix '') names every header.
-    if (name === '*') firstChars.fill(1);
-    else if (name && name.charCodeAt(0) < 128) firstChars[name.charCodeAt(0)] = 1;
-  }
-  return { exact, prefixes, firstChars, known: new Map() };
-}
-
-function stripped(name: string, rules: StripRules): boolean {
-  if (rules.exact.has(name)) return true;
-  for (const p of rules.prefixes) if (name.startsWith(p)) return true;
-  return false;
-}
-
-/** `x-passport` or a configured identity header, remembered per name (answers repeat the same few names). */
-function identityHeader(name: string, rules: StripRules): boolean {
-  let r = rules.known.get(name);
-  if (r === undefined) {
-    r = name === 'x-passport' || stripped(name, rules);
-    // Bounded: an upstream inventing names cannot grow it.
-    if (rules.known.size < 256) rules.known.set(name, r);
-  }
-  return r;
-}
-
 /** What strip needs besides the identity-header rules; built once per gateway. */
 export interface StripOptions {
   /** `x-forwarded-proto`: the public URL's scheme (a trusted proxy's own value wins). */
@@ -99,8 +41,6 @@ export interface StripOptions {
   cookies: CookieNames;
   clientIp: ClientIpResolver;
 }
-
-const GATEHOUSE_COOKIE = /gatehouse_/i;
 
 /** `gatehouse_*`, `__Host-gatehouse_*`, `__Secure-gatehouse_*`, in any case. */
 function isGatehouseCookie(name: string): boolean {
@@ -163,7 +103,7 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
 }
 
 /**
- * Stage 1. One pass over `req.rawHeaders` (so duplicates and any spelling are seen): builds the
+ * Strip. One pass over `req.rawHeaders` (so duplicates and any spelling are seen): builds the
  * upstream headers without hop-by-hop headers, headers named in `Connection`, `x-passport`,
  * the configured identity headers, `Authorization`, client-sent forwarding headers and the
  * gateway's cookies; records what later stages need; then sets exactly one
@@ -289,9 +229,6 @@ function lastElement(value: string | undefined): string {
   return value.slice(value.lastIndexOf(',') + 1).trim();
 }
 
-/** `Connection` values that name no other header (what clients and upstreams nearly always send). */
-const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close']);
-
 /**
  * Headers the gateway checks and forwards as checked: a client's `Connection` may not nominate
  * them for removal (the upstream would see something other than what passed the checks, e.g.
@@ -317,118 +254,4 @@ function removeConnectionNamed(out: string[], connection: string): void {
     w += 2;
   }
   out.length = w;
-}
-
-/**
- * Response headers the gateway alone decides for its public origin: CORS (an upstream that
- * reflected any Origin with credentials would undo the allow-list). Hop-by-hop ones go too.
- */
-const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
-  ...HOP_BY_HOP,
-  // The auth service's word to the proxying gateway (proxy.ts reads it); never relayed.
-  REVOKED_HEADER,
-  'access-control-allow-origin',
-  'access-control-allow-credentials',
-  'access-control-allow-methods',
-  'access-control-allow-headers',
-  'access-control-expose-headers',
-  'access-control-max-age',
-]);
-
-/** Why a response header was dropped (metric label): a Gatehouse cookie set by a service, or an identity header. */
-export type DroppedResponseHeader = 'set_cookie' | 'identity_header';
-
-/**
- * Where relayedResponseHeaders reports what it dropped: the kind and the header or cookie name
- * (never a value). Called only when something is dropped; an object (the proxy call itself), so
- * no closure is made per answer.
- */
-export interface ResponseDropListener {
-  headerDropped(kind: DroppedResponseHeader, name: string): void;
-}
-
-/**
- * The upstream's response headers without hop-by-hop ones, any the upstream named in its
- * `Connection`, CORS headers, identity headers (`x-passport` and `gateway.stripHeaders`) and,
- * unless `keepGatehouseCookies` (the auth service's own routes), every `Set-Cookie` that names a
- * Gatehouse cookie (DESIGN §6: upstream answers never set or clear Gatehouse cookies nor carry
- * identity headers to clients). Names are lower-case here. Returns a flat `[name, value, ...]`
- * list for `writeHead`: a copy rather than `delete` in place (which turns undici's object into a
- * slow dictionary every later step pays for), and a list rather than an object, which Node
- * walks without an own-property check per key. Per header the identity check is one table
- * lookup unless the name starts like one; Set-Cookie values are looked at only when one comes.
- */
-export function relayedResponseHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  rules: StripRules,
-  keepGatehouseCookies: boolean,
-  onDrop: ResponseDropListener,
-): (string | string[])[] {
-  let named: Set<string> | undefined;
-  const connection = headers.connection;
-  if (connection !== undefined && (typeof connection !== 'string' || !PLAIN_CONNECTION.has(connection))) {
-    for (const token of String(connection).split(',')) {
-      const t = token.trim().toLowerCase();
-      if (t && !RESPONSE_DROPPED.has(t)) (named ??= new Set()).add(t);
-    }
-  }
-  const first = rules.firstChars;
-  const out: (string | string[])[] = [];
-  for (const h in headers) {
-    let v = headers[h];
-    if (v === undefined || RESPONSE_DROPPED.has(h) || (named !== undefined && named.has(h))) continue;
-    const c = h.charCodeAt(0);
-    if (c < 128 && first[c] === 1 && identityHeader(h, rules)) {
-      onDrop.headerDropped('identity_header', h);
-      continue;
-    }
-    // Object keys are internalized strings: this compare is a pointer check, cheaper than looking
-    // `set-cookie` up in undici's object of varying shape up front.
-    if (h === 'set-cookie' && !keepGatehouseCookies) {
-      v = withoutGatehouseCookies(v, onDrop);
-      if (v === undefined) continue;
-    }
-    out.push(h, v);
-  }
-  return out;
-}
-
-/**
- * The cookie name a browser stores for one Set-Cookie value, for the Gatehouse check: the text
- * before the first `=` of the name-value pair, trimmed. Without `=`, or with an empty name, the
- * browser stores a nameless cookie and sends its value bare (`Cookie: gatehouse_session=x` from
- * `Set-Cookie: =gatehouse_session=x`), so then the whole pair counts.
- */
-function setCookieName(value: string): string {
-  let end = value.indexOf(';');
-  if (end < 0) end = value.length;
-  const eq = value.indexOf('=');
-  const name = eq < 0 || eq > end ? '' : value.slice(0, eq).trim();
-  return name === '' ? value.slice(0, end).trim() : name;
-}
-
-/** Set-Cookie names containing `gatehouse_` in any case: every prefix (`__Host-`, `__Secure-`, others) and spelling. */
-function setsGatehouseCookie(value: string, onDrop: ResponseDropListener): boolean {
-  // Most values never mention it: one regex test, no parsing.
-  if (!GATEHOUSE_COOKIE.test(value)) return false;
-  const name = setCookieName(value);
-  if (!GATEHOUSE_COOKIE.test(name)) return false;
-  // Reported without any value: a nameless cookie's pair is cut at its own `=`.
-  let shown = name.replace(/^[\s=]+/, '');
-  const eq = shown.indexOf('=');
-  if (eq >= 0) shown = shown.slice(0, eq).trim();
-  onDrop.headerDropped('set_cookie', shown.length > 64 ? `${shown.slice(0, 64)}…` : shown);
-  return true;
-}
-
-/** The Set-Cookie value(s) without those naming a Gatehouse cookie (the same value when none does); undefined when none is left. */
-function withoutGatehouseCookies(v: string | string[], onDrop: ResponseDropListener): string | string[] | undefined {
-  if (typeof v === 'string') return setsGatehouseCookie(v, onDrop) ? undefined : v;
-  let kept: string[] | undefined;
-  for (let i = 0; i < v.length; i++) {
-    if (setsGatehouseCookie(v[i]!, onDrop)) kept ??= v.slice(0, i);
-    else if (kept !== undefined) kept.push(v[i]!);
-  }
-  if (kept === undefined) return v;
-  return kept.length === 0 ? undefined : kept;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../config/defaults.js';
-import { compileStripRules, relayedResponseHeaders as relay, type DroppedResponseHeader } from './strip.js';
+import { compileStripRules } from '../headers.js';
+import { relayedResponseHeaders as relay, type DroppedResponseHeader } from './relay.js';
 
 const rules = compileStripRules(DEFAULTS.gateway.stripHeaders);
 

@@ -1,10 +1,10 @@
-import { splitHost } from '../config/allowed-hosts.js';
-import { publicOriginOf } from '../config/issuer.js';
-import type { GatehouseConfig } from '../config/types.js';
-import { safeEqual } from '../crypto/secrets.js';
-import { GatehouseError } from '../errors/index.js';
-import type { CorsPolicy } from './cors.js';
-import { DUPLICATE, type Exchange } from './exchange.js';
+import { splitHost } from '../../../config/allowed-hosts.js';
+import { publicOriginOf } from '../../../config/issuer.js';
+import type { GatehouseConfig } from '../../../config/types.js';
+import { safeEqual } from '../../../crypto/secrets.js';
+import { GatehouseError } from '../../../errors/index.js';
+import type { CorsPolicy } from '../../cors.js';
+import { DUPLICATE, type Exchange } from '../../exchange.js';
 
 /** The origins a browser write may come from: the gateway's own, plus the CORS allow-list. */
 export interface CsrfOrigins {

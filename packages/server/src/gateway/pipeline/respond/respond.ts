@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { GatehouseError, PROBLEM_CONTENT_TYPE, toProblem } from '../errors/index.js';
+import { GatehouseError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../errors/index.js';
 
 /** Strict-Transport-Security of every answer when the public URL is https (never on http). */
 export const HSTS = 'max-age=31536000; includeSubDomains';
