@@ -101,6 +101,27 @@ const GATEWAY_FROM_AUTH_ALLOWED = [
 const CREDENTIALS_MAY_IMPORT = (f: string): boolean =>
   ['credentials/', 'crypto/', 'config/', 'errors/', 'util/'].some((d) => f.startsWith(d)) || f === 'stores/types.ts' || f === 'context.ts';
 
+/**
+ * The layers of packages/server/src, top to bottom: a file may import its own folder and any
+ * layer below its own, never one above. gateway/ and auth/ are peers (the two roles), which
+ * speak through credentials/ below both; the rule between them is the allow-list above.
+ * context.ts (the Deps type every layer is handed) may be imported from anywhere; what it
+ * imports is types only.
+ */
+const LAYERS: readonly (readonly string[])[] = [['cli'], ['start'], ['gateway', 'auth'], ['credentials'], ['crypto'], ['stores'], ['config'], ['errors', 'util']];
+const layerOf = (f: string): number => LAYERS.findIndex((names) => names.includes(f.split('/')[0]!));
+
+/**
+ * Imports of a higher layer from a lower one, each with its reason: configuration refuses the
+ * names the credentials reserve, and the names live with the credentials they belong to.
+ */
+const UPWARD_ALLOWED = [
+  // No configured route may use the auth service's name (its passports' audience).
+  'config/list-items.ts -> credentials/auth-service.ts',
+  // `account` may not be a default token scope.
+  'config/load-config.ts -> credentials/scope.ts',
+];
+
 describe('import graph of packages/server/src', () => {
   const graph = importGraph();
 
@@ -121,6 +142,26 @@ describe('import graph of packages/server/src', () => {
 
   it('gateway/ imports from auth/ only what is listed, with its reason', () => {
     expect(imports(graph, under('gateway'), under('auth'))).toEqual(GATEWAY_FROM_AUTH_ALLOWED);
+  });
+
+  it('imports run down the layers (cli → start → gateway/auth → credentials → crypto → stores → config → errors/util), but for the listed exceptions', () => {
+    const files = [...graph.edges.keys()].filter((f) => f.includes('/'));
+    expect(files.filter((f) => layerOf(f) < 0)).toEqual([]); // every top folder has its layer
+    const upward = imports(
+      graph,
+      (f) => f.includes('/'),
+      () => true,
+    ).filter((edge) => {
+      const [from, to] = edge.split(' -> ') as [string, string];
+      return to !== 'context.ts' && to.includes('/') && layerOf(to) < layerOf(from);
+    });
+    expect(upward).toEqual(UPWARD_ALLOWED);
+  });
+
+  it('context.ts imports types only', () => {
+    const text = readFileSync(join(SRC, 'context.ts'), 'utf8');
+    const valueImports = text.split('\n').filter((l) => /^import (?!type )/.test(l));
+    expect(valueImports).toEqual([]);
   });
 
   it('finds a cycle when there is one (the check itself)', () => {

@@ -4,7 +4,7 @@ import { VERSION } from '../util/version.js';
 import { cookieNames } from '../config/cookie-names.js';
 import type { Deps } from '../context.js';
 import { ERROR_REGISTRY, PROBLEM_CONTENT_TYPE } from '../errors/index.js';
-import { csrfProtects } from '../gateway/pipeline/csrf/csrf.js';
+import { csrfProtects } from '../credentials/csrf.js';
 import { laneOf, PUBLIC_LANE, type CredentialKind, type Lane } from './lanes.js';
 import { OAUTH_CONTENT_TYPES, paramsSchema } from './oauth.js';
 

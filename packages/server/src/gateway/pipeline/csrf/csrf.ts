@@ -5,6 +5,7 @@ import { safeEqual } from '../../../crypto/secrets.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { CorsPolicy } from '../../cors.js';
 import { DUPLICATE, type Exchange } from '../../exchange.js';
+import { csrfProtects } from '../../../credentials/csrf.js';
 
 /** The origins a browser write may come from: the gateway's own, plus the CORS allow-list. */
 export interface CsrfOrigins {
@@ -111,11 +112,6 @@ function crossSite(ex: Exchange, o: CsrfOrigins): string | null {
     if (s === 'same-site') return 'The request was sent from another site of this domain.';
   }
   return null;
-}
-
-/** The methods whose cookie-authenticated requests need the CSRF token. */
-export function csrfProtects(method: string | undefined): boolean {
-  return method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
 }
 
 /**
