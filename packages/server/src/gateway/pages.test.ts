@@ -59,9 +59,29 @@ describe('Pages: assets in subfolders', () => {
         expect(r.status, path).toBe(200);
         expect(await r.text()).toBe(body);
         expect(r.headers.get('content-type')).toBe(type);
-        expect(r.headers.get('cache-control')).toBe('public, max-age=300');
+        // The page modules are revalidated on every use (never old and new modules mixed after an upgrade); styles kept five minutes.
+        expect(r.headers.get('cache-control')).toBe(path.startsWith('/assets/js/') ? 'no-cache' : 'public, max-age=300');
         for (const [k, v] of Object.entries(PAGE_SECURITY_HEADERS)) expect(r.headers.get(k), k).toBe(v);
       }
+    });
+  });
+
+  it('answers 304 to a request that names the current ETag, and 200 with the body once the file differs', async () => {
+    await withServer(new Pages(dir), async (url) => {
+      const first = await fetch(`${url}/assets/js/main.js`);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^"[\w-]{27}"$/);
+      const again = await fetch(`${url}/assets/js/main.js`, { headers: { 'if-none-match': `"other", W/${etag}` } });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe('');
+      expect(again.headers.get('etag')).toBe(etag);
+      expect(again.headers.get('content-security-policy')).toBe(PAGE_SECURITY_HEADERS['content-security-policy']);
+      const stale = await fetch(`${url}/assets/js/main.js`, { headers: { 'if-none-match': '"an-older-version"' } });
+      expect(stale.status).toBe(200);
+      expect(await stale.text()).toBe("import './deeper/part.js';");
+      // Another file's tag is not this file's.
+      const other = await fetch(`${url}/assets/js/deeper/part.js`, { headers: { 'if-none-match': etag } });
+      expect(other.status).toBe(200);
     });
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -35,7 +36,17 @@ const TYPES: Record<string, string> = {
 interface StaticFile {
   body: Buffer;
   headers: Record<string, string | number>;
+  /** A strong validator of the body (quoted): a request whose If-None-Match names it gets 304. */
+  etag: string;
 }
+
+/**
+ * Pages and the page modules (`assets/js/`) are revalidated on every use (`no-cache` + ETag: a
+ * 304 when unchanged), so after an upgrade a browser never runs a new page with old modules or
+ * old modules together with new ones; styles and images may be kept five minutes.
+ */
+const REVALIDATE = 'no-cache';
+const ASSET_CACHE = 'public, max-age=300';
 
 const PAGES: Record<string, string> = {
   '/': 'index.html',
@@ -64,6 +75,12 @@ export class Pages {
   async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const file = (await this.load()).get(path);
     if (file === undefined) throw new GatehouseError('not_found', { detail: 'No such page.' });
+    if (matchesEtag(req.headers['if-none-match'], file.etag)) {
+      const { 'content-length': _length, ...headers } = file.headers;
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
     res.writeHead(200, file.headers);
     res.end(req.method === 'HEAD' ? undefined : file.body);
   }
@@ -86,9 +103,10 @@ export class Pages {
         return;
       }
       const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-      files.set(urlPath, { body, headers: { ...PAGE_SECURITY_HEADERS, 'content-type': type, 'content-length': body.length, 'cache-control': cacheControl } });
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      files.set(urlPath, { body, etag, headers: { ...PAGE_SECURITY_HEADERS, 'content-type': type, 'content-length': body.length, 'cache-control': cacheControl, etag } });
     };
-    for (const [urlPath, name] of Object.entries(PAGES)) await add(urlPath, join(this.dir, name), 'no-cache');
+    for (const [urlPath, name] of Object.entries(PAGES)) await add(urlPath, join(this.dir, name), REVALIDATE);
     // assets/ and its subfolders (assets/js/ holds the page modules), each name checked.
     const walk = async (urlDir: string, dir: string): Promise<void> => {
       let entries: Dirent[] = [];
@@ -99,11 +117,18 @@ export class Pages {
       }
       for (const d of entries) {
         if (!ASSET_NAME.test(d.name)) continue;
-        if (d.isFile()) await add(`${urlDir}/${d.name}`, join(dir, d.name), 'public, max-age=300');
+        if (d.isFile()) await add(`${urlDir}/${d.name}`, join(dir, d.name), urlDir === '/assets/js' || urlDir.startsWith('/assets/js/') ? REVALIDATE : ASSET_CACHE);
         else if (d.isDirectory()) await walk(`${urlDir}/${d.name}`, join(dir, d.name));
       }
     };
     await walk('/assets', join(this.dir, 'assets'));
     return files;
   }
+}
+
+/** Whether an If-None-Match header names `etag` (a list, `*`, weak forms compared weakly as RFC 9110 §13.1.2 says). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
