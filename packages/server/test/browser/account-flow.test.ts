@@ -1,15 +1,12 @@
-import { rmSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browser as apiClient, startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { haveChromium, launchChromium, newContext, shots, signInWithPage, watchConsole } from './browser-helpers.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { browser as apiClient } from '../e2e/harness.js';
+import { haveChromium, newContext, shots, signInWithPage, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
 // One user's whole journey through the pages, step by step (the steps share the browser state):
 // sign-up -> sign-in -> notes -> devices -> API token -> password -> sign out everywhere.
 describe.skipIf(!haveChromium)('account pages in a real browser', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
-  const dataDir = tempDataDir();
+  const suite = useGatehouseInChromium();
   const username = 'journey-user';
   let password = 'first journey passphrase';
   let main: BrowserContext;
@@ -17,16 +14,9 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
   let problems: string[];
 
   beforeAll(async () => {
-    gh = await startGatehouse(dataDir);
-    browser = await launchChromium();
-    main = await newContext(browser, gh.url);
+    main = await newContext(suite.browser, suite.gh.url);
     page = await main.newPage();
     problems = watchConsole(page);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** The rows of a list on the account page, as text. */
@@ -35,24 +25,24 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
   }
 
   it('signs up, signs out, and signs in again with "remember me"', async () => {
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     await page.fill('#username', username);
     await page.fill('#password', password);
-    await Promise.all([page.waitForURL(`${gh.url}/`), page.click('#signup-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/`), page.click('#signup-form button[type=submit]')]);
     await expect.poll(() => page.textContent('#username')).toBe(username);
     await page.click('#signout');
     await expect.poll(() => page.isVisible('#signed-out')).toBe(true);
 
-    await page.goto(`${gh.url}/signin`);
+    await page.goto(`${suite.gh.url}/signin`);
     expect(await page.isChecked('#remember')).toBe(true);
-    await signInWithPage(page, gh.url, username, password);
+    await signInWithPage(page, suite.gh.url, username, password);
     const session = (await main.cookies()).find((c) => c.name === 'gatehouse_session');
     expect(session?.expires).toBeGreaterThan(Date.now() / 1000 + 7 * 86400); // persistent: remembered
   });
 
   it('adds, edits inline and deletes notes', async () => {
     await page.click('nav a[href="/notes"]');
-    await page.waitForURL(`${gh.url}/notes`);
+    await page.waitForURL(`${suite.gh.url}/notes`);
     await expect.poll(() => page.textContent('#notes-status')).toMatch(/No notes yet/);
     for (const text of ['buy milk', 'call the bank', 'water the plants']) {
       await page.fill('#note-text', text);
@@ -94,13 +84,13 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
   });
 
   it('lists devices with a marker for this one, signs the other device out, and that device lands signed out', async () => {
-    const other = await browser.newContext({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' });
+    const other = await suite.browser.newContext({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' });
     const phone = await other.newPage();
-    await signInWithPage(phone, gh.url, username, password, '/notes');
+    await signInWithPage(phone, suite.gh.url, username, password, '/notes');
     await expect.poll(() => phone.locator('#notes-list > li').count()).toBe(2);
 
     await page.click('nav a[href="/account"]');
-    await page.waitForURL(`${gh.url}/account`);
+    await page.waitForURL(`${suite.gh.url}/account`);
     await expect.poll(() => page.textContent('#username')).toBe(username);
     await expect.poll(() => page.locator('#devices-list > li').count()).toBe(2);
     const devices = await rows('#devices-list');
@@ -125,14 +115,14 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     expect(await phone.isVisible('#notes')).toBe(false);
     await shots(phone, 'notes-session-ended');
     await phone.reload();
-    await phone.waitForURL(`${gh.url}/signin?next=%2Fnotes`);
+    await phone.waitForURL(`${suite.gh.url}/signin?next=%2Fnotes`);
     await other.close();
     await page.reload();
     await expect.poll(() => page.locator('#notes-list > li, #devices-list > li').count()).toBe(1);
   });
 
   it('creates an API token that is shown once, works as a bearer token, and stops working when deleted', async () => {
-    await page.goto(`${gh.url}/account`);
+    await page.goto(`${suite.gh.url}/account`);
     await expect.poll(() => page.textContent('#tokens-status')).toBe('You have no API tokens.');
 
     // Both checks refuse before asking the server.
@@ -167,7 +157,7 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await shots(page, 'account-new-token');
 
     // The token works for a script, as a bearer token, with its scopes.
-    const asScript = await fetch(`${gh.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
+    const asScript = await fetch(`${suite.gh.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
     expect(asScript.status).toBe(200);
     const body = (await asScript.json()) as { notes: Array<{ text: string }> };
     expect(body.notes.map((n) => n.text).sort()).toEqual(['buy oat milk', 'water the plants']);
@@ -183,16 +173,16 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await page.click('button[aria-label="Delete token backup script"]');
     await expect.poll(() => page.locator('#tokens-list > li').count()).toBe(0);
     expect(await page.textContent('#tokens-status')).toMatch(/deleted/);
-    const afterDelete = await fetch(`${gh.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
+    const afterDelete = await fetch(`${suite.gh.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
     expect(afterDelete.status).toBe(401);
   });
 
   it('changes the password: a wrong current one is refused, then other devices are signed out', async () => {
-    const laptop = await browser.newContext();
+    const laptop = await suite.browser.newContext();
     const laptopPage = await laptop.newPage();
-    await signInWithPage(laptopPage, gh.url, username, password, '/notes');
+    await signInWithPage(laptopPage, suite.gh.url, username, password, '/notes');
 
-    await page.goto(`${gh.url}/account`);
+    await page.goto(`${suite.gh.url}/account`);
     await expect.poll(() => page.textContent('#username')).toBe(username);
     await page.fill('#current-password', 'not my password');
     await page.fill('#new-password', 'second journey passphrase');
@@ -215,23 +205,23 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await expect.poll(() => page.textContent('#username')).toBe(username);
     await laptopPage.reload();
     // The laptop lands on sign-in and is told why (issue 12).
-    await laptopPage.waitForURL(`${gh.url}/signin?next=%2Fnotes&reason=signed_out`);
+    await laptopPage.waitForURL(`${suite.gh.url}/signin?next=%2Fnotes&reason=signed_out`);
     await expect.poll(() => laptopPage.textContent('#signin-notice')).toMatch(/^You were signed out on this device/);
     expect(await laptopPage.isVisible('#signin-notice')).toBe(true);
     await shots(laptopPage, 'signin-signed-out');
     await laptop.close();
 
-    const withOld = await fetch(`${gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: old }) });
+    const withOld = await fetch(`${suite.gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: old }) });
     expect(withOld.status).toBe(401);
   });
 
   it('signs out everywhere after a confirmation, ending this and every other session', async () => {
-    const script = apiClient(gh.url);
+    const script = apiClient(suite.gh.url);
     const signin = await script.fetch('/auth/signin', { method: 'POST', json: { username, password } });
     expect(signin.status).toBe(200);
     expect((await script.fetch('/auth/me')).status).toBe(200);
 
-    await page.goto(`${gh.url}/account`);
+    await page.goto(`${suite.gh.url}/account`);
     await expect.poll(() => page.locator('#devices-list > li').count()).toBe(2);
     await page.click('#signout-all');
     expect(await page.isVisible('#signout-all-confirm')).toBe(true);
@@ -245,8 +235,8 @@ describe.skipIf(!haveChromium)('account pages in a real browser', () => {
     await shots(page, 'account-signed-out-everywhere');
 
     expect((await script.fetch('/auth/me')).status).toBe(401);
-    await page.goto(`${gh.url}/account`);
-    await page.waitForURL(`${gh.url}/signin?next=%2Faccount`);
+    await page.goto(`${suite.gh.url}/account`);
+    await page.waitForURL(`${suite.gh.url}/signin?next=%2Faccount`);
     expect(problems).toEqual([]);
   });
 });

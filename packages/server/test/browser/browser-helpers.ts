@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
 
 // Debian's chromium driven by playwright-core (no downloaded browser). On CI it must exist;
 // on a developer machine without it the browser test files say so and skip.
@@ -19,6 +21,51 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** What a browser suite works with: its own `gatehouse start` and one Chromium. */
+export interface BrowserSuite {
+  readonly gh: StartedGatehouse;
+  readonly browser: Browser;
+  /** The Gatehouse's data folder (removed after the suite). */
+  readonly dataDir: string;
+}
+
+/**
+ * Starts a Gatehouse (its own data folder) and a Chromium before the describe block's tests and
+ * removes both after them. `config`, when given, returns the config file's content (run inside
+ * beforeAll, so it may start what the config points at, e.g. an upstream).
+ */
+export function useGatehouseInChromium(config?: (dataDir: string) => object | Promise<object>): BrowserSuite {
+  const dataDir = tempDataDir();
+  let gh: StartedGatehouse | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    const env: Record<string, string> = {};
+    if (config !== undefined) {
+      mkdirSync(dataDir, { recursive: true });
+      env.GATEHOUSE_CONFIG = join(dataDir, 'gatehouse.json');
+      writeFileSync(env.GATEHOUSE_CONFIG, JSON.stringify(await config(dataDir)));
+    }
+    gh = await startGatehouse(dataDir, env);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gh?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    dataDir,
+    get gh() {
+      if (gh === undefined) throw new Error('the Gatehouse of this suite is not started (use it inside a test or a later beforeAll)');
+      return gh;
+    },
+    get browser() {
+      if (browser === undefined) throw new Error('the Chromium of this suite is not started (use it inside a test or a later beforeAll)');
+      return browser;
+    },
+  };
 }
 
 export const DESKTOP = { width: 1280, height: 800 };

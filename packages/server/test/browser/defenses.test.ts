@@ -1,10 +1,8 @@
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpAndIn, startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { haveChromium, launchChromium, shots, signInWithPage } from './browser-helpers.js';
+import { signUpAndIn } from '../e2e/harness.js';
+import { haveChromium, shots, signInWithPage, useGatehouseInChromium } from './browser-helpers.js';
 
 // The script of the foreign page: with the victim's cookies (credentials: 'include'), it tries
 // to write a note, create an API token, sign the victim out everywhere, and sign the browser in
@@ -26,15 +24,11 @@ Promise.all([
 const EVIL_PAGE = '<!doctype html><title>Free prizes</title><h1>You won!</h1><p id="done"></p><script src="/evil.js"></script>';
 
 describe.skipIf(!haveChromium)('browser defences: CSRF refusal and the lockout message', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
+  const suite = useGatehouseInChromium();
   let evil: Server;
   let evilUrl: string;
-  const dataDir = tempDataDir();
 
   beforeAll(async () => {
-    gh = await startGatehouse(dataDir);
-    browser = await launchChromium();
     evil = createServer((req, res) => {
       if (req.url?.startsWith('/evil.js')) {
         res.writeHead(200, { 'content-type': 'text/javascript' }).end(EVIL_SCRIPT);
@@ -46,24 +40,21 @@ describe.skipIf(!haveChromium)('browser defences: CSRF refusal and the lockout m
     evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await browser?.close();
     await new Promise((resolve) => evil?.close(resolve));
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('refuses writes and a sign-in sent by a page on another origin, and nothing changes', async () => {
-    await signUpAndIn(gh.url, 'attacker', 'attacker passphrase 1');
-    const victim = await signUpAndIn(gh.url, 'victim', 'victim passphrase 1');
+    await signUpAndIn(suite.gh.url, 'attacker', 'attacker passphrase 1');
+    const victim = await signUpAndIn(suite.gh.url, 'victim', 'victim passphrase 1');
     expect(victim.csrf).toBeTruthy();
 
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signInWithPage(page, gh.url, 'victim', 'victim passphrase 1', '/notes');
+    await signInWithPage(page, suite.gh.url, 'victim', 'victim passphrase 1', '/notes');
     await page.fill('#note-text', 'my own note');
     await page.click('#note-form button[type=submit]');
     await expect.poll(() => page.textContent('#notes-list')).toContain('my own note');
-    const sessionBefore = (await context.cookies(gh.url)).find((c) => c.name === 'gatehouse_session')?.value;
+    const sessionBefore = (await context.cookies(suite.gh.url)).find((c) => c.name === 'gatehouse_session')?.value;
     expect(sessionBefore).toBeTruthy();
 
     // Another tab of the same browser (same cookie jar) opens the foreign page. Its origin
@@ -71,20 +62,20 @@ describe.skipIf(!haveChromium)('browser defences: CSRF refusal and the lockout m
     const evilPage = await context.newPage();
     const answers: Array<{ path: string; status: number }> = [];
     evilPage.on('response', (r) => {
-      if (r.url().startsWith(gh.url)) answers.push({ path: new URL(r.url()).pathname, status: r.status() });
+      if (r.url().startsWith(suite.gh.url)) answers.push({ path: new URL(r.url()).pathname, status: r.status() });
     });
-    await evilPage.goto(`${evilUrl}/?gw=${encodeURIComponent(gh.url)}`);
+    await evilPage.goto(`${evilUrl}/?gw=${encodeURIComponent(suite.gh.url)}`);
     await expect.poll(() => evilPage.textContent('#done')).toBe('done');
     expect(answers.map((a) => a.path).sort()).toEqual(['/api/notes', '/auth/api-tokens', '/auth/signin', '/auth/signout-all']);
     for (const a of answers) expect(a, a.path).toMatchObject({ status: 403 });
     await evilPage.close();
 
     // Nothing changed: same session, still signed in as the victim, no new note, no token.
-    expect((await context.cookies(gh.url)).find((c) => c.name === 'gatehouse_session')?.value).toBe(sessionBefore);
-    const me = await context.request.get(`${gh.url}/auth/me`);
+    expect((await context.cookies(suite.gh.url)).find((c) => c.name === 'gatehouse_session')?.value).toBe(sessionBefore);
+    const me = await context.request.get(`${suite.gh.url}/auth/me`);
     expect(me.status()).toBe(200);
     expect(((await me.json()) as { username: string }).username).toBe('victim');
-    expect(await (await context.request.get(`${gh.url}/auth/api-tokens`)).json()).toEqual([]);
+    expect(await (await context.request.get(`${suite.gh.url}/auth/api-tokens`)).json()).toEqual([]);
     await page.reload();
     await expect.poll(() => page.locator('#notes-list > li').count()).toBe(1);
     expect(await page.textContent('#notes-list')).not.toContain('attacker');
@@ -94,10 +85,10 @@ describe.skipIf(!haveChromium)('browser defences: CSRF refusal and the lockout m
   });
 
   it('shows a clear lockout message with the wait time after too many wrong passwords', async () => {
-    await signUpAndIn(gh.url, 'lock-user', 'lock user passphrase 1');
-    const context = await browser.newContext();
+    await signUpAndIn(suite.gh.url, 'lock-user', 'lock user passphrase 1');
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${gh.url}/signin`);
+    await page.goto(`${suite.gh.url}/signin`);
     await page.fill('#username', 'lock-user');
     for (let i = 1; i <= 6; i++) {
       await page.fill('#password', `wrong guess ${i}`);
@@ -111,7 +102,7 @@ describe.skipIf(!haveChromium)('browser defences: CSRF refusal and the lockout m
     await page.fill('#password', 'lock user passphrase 1');
     await page.click('#signin-form button[type=submit]');
     await expect.poll(() => page.isEnabled('#signin-form button[type=submit]')).toBe(true);
-    expect(page.url()).toBe(`${gh.url}/signin`);
+    expect(page.url()).toBe(`${suite.gh.url}/signin`);
     expect(await page.textContent('#form-error')).toMatch(/Try again in/);
     await context.close();
   });

@@ -1,25 +1,11 @@
-import { rmSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { haveChromium, launchChromium, watchConsole } from './browser-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { haveChromium, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
 // The pages check their forms before sending (forms.js `checkFields`): each failed field gets
 // its message and aria-invalid, the first one gets the focus, and nothing is sent.
 describe.skipIf(!haveChromium)('the pages check their forms before sending', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
-  const dataDir = tempDataDir();
-
-  beforeAll(async () => {
-    gh = await startGatehouse(dataDir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const suite = useGatehouseInChromium();
 
   /** The paths of the requests that change something, from now on. */
   function writes(page: Page): string[] {
@@ -34,9 +20,9 @@ describe.skipIf(!haveChromium)('the pages check their forms before sending', () 
   const invalid = (page: Page, id: string) => page.getAttribute(`#${id}`, 'aria-invalid');
 
   it('sign-in: says which field is missing and focuses the first', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchConsole(page);
-    await page.goto(`${gh.url}/signin`);
+    await page.goto(`${suite.gh.url}/signin`);
     const sent = writes(page);
     await page.click('#signin-form button[type=submit]');
     expect(await page.textContent('#username-error')).toBe('Enter your username.');
@@ -57,9 +43,9 @@ describe.skipIf(!haveChromium)('the pages check their forms before sending', () 
   });
 
   it('sign-up: a missing username and a missing or short password', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchConsole(page);
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     const sent = writes(page);
     await page.click('#signup-form button[type=submit]');
     expect(await page.textContent('#username-error')).toBe('Choose a username.');
@@ -79,14 +65,14 @@ describe.skipIf(!haveChromium)('the pages check their forms before sending', () 
   });
 
   it('account: the password form wants the current password and a new, different one of 8 or more', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const problems = watchConsole(page);
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     await page.fill('#username', 'form-checker');
     await page.fill('#password', 'a form checking passphrase');
-    await Promise.all([page.waitForURL(`${gh.url}/`), page.click('#signup-form button[type=submit]')]);
-    await page.goto(`${gh.url}/account`);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/`), page.click('#signup-form button[type=submit]')]);
+    await page.goto(`${suite.gh.url}/account`);
     await page.waitForSelector('#account:not([hidden])');
     const sent = writes(page);
 

@@ -1,30 +1,15 @@
-import { rmSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { haveChromium, launchChromium, watchConsole } from './browser-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { haveChromium, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
 // Issue 12: `localhost` is not `127.0.0.1`. With no public URL, `start` prints
 // http://127.0.0.1:<port>; a person who types http://localhost:<port> got the sign-up page, and
 // the form answered "This request was blocked as a security precaution. Reload the page".
 describe.skipIf(!haveChromium)('the pages at http://localhost:<port> (no public URL)', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
-  const dataDir = tempDataDir();
-
-  beforeAll(async () => {
-    gh = await startGatehouse(dataDir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const suite = useGatehouseInChromium();
 
   it('signs up there and lands signed in', async () => {
-    const base = gh.url.replace('127.0.0.1', 'localhost');
-    const context = await browser.newContext();
+    const base = suite.gh.url.replace('127.0.0.1', 'localhost');
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const problems = watchConsole(page);
     await page.goto(`${base}/signup`);

@@ -1,41 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import type { Browser, Route } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { ARTIFACTS, haveChromium, launchChromium, shots, watchConsole } from './browser-helpers.js';
+import type { Route } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, haveChromium, shots, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
 describe.skipIf(!haveChromium)('web pages in a real browser', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
-  const dataDir = tempDataDir();
-
-  beforeAll(async () => {
-    gh = await startGatehouse(dataDir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const suite = useGatehouseInChromium();
 
   it('signs up, lands signed in, writes a note, and signs out', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const problems = watchConsole(page);
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     await shots(page, 'signup');
     await page.fill('#username', 'browser-user');
     await page.fill('#password', 'a browser passphrase 7');
-    await Promise.all([page.waitForURL(`${gh.url}/`), page.click('#signup-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/`), page.click('#signup-form button[type=submit]')]);
     await expect.poll(() => page.textContent('#username')).toBe('browser-user');
     await page.click('a.tile[href="/notes"]');
-    await page.waitForURL(`${gh.url}/notes`);
+    await page.waitForURL(`${suite.gh.url}/notes`);
     await page.fill('#note-text', 'written in a real browser');
     await page.click('#note-form button[type=submit]');
     await expect.poll(() => page.textContent('#notes-list')).toContain('written in a real browser');
-    await page.goto(`${gh.url}/`);
+    await page.goto(`${suite.gh.url}/`);
     await expect.poll(() => page.textContent('#notes-summary')).toBe('You have 1 note.');
     await shots(page, 'home-signed-in');
     const cookies = await context.cookies();
@@ -51,9 +37,9 @@ describe.skipIf(!haveChromium)('web pages in a real browser', () => {
   });
 
   it('sends a page request without a session to sign-in and back to where it was going', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${gh.url}/api/home/whoami`);
+    await page.goto(`${suite.gh.url}/api/home/whoami`);
     expect(new URL(page.url()).pathname).toBe('/signin');
     expect(new URL(page.url()).searchParams.get('next')).toBe('/api/home/whoami');
     await shots(page, 'signin');
@@ -63,41 +49,41 @@ describe.skipIf(!haveChromium)('web pages in a real browser', () => {
     await expect.poll(async () => (await page.textContent('#form-error')) ?? (await page.textContent('#password-error'))).toBeTruthy();
     await shots(page, 'signin-error');
     await page.fill('#password', 'a browser passphrase 7');
-    await Promise.all([page.waitForURL(`${gh.url}/api/home/whoami`), page.click('#signin-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/api/home/whoami`), page.click('#signin-form button[type=submit]')]);
     const claims = JSON.parse((await page.textContent('body')) ?? '{}') as Record<string, unknown>;
     expect(claims).toMatchObject({ username: 'browser-user', aud: 'home', auth: 'session' });
     await context.close();
   });
 
   it('never follows an off-site next after sign-in', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${gh.url}/signin?next=${encodeURIComponent('//evil.example/x')}`);
+    await page.goto(`${suite.gh.url}/signin?next=${encodeURIComponent('//evil.example/x')}`);
     await page.fill('#username', 'browser-user');
     await page.fill('#password', 'a browser passphrase 7');
-    await Promise.all([page.waitForURL(`${gh.url}/`), page.click('#signin-form button[type=submit]')]);
-    expect(new URL(page.url()).origin).toBe(gh.url);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/`), page.click('#signin-form button[type=submit]')]);
+    expect(new URL(page.url()).origin).toBe(suite.gh.url);
     await context.close();
   });
 
   it('sends a signed-out visitor of /notes and /account to sign-in, and back after', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     for (const path of ['/notes', '/account']) {
-      await page.goto(`${gh.url}${path}`);
-      await page.waitForURL(`${gh.url}/signin?next=${encodeURIComponent(path)}`);
+      await page.goto(`${suite.gh.url}${path}`);
+      await page.waitForURL(`${suite.gh.url}/signin?next=${encodeURIComponent(path)}`);
     }
     await page.fill('#username', 'browser-user');
     await page.fill('#password', 'a browser passphrase 7');
-    await Promise.all([page.waitForURL(`${gh.url}/account`), page.click('#signin-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.gh.url}/account`), page.click('#signin-form button[type=submit]')]);
     await expect.poll(() => page.textContent('#username')).toBe('browser-user');
     await context.close();
   });
 
   it('gives password strength feedback on sign-up and warns about common passwords early', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     await page.fill('#username', 'strength-user');
     await page.fill('#password', 'short');
     await expect.poll(() => page.textContent('#password-strength')).toMatch(/Too short.*at least 8 characters/);
@@ -135,13 +121,13 @@ describe.skipIf(!haveChromium)('web pages in a real browser', () => {
       body: JSON.stringify({ type: `urn:gatehouse:error:${code}`, title: detail, status: 400, detail, code }),
     });
 
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const problems = watchConsole(page);
-    await page.route(`${gh.url}/auth/challenge`, (route: Route) =>
+    await page.route(`${suite.gh.url}/auth/challenge`, (route: Route) =>
       route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(issued[handedOut++]) }),
     );
-    await page.route(`${gh.url}/auth/signup`, async (route: Route) => {
+    await page.route(`${suite.gh.url}/auth/signup`, async (route: Route) => {
       const body = route.request().postDataJSON() as { username: string; password: string; challenge?: string };
       if (body.challenge === undefined) return route.fulfill(problem('challenge_required', 'Solve the challenge from GET /auth/challenge first.'));
       const solution = JSON.parse(Buffer.from(body.challenge, 'base64').toString('utf8')) as Record<string, unknown>;
@@ -150,13 +136,13 @@ describe.skipIf(!haveChromium)('web pages in a real browser', () => {
       return route.continue({ postData: JSON.stringify({ username: body.username, password: body.password }) });
     });
 
-    await page.goto(`${gh.url}/signup`);
+    await page.goto(`${suite.gh.url}/signup`);
     await page.fill('#username', 'pow-user');
     await page.fill('#password', 'proof of work passphrase');
     await page.click('#signup-form button[type=submit]');
     await page.waitForFunction("/Checking you're not a bot… \\d+%/.test(document.getElementById('pow-status').textContent)");
     await page.screenshot({ path: `${ARTIFACTS}signup-pow.png`, fullPage: true });
-    await page.waitForURL(`${gh.url}/`, { timeout: 60_000 });
+    await page.waitForURL(`${suite.gh.url}/`, { timeout: 60_000 });
     await expect.poll(() => page.textContent('#username')).toBe('pow-user');
 
     expect(handedOut).toBe(2);

@@ -4,23 +4,16 @@
  * session (session fixation by a compromised or buggy service), plus an `x-passport` header.
  * The victim's browser must keep its own session; the gateway counts what it dropped.
  */
-import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpAndIn, startGatehouse, tempDataDir, type StartedGatehouse } from '../e2e/harness.js';
-import { haveChromium, launchChromium, signInWithPage } from './browser-helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signUpAndIn } from '../e2e/harness.js';
+import { haveChromium, signInWithPage, useGatehouseInChromium } from './browser-helpers.js';
 
 describe.skipIf(!haveChromium)('browser: a service cannot set the user\'s Gatehouse cookies', () => {
-  let gh: StartedGatehouse;
-  let browser: Browser;
   let evil: Server;
   let attackerSession = '';
-  const dataDir = tempDataDir();
-
-  beforeAll(async () => {
+  const suite = useGatehouseInChromium(async () => {
     evil = createServer((_req, res) => {
       const s = attackerSession;
       res.writeHead(200, {
@@ -43,37 +36,31 @@ describe.skipIf(!haveChromium)('browser: a service cannot set the user\'s Gateho
       res.end('<!doctype html><title>A friendly service</title><p id="ok">hello</p>');
     });
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
-    const config = join(dataDir, 'gatehouse.json');
-    writeFileSync(config, JSON.stringify({ routes: [{ path: '/api/friendly', upstream: `http://127.0.0.1:${(evil.address() as AddressInfo).port}`, service: 'friendly', auth: 'none' }] }));
-    gh = await startGatehouse(dataDir, { GATEHOUSE_CONFIG: config });
-    browser = await launchChromium();
+    return { routes: [{ path: '/api/friendly', upstream: `http://127.0.0.1:${(evil.address() as AddressInfo).port}`, service: 'friendly', auth: 'none' }] };
   });
   afterAll(async () => {
-    await browser?.close();
     await new Promise((resolve) => evil?.close(resolve));
-    await gh?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('the victim keeps their own session after visiting the service\'s page; only the service\'s own cookie is set', async () => {
-    const attacker = await signUpAndIn(gh.url, 'attacker', 'attacker passphrase 1');
+    const attacker = await signUpAndIn(suite.gh.url, 'attacker', 'attacker passphrase 1');
     attackerSession = attacker.jar.get('gatehouse_session')!;
     expect(attackerSession).toBeTruthy();
-    await signUpAndIn(gh.url, 'victim', 'victim passphrase 1');
+    await signUpAndIn(suite.gh.url, 'victim', 'victim passphrase 1');
 
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signInWithPage(page, gh.url, 'victim', 'victim passphrase 1', '/notes');
-    const before = await context.cookies(gh.url);
+    await signInWithPage(page, suite.gh.url, 'victim', 'victim passphrase 1', '/notes');
+    const before = await context.cookies(suite.gh.url);
     const sessionBefore = before.find((c) => c.name === 'gatehouse_session')?.value;
     expect(sessionBefore).toBeTruthy();
 
-    const answer = await page.goto(`${gh.url}/api/friendly`);
+    const answer = await page.goto(`${suite.gh.url}/api/friendly`);
     expect(answer?.status()).toBe(200);
     expect(await page.textContent('#ok')).toBe('hello');
     expect(answer?.headers()['x-passport']).toBeUndefined();
 
-    const after = await context.cookies(gh.url);
+    const after = await context.cookies(suite.gh.url);
     // No cookie the service tried to plant, whatever its spelling; the victim's own are unchanged.
     expect(after.filter((c) => /gatehouse_/i.test(c.name) || /gatehouse_/i.test(c.value)).map((c) => `${c.name}=${c.value}`).sort()).toEqual(
       before.filter((c) => /gatehouse_/i.test(c.name)).map((c) => `${c.name}=${c.value}`).sort(),
@@ -81,11 +68,11 @@ describe.skipIf(!haveChromium)('browser: a service cannot set the user\'s Gateho
     expect(after.find((c) => c.name === 'gatehouse_session')?.value).toBe(sessionBefore);
     expect(after.map((c) => c.value)).not.toContain(attackerSession);
     expect(after.find((c) => c.name === 'theme')?.value).toBe('dark');
-    const me = await context.request.get(`${gh.url}/auth/me`);
+    const me = await context.request.get(`${suite.gh.url}/auth/me`);
     expect(((await me.json()) as { username: string }).username).toBe('victim');
 
     // Counted per route and kind (the in-process suite checks the once-per-route log line).
-    const metrics = await (await fetch(`${gh.url}/metrics`)).text();
+    const metrics = await (await fetch(`${suite.gh.url}/metrics`)).text();
     expect(metrics).toContain('gatehouse_gateway_upstream_headers_dropped_total{route="/api/friendly",kind="set_cookie"} 10');
     expect(metrics).toContain('gatehouse_gateway_upstream_headers_dropped_total{route="/api/friendly",kind="identity_header"} 1');
     await context.close();
