@@ -85,6 +85,10 @@ export function runClientStoreContract(name: string, makeStores: MakeStores, opt
       // The newest live secret is the current one (the last listed): `a`, which ends in an hour.
       const c = { hash: hashSecret('c'), createdAt: T0 + 1, notAfter: null };
       expect((await stores.clients.rotateSecret('billing', c, T0 + DAY, T0 + 1))?.secrets).toEqual([a, c]);
+      // A secret past its end is never the current one: the newest live one is.
+      const ended = { hash: hashSecret('ended'), createdAt: T0, notAfter: T0 + 2 };
+      await stores.clients.create(makeClient({ clientId: 'other', secrets: [b, ended] }));
+      expect((await stores.clients.rotateSecret('other', c, T0 + DAY, T0 + 3))?.secrets).toEqual([{ ...b, notAfter: T0 + DAY }, c]);
     });
 
     it('touchLastUsed records a use and never moves it backwards', async () => {
