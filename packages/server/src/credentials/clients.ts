@@ -4,7 +4,7 @@ import {
   CLIENT_ID_RE,
   ClientIdTakenError,
   FIRST_PARTY_CLIENT_ID,
-  ReservedClientIdError,
+  ClientIdRefusedError,
   type ClientGrant,
   type ClientRecord,
   type ClientStore,
@@ -57,7 +57,7 @@ export type CheckedClient = Pick<ClientRecord, 'clientId' | 'name' | 'type' | 'g
 
 /** Throws ClientRuleError unless `clientId` is a client id the registry may hold. */
 export function checkClientId(clientId: string): void {
-  if (clientId === FIRST_PARTY_CLIENT_ID || !CLIENT_ID_RE.test(clientId)) throw new ClientRuleError(`${new ReservedClientIdError(clientId).message}.`);
+  if (clientId === FIRST_PARTY_CLIENT_ID || !CLIENT_ID_RE.test(clientId)) throw new ClientRuleError(`${new ClientIdRefusedError(clientId).message}.`);
 }
 
 const unique = (items: readonly string[]): string[] => [...new Set(items)];
@@ -150,7 +150,7 @@ export async function addClient(store: ClientStore, spec: ClientSpec, grantableS
     await store.create(client);
   } catch (err) {
     if (err instanceof ClientIdTakenError) throw new ClientRuleError(`A client with id "${spec.clientId}" exists already: choose another id, or remove it first with "gatehouse clients remove ${spec.clientId}".`);
-    if (err instanceof ReservedClientIdError) throw new ClientRuleError(`${err.message}.`);
+    if (err instanceof ClientIdRefusedError) throw new ClientRuleError(`${err.message}.`);
     throw err;
   }
   return { client, secret: fresh?.secret ?? null };

@@ -312,7 +312,7 @@ export type ClientChanges = Partial<Pick<ClientRecord, 'name' | 'grants' | 'scop
 
 export interface ClientStore {
   /**
-   * Inserts a client. Throws `ClientIdTakenError` when the id exists, `ReservedClientIdError`
+   * Inserts a client. Throws `ClientIdTakenError` when the id exists, `ClientIdRefusedError`
    * for FIRST_PARTY_CLIENT_ID or an id that does not match CLIENT_ID_RE.
    */
   create(client: ClientRecord): Promise<void>;
@@ -330,7 +330,7 @@ export interface ClientStore {
   rotateSecret(clientId: string, next: ClientSecretRecord, previousNotAfter: number, now: number): Promise<ClientRecord | null>;
   /** Records a use; never moves lastUsedAt backwards. */
   touchLastUsed(clientId: string, at: number): Promise<void>;
-  /** Deletes a client; returns whether it existed. Throws `ReservedClientIdError` for FIRST_PARTY_CLIENT_ID. */
+  /** Deletes a client; returns whether it existed. Throws `ClientIdRefusedError` for FIRST_PARTY_CLIENT_ID. */
   remove(clientId: string): Promise<boolean>;
 }
 
@@ -341,14 +341,14 @@ export class ClientIdTakenError extends Error {
   }
 }
 
-export class ReservedClientIdError extends Error {
+export class ClientIdRefusedError extends Error {
   constructor(readonly clientId: string) {
     super(
       clientId === FIRST_PARTY_CLIENT_ID
         ? `"${FIRST_PARTY_CLIENT_ID}" is the built-in first-party client; it cannot be created or removed`
         : `${JSON.stringify(clientId)} is not a client id: use 1 to 64 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`,
     );
-    this.name = 'ReservedClientIdError';
+    this.name = 'ClientIdRefusedError';
   }
 }
 

@@ -6,7 +6,7 @@ import {
   CLIENT_ID_RE,
   ClientIdTakenError,
   FIRST_PARTY_CLIENT_ID,
-  ReservedClientIdError,
+  ClientIdRefusedError,
   type ClientChanges,
   type ClientGrant,
   type ClientRecord,
@@ -82,7 +82,7 @@ export class SqlClientStore implements ClientStore {
   }
 
   create(c: ClientRecord): Promise<void> {
-    if (c.clientId === FIRST_PARTY_CLIENT_ID || !CLIENT_ID_RE.test(c.clientId)) return Promise.reject(new ReservedClientIdError(c.clientId));
+    if (c.clientId === FIRST_PARTY_CLIENT_ID || !CLIENT_ID_RE.test(c.clientId)) return Promise.reject(new ClientIdRefusedError(c.clientId));
     return this.run(async () => {
       try {
         await this.db
@@ -166,7 +166,7 @@ export class SqlClientStore implements ClientStore {
   }
 
   remove(clientId: string): Promise<boolean> {
-    if (clientId === FIRST_PARTY_CLIENT_ID) return Promise.reject(new ReservedClientIdError(clientId));
+    if (clientId === FIRST_PARTY_CLIENT_ID) return Promise.reject(new ClientIdRefusedError(clientId));
     return this.run(async () => {
       const r = await this.db.deleteFrom('oauth_clients').where('client_id', '=', clientId).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;

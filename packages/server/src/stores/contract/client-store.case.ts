@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../crypto/secrets.js';
-import { ClientIdTakenError, FIRST_PARTY_CLIENT_ID, ReservedClientIdError, type ClientRecord, type Stores } from '../types.js';
+import { ClientIdTakenError, FIRST_PARTY_CLIENT_ID, ClientIdRefusedError, type ClientRecord, type Stores } from '../types.js';
 import { DAY, makeClient, type MakeStores, type StoreContractOptions, T0 } from './fixtures.test-helpers.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -35,9 +35,9 @@ export function runClientStoreContract(name: string, makeStores: MakeStores, opt
 
     it('refuses the first-party client id and ids that are not safe identifiers, and never removes the first-party client', async () => {
       for (const clientId of [FIRST_PARTY_CLIENT_ID, '', 'Billing', 'a b', 'a:b', '-x', 'x-', 'x'.repeat(65), 'é', 'a/b']) {
-        await expect(stores.clients.create(makeClient({ clientId })), clientId).rejects.toBeInstanceOf(ReservedClientIdError);
+        await expect(stores.clients.create(makeClient({ clientId })), clientId).rejects.toBeInstanceOf(ClientIdRefusedError);
       }
-      await expect(stores.clients.remove(FIRST_PARTY_CLIENT_ID)).rejects.toBeInstanceOf(ReservedClientIdError);
+      await expect(stores.clients.remove(FIRST_PARTY_CLIENT_ID)).rejects.toBeInstanceOf(ClientIdRefusedError);
       expect(await stores.clients.list()).toEqual([]);
       await stores.clients.create(makeClient({ clientId: 'a' }));
       await stores.clients.create(makeClient({ clientId: `a.b_c-${'9'.repeat(58)}` }));
