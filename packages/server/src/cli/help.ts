@@ -3,7 +3,7 @@ import { VERSION } from '../util/version.js';
 
 
 /** The commands `gatehouse` runs; each has its line in HELP (cli tests check). */
-export const COMMANDS = ['start', 'gateway', 'auth', 'users', 'keys', 'backup', 'restore', 'help'] as const;
+export const COMMANDS = ['start', 'gateway', 'auth', 'users', 'keys', 'clients', 'backup', 'restore', 'help'] as const;
 
 const WIDTH = 100;
 const NAME_COLUMN = 34;
@@ -62,6 +62,17 @@ Usage:
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after
                                                every verifier can know it.
+  gatehouse clients add <id> --name NAME --type public|confidential --grants G,... --scopes S,...
+                         [--audiences A,...] [--service NAME]
+      Register an OAuth client (TV/CLI app: public; service: confidential). Grants:
+      device_code, refresh_token, client_credentials, token-exchange. A confidential
+      client's secret is printed once. (Registration only, for now: the grants that
+      use clients come next.)
+  gatehouse clients list [--json]              List OAuth clients.
+  gatehouse clients rotate-secret <id> [--overlap 24h]
+      Print a new secret once; the old one stays valid for the overlap (default
+      clients.secretOverlapSec). Units: s, m, h, d; 0 ends it now.
+  gatehouse clients remove <id>                Remove an OAuth client.
   gatehouse backup <file> [--force]
       Copy the embedded SQLite database to <file> (mode 0600), safely while Gatehouse
       runs. Keep the master key (data dir's master.key, or GATEHOUSE_MASTER_KEY) with it.
@@ -75,5 +86,7 @@ ${environmentHelp()}
 Examples:
   gatehouse start
   echo 'a long passphrase' | gatehouse users add alice --role admin
+  gatehouse clients add reports --name Reports --type confidential --grants client_credentials \\
+    --scopes notes:read
   gatehouse backup /var/backups/gatehouse-$(date +%F).db
 `;

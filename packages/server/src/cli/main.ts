@@ -18,7 +18,19 @@ const OPTIONS = {
   'public-url': { type: 'string' },
   role: { type: 'string', multiple: true },
   force: { type: 'boolean' },
+  // gatehouse clients ...
+  name: { type: 'string' },
+  type: { type: 'string' },
+  grants: { type: 'string' },
+  scopes: { type: 'string' },
+  audiences: { type: 'string' },
+  service: { type: 'string' },
+  overlap: { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
+
+/** The options only `gatehouse clients` takes. */
+const CLIENT_OPTIONS = ['name', 'type', 'grants', 'scopes', 'audiences', 'service', 'overlap', 'json'] as const;
 
 const SEE_HELP = 'Run "gatehouse --help" for usage.';
 
@@ -52,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command "${command}"${near !== undefined ? ` (did you mean "${near}"?)` : ''}. ${SEE_HELP}`);
   }
   if (values.force && command !== 'backup') throw new UsageError(`--force applies to "gatehouse backup" only. ${SEE_HELP}`);
+  const clientOption = CLIENT_OPTIONS.find((o) => values[o] !== undefined);
+  if (clientOption !== undefined && command !== 'clients') throw new UsageError(`--${clientOption} applies to "gatehouse clients" only. ${SEE_HELP}`);
   let port: number | undefined;
   if (values.port !== undefined) {
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}". ${SEE_HELP}`);
@@ -78,6 +92,17 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./users-command.js')).runUsers(config, rest, values.role ?? []);
     case 'keys':
       return (await import('./keys-command.js')).runKeys(config, rest);
+    case 'clients':
+      return (await import('./clients-command.js')).runClients(config, rest, {
+        name: values.name,
+        type: values.type,
+        grants: values.grants,
+        scopes: values.scopes,
+        audiences: values.audiences,
+        service: values.service,
+        overlap: values.overlap,
+        json: values.json === true,
+      });
     case 'backup':
       return (await import('./backup-command.js')).runBackup(config, rest, { force: values.force === true });
     case 'restore':

@@ -285,6 +285,12 @@ export const SCHEMA = {
       },
     }),
   }),
+  clients: group('The registry of OAuth clients (`gatehouse clients`).', {
+    secretOverlapSec: int(86_400, 'How long a confidential client\'s previous secret stays valid after `gatehouse clients rotate-secret` without `--overlap` (seconds).', {
+      max: 30 * 86_400,
+      suffix: ' seconds',
+    }),
+  }),
   introspection: group('POST /auth/introspect (RFC 7662).', {
     clients: list<IntrospectionClient>('introspectionClient', CLIENT_KEYS, 'Callers allowed to use POST /auth/introspect; none by default (it refuses everyone).'),
   }),

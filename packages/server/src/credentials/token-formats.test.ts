@@ -1,7 +1,18 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
-import { API_TOKEN_LENGTH, crc32, generateApiToken, generateRefreshToken, isRefreshTokenShape, isWellFormedApiToken, refreshTokenSuccessor } from './token-formats.js';
+import {
+  API_TOKEN_LENGTH,
+  CLIENT_SECRET_LENGTH,
+  crc32,
+  generateApiToken,
+  generateClientSecret,
+  generateRefreshToken,
+  isRefreshTokenShape,
+  isWellFormedApiToken,
+  isWellFormedClientSecret,
+  refreshTokenSuccessor,
+} from './token-formats.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -68,5 +79,31 @@ describe('token formats', () => {
     expect(refreshTokenSuccessor(k1, t)).toBe(s);
     expect(refreshTokenSuccessor(k2, t)).not.toBe(s);
     expect(refreshTokenSuccessor(k1, generateRefreshToken())).not.toBe(s);
+  });
+
+  it('client secrets: ghc_ + 43 base62 + 6 base62 checksum; a typo, an API token or a re-prefixed one is refused', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const c = generateClientSecret();
+      expect(c).toMatch(/^ghc_[0-9A-Za-z]{49}$/);
+      expect(c).toHaveLength(CLIENT_SECRET_LENGTH);
+      expect(isWellFormedClientSecret(c)).toBe(true);
+      expect(isWellFormedApiToken(c)).toBe(false);
+      seen.add(c);
+    }
+    expect(seen.size).toBe(200);
+    const c = generateClientSecret();
+    for (let i = 4; i < c.length; i++) {
+      const other = BASE62[(BASE62.indexOf(c[i]!) + 1 + (i % 60)) % 62]!;
+      expect(isWellFormedClientSecret(c.slice(0, i) + other + c.slice(i + 1)), `position ${i}`).toBe(false);
+    }
+    const api = generateApiToken();
+    expect(isWellFormedClientSecret(api)).toBe(false);
+    // The checksum covers the prefix: an API token's body under the client prefix is refused.
+    expect(isWellFormedClientSecret(`ghc_${api.slice(3)}`)).toBe(false);
+    expect(isWellFormedClientSecret(c.slice(0, -1))).toBe(false);
+    expect(isWellFormedClientSecret(generateRefreshToken())).toBe(false);
+    expect(isWellFormedClientSecret('')).toBe(false);
+    expect(isWellFormedClientSecret(null as unknown as string)).toBe(false);
   });
 });

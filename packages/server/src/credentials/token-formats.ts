@@ -8,11 +8,15 @@ import { randomSecret } from '../crypto/secrets.js';
  * - API token: `gh_` + 43 base62 characters (32 random bytes, left-padded with `0`) + a 6-character
  *   base62 CRC32 of everything before it (52 characters in all). The checksum lets the gateway
  *   refuse a mistyped or truncated token without a store call; it is not a security feature;
+ * - OAuth client secret: `ghc_` + the same 43 base62 characters and 6-character checksum as an
+ *   API token (53 characters in all): shown once, stored as its SHA-256, recognisable by secret
+ *   scanners, and a typo is refused before any lookup;
  * - session cookie: plain 43 base64url characters (no prefix).
  */
 
 export const REFRESH_TOKEN_PREFIX = 'ghr_';
 export const API_TOKEN_PREFIX = 'gh_';
+export const CLIENT_SECRET_PREFIX = 'ghc_';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 62^43 > 2^256 > 62^42: 43 base62 digits hold any 32-byte value. */
@@ -20,9 +24,11 @@ const API_TOKEN_BODY_LENGTH = 43;
 /** 62^6 > 2^32. */
 const API_TOKEN_CHECKSUM_LENGTH = 6;
 export const API_TOKEN_LENGTH = API_TOKEN_PREFIX.length + API_TOKEN_BODY_LENGTH + API_TOKEN_CHECKSUM_LENGTH;
+export const CLIENT_SECRET_LENGTH = CLIENT_SECRET_PREFIX.length + API_TOKEN_BODY_LENGTH + API_TOKEN_CHECKSUM_LENGTH;
 
 const REFRESH_RE = /^ghr_[A-Za-z0-9_-]{43}$/;
 const API_TOKEN_RE = new RegExp(`^${API_TOKEN_PREFIX}[0-9A-Za-z]{${API_TOKEN_BODY_LENGTH + API_TOKEN_CHECKSUM_LENGTH}}$`);
+const CLIENT_SECRET_RE = new RegExp(`^${CLIENT_SECRET_PREFIX}[0-9A-Za-z]{${API_TOKEN_BODY_LENGTH + API_TOKEN_CHECKSUM_LENGTH}}$`);
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -76,15 +82,34 @@ export function isRefreshTokenShape(t: string): boolean {
   return typeof t === 'string' && REFRESH_RE.test(t);
 }
 
+/** `prefix` + base62 of 32 random bytes + base62 CRC32 checksum of everything before it. */
+function checksummedSecret(prefix: string): string {
+  const head = prefix + base62(BigInt(`0x${randomBytes(32).toString('hex')}`), API_TOKEN_BODY_LENGTH);
+  return head + checksumOf(head);
+}
+
+function hasValidChecksum(t: string): boolean {
+  return checksumOf(t.slice(0, -API_TOKEN_CHECKSUM_LENGTH)) === t.slice(-API_TOKEN_CHECKSUM_LENGTH);
+}
+
 /** A new personal API token: `gh_` + base62 of 32 random bytes + base62 CRC32 checksum. */
 export function generateApiToken(): string {
-  const head = API_TOKEN_PREFIX + base62(BigInt(`0x${randomBytes(32).toString('hex')}`), API_TOKEN_BODY_LENGTH);
-  return head + checksumOf(head);
+  return checksummedSecret(API_TOKEN_PREFIX);
 }
 
 /** Prefix, length, alphabet and checksum of an API token: a typo is refused without a lookup. */
 export function isWellFormedApiToken(t: string): boolean {
   if (typeof t !== 'string' || t.length !== API_TOKEN_LENGTH || !API_TOKEN_RE.test(t)) return false;
-  const head = t.slice(0, -API_TOKEN_CHECKSUM_LENGTH);
-  return checksumOf(head) === t.slice(-API_TOKEN_CHECKSUM_LENGTH);
+  return hasValidChecksum(t);
+}
+
+/** A new OAuth client secret: `ghc_` + base62 of 32 random bytes + base62 CRC32 checksum. */
+export function generateClientSecret(): string {
+  return checksummedSecret(CLIENT_SECRET_PREFIX);
+}
+
+/** Prefix, length, alphabet and checksum of a client secret: a typo is refused without a lookup. */
+export function isWellFormedClientSecret(t: string): boolean {
+  if (typeof t !== 'string' || t.length !== CLIENT_SECRET_LENGTH || !CLIENT_SECRET_RE.test(t)) return false;
+  return hasValidChecksum(t);
 }

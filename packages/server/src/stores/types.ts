@@ -259,6 +259,99 @@ export interface ApiTokenStore {
   touchLastUsed(id: string, at: number): Promise<void>;
 }
 
+/** The grants an OAuth client may be allowed (issue 14); the ones that use clients come with it. */
+export const CLIENT_GRANTS = ['device_code', 'refresh_token', 'client_credentials', 'token-exchange'] as const;
+export type ClientGrant = (typeof CLIENT_GRANTS)[number];
+
+/** `public`: a TV or CLI app, no secret. `confidential`: a service, with a secret. */
+export type ClientType = 'public' | 'confidential';
+
+/**
+ * The first-party client (the web pages and the password grant, `client_id=gatehouse`): built
+ * in, never in the client store; the store refuses to create or remove it.
+ */
+export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
+
+/**
+ * A client id: 1 to 64 lowercase letters, digits, ".", "_" or "-", starting and ending with a
+ * letter or digit. Safe in URLs, logs, HTTP Basic (no ":") and as a service name.
+ */
+export const CLIENT_ID_RE = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+/** One secret of a confidential client. Only the SHA-256 of the secret is stored. */
+export interface ClientSecretRecord {
+  /** SHA-256 (base64url) of the secret (`hashSecret`). */
+  hash: string;
+  createdAt: number;
+  /** After this time the secret no longer authenticates (the end of a rotation's overlap); null: until rotated. */
+  notAfter: number | null;
+}
+
+/** A registered OAuth client (issue 14). */
+export interface ClientRecord {
+  /** Unique; matches CLIENT_ID_RE; never FIRST_PARTY_CLIENT_ID. */
+  clientId: string;
+  /** Shown to people (e.g. on the device approval page). */
+  name: string;
+  type: ClientType;
+  grants: ClientGrant[];
+  scopes: string[];
+  /** The services this client may ask passports for (token exchange). */
+  audiences: string[];
+  /** The audience of the passports this client receives (confidential clients; defaults to its id); null for public ones. */
+  service: string | null;
+  /** Confidential clients: one secret, or two during a rotation (oldest first). Public clients: none. */
+  secrets: ClientSecretRecord[];
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+/** What `ClientStore.update` may change. */
+export type ClientChanges = Partial<Pick<ClientRecord, 'name' | 'grants' | 'scopes' | 'audiences'>>;
+
+export interface ClientStore {
+  /**
+   * Inserts a client. Throws `ClientIdTakenError` when the id exists, `ClientIdRefusedError`
+   * for FIRST_PARTY_CLIENT_ID or an id that does not match CLIENT_ID_RE.
+   */
+  create(client: ClientRecord): Promise<void>;
+  get(clientId: string): Promise<ClientRecord | null>;
+  /** Every client, by id. */
+  list(): Promise<ClientRecord[]>;
+  /** Changes name, grants, scopes or audiences and sets updatedAt; the updated client, or null when unknown. */
+  update(clientId: string, changes: ClientChanges, now: number): Promise<ClientRecord | null>;
+  /**
+   * Rotation, in one write transaction: `next` becomes the current secret; the secret current
+   * until now stays valid until `previousNotAfter` (its own notAfter when earlier; dropped when
+   * `previousNotAfter` <= now); any older secret, and any past its notAfter, is dropped. So a
+   * client never holds more than two. Sets updatedAt. The updated client, or null when unknown.
+   */
+  rotateSecret(clientId: string, next: ClientSecretRecord, previousNotAfter: number, now: number): Promise<ClientRecord | null>;
+  /** Records a use; never moves lastUsedAt backwards. */
+  touchLastUsed(clientId: string, at: number): Promise<void>;
+  /** Deletes a client; returns whether it existed. Throws `ClientIdRefusedError` for FIRST_PARTY_CLIENT_ID. */
+  remove(clientId: string): Promise<boolean>;
+}
+
+export class ClientIdTakenError extends Error {
+  constructor(readonly clientId: string) {
+    super(`a client with id "${clientId}" exists already`);
+    this.name = 'ClientIdTakenError';
+  }
+}
+
+export class ClientIdRefusedError extends Error {
+  constructor(readonly clientId: string) {
+    super(
+      clientId === FIRST_PARTY_CLIENT_ID
+        ? `"${FIRST_PARTY_CLIENT_ID}" is the built-in first-party client; it cannot be created or removed`
+        : `${JSON.stringify(clientId)} is not a client id: use 1 to 64 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`,
+    );
+    this.name = 'ClientIdRefusedError';
+  }
+}
+
 /** A limit: at most `points` points per key in a fixed window of `durationSec` seconds from the key's first use. */
 export interface RateLimitRule {
   points: number;
@@ -335,13 +428,15 @@ export interface AuditStore {
 
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'rateLimits' | 'audit', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'rateLimits' | 'audit', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
   revocations: RevocationStore;
   refreshTokens: RefreshTokenStore;
   apiTokens: ApiTokenStore;
+  /** Registered OAuth clients (issue 14). */
+  clients: ClientStore;
   /** Abuse-limit counters (sign-in lock, per-IP limits, used proof-of-work challenges). */
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */

@@ -16,6 +16,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
         revocations: false,
         refreshTokens: false,
         apiTokens: false,
+        clients: false,
         rateLimits: true,
         audit: false,
       });
@@ -27,6 +28,8 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.clients.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.clients.list()).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
     });
   });

@@ -1,6 +1,6 @@
 /** Builders shared by the store contract suites (no vitest import; excluded from the build). */
 import { randomBytes } from 'node:crypto';
-import type { ApiTokenRecord, KeyRecord, SessionRecord, Stores, UserRecord } from '../types.js';
+import type { ApiTokenRecord, ClientRecord, KeyRecord, SessionRecord, Stores, UserRecord } from '../types.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const DAY = 24 * 60 * 60 * 1000;
@@ -71,6 +71,24 @@ export function makeApiToken(userId: string, over: Partial<ApiTokenRecord> = {})
     scopes: ['notes:read'],
     createdAt: T0,
     expiresAt: null,
+    lastUsedAt: null,
+    ...over,
+  };
+}
+
+/** A confidential client with one secret (override `type`, `service` and `secrets` for a public one). */
+export function makeClient(over: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    clientId: `client-${rid().toLowerCase().replace(/[^a-z0-9]/g, '0')}`,
+    name: 'Billing service',
+    type: 'confidential',
+    grants: ['client_credentials', 'token-exchange'],
+    scopes: ['notes:read', 'notes:write'],
+    audiences: ['notes'],
+    service: 'billing',
+    secrets: [{ hash: rid(), createdAt: T0, notAfter: null }],
+    createdAt: T0,
+    updatedAt: T0,
     lastUsedAt: null,
     ...over,
   };

@@ -2,6 +2,7 @@
 import type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.js';
 import { runApiTokenStoreContract } from './api-token-store.case.js';
 import { runAuditStoreContract } from './audit-store.case.js';
+import { runClientStoreContract } from './client-store.case.js';
 import { runClosedStoresContract } from './closed-stores.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
 import { runRateLimitStoreContract } from './rate-limit-store.case.js';
@@ -14,6 +15,7 @@ export type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.j
 export {
   runApiTokenStoreContract,
   runAuditStoreContract,
+  runClientStoreContract,
   runKeyStoreContract,
   runRateLimitStoreContract,
   runRefreshTokenStoreContract,
@@ -30,6 +32,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runRefreshTokenStoreContract(name, makeStores, options);
   runApiTokenStoreContract(name, makeStores, options);
   runAuditStoreContract(name, makeStores, options);
+  runClientStoreContract(name, makeStores, options);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

@@ -164,6 +164,29 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         // The keys of 0004 are a subset of what this one refuses; nothing to undo.
       },
     },
+    '0006_oauth_clients': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The registry of OAuth clients (issue 14). Secrets are held as SHA-256 hashes only.
+        await db.schema
+          .createTable('oauth_clients')
+          .ifNotExists()
+          .addColumn('client_id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('grants', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('audiences', 'text', (c) => c.notNull())
+          .addColumn('service', 'text')
+          .addColumn('secrets', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('oauth_clients').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -80,6 +80,23 @@ export interface ApiTokensTable {
   last_used_at: number | null;
 }
 
+export interface OauthClientsTable {
+  client_id: string;
+  name: string;
+  /** 'public' or 'confidential'. */
+  type: string;
+  /** JSON arrays of strings. */
+  grants: string;
+  scopes: string;
+  audiences: string;
+  service: string | null;
+  /** JSON array of { hash, createdAt, notAfter } (SHA-256 hashes only, never a secret). */
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
 export interface AuditEventsTable {
   /** Insertion order (ties of `at` list the later append first). */
   seq: Generated<number>;
@@ -103,6 +120,7 @@ export interface GatehouseDb {
   refresh_tokens: RefreshTokensTable;
   api_tokens: ApiTokensTable;
   audit_events: AuditEventsTable;
+  oauth_clients: OauthClientsTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { SqlApiTokenStore } from '../api-tokens/sql-api-token-store.js';
 import { SqlAuditStore } from '../audit/sql-audit-store.js';
+import { SqlClientStore } from '../clients/sql-client-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
 import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
 import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
@@ -41,13 +42,14 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
   }
   return {
     health,
-    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, rateLimits: 'memory', audit: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, rateLimits: 'memory', audit: label },
     users: new SqlUserStore(db, flavor),
     sessions: new SqlSessionStore(db, flavor),
     keys: new SqlKeyStore(db, flavor),
     revocations: new SqlRevocationStore(db, flavor),
     refreshTokens: new SqlRefreshTokenStore(db, flavor),
     apiTokens: new SqlApiTokenStore(db, flavor),
+    clients: new SqlClientStore(db, flavor),
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
     async ready() {
@@ -58,7 +60,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, rateLimits: true, audit: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, rateLimits: true, audit: ok };
     },
     async close() {
       if (guard.closed) return;

@@ -52,6 +52,7 @@ describe('openSqliteStores', () => {
         revocations: label,
         refreshTokens: label,
         apiTokens: label,
+        clients: label,
         rateLimits: 'memory',
         audit: label,
       });
@@ -62,6 +63,7 @@ describe('openSqliteStores', () => {
         revocations: true,
         refreshTokens: true,
         apiTokens: true,
+        clients: true,
         rateLimits: true,
         audit: true,
       });
