@@ -172,7 +172,8 @@ const k = (x) => `${(x / 1000).toFixed(1)}k`;
 
 try {
   const upstream = (await startChild(['bench/servers.mjs', 'upstream'])).url;
-  const routes = { demo: false, routes: [{ path: '/api/bench', upstream, service: 'bench', auth: 'required' }] };
+  // An access token lives an hour here: under callgrind a run can outlast the default ten minutes.
+  const routes = { demo: false, routes: [{ path: '/api/bench', upstream, service: 'bench', auth: 'required' }], ...(CREDENTIAL === 'access_token' ? { tokens: { accessTokenTtlSec: 3600 } } : {}) };
   const gatehouse = async (name, label, cli) => {
     const child = await underCallgrind(label, [cli, 'start', '--port', '0'], { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_CONFIG: writeConfig(routes) }, /is up at (http:\/\/\S+)/);
     await signUp(child.url, 'bench-user');
