@@ -73,7 +73,7 @@ export class AuthMetrics {
   signup(outcome: SignupOutcome): void {
     this.signups.labels(outcome).inc();
   }
-  grant(grantType: 'password' | 'refresh_token'): void {
+  grant(grantType: 'password' | 'refresh_token' | 'client_credentials'): void {
     this.grants.labels(grantType).inc();
   }
   refreshReuse(): void {
