@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuerOf } from '../config/issuer.js';
 import { signJwt } from '../crypto/jwt.js';
+import { hashSecret } from '../crypto/secrets.js';
 import { ACCESS_TOKEN_TYP, CLIENT_CREDENTIALS_GTY, verifyAccessToken } from '../credentials/access-token.js';
 import { addClient, rotateClientSecret } from '../credentials/clients.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_GRANT_TYPES } from '../credentials/token-endpoint-metadata.js';
@@ -15,9 +16,16 @@ let secret: string;
 let otherSecret: string;
 let noGrantSecret: string;
 const SCOPES = ['notes:read', 'notes:write'];
+const INTROSPECTION_SECRET = 'introspection-secret-of-the-notes-service';
 
 beforeAll(async () => {
-  h = await createAuthHarness({ config: (c) => { c.signin.maxFailures = 3; c.signin.perIpPerMinute = 6; } });
+  h = await createAuthHarness({
+    config: (c) => {
+      c.signin.maxFailures = 3;
+      c.signin.perIpPerMinute = 6;
+      c.introspection.clients = [{ id: 'notes', secretSha256: hashSecret(INTROSPECTION_SECRET) }];
+    },
+  });
   const grantable = h.deps.config.tokens.defaultScopes;
   const now = h.clock.now();
   const spec = { name: 'Billing', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] };
@@ -170,6 +178,13 @@ describe('grant_type=client_credentials', () => {
       { typ: ACCESS_TOKEN_TYP, key: h.deps.keyring.signingKey() },
     );
     await expect(verifyAccessToken(h.deps, forged)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('introspection answers {active: false} for it (documented in clients.md: it is no user token)', async () => {
+    const jwt = (await token({ grant_type: 'client_credentials' }, { authorization: basic('billing', secret) })).json().access_token as string;
+    const res = await token({ token: jwt }, { url: '/auth/introspect', authorization: basic('notes', INTROSPECTION_SECRET) });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ active: false });
   });
 });
 
