@@ -107,6 +107,17 @@ describe('client authentication at the token endpoint', () => {
     expect(locked.headers['retry-after']).toMatch(/^[0-9]+$/);
   });
 
+  it('30 parallel wrong secrets for one client: at most signin.maxFailures are checked, the rest get 429', async () => {
+    const grantable = h.deps.config.tokens.defaultScopes;
+    const wrong = (await addClient(h.deps.stores.clients, { clientId: 'parallel', name: 'P', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] }, grantable, h.clock.now())).secret!;
+    expect(wrong).not.toBe(secret);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => token({ grant_type: 'client_credentials', client_id: 'parallel', client_secret: secret }, { ip: `203.0.113.${100 + i}` })),
+    );
+    expect(answers.filter((r) => r.statusCode === 401).length).toBeLessThanOrEqual(3);
+    expect(answers.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(27);
+  });
+
   it('failures are rate-limited per IP across client ids (signin.perIpPerMinute)', async () => {
     const ip = '192.0.2.77';
     for (let i = 0; i < 6; i++) expectOAuthError(await token({ grant_type: 'client_credentials' }, { authorization: basic(`guess-${i}`, secret), ip }), 'invalid_client', 401);
