@@ -57,6 +57,8 @@ async function answer(
 
 const TOKEN_DOC: OperationDoc = {
   summary: 'Tokens for apps, TVs and services: password grant (a device session), refresh-token rotation, client credentials (RFC 6749)',
+  description:
+    'Clients: the first-party client (client_id omitted or "gatehouse", no secret) for password and refresh_token; a confidential client with client_secret_basic (HTTP Basic) or client_secret_post (client_id and client_secret in the body), never both, for client_credentials (no refresh token). Client authentication failures: 401 invalid_client with WWW-Authenticate: Basic.',
   answers: {
     200: {
       description: 'An access token and, except for client_credentials, the next refresh token.',
