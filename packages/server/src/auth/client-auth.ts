@@ -60,7 +60,9 @@ export function tokenClientMethod(request: FastifyRequest, params: { client_id?:
   if (q >= 0 && new URLSearchParams(request.url.slice(q + 1)).has('client_secret')) {
     throw new GatehouseError('invalid_request', { detail: 'Never send a client secret in the URL: use HTTP Basic or the request body.' });
   }
-  const hasBasic = request.headers.authorization !== undefined;
+  // Only HTTP Basic is client authentication; another scheme (a Bearer an app sends everywhere)
+  // is ignored, as before (the gateway forwards Basic only, here).
+  const hasBasic = /^basic /i.test(request.headers.authorization ?? '');
   if (hasBasic && params.client_secret !== undefined) {
     throw new GatehouseError('invalid_request', { detail: 'Send the client credentials once: HTTP Basic or client_secret in the body, not both.' });
   }

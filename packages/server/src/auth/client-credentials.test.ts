@@ -127,6 +127,11 @@ describe('client authentication at the token endpoint', () => {
     expect((await token({ grant_type: 'client_credentials' }, { authorization: basic('billing', secret), ip: '192.0.2.78' })).statusCode).toBe(200);
   });
 
+  it('an Authorization header of another scheme is not client authentication: the first-party grant goes on as before', async () => {
+    const res = await token({ grant_type: 'password', username: 'tina', password: STRONG_PASSWORD, device_id: 'with-bearer' }, { authorization: 'Bearer something' });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
   it('a rotated-out secret stops working at the end of its overlap', async () => {
     const grantable = h.deps.config.tokens.defaultScopes;
     const first = (await addClient(h.deps.stores.clients, { clientId: 'rotating', name: 'R', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] }, grantable, h.clock.now())).secret!;
