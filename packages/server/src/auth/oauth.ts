@@ -86,6 +86,7 @@ function oauthCode(err: GatehouseError): string | null {
     case 'unsupported_grant_type':
     case 'invalid_scope':
     case 'invalid_client':
+    case 'unauthorized_client':
       return err.code;
     case 'busy':
       // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).

@@ -199,7 +199,9 @@ describe('POST /auth/token: password grant', () => {
     expectOAuthError(repeated, 'invalid_request');
     expectOAuthError(await tokenJson({ grant_type: 'password', username: 'tina', password: 42, device_id: 'd' }), 'invalid_request');
     expectOAuthError(await h.app.inject({ method: 'POST', url: '/auth/token', headers: { 'content-type': 'application/json' }, payload: '' }), 'invalid_request');
-    expectOAuthError(await tokenForm({ grant_type: 'client_credentials' }), 'unsupported_grant_type');
+    expectOAuthError(await tokenForm({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }), 'unsupported_grant_type');
+    // Supported since issue 14, but never for the first-party public client (client-credentials.test.ts).
+    expectOAuthError(await tokenForm({ grant_type: 'client_credentials' }), 'unauthorized_client');
     expectOAuthError(await tokenForm({ grant_type: 'authorization_code', code: 'x' }), 'invalid_request');
     expectOAuthError(await tokenForm({ grant_type: 'password', client_id: 'evil', username: 'tina', password: STRONG_PASSWORD, device_id: 'd' }), 'invalid_client', 401);
     const ok = await tokenForm({ grant_type: 'password', client_id: 'gatehouse', username: 'tina', password: STRONG_PASSWORD, device_id: 'with-client-id' });

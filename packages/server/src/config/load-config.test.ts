@@ -79,7 +79,7 @@ describe('loadConfig', () => {
   it('reads token settings and introspection clients', () => {
     const clients = [{ id: 'reports', secretSha256: `${'q1w2-_'.repeat(7)}Z` }];
     const c = loadConfig({ env: withFile({ tokens: { accessTokenTtlSec: 300, defaultScopes: ['orders:read'] }, introspection: { clients } }) });
-    expect(c.tokens).toEqual({ accessTokenTtlSec: 300, defaultScopes: ['orders:read'] });
+    expect(c.tokens).toEqual({ accessTokenTtlSec: 300, clientCredentialsTtlSec: 600, defaultScopes: ['orders:read'] });
     expect(c.introspection.clients).toEqual(clients);
   });
 

@@ -277,6 +277,7 @@ export const SCHEMA = {
   }),
   tokens: group('Bearer credentials: access tokens and the scopes tokens may carry.', {
     accessTokenTtlSec: int(600, 'Lifetime of an access token (seconds).', { min: 60, max: 3600, suffix: ' seconds' }),
+    clientCredentialsTtlSec: int(600, 'Lifetime of a client-credentials access token (a service\'s own token, no refresh token; seconds).', { min: 60, max: 3600, suffix: ' seconds' }),
     // `account` may not be listed: load-config.ts refuses it (a token gets it only when asked for by name).
     defaultScopes: strings(['notes:read', 'notes:write'], 'The scopes bearer credentials may carry; list every scope the route table names.', {
       check(scopes, label) {

@@ -69,6 +69,51 @@ export async function issueAccessToken(
   return { token, expiresIn, jti };
 }
 
+/** The `gty` claim of a client-credentials token: the mark that it names a client, never a user. */
+export const CLIENT_CREDENTIALS_GTY = 'client_credentials';
+
+/**
+ * Claims of a client-credentials access token (issue 14 §3): the same `typ`, issuer, audience and
+ * keys as a user's access token, but `sub` = `client_id` = the client, `gty: "client_credentials"`,
+ * and none of the user claims (`sid`, `did`, `username`, `roles`). `verifyAccessToken` refuses it:
+ * nothing that reads user tokens takes it for a user's.
+ */
+export interface ClientAccessTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  client_id: string;
+  scope: string;
+  gty: typeof CLIENT_CREDENTIALS_GTY;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/** Signs a client-credentials access token for `clientId` (`tokens.clientCredentialsTtlSec` long). */
+export async function issueClientAccessToken(
+  deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
+  input: { clientId: string; scope: string },
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const iss = issuerOf(deps.config);
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const expiresIn = deps.config.tokens.clientCredentialsTtlSec;
+  const jti = randomId();
+  const claims: ClientAccessTokenClaims = {
+    iss,
+    aud: iss,
+    sub: input.clientId,
+    client_id: input.clientId,
+    scope: input.scope,
+    gty: CLIENT_CREDENTIALS_GTY,
+    jti,
+    iat,
+    exp: iat + expiresIn,
+  };
+  const token = await signJwt({ ...claims }, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
+  return { token, expiresIn, jti };
+}
+
 function invalid(): GatehouseError {
   return new GatehouseError('invalid_token', { detail: 'The token is invalid or expired' });
 }
@@ -78,7 +123,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 /**
  * Verifies one of our access tokens: EdDSA with our keys, `typ: at+jwt`, issuer and audience =
  * the issuer URL, not expired (clock from deps), every claim present with its type. Throws
- * `GatehouseError('invalid_token')`. Does NOT check revocation (ended session, user not-before,
+ * `GatehouseError('invalid_token')`; so is a client-credentials token (`gty`: it names no user). Does NOT check revocation (ended session, user not-before,
  * revoked jti): the gateway does that from its in-memory revocation set.
  */
 export async function verifyAccessToken(deps: Pick<Deps, 'config' | 'keyring' | 'clock'>, token: string): Promise<AccessTokenClaims> {
@@ -91,6 +136,8 @@ export async function verifyAccessToken(deps: Pick<Deps, 'config' | 'keyring' | 
     clock: deps.clock,
     requiredClaims: ['sub', 'sid', 'did', 'jti', 'scope', 'username', 'roles', 'iat'],
   });
+  // A client-credentials token (or any other grant's mark) is never a user's token.
+  if (p.gty !== undefined) throw invalid();
   const { sub, sid, did, jti, scope, username, roles, iat, exp } = p;
   const clientId = p.client_id ?? ACCESS_TOKEN_CLIENT_ID;
   if (

@@ -15,6 +15,7 @@ export const ERROR_REGISTRY = {
   invalid_grant: { status: 400, title: 'The grant is invalid, expired or revoked' },
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
   invalid_scope: { status: 400, title: 'The requested scope is invalid or exceeds what may be granted' },
+  unauthorized_client: { status: 400, title: 'The client may not use this grant type' },
   challenge_required: { status: 400, title: 'A solved proof-of-work challenge is required' },
   invalid_challenge: { status: 400, title: 'The proof-of-work solution is wrong, expired or used' },
   // 401

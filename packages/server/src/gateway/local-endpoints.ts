@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existingAuthMetrics } from '../auth/auth-metrics.js';
 import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_GRANT_TYPES } from '../credentials/token-endpoint-metadata.js';
 import { readiness } from '../stores/health/readiness.js';
 import { mergedMetrics, processMetrics } from '../util/process-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -32,8 +33,8 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     token_endpoint: `${base}/auth/token`,
     revocation_endpoint: `${base}/auth/revoke`,
     introspection_endpoint: `${base}/auth/introspect`,
-    grant_types_supported: ['password', 'refresh_token'],
-    token_endpoint_auth_methods_supported: ['none'],
+    grant_types_supported: [...TOKEN_GRANT_TYPES],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: ['none'],
     id_token_signing_alg_values_supported: ['EdDSA'],
     response_types_supported: ['token'],
@@ -43,6 +44,8 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
   return new Map<string, LocalHandler>([
     ['/.well-known/jwks.json', (req, res) => sendJson(req, res, 200, deps.keyring.jwks(), DISCOVERY_HEADERS)],
     ['/.well-known/openid-configuration', (req, res) => sendJson(req, res, 200, discovery, DISCOVERY_HEADERS)],
+    // RFC 8414: the same metadata (both name the same endpoints, grants and auth methods).
+    ['/.well-known/oauth-authorization-server', (req, res) => sendJson(req, res, 200, discovery, DISCOVERY_HEADERS)],
     ['/healthz', (req, res) => sendJson(req, res, 200, { status: 'ok' })],
     [
       '/readyz',

@@ -3,6 +3,7 @@ import type { Deps } from '../../context.js';
 import { hashSecret, safeEqual } from '../../crypto/secrets.js';
 import { isRefreshTokenShape, isWellFormedApiToken } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
+import { basicCredentials, invalidClient } from '../client-auth.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { isSessionLive } from '../sessions.js';
@@ -23,30 +24,6 @@ export const introspectParams: Record<IntrospectParam, ParamSpec> = {
 };
 
 const INACTIVE = { active: false } as const;
-
-function invalidClient(detail = 'Client authentication failed.'): GatehouseError {
-  return new GatehouseError('invalid_client', { detail, headers: { 'www-authenticate': 'Basic realm="gatehouse"' } });
-}
-
-function formDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
-}
-
-/** Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: each form-encoded), or null. */
-function basicCredentials(request: FastifyRequest): { id: string; secret: string } | null {
-  const header = request.headers.authorization;
-  if (header === undefined) return null;
-  const m = /^basic +([A-Za-z0-9+/]+=*) *$/i.exec(header);
-  if (!m) throw invalidClient('The Authorization header is not HTTP Basic.');
-  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon < 0) throw invalidClient();
-  return { id: formDecode(text.slice(0, colon)), secret: formDecode(text.slice(colon + 1)) };
-}
 
 /**
  * Authenticates the caller against `introspection.clients`: HTTP Basic (or client_id and

@@ -7,18 +7,21 @@ import { OAUTH_JSON, readParams, requireParam, type ParamSpec } from '../oauth.j
 import { checkDeviceField } from '../policy/device.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
-import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken } from '../../credentials/access-token.js';
+import { authenticateTokenClient, type TokenClient } from '../client-auth.js';
+import { ACCESS_TOKEN_CLIENT_ID, issueAccessToken, issueClientAccessToken } from '../../credentials/access-token.js';
 import { issueFirstRefreshToken, redeemRefreshToken } from '../refresh-token.js';
-import { parseScope, tokenScopes } from '../../credentials/scope.js';
+import { TOKEN_GRANT_TYPES } from '../../credentials/token-endpoint-metadata.js';
+import { grantableScopes, narrowScopes, parseScope, tokenScopes } from '../../credentials/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 
-type TokenParam = 'grant_type' | 'client_id' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
+type TokenParam = 'grant_type' | 'client_id' | 'client_secret' | 'username' | 'password' | 'device_id' | 'device_name' | 'scope' | 'refresh_token';
 
 /** The parameters of POST /auth/token (form or JSON), with their longest values. */
 export const tokenParams: Record<TokenParam, ParamSpec> = {
   grant_type: { maxLength: 64 },
   client_id: { maxLength: 128 },
+  client_secret: { maxLength: 1024 },
   username: { maxLength: 256 },
   password: { maxLength: 16384 },
   device_id: { maxLength: 512 },
@@ -30,6 +33,8 @@ export const tokenParams: Record<TokenParam, ParamSpec> = {
 
 const PASSWORD_GRANT: ReadonlySet<TokenParam> = new Set(['grant_type', 'client_id', 'username', 'password', 'device_id', 'device_name', 'scope']);
 const REFRESH_GRANT: ReadonlySet<TokenParam> = new Set(['grant_type', 'client_id', 'refresh_token', 'scope']);
+const CLIENT_CREDENTIALS_GRANT: ReadonlySet<TokenParam> = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+
 
 function onlyParams(params: Partial<Record<TokenParam, string>>, allowed: ReadonlySet<TokenParam>, grant: string): void {
   for (const k of Object.keys(params) as TokenParam[]) {
@@ -51,14 +56,16 @@ async function answer(
 }
 
 const TOKEN_DOC: OperationDoc = {
-  summary: 'Tokens for apps and TVs: password grant (a device session) or refresh-token rotation (RFC 6749)',
+  summary: 'Tokens for apps, TVs and services: password grant (a device session), refresh-token rotation, client credentials (RFC 6749)',
+  description:
+    'Clients: the first-party client (client_id omitted or "gatehouse", no secret) for password and refresh_token; a confidential client with client_secret_basic (HTTP Basic) or client_secret_post (client_id and client_secret in the body), never both, for client_credentials (no refresh token). Client authentication failures: 401 invalid_client with WWW-Authenticate: Basic.',
   answers: {
     200: {
-      description: 'An access token and the next refresh token.',
+      description: 'An access token and, except for client_credentials, the next refresh token.',
       body: {
         type: 'object',
         additionalProperties: false,
-        required: ['access_token', 'token_type', 'expires_in', 'refresh_token', 'scope'],
+        required: ['access_token', 'token_type', 'expires_in', 'scope'],
         properties: {
           access_token: { type: 'string' },
           token_type: { type: 'string', enum: ['Bearer'] },
@@ -71,8 +78,46 @@ const TOKEN_DOC: OperationDoc = {
   },
 };
 
+/** The password and refresh-token grants are the first-party client's (`gatehouse`, public, no secret) only. */
+function firstPartyOnly(client: TokenClient): void {
+  if (client.kind === 'unauthenticated') {
+    throw new GatehouseError('invalid_client', { detail: `Unknown client; omit client_id or send "${ACCESS_TOKEN_CLIENT_ID}".`, headers: { 'www-authenticate': 'Basic realm="gatehouse"' } });
+  }
+  if (client.kind === 'confidential') throw new GatehouseError('unauthorized_client', { detail: 'This grant type is for the first-party client only.' });
+}
+
 /**
- * POST /auth/token (RFC 6749 §4.3, §6; form or JSON) for first-party apps and TVs:
+ * grant_type=client_credentials (RFC 6749 §4.4): a confidential client registered with the
+ * grant gets an access token of its own (`sub` = `client_id` = the client, `gty`, no user
+ * claims: credentials/access-token.ts), with `scope` a subset of its allowed scopes (default:
+ * all of them), `tokens.clientCredentialsTtlSec` long, and no refresh token.
+ */
+async function clientCredentials(reply: FastifyReply, ctx: EndpointContext, client: TokenClient, scopeParam: string | undefined): Promise<FastifyReply> {
+  const { deps, auth } = ctx;
+  if (client.kind === 'first_party') throw new GatehouseError('unauthorized_client', { detail: 'client_credentials is for confidential clients: authenticate with the client\'s id and secret.' });
+  if (client.kind === 'unauthenticated') {
+    const known = await deps.stores.clients.get(client.clientId).catch(() => null);
+    if (known?.type === 'public') throw new GatehouseError('unauthorized_client', { detail: 'A public client has no secret: it cannot use client_credentials.' });
+    throw new GatehouseError('invalid_client', { detail: 'client_credentials needs client authentication (HTTP Basic or client_secret).', headers: { 'www-authenticate': 'Basic realm="gatehouse"' } });
+  }
+  const { clientId, grants, scopes: allowed } = client.client;
+  if (!grants.includes('client_credentials')) throw new GatehouseError('unauthorized_client', { detail: 'This client is not registered for client_credentials.' });
+  // Its registered scopes that tokens may still carry (tokens.defaultScopes may have shrunk since).
+  const grantable = grantableScopes(deps.config);
+  const scope = narrowScopes(scopeParam === undefined ? undefined : parseScope(scopeParam), allowed.filter((s) => grantable.includes(s))).join(' ');
+  const at = await issueClientAccessToken(deps, { clientId, scope });
+  deps.logger.info({ event: 'token.client_credentials', clientId, scope, jti: at.jti }, 'client credentials token issued');
+  auth.metrics.grant('client_credentials');
+  return reply
+    .code(200)
+    .header('pragma', 'no-cache')
+    .type(OAUTH_JSON)
+    .send(JSON.stringify({ access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, scope }));
+}
+
+/**
+ * POST /auth/token (RFC 6749 §4.3, §4.4, §6; form or JSON) for first-party apps and TVs, and services:
+ * - grant_type=client_credentials (client_secret_basic or client_secret_post): a service's own token;
  * - grant_type=password with username, password, device_id (device_name, scope optional):
  *   a device session exactly like a browser sign-in (the same device's earlier session ends),
  *   its first refresh token and an access token; `scope` defaults to `tokens.defaultScopes` and
@@ -85,9 +130,13 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
   app.post('/auth/token', { config: { lane: PUBLIC_LANE, oauthParams: tokenParams, openapi: TOKEN_DOC } }, async (request, reply) => {
     const params = readParams(request.body, tokenParams);
     const grantType = requireParam(params, 'grant_type');
-    if (params.client_id !== undefined && params.client_id !== ACCESS_TOKEN_CLIENT_ID) {
-      throw new GatehouseError('invalid_client', { detail: `Unknown client; omit client_id or send "${ACCESS_TOKEN_CLIENT_ID}".` });
+    const client = await authenticateTokenClient(deps, request, params);
+
+    if (grantType === 'client_credentials') {
+      onlyParams(params, CLIENT_CREDENTIALS_GRANT, grantType);
+      return clientCredentials(reply, ctx, client, params.scope);
     }
+    firstPartyOnly(client);
 
     if (grantType === 'password') {
       onlyParams(params, PASSWORD_GRANT, grantType);
@@ -128,6 +177,6 @@ export function registerToken(app: FastifyInstance, ctx: EndpointContext): void 
       return answer(reply, ctx, { user: redeemed.user, session: redeemed.session, scope, refreshToken: redeemed.refreshToken });
     }
 
-    throw new GatehouseError('unsupported_grant_type', { detail: 'Supported grant types: password, refresh_token.' });
+    throw new GatehouseError('unsupported_grant_type', { detail: `Supported grant types: ${TOKEN_GRANT_TYPES.join(', ')}.` });
   });
 }

@@ -111,6 +111,9 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
  * `x-forwarded-port`). Throws 400 for two Host headers or a `Connection` that names a header
  * the gateway checks, 421 for a Host the gateway does not serve.
  */
+/** The one route whose `Authorization: Basic` is forwarded (client authentication at the token endpoint). */
+const TOKEN_ENDPOINT = '/auth/token';
+
 export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void {
   const raw = ex.req.rawHeaders;
   const out = ex.headers;
@@ -190,6 +193,11 @@ export function strip(ex: Exchange, rules: StripRules, opts: StripOptions): void
         if (stripped(name, rules)) continue;
     }
     out.push(name, value);
+  }
+  // The token endpoint authenticates OAuth clients with HTTP Basic (client_secret_basic, RFC 6749
+  // §2.3.1): only there, and only a single Basic header, reaches the auth service.
+  if (ex.route.authService && ex.route.prefix === TOKEN_ENDPOINT && typeof ex.authorization === 'string' && /^basic /i.test(ex.authorization)) {
+    out.push('authorization', ex.authorization);
   }
   // Headers the client named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
   if (cookies) out.push('cookie', cookies);
