@@ -10,7 +10,7 @@ import { hashSecret, randomId } from '../crypto/secrets.js';
 import { generateApiToken, generateRefreshToken } from '../credentials/token-formats.js';
 import type { ApiTokenRecord, RevocationEvent, UserRecord } from '../stores/types.js';
 import { createGateway } from './gateway.js';
-import { createGatewayHarness, send, type GatewayHarness, type Recorded, type SignedIn } from './test-helpers.js';
+import { createGatewayHarness, send, type GatewayHarness, type Recorded, type SignedIn, lastReceived } from './test-helpers.js';
 
 const CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
 const enc = new TextEncoder();
@@ -62,9 +62,7 @@ beforeEach(() => {
 });
 
 function last(): Recorded {
-  const r = h.upstream.received.at(-1);
-  if (!r) throw new Error('the upstream received nothing');
-  return r;
+  return lastReceived(h);
 }
 
 const bearer = (token: string, extra: Array<[string, string]> = []): Array<[string, string]> => [['Authorization', `Bearer ${token}`], ...extra];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RouteConfig } from '../config/types.js';
-import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, type Recorded, type Reply, type SignedIn } from './test-helpers.js';
+import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, type Reply, type SignedIn, lastReceived as last, rawValues, resetRecorders } from './test-helpers.js';
 
 const HSTS = 'max-age=31536000; includeSubDomains';
 const APP = 'https://app.example';
@@ -39,25 +39,8 @@ function useHarness(opts: Omit<HarnessOptions, 'routes' | 'publicDir'> = {}): { 
   afterAll(async () => {
     await ctx.h.close();
   });
-  beforeEach(() => {
-    ctx.h.upstream.received.length = 0;
-    ctx.h.auth.received.length = 0;
-    ctx.h.upstream.respond = null;
-    ctx.h.auth.respond = null;
-  });
+  beforeEach(() => resetRecorders(ctx.h));
   return ctx;
-}
-
-function last(h: GatewayHarness, which: 'upstream' | 'auth' = 'upstream'): Recorded {
-  const r = h[which].received.at(-1);
-  if (!r) throw new Error(`the ${which} upstream received nothing`);
-  return r;
-}
-
-function rawValues(rec: Recorded, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < rec.rawHeaders.length; i += 2) if (rec.rawHeaders[i]!.toLowerCase() === name) out.push(rec.rawHeaders[i + 1]!);
-  return out;
 }
 
 function corsHeaderNames(r: Reply): string[] {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PAGE_SECURITY_HEADERS } from './pages.js';
-import { createGatewayHarness, deadUrl, send, type GatewayHarness, type Recorded, type SignedIn } from './test-helpers.js';
+import { createGatewayHarness, deadUrl, send, type GatewayHarness, type Recorded, type SignedIn, lastReceived, rawValues } from './test-helpers.js';
 
 let h: GatewayHarness;
 let alice: SignedIn;
@@ -54,16 +54,7 @@ beforeEach(() => {
 });
 
 function last(): Recorded {
-  const r = h.upstream.received.at(-1);
-  if (!r) throw new Error('the upstream received nothing');
-  return r;
-}
-
-/** Every occurrence of a header name (any case) in what the upstream received. */
-function rawValues(rec: Recorded, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < rec.rawHeaders.length; i += 2) if (rec.rawHeaders[i]!.toLowerCase() === name) out.push(rec.rawHeaders[i + 1]!);
-  return out;
+  return lastReceived(h);
 }
 
 describe('strip: identity headers never reach the upstream', () => {

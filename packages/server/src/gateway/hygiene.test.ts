@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { RouteConfig } from '../config/types.js';
 import { HostPolicy } from './host-policy.js';
 import { LINGER_MAX_BYTES, LINGER_MAX_MS } from './pipeline/respond/respond.js';
-import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, type Recorded } from './test-helpers.js';
+import { createGatewayHarness, send, type GatewayHarness, type HarnessOptions, lastReceived as last, rawValues, resetRecorders } from './test-helpers.js';
 
 const routes = (upstream: string): RouteConfig[] => [
   { path: '/api/public', upstream, service: 'public', auth: 'none' },
@@ -31,25 +31,8 @@ function useHarness(opts: Omit<HarnessOptions, 'routes'> = {}): { h: GatewayHarn
   afterAll(async () => {
     await ctx.h.close();
   });
-  beforeEach(() => {
-    ctx.h.upstream.received.length = 0;
-    ctx.h.auth.received.length = 0;
-    ctx.h.upstream.respond = null;
-    ctx.h.auth.respond = null;
-  });
+  beforeEach(() => resetRecorders(ctx.h));
   return ctx;
-}
-
-function last(h: GatewayHarness): Recorded {
-  const r = h.upstream.received.at(-1);
-  if (!r) throw new Error('the upstream received nothing');
-  return r;
-}
-
-function rawValues(rec: Recorded, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < rec.rawHeaders.length; i += 2) if (rec.rawHeaders[i]!.toLowerCase() === name) out.push(rec.rawHeaders[i + 1]!);
-  return out;
 }
 
 /** Writes bytes as they are on a fresh connection; collects the answer until the gateway closes or `waitMs` pass. */

@@ -244,3 +244,25 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
     },
   };
 }
+
+/** What the upstream (or the stand-in auth service) received last; throws when it received nothing. */
+export function lastReceived(h: GatewayHarness, which: 'upstream' | 'auth' = 'upstream'): Recorded {
+  const r = h[which].received.at(-1);
+  if (!r) throw new Error(which === 'upstream' ? 'the upstream received nothing' : 'the auth service received nothing');
+  return r;
+}
+
+/** Every value of a header name (any case) in a recorded request, in the order it came. */
+export function rawValues(rec: Recorded, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rec.rawHeaders.length; i += 2) if (rec.rawHeaders[i]!.toLowerCase() === name) out.push(rec.rawHeaders[i + 1]!);
+  return out;
+}
+
+/** Forgets what both stand-ins received and how a test told them to answer (a beforeEach). */
+export function resetRecorders(h: GatewayHarness): void {
+  h.upstream.received.length = 0;
+  h.auth.received.length = 0;
+  h.upstream.respond = null;
+  h.auth.respond = null;
+}
