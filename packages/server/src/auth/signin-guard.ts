@@ -46,7 +46,8 @@ function deviceKey(canonical: string, nonce: string): string {
  *    beyond its address's or username's share, 503 `busy` with Retry-After at once. The wait
  *    and the address's share are checked once before the budget (a refusal then costs no
  *    point); the place is taken right after it, with the username's share (so guesses beyond
- *    the lock still get 429). A success frees its budget; a failure keeps the reserved point.
+ *    the lock still get 429). A success frees its budget; a failure keeps the reserved point; an
+ *    attempt that ends with no answer about the password (user store away, 503 busy) gives it back.
  * Returns `{ok: false}` for a wrong username or password; the caller answers in its own shape.
  */
 export async function checkSignin(auth: AuthContext, request: FastifyRequest, attempt: SigninAttempt): Promise<SigninCheck> {
@@ -105,14 +106,21 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
     );
   }
 
-  const ticket = admitHash(auth, hashReq);
   let user: UserRecord | null;
   let ok: boolean;
   try {
-    user = await deps.stores.users.findByCanonical(canonical);
-    ok = await verifyPassword(auth, user?.passwordHash ?? null, attempt.password, ticket);
-  } finally {
-    ticket.release();
+    const ticket = admitHash(auth, hashReq);
+    try {
+      user = await deps.stores.users.findByCanonical(canonical);
+      ok = await verifyPassword(auth, user?.passwordHash ?? null, attempt.password, ticket);
+    } finally {
+      ticket.release();
+    }
+  } catch (err) {
+    // No answer about the password (user store away, hash queue full): the attempt must not count
+    // against the account, or a user retrying through an outage is locked out once it ends.
+    await deps.stores.rateLimits.refund(key, rule).catch(() => undefined);
+    throw err;
   }
   if (user && ok) {
     await deps.stores.rateLimits.reset(key);

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KNOWN_DEVICE_COOKIE } from './device-cookie.js';
+import { StoreUnavailableError } from '../errors/index.js';
 import { createAuthHarness, leakingBodies, setCookieLine, signin, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
 const WRONG = 'definitely-not-it-77';
@@ -86,6 +87,18 @@ describe('per-account sign-in lock', () => {
     expect((await signin(h.app, { username: name, password: STRONG_PASSWORD })).statusCode).toBe(200);
     await fail(5, name);
     expectLocked(await signin(h.app, { username: name, password: WRONG }));
+  });
+
+  it('a sign-in the user store could not answer (503) does not count: retrying through an outage does not lock the account', async () => {
+    const name = await account('outage');
+    await fail(4, name);
+    const away = vi.spyOn(h.deps.stores.users, 'findByCanonical').mockRejectedValue(new StoreUnavailableError('users', new Error('connection refused')));
+    for (let i = 0; i < 6; i++) expect((await signin(h.app, { username: name, password: STRONG_PASSWORD })).statusCode).toBe(503);
+    away.mockRestore();
+    // Four failures counted, none of the six outage attempts: one attempt is left, and it is the right password.
+    expect((await signin(h.app, { username: name, password: STRONG_PASSWORD })).statusCode).toBe(200);
+    await fail(5, name);
+    expectLocked(await signin(h.app, { username: name, password: STRONG_PASSWORD }));
   });
 
   it('the password grant shares the lock with sign-in (and answers 429 as problem+json)', async () => {

@@ -378,6 +378,11 @@ export interface RateLimitResult {
 export interface RateLimitStore {
   /** Consumes `cost` (default 1) points of `key` under `rule`. */
   consume(key: string, rule: RateLimitRule, cost?: number): Promise<RateLimitResult>;
+  /**
+   * Gives back `points` (default 1) consumed under `rule` moments ago, for an attempt that ended
+   * without an answer (a store away, a full queue) and so must not count against its key.
+   */
+  refund(key: string, rule: RateLimitRule, points?: number): Promise<void>;
   /** Forgets the key's counter (whatever the rule). */
   reset(key: string): Promise<void>;
   /** The key's state without consuming: `allowed` says whether one more point would fit. */

@@ -68,6 +68,16 @@ export function runRateLimitStoreContract(name: string, makeStores: MakeStores):
       expect(full.retryAfterMs).toBeGreaterThan(0);
     });
 
+    it('refund gives back points consumed moments ago', async () => {
+      const key = freshKey('refund');
+      for (let i = 0; i < 5; i++) await stores.rateLimits.consume(key, rule);
+      expect((await stores.rateLimits.peek(key, rule)).allowed).toBe(false);
+      await stores.rateLimits.refund(key, rule);
+      expect(await stores.rateLimits.peek(key, rule)).toMatchObject({ allowed: true, remaining: 1, consumed: 4 });
+      await stores.rateLimits.refund(key, rule, 2);
+      expect(await stores.rateLimits.consume(key, rule)).toMatchObject({ allowed: true, remaining: 2 });
+    });
+
     it('reset frees the key at once', async () => {
       const key = freshKey('reset');
       for (let i = 0; i < 6; i++) await stores.rateLimits.consume(key, rule);

@@ -26,6 +26,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return consumeWith(this.limiter(rule), key, rule, cost);
   }
 
+  async refund(key: string, rule: RateLimitRule, points = 1): Promise<void> {
+    checkRule(rule);
+    await this.limiter(rule).reward(key, points);
+  }
+
   async reset(key: string): Promise<void> {
     for (const limiter of this.limiters.values()) await limiter.delete(key);
   }

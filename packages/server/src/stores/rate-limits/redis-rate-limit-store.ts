@@ -62,6 +62,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     return consumeWith(this.limiter(rule), key, rule, cost);
   }
 
+  async refund(key: string, rule: RateLimitRule, points = 1): Promise<void> {
+    checkRule(rule);
+    await this.limiter(rule).reward(key, points);
+  }
+
   async reset(key: string): Promise<void> {
     // The Redis key is shared by every rule; the insurance counters are per rule.
     const first = this.limiters.values().next();
