@@ -251,6 +251,38 @@ describe.skipIf(!hasRedis)('RedisRevocationFeed (private redis-server)', () => {
     expect([...seenA.count.values(), ...seenB.count.values()].every((c) => c === 1)).toBe(true);
   });
 
+  it('only the publisher connection lost (it reconnects later than its peers): its event goes out over pub/sub once it is back, not at the next slow reconcile', async () => {
+    if (!redis.running) await redis.start(); // (only when a test before failed half-way)
+    // Feeds with no reconcile poll: an event that missed pub/sub would never arrive.
+    const c = feed(storesA, { reconcileIntervalMs: 0, maxReconnectDelayMs: 300 });
+    const d = feed(storesB, { reconcileIntervalMs: 0 });
+    extra.push(c, d);
+    const seenD = new Seen();
+    d.subscribe(seenD.handler);
+    await Promise.all([c.start(), d.start()]);
+    expect(c.status()).toBe('pubsub');
+    expect(d.status()).toBe('pubsub');
+    const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await admin.connect();
+    try {
+      // Kill every publisher connection; every subscriber stays subscribed.
+      const clients = String(await admin.client('LIST'));
+      const pubIds = [...clients.matchAll(/id=(\d+) .*name=gatehouse-revocations-pub/g)].map((m) => m[1]!);
+      expect(pubIds.length).toBeGreaterThanOrEqual(2);
+      for (const id of pubIds) await admin.client('KILL', 'ID', id);
+      await new Promise((r) => setTimeout(r, 20));
+      const e = sessionEvent();
+      await revoke(c, storesA.revocations, e);
+      expect(d.status()).toBe('pubsub'); // d never polls: only a resend reaches it
+      expect(await waitFor(() => seenD.has(e), 2000, 5)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seenD.count.get(revocationEventKey(e))).toBe(1);
+    } finally {
+      admin.disconnect();
+      await Promise.all([c.close(), d.close()]);
+    }
+  });
+
   it('an event stored twice (the log is append-only) is handled once', async () => {
     const e = sessionEvent();
     await storesA.revocations.add(e, e.at + DAY);

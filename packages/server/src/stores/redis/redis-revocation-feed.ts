@@ -87,6 +87,8 @@ export function describeRedis(url: string): string {
 }
 
 const MAX_DEDUPE_ENTRIES = 100_000;
+/** Bound of the events kept to send again when the publisher connection is back. */
+const MAX_UNSENT = 10_000;
 const WARN_EVERY_MS = 10_000;
 
 /**
@@ -98,7 +100,8 @@ const WARN_EVERY_MS = 10_000;
  * keepUntil), exactly as with the in-process feed, so there is one write per revocation.
  * `publish` runs this process's handlers synchronously first (the publisher sees its own
  * revocation at once), then sends the PUBLISH without waiting for it: it never throws or
- * waits because Redis is away or hangs.
+ * waits because Redis is away or hangs. An event it could not send goes out again as soon as its
+ * publisher connection is back (peers may be on pub/sub already, polling only slowly).
  *
  * While the subscriber connection is down, the feed polls `revocations.since()` every
  * `pollIntervalMs` (a revocation spreads within ~2 s), and goes on polling for `resumePollMs`
@@ -136,6 +139,14 @@ export class RedisRevocationFeed implements RevocationFeed {
   private lastWarn = new Map<string, number>();
   private onSubscribed: (() => void) | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  /**
+   * Events this instance could not PUBLISH (its publisher connection away or failing), with when
+   * they were queued; sent again as soon as the publisher is ready. The subscriber and publisher
+   * connections reconnect on their own backoffs, so a peer can be back on pub/sub (its catch-up
+   * polling over) while this publisher is still reconnecting: without this, such an event would
+   * wait for the peer's slow reconcile poll.
+   */
+  private unsent: { event: RevocationEvent; at: number }[] = [];
 
   constructor(private readonly options: RedisRevocationFeedOptions) {
     this.handlers = new FeedHandlers(options.onHandlerError);
@@ -191,6 +202,7 @@ export class RedisRevocationFeed implements RevocationFeed {
       if (channel === this.channel) this.onMessage(message);
     });
     sub.on('ready', () => void this.subscribeChannel());
+    pub.on('ready', () => this.sendUnsent());
     sub.on('close', () => this.markDown('connection closed'));
     const subscribedOrTimeout = new Promise<void>((resolve) => {
       const t = setTimeout(resolve, this.connectTimeoutMs + 200);
@@ -217,8 +229,14 @@ export class RedisRevocationFeed implements RevocationFeed {
   async publish(event: RevocationEvent): Promise<void> {
     if (this.closed) return;
     this.deliver(event);
+    this.send(event);
+  }
+
+  /** PUBLISHes without waiting; an event that cannot go out now is kept for `sendUnsent`. */
+  private send(event: RevocationEvent): void {
     const pub = this.pub;
     if (!pub || pub.status !== 'ready') {
+      this.keepUnsent(event);
       this.warn('publish', {}, 'revocation feed: Redis away; the revocation spreads by polling');
       return;
     }
@@ -226,10 +244,32 @@ export class RedisRevocationFeed implements RevocationFeed {
     const message: Message = { v: 1, o: this.origin, e: event };
     const sent = pub.publish(this.channel, JSON.stringify(message)).then(
       () => undefined,
-      (err: unknown) => this.warn('publish', { err: { message: (err as Error).message } }, 'revocation feed: PUBLISH failed; the revocation spreads by polling'),
+      (err: unknown) => {
+        this.keepUnsent(event);
+        this.warn('publish', { err: { message: (err as Error).message } }, 'revocation feed: PUBLISH failed; the revocation spreads by polling');
+      },
     );
     this.inflight.add(sent);
     void sent.finally(() => this.inflight.delete(sent));
+  }
+
+  private keepUnsent(event: RevocationEvent): void {
+    if (this.closed) return;
+    this.unsent.push({ event, at: this.options.clock.now() });
+    if (this.unsent.length > MAX_UNSENT) this.unsent.splice(0, this.unsent.length - MAX_UNSENT);
+  }
+
+  /**
+   * The publisher is ready again: send what it could not. Only events younger than `overlapMs`:
+   * peers remember what they handled for well past that (so a resend is never handled twice), and
+   * anything older has reached them by polling long ago.
+   */
+  private sendUnsent(): void {
+    if (this.closed || this.unsent.length === 0) return;
+    const after = this.options.clock.now() - this.overlapMs;
+    const events = this.unsent.filter((u) => u.at >= after).map((u) => u.event);
+    this.unsent = [];
+    for (const e of events) this.send(e);
   }
 
   subscribe(handler: RevocationHandler): () => void {
