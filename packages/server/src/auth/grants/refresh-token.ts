@@ -1,0 +1,34 @@
+import { parseScope } from '../../credentials/scope.js';
+import { clientIp } from '../endpoint-context.js';
+import { requireParam } from '../oauth.js';
+import { redeemRefreshToken } from '../refresh-token.js';
+import { firstPartyOnly } from './first-party.js';
+import { CLIENT_ID_PARAM, CLIENT_SECRET_PARAM, type Grant } from './grant.js';
+import { answerUserToken } from './user-token-answer.js';
+
+/** grant_type=refresh_token (RFC 6749 §6) with refresh_token (scope optional, may only narrow): rotation. */
+export const refreshTokenGrant: Grant = {
+  type: 'refresh_token',
+  params: {
+    client_id: CLIENT_ID_PARAM,
+    // Taken so that a confidential client gets unauthorized_client (firstPartyOnly), not a parameter complaint.
+    client_secret: CLIENT_SECRET_PARAM,
+    // Generous: anything that is not a refresh token is invalid_grant (an access token sent here too).
+    refresh_token: { maxLength: 16384 },
+    scope: { maxLength: 4096 },
+  },
+  async handle({ request, reply, ctx, params, client }) {
+    firstPartyOnly(client);
+    const { deps, auth } = ctx;
+    const token = requireParam(params, 'refresh_token');
+    const requested = params.scope === undefined ? undefined : parseScope(params.scope);
+    const redeemed = await redeemRefreshToken(deps, token, requested, request);
+    const { scope } = redeemed;
+    deps.logger.info(
+      { event: 'token.refresh', userId: redeemed.user.id, sid: redeemed.session.id, outcome: redeemed.outcome, ip: clientIp(request) },
+      'refresh token redeemed',
+    );
+    auth.metrics.grant('refresh_token');
+    return answerUserToken(reply, ctx, { user: redeemed.user, session: redeemed.session, scope, refreshToken: redeemed.refreshToken });
+  },
+};
