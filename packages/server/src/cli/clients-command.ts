@@ -1,5 +1,6 @@
 import type { GatehouseConfig } from '../config/types.js';
-import { addClient, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret } from '../credentials/clients.js';
+import { publishRevocation } from '../auth/pending-revocations.js';
+import { addClient, clientRemoval, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret } from '../credentials/clients.js';
 import { grantableScopes } from '../credentials/scope.js';
 import type { ClientRecord } from '../stores/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -131,11 +132,23 @@ export async function runClients(config: GatehouseConfig, args: string[], option
     }
     if (sub === 'remove' && id !== undefined && args.length === 2) {
       onlyFor(sub, options, []);
+      // With Redis configured the removal is published on the revocation feed (every gateway
+      // refuses the client's tokens at once); it is always written to the revocation log too, which
+      // gateways read at start and poll while Redis is away. A single-node `gatehouse start` has
+      // no feed another process can reach: its gateway sees the client gone within
+      // session.cacheTtlMs (the current-client check of client tokens).
       return await withStores(config, async (opened) => {
         await removeClient(opened.deps.stores.clients, id);
-        process.stdout.write(`Removed client ${id}.\n`);
+        const { event, keepUntil } = clientRemoval(config, id, opened.deps.clock.now());
+        await publishRevocation(opened.deps, event, keepUntil);
+        process.stdout.write(`Removed client ${id}. It can no longer get tokens.\n`);
+        process.stdout.write(
+          config.redisUrl !== null
+            ? 'Its tokens were revoked on every gateway (revocation feed).\n'
+            : `Running gateways refuse its tokens within session.cacheTtlMs (${config.session.cacheTtlMs} ms); restarted ones at once.\n`,
+        );
         return 0;
-      });
+      }, { redis: true });
     }
   } catch (err) {
     if (err instanceof ClientsUsage) {
@@ -155,8 +168,9 @@ export async function runClients(config: GatehouseConfig, args: string[], option
 
 type Opened = Awaited<ReturnType<typeof openDeps>>;
 
-async function withStores(config: GatehouseConfig, fn: (opened: Opened) => Promise<number>): Promise<number> {
-  const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
+async function withStores(config: GatehouseConfig, fn: (opened: Opened) => Promise<number>, options: { redis?: boolean } = {}): Promise<number> {
+  // Redis only where a command publishes a revocation (remove); the others only read or write the registry.
+  const opened = await openDeps(config, { logger: createLogger('silent'), redis: options.redis === true });
   try {
     return await fn(opened);
   } finally {

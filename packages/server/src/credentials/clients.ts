@@ -1,3 +1,4 @@
+import type { GatehouseConfig } from '../config/types.js';
 import { hashSecret, safeEqual } from '../crypto/secrets.js';
 import {
   CLIENT_GRANTS,
@@ -9,6 +10,7 @@ import {
   type ClientRecord,
   type ClientStore,
   type ClientType,
+  type RevocationEvent,
 } from '../stores/types.js';
 import { nearest } from '../util/nearest.js';
 import { AUTH_SERVICE } from './auth-service.js';
@@ -182,6 +184,18 @@ export async function rotateClientSecret(store: ClientStore, clientId: string, o
 export async function removeClient(store: ClientStore, clientId: string): Promise<void> {
   checkClientId(clientId);
   if (!(await store.remove(clientId))) throw new ClientRuleError(`No client "${clientId}". "gatehouse clients list" lists them.`);
+}
+
+/** Margin added to a removed client's revocation entry (clock skew, requests in flight; ms). */
+const CLIENT_REVOCATION_LEEWAY_MS = 60_000;
+
+/**
+ * The revocation of a removed client (issue 14 §3): gateways refuse every client-credentials
+ * token of `clientId` issued at or before `at` (also after a new client takes the id), kept as long
+ * as such a token can live. `at` is taken after the removal, so no token minted before it escapes.
+ */
+export function clientRemoval(config: Pick<GatehouseConfig, 'tokens'>, clientId: string, at: number): { event: RevocationEvent; keepUntil: number } {
+  return { event: { type: 'client', clientId, at }, keepUntil: at + config.tokens.clientCredentialsTtlSec * 1000 + CLIENT_REVOCATION_LEEWAY_MS };
 }
 
 /**

@@ -48,6 +48,8 @@ export class RevocationSet {
   private readonly users = new Map<string, NotBefore>();
   private readonly jtis = new Map<string, number>();
   private readonly apiTokens = new Map<string, number>();
+  /** Removed OAuth clients: client id -> not-before (a client token with `iat` <= `sec` is refused). */
+  private readonly clients = new Map<string, NotBefore>();
   /**
    * Owners named by pending revocations of a session or an API token: only theirs is refused.
    * A set, because two users may name one id (its owner, and someone who guessed it): a later
@@ -59,6 +61,8 @@ export class RevocationSet {
   private readonly sessionUsers = new Map<string, NotBefore>();
   private readonly listeners = new Set<RevocationListener>();
   private readonly keepMs: number;
+  /** Retention of a removed client's entry: the longest client-credentials token lifetime plus leeway. */
+  private readonly keepClientMs: number;
   private readonly unsubscribe: () => void;
   private lastSweep: number;
   private warm: Promise<void> | null = null;
@@ -69,6 +73,7 @@ export class RevocationSet {
 
   constructor(private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'stores' | 'feed' | 'pendingRevocations'>) {
     this.keepMs = deps.config.tokens.accessTokenTtlSec * 1000 + LEEWAY_MS;
+    this.keepClientMs = deps.config.tokens.clientCredentialsTtlSec * 1000 + LEEWAY_MS;
     this.lastSweep = deps.clock.now();
     this.unsubscribe = deps.feed.subscribe((event) => this.apply(event));
     void this.startWarmUp().catch(() => undefined);
@@ -156,6 +161,29 @@ export class RevocationSet {
     return false;
   }
 
+  /**
+   * Whether a client-credentials token is revoked: its client was removed at or after the second
+   * it was issued in (`clients remove`; also refuses the old tokens once a new client takes the
+   * id), or its `jti` was revoked (RFC 7009).
+   */
+  clientTokenRevoked(clientId: string, iatSec: number, jti: string, now: number): boolean {
+    if (this.clients.size !== 0) {
+      const nb = this.clients.get(clientId);
+      if (nb !== undefined) {
+        if (nb.until <= now) this.clients.delete(clientId);
+        else if (iatSec <= nb.sec) return true;
+      }
+    }
+    if (this.jtis.size !== 0) {
+      const until = this.jtis.get(jti);
+      if (until !== undefined) {
+        if (until > now) return true;
+        this.jtis.delete(jti);
+      }
+    }
+    return false;
+  }
+
   /** Whether an API token of `userId` was deleted recently (guards a store read that raced the deletion). */
   apiTokenRevoked(tokenId: string, now: number, userId?: string): boolean {
     if (this.apiTokens.size === 0) return false;
@@ -168,8 +196,8 @@ export class RevocationSet {
   }
 
   /** Entry counts, for tests and metrics. */
-  sizes(): { sessions: number; users: number; jtis: number; apiTokens: number } {
-    return { sessions: this.sids.size, users: this.users.size, jtis: this.jtis.size, apiTokens: this.apiTokens.size };
+  sizes(): { sessions: number; users: number; jtis: number; apiTokens: number; clients: number } {
+    return { sessions: this.sids.size, users: this.users.size, jtis: this.jtis.size, apiTokens: this.apiTokens.size, clients: this.clients.size };
   }
 
   close(): void {
@@ -180,13 +208,14 @@ export class RevocationSet {
     this.users.clear();
     this.jtis.clear();
     this.apiTokens.clear();
+    this.clients.clear();
     this.sidOwners.clear();
     this.apiTokenOwners.clear();
     this.sessionUsers.clear();
   }
 
   private startWarmUp(): Promise<void> {
-    const since = this.deps.clock.now() - this.keepMs;
+    const since = this.deps.clock.now() - Math.max(this.keepMs, this.keepClientMs);
     // Pending revocations (Redis) are not in the store yet. Redis away: none known here; the
     // gateways that were running when they were taken hold them.
     const pending = this.deps.pendingRevocations?.list().catch(() => []) ?? Promise.resolve([]);
@@ -247,6 +276,16 @@ export class RevocationSet {
         own(this.apiTokenOwners, this.apiTokens, event.tokenId, event.userId);
         this.apiTokens.set(event.tokenId, keep(this.apiTokens.get(event.tokenId), event.at + this.keepMs, pending));
         break;
+      case 'client': {
+        // Seconds, like `iat`: a token issued in the second of the removal is refused too (a
+        // client re-created within that second waits a second for a working token).
+        const sec = Math.floor(event.at / 1000);
+        const prev = this.clients.get(event.clientId);
+        if (prev === undefined || prev.sec <= sec) {
+          this.clients.set(event.clientId, { sec, ms: event.at, until: keep(prev?.until, event.at + this.keepClientMs, pending) });
+        }
+        break;
+      }
     }
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
     for (const l of this.listeners) {
@@ -261,7 +300,7 @@ export class RevocationSet {
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const m of [this.sids, this.jtis, this.apiTokens]) for (const [k, until] of m) if (until <= now) m.delete(k);
-    for (const m of [this.users, this.sessionUsers]) for (const [k, nb] of m) if (nb.until <= now) m.delete(k);
+    for (const m of [this.users, this.sessionUsers, this.clients]) for (const [k, nb] of m) if (nb.until <= now) m.delete(k);
     for (const [k] of this.sidOwners) if (!this.sids.has(k)) this.sidOwners.delete(k);
     for (const [k] of this.apiTokenOwners) if (!this.apiTokens.has(k)) this.apiTokenOwners.delete(k);
   }

@@ -146,7 +146,12 @@ export type RevocationEvent =
   /** One access token revoked (RFC 7009); `exp` is its expiry in epoch seconds, after which the entry is moot. */
   | { type: 'access_token'; jti: string; exp: number; at: number; pending?: boolean }
   /** An API token was deleted: drop it from every cache at once. */
-  | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean };
+  | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean }
+  /**
+   * An OAuth client was removed (`gatehouse clients remove`): every client-credentials token of
+   * `clientId` issued at or before `at` (its second) is refused, also once a new client takes the id.
+   */
+  | { type: 'client'; clientId: string; at: number; pending?: boolean };
 
 /** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
 export function isRevocationEvent(v: unknown): v is RevocationEvent {
@@ -163,6 +168,8 @@ export function isRevocationEvent(v: unknown): v is RevocationEvent {
       return typeof e.jti === 'string' && typeof e.exp === 'number';
     case 'api_token':
       return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
+    case 'client':
+      return typeof e.clientId === 'string' && e.clientId !== '';
     default:
       return false;
   }

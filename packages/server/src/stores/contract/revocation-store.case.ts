@@ -28,6 +28,20 @@ export function runRevocationStoreContract(name: string, makeStores: MakeStores,
       expect(await stores.revocations.since(T0 + 30)).toEqual([]);
     });
 
+    it('stores a removed client\'s event (issue 14 §3) with every other kind, unchanged and in order', async () => {
+      const client: RevocationEvent = { type: 'client', clientId: 'billing', at: T0 + 15 };
+      const others: RevocationEvent[] = [
+        session('s1', T0 + 10),
+        { type: 'api_token', tokenId: 'k1', at: T0 + 20 },
+        { type: 'access_token', jti: 'j1', exp: 99, at: T0 + 25 },
+      ];
+      for (const e of [client, ...others]) await stores.revocations.add(e, T0 + 1000);
+      expect(await stores.revocations.since(0)).toEqual([others[0], client, others[1], others[2]]);
+      // A gateway warming up after a restart still learns of the removal.
+      expect(await stores.revocations.since(T0 + 14)).toContainEqual(client);
+      expect(await stores.revocations.deleteExpired(T0 + 1000)).toBe(4);
+    });
+
     it('keeps the same event added twice (the log is append-only)', async () => {
       const e = session('dup', T0 + 1);
       await stores.revocations.add(e, T0 + 1000);

@@ -36,12 +36,14 @@ export function pendingField(e: RevocationEvent): string {
       return `a\u0000${e.jti}`;
     case 'api_token':
       return `k\u0000${e.tokenId}\u0000${e.userId ?? ''}`;
+    case 'client':
+      return `c\u0000${e.clientId}`;
   }
 }
 
 /** The user a pending revocation is counted against ('' for none). */
 function ownerOf(e: RevocationEvent): string {
-  return e.type === 'access_token' ? '' : (e.userId ?? '');
+  return e.type === 'access_token' || e.type === 'client' ? '' : (e.userId ?? '');
 }
 
 /**

@@ -72,6 +72,8 @@ function eventKey(e: RevocationEvent): string {
       return `a\u0000${e.jti}\u0000${e.exp}\u0000${e.at}`;
     case 'api_token':
       return `k\u0000${e.tokenId}\u0000${e.at}`;
+    case 'client':
+      return `c\u0000${e.clientId}\u0000${e.at}`;
   }
 }
 
