@@ -1,8 +1,8 @@
 import type { JWTPayload } from 'jose';
-import type { PassportAuth, PassportClaims } from './claims.js';
+import type { ClientPassportClaims, PassportAuth, PassportClaims, UserPassportAuth, UserPassportClaims } from './claims.js';
 import { PassportError } from './errors.js';
 
-const AUTH_KINDS: ReadonlySet<string> = new Set<PassportAuth>(['session', 'access_token', 'api_token']);
+const AUTH_KINDS: ReadonlySet<string> = new Set<PassportAuth>(['session', 'access_token', 'api_token', 'client']);
 
 function malformed(message: string): PassportError {
   return new PassportError('passport_malformed', message);
@@ -30,13 +30,26 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
   if (!isNonEmptyString(sub)) throw malformed('sub must be a non-empty string');
   if (typeof iat !== 'number' || typeof exp !== 'number') throw malformed('iat and exp must be numbers');
   if (!isNonEmptyString(jti)) throw malformed('jti must be a non-empty string');
-  if (typeof username !== 'string') throw malformed('username must be a string');
   if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string')) {
     throw malformed('roles must be an array of strings');
   }
   if (typeof auth !== 'string' || !AUTH_KINDS.has(auth)) throw malformed('auth is not a known kind');
+  const scope = optionalString(payload, 'scope');
 
-  const claims: PassportClaims = {
+  if (auth === 'client') {
+    // A service calling as itself: no user, so nothing a user-minded check could mistake for one.
+    if (payload.client_id !== sub) throw malformed('client_id must equal sub in a client passport');
+    if (username !== undefined || payload.sid !== undefined || payload.did !== undefined) {
+      throw malformed('a client passport carries no username, sid or did');
+    }
+    if (roles.length !== 0) throw malformed('a client passport carries no roles');
+    const claims: ClientPassportClaims = { iss, aud, sub, iat, exp, jti, client_id: sub, roles: Object.freeze([]) as unknown as string[], auth };
+    if (scope !== undefined) claims.scope = scope;
+    return Object.freeze(claims);
+  }
+
+  if (typeof username !== 'string') throw malformed('username must be a string');
+  const claims: UserPassportClaims = {
     iss,
     aud,
     sub,
@@ -45,9 +58,8 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
     jti,
     username,
     roles: Object.freeze([...roles]) as string[],
-    auth: auth as PassportAuth,
+    auth: auth as UserPassportAuth,
   };
-  const scope = optionalString(payload, 'scope');
   const sid = optionalString(payload, 'sid');
   const did = optionalString(payload, 'did');
   if (scope !== undefined) claims.scope = scope;

@@ -1,5 +1,5 @@
-export { PASSPORT_HEADER, PASSPORT_TYP } from './claims.js';
-export type { PassportAuth, PassportClaims } from './claims.js';
+export { PASSPORT_HEADER, PASSPORT_TYP, isClientPassport } from './claims.js';
+export type { ClientPassportClaims, PassportAuth, PassportClaims, UserPassportAuth, UserPassportClaims } from './claims.js';
 export { PASSPORT_ERROR_STATUS, PassportError, isPassportError } from './errors.js';
 export type { PassportErrorCode } from './errors.js';
 export { createPassportVerifier } from './verifier.js';

@@ -6,7 +6,10 @@ export async function startHomeService(options: ServiceOptions): Promise<Running
   const app = createServiceApp('home', options);
 
   app.get('/api/home', async (request) => {
-    const { sub, username, roles } = passportOf(request);
+    const passport = passportOf(request);
+    // A service calling as itself (auth "client") has no username: greet it by its client id.
+    if (passport.auth === 'client') return { greeting: `Hello, service ${passport.client_id}!`, client: { id: passport.client_id, scope: passport.scope ?? '' } };
+    const { sub, username, roles } = passport;
     return { greeting: `Hello, ${username}!`, user: { id: sub, username, roles } };
   });
 

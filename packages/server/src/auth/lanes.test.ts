@@ -16,7 +16,9 @@ import { createPasswordHasher } from '../crypto/password-hasher.js';
 import { hashPassword } from './auth-context.js';
 import { declaredRoutes, installLanes, PUBLIC_LANE } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
-import { issueAccessToken } from '../credentials/access-token.js';
+import { issueAccessToken, issueClientAccessToken } from '../credentials/access-token.js';
+import { addClient } from '../credentials/clients.js';
+import { grantableScopes } from '../credentials/scope.js';
 import { createAuthHarness, relaxAbuseLimits } from './test-helpers.js';
 
 /*
@@ -29,8 +31,14 @@ import { createAuthHarness, relaxAbuseLimits } from './test-helpers.js';
 const PASSWORD = 'lanes passphrase 1';
 const NEW_PASSWORD = 'another lanes passphrase 2';
 
-type Kind = 'cookie' | 'access_token' | 'access_token+account' | 'api_token' | 'api_token+account' | 'none';
-const KINDS: readonly Kind[] = ['cookie', 'access_token', 'access_token+account', 'api_token', 'api_token+account', 'none'];
+type Kind = 'cookie' | 'access_token' | 'access_token+account' | 'api_token' | 'api_token+account' | 'client' | 'none';
+const KINDS: readonly Kind[] = ['cookie', 'access_token', 'access_token+account', 'api_token', 'api_token+account', 'client', 'none'];
+/**
+ * A service client's own token (issue 14 §3, kind `client`, here even with the `account` scope):
+ * no endpoint names the kind, so every non-public one refuses it. An endpoint that comes to
+ * accept it says so in its `expect.client`.
+ */
+const CLIENT: Outcome = 'credential_not_allowed';
 
 /** What a pair must answer: the endpoint's success status, or the refusal's code. */
 type Outcome = number | 'credential_not_allowed' | 'insufficient_scope' | 'unauthenticated';
@@ -48,10 +56,14 @@ interface Endpoint {
   route: string;
   path(f: Fixture): string;
   body?: Record<string, unknown>;
-  expect: Record<Kind, Outcome>;
+  expect: Record<Exclude<Kind, 'client'>, Outcome> & { client?: Outcome };
 }
 
-const ACCOUNT: Record<Kind, Outcome> = {
+function expected(e: Endpoint, kind: Kind): Outcome {
+  return kind === 'client' ? (e.expect.client ?? CLIENT) : e.expect[kind];
+}
+
+const ACCOUNT: Endpoint['expect'] = {
   cookie: 0,
   'access_token+account': 0,
   'api_token+account': 0,
@@ -60,7 +72,7 @@ const ACCOUNT: Record<Kind, Outcome> = {
   none: 'unauthenticated',
 };
 
-function account(status: number): Record<Kind, Outcome> {
+function account(status: number): Endpoint['expect'] {
   return { ...ACCOUNT, cookie: status, 'access_token+account': status, 'api_token+account': status };
 }
 
@@ -182,6 +194,12 @@ async function credential(kind: Kind, user: UserRecord): Promise<Record<string, 
       return { authorization: `Bearer ${(await createApiTokenFor(user, ['notes:read', 'notes:write'])).token}` };
     case 'api_token+account':
       return { authorization: `Bearer ${(await createApiTokenFor(user, ['account'])).token}` };
+    case 'client': {
+      if ((await gh.deps.stores.clients.get('lanes-service')) === null) {
+        await addClient(gh.deps.stores.clients, { clientId: 'lanes-service', name: 'Lanes', type: 'confidential', grants: ['client_credentials'], scopes: ['notes:read'], audiences: [] }, grantableScopes(gh.deps.config), gh.deps.clock.now());
+      }
+      return { authorization: `Bearer ${(await issueClientAccessToken(gh.deps, { clientId: 'lanes-service', scope: 'account notes:read notes:write' })).token}` };
+    }
     case 'none':
       return {};
   }
@@ -223,7 +241,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
   for (const e of ENDPOINTS) {
     it(`${e.method} ${e.route}`, async () => {
       const answers: Record<string, unknown> = {};
-      const expected: Record<string, unknown> = {};
+      const wanted: Record<string, unknown> = {};
       for (const kind of KINDS) {
         const f = await newUser();
         const headers = await credential(kind, f.user);
@@ -232,14 +250,14 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
         const tokensBefore = (await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort();
         const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(e.body) } : {}) });
         const text = await res.text();
-        const want = e.expect[kind];
+        const want = expected(e, kind);
         if (typeof want !== 'number') {
           // A refusal changed nothing: no session ended, no token made or deleted, the password kept.
           expect((await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: sessions`).toEqual(sessionsBefore);
           expect((await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: API tokens`).toEqual(tokensBefore);
           expect((await gh.deps.stores.users.findById(f.user.id))?.passwordHash, `${kind}: password`).toBe(f.user.passwordHash);
         }
-        expected[kind] = want;
+        wanted[kind] = want;
         if (typeof want === 'number') {
           answers[kind] = res.status;
         } else {
@@ -256,7 +274,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
           }
         }
       }
-      expect(answers).toEqual(expected);
+      expect(answers).toEqual(wanted);
     }, 30_000);
   }
 
@@ -273,7 +291,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
       // One kind at a time: two token kinds share the device id "tv" (the second would replace the first).
       const seen: Record<string, number> = {};
       for (const k of KINDS) seen[k] = await statusOf(k, path, 'HEAD');
-      const want = Object.fromEntries(KINDS.map((k) => [k, typeof e.expect[k] === 'number' ? e.expect[k] : e.expect[k] === 'unauthenticated' ? 401 : 403]));
+      const want = Object.fromEntries(KINDS.map((k) => [k, typeof expected(e, k) === 'number' ? expected(e, k) : expected(e, k) === 'unauthenticated' ? 401 : 403]));
       expect(seen, `HEAD ${e.route}`).toEqual(want);
     }
     // Spellings of an account path: each is refused (401/403), not found (404) or bad (400); never served.

@@ -13,9 +13,9 @@ import { ACCOUNT_SCOPE } from '../credentials/scope.js';
  * declaration makes the service refuse to start.
  *
  * The credential kind is the passport's `auth` claim, set by the gateway from what the request
- * carried (cookie -> `session`, at+jwt -> `access_token`, `gh_…` -> `api_token`). A kind a lane
- * does not name is refused, so a kind added later (service `client` tokens, the device grant) is
- * refused everywhere until an endpoint names it.
+ * carried (cookie -> `session`, at+jwt -> `access_token`, `gh_…` -> `api_token`, an at+jwt of the
+ * client-credentials grant -> `client`). A kind a lane does not name is refused, so a kind added
+ * later is refused everywhere until an endpoint names it: no endpoint names `client` today.
  */
 
 /** A credential kind, as the passport's `auth` claim names it. */
@@ -81,6 +81,7 @@ const KIND_NAMES: Record<string, string> = {
   session: 'A browser session',
   access_token: 'An access token',
   api_token: 'An API token',
+  client: 'A service client token',
 };
 
 function kindName(kind: string): string {

@@ -189,7 +189,11 @@ describe('OpenAPI document of /auth', () => {
   });
 
   it('a credential kind without a security scheme stops the document from building', () => {
-    expect(() => securityOf({ accepts: { ...(ACCOUNT_LANE as { accepts: object }).accepts, client: { scopes: [] } } } as never, 'GET')).toThrow(/no security scheme for the credential kind "client"/);
+    expect(() => securityOf({ accepts: { ...(ACCOUNT_LANE as { accepts: object }).accepts, federated: { scopes: [] } } } as never, 'GET')).toThrow(/no security scheme for the credential kind "federated"/);
+  });
+
+  it('a service client token (kind "client", issue 14 §3) has its own bearer scheme, named by a lane that accepts it', () => {
+    expect(securityOf({ accepts: { client: { scopes: ['notes:read'] } } }, 'GET')).toEqual([{ clientToken: ['notes:read'] }]);
   });
 
   it('describes errors once, as RFC 9457 problem+json (the OAuth endpoints: RFC 6749 errors below 500)', () => {

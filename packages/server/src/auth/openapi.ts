@@ -28,6 +28,7 @@ const SCHEME_OF: Readonly<Record<CredentialKind, string>> = {
   session: 'sessionCookie',
   access_token: 'accessToken',
   api_token: 'apiToken',
+  client: 'clientToken',
 };
 const CSRF_SCHEME = 'csrfToken';
 
@@ -103,6 +104,12 @@ function securitySchemes(deps: Deps): Record<string, unknown> {
       scheme: 'bearer',
       bearerFormat: 'gh_…',
       description: 'A personal API token (gh_…) from POST /auth/api-tokens. The account endpoints need one created with the "account" scope.',
+    },
+    [SCHEME_OF.client]: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'A service client\'s own access token (RFC 9068 at+jwt with gty "client_credentials") from POST /auth/token with grant_type=client_credentials. No endpoint here accepts one yet: it is for the routes that name the client (routes[].clients).',
     },
   };
 }

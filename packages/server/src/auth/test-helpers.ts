@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { PassportClaims } from '@gatehouse/sdk';
+import type { UserPassportClaims } from '@gatehouse/sdk';
 import { DEFAULTS } from '../config/defaults.js';
 import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig } from '../config/types.js';
@@ -146,11 +146,11 @@ export interface PassportOptions {
 /** Mints a passport the way the gateway does (typ passport+jwt, aud auth, iss issuerOf(config)). */
 export async function mintPassport(
   deps: Deps,
-  claims: Pick<PassportClaims, 'sub' | 'username' | 'roles'> & Partial<PassportClaims>,
+  claims: Pick<UserPassportClaims, 'sub' | 'username' | 'roles'> & Partial<UserPassportClaims>,
   options: PassportOptions = {},
 ): Promise<string> {
   const iat = Math.floor(deps.clock.now() / 1000) + (options.iatOffsetSec ?? 0);
-  const full: PassportClaims = {
+  const full: UserPassportClaims = {
     iss: issuerOf(deps.config),
     aud: options.aud ?? 'auth',
     iat,

@@ -77,6 +77,8 @@ function parseRoute(r: unknown, at: string): RouteConfig {
   };
   const roles = strings('roles');
   if (roles) route.roles = roles;
+  const clients = strings('clients');
+  if (clients) route.clients = [...new Set(clients)];
   const contentTypes = strings('contentTypes');
   if (contentTypes) route.contentTypes = contentTypes.map((c) => c.toLowerCase());
   if (r.scopes !== undefined) {

@@ -109,6 +109,12 @@ export interface RouteConfig {
   auth: RouteAuth;
   /** The user must hold every one of these roles. */
   roles?: string[];
+  /**
+   * OAuth clients (their ids) whose own client-credentials tokens may call the route; a client not
+   * named gets 403. Roles do not apply to clients (they hold none): with `roles` too, users with
+   * the roles OR the named clients get in. `scopes` apply to clients as to any token.
+   */
+  clients?: string[];
   /** Scopes token credentials need, by HTTP method; "*" for any other method. Cookie sessions have every scope. */
   scopes?: Record<string, string[]>;
   /** Content types accepted for request bodies (default: JSON only). */
@@ -128,7 +134,7 @@ export interface IntrospectionClient {
 }
 
 /** The keys a route takes in the config file (`loginCsrf` is internal: only Gatehouse's own routes set it). */
-export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'scopes', 'contentTypes', 'maxBodyBytes'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
+export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
 /** The keys an introspection client takes. */
 export const CLIENT_KEYS = ['id', 'secretSha256'] as const satisfies readonly (keyof IntrospectionClient)[];
 

@@ -121,6 +121,53 @@ function invalid(): GatehouseError {
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 /**
+ * Verifies a client-credentials access token (issue 14 §3) exactly as `verifyAccessToken` verifies
+ * a user's (EdDSA with our keys, `typ: at+jwt`, issuer and audience = the issuer URL, not expired),
+ * then requires `gty: "client_credentials"`, `sub` = `client_id`, and none of the user claims: a
+ * user's token, or one with any other `gty`, is `invalid_token` here. Does NOT check revocation
+ * (a removed client, a revoked `jti`): the gateway does that from its revocation set and its
+ * current-client check.
+ */
+export async function verifyClientAccessToken(deps: Pick<Deps, 'config' | 'keyring' | 'clock'>, token: string): Promise<ClientAccessTokenClaims> {
+  const iss = issuerOf(deps.config);
+  const p = await verifyJwt(token, {
+    typ: ACCESS_TOKEN_TYP,
+    issuer: iss,
+    audience: iss,
+    keyring: deps.keyring,
+    clock: deps.clock,
+    requiredClaims: ['sub', 'client_id', 'gty', 'jti', 'scope', 'iat'],
+  });
+  const { sub, client_id: clientId, gty, jti, scope, iat, exp } = p;
+  if (
+    gty !== CLIENT_CREDENTIALS_GTY || !isString(sub) || sub === '' || clientId !== sub || !isString(jti) || !isString(scope) ||
+    typeof iat !== 'number' || typeof exp !== 'number' || p.aud !== iss ||
+    // A token that also speaks for a user is not a client's.
+    p.sid !== undefined || p.did !== undefined || p.username !== undefined || p.roles !== undefined
+  ) {
+    throw invalid();
+  }
+  return { iss, aud: iss, sub, client_id: sub, scope, gty: CLIENT_CREDENTIALS_GTY, jti, iat, exp };
+}
+
+/**
+ * Whether a compact JWS says (unverified) that it is a client-credentials token: only to pick the
+ * verifier, never to trust it. The verifier picked checks the signature and the `gty` again, so a
+ * forged mark only sends a token to a verifier that refuses it.
+ */
+export function claimsClientCredentials(token: string): boolean {
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  if (second < 0) return false;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null && (payload as { gty?: unknown }).gty === CLIENT_CREDENTIALS_GTY;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Verifies one of our access tokens: EdDSA with our keys, `typ: at+jwt`, issuer and audience =
  * the issuer URL, not expired (clock from deps), every claim present with its type. Throws
  * `GatehouseError('invalid_token')`; so is a client-credentials token (`gty`: it names no user). Does NOT check revocation (ended session, user not-before,

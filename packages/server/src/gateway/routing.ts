@@ -15,6 +15,8 @@ export interface CompiledRoute {
   /** Path of the upstream base URL without a trailing slash ("" for none); prepended when proxying. */
   readonly basePath: string;
   readonly roles: readonly string[];
+  /** Client ids whose client-credentials tokens may call the route (none: no client may). */
+  readonly clients: ReadonlySet<string>;
   readonly scopes: Readonly<Record<string, readonly string[]>> | undefined;
   /** Lower-case media types accepted for request bodies. */
   readonly contentTypes: ReadonlySet<string>;
@@ -45,6 +47,7 @@ export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number, au
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
     roles: route.roles ?? [],
+    clients: new Set(route.clients ?? []),
     scopes: route.scopes,
     contentTypes: new Set((route.contentTypes ?? ['application/json']).map((t) => t.trim().toLowerCase())),
     maxBodyBytes: route.maxBodyBytes ?? defaultMaxBodyBytes,

@@ -113,6 +113,11 @@ export class AccessTokenVerifier {
     this.cache.clear();
   }
 
+  /** Whether `token` was verified here and is still remembered. */
+  knows(token: string): boolean {
+    return this.cache.has(token);
+  }
+
   get size(): number {
     return this.cache.size;
   }

@@ -1,8 +1,10 @@
 import { GatehouseError } from '../../../errors/index.js';
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
+import { claimsClientCredentials } from '../../../credentials/access-token.js';
 import type { AccessTokenVerifier } from './access-token.js';
 import { ApiTokenVerifier } from './api-token.js';
+import type { ClientTokenVerifier } from './client-token.js';
 import { invalidToken } from './errors.js';
 import type { AuthInput, Authenticator, Identity } from './types.js';
 
@@ -15,7 +17,15 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
  *
  * Dispatch by shape: `gh_…` is an API token, a compact JWS is an access token; anything else
  * (a refresh token `ghr_…`, a session secret, garbage) is `invalid_token`. Each kind refuses the
- * others' shapes, so no token is ever tried as two kinds. Waits for the revocation set's
+ * others' shapes, so no token is ever tried as two kinds.
+ *
+ * A client-credentials token (issue 14 §3) is an access token too (same `typ`, keys, issuer and
+ * header), told apart only by its `gty` claim, so it is dispatched here rather than by an
+ * authenticator of its own: a separate link of the chain would have to parse the same header
+ * and decode the same payload to answer "not mine" for every user token. A token already
+ * verified as a client's is found by one Map lookup; a new one is sent by its (unverified) `gty`
+ * to the client verifier, which verifies it fully and requires that `gty`, while the user
+ * verifier refuses any `gty`: a forged mark only picks a verifier that refuses it. Waits for the revocation set's
  * warm-up after a (re)start, so a recently revoked token is refused from the first request.
  */
 export class BearerAuthenticator implements Authenticator {
@@ -25,6 +35,7 @@ export class BearerAuthenticator implements Authenticator {
     private readonly revocations: RevocationSet,
     private readonly accessTokens: AccessTokenVerifier,
     private readonly apiTokens: ApiTokenVerifier,
+    private readonly clientTokens: ClientTokenVerifier,
   ) {}
 
   authenticate(input: AuthInput): Identity | Promise<Identity> | null {
@@ -43,6 +54,8 @@ export class BearerAuthenticator implements Authenticator {
 
   private dispatch(token: string): Identity | Promise<Identity> {
     if (ApiTokenVerifier.owns(token)) return this.apiTokens.verify(token);
+    if (this.clientTokens.knows(token)) return this.clientTokens.verify(token);
+    if (!this.accessTokens.knows(token) && claimsClientCredentials(token)) return this.clientTokens.verify(token);
     // Refresh tokens, session secrets and garbage fail the JWS shape check inside.
     return this.accessTokens.verify(token);
   }

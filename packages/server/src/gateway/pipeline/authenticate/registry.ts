@@ -3,6 +3,7 @@ import type { RevocationSet } from '../../revocation-set.js';
 import { AccessTokenVerifier } from './access-token.js';
 import { ApiTokenVerifier } from './api-token.js';
 import { BearerAuthenticator } from './bearer.js';
+import { ClientTokenVerifier, CurrentClients } from './client-token.js';
 import { CurrentUsers } from './current-user.js';
 import { SessionCookieAuthenticator } from './session-cookie.js';
 import type { Authenticator, DegradedReporter } from './types.js';
@@ -41,7 +42,10 @@ export const AUTHENTICATORS: readonly AuthenticatorRegistration[] = [
     build(ctx) {
       const apiTokens = new ApiTokenVerifier(ctx.deps, ctx.revocations, ctx.countDegraded);
       const accessTokens = new AccessTokenVerifier(ctx.deps, ctx.revocations, new CurrentUsers(ctx.deps, ctx.countDegraded));
-      return { authenticator: new BearerAuthenticator(ctx.revocations, accessTokens, apiTokens), close: () => apiTokens.close() };
+      // Service identity (issue 14 §3): client-credentials tokens share the bearer header and the
+      // access-token format, so the bearer authenticator dispatches them (bearer.ts says why).
+      const clientTokens = new ClientTokenVerifier(ctx.deps, ctx.revocations, new CurrentClients(ctx.deps, ctx.countDegraded));
+      return { authenticator: new BearerAuthenticator(ctx.revocations, accessTokens, apiTokens, clientTokens), close: () => apiTokens.close() };
     },
   },
   {

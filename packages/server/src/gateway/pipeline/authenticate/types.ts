@@ -15,6 +15,8 @@ export interface Identity {
   readonly did: string | undefined;
   /** Scopes of a token credential; undefined for a cookie session (which has every scope). */
   readonly scopes: ReadonlySet<string> | undefined;
+  /** The OAuth client a client-credentials token speaks for (`auth: "client"`); undefined for a user's credential. */
+  readonly clientId?: string | undefined;
   /** The session's synchronizer token; only for cookie sessions (CSRF check). */
   readonly csrfToken: string | undefined;
   /** Passport cache key of this credential (the sid, or a token id). */
@@ -58,7 +60,9 @@ export type DegradedReason =
   /** User store away: an access token's passport carries the roles last read (current-user.ts). */
   | 'access_token_user_from_memory'
   /** User store away and the user never read: an access token's passport carries the token's own roles. */
-  | 'access_token_user_from_token';
+  | 'access_token_user_from_token'
+  /** Client store away: a client token checked against the clients last read (or its own word). */
+  | 'client_token_from_memory';
 
 export type DegradedReporter = (reason: DegradedReason) => void;
 

@@ -11,27 +11,39 @@ export class AuthorizationRefusal extends GatehouseError {
     /** The route's label (its path prefix). */
     readonly route: string,
     readonly userId: string,
-    /** `role` or `scope`. */
-    readonly kind: 'role' | 'scope',
-    /** The role or scope the caller lacks. */
+    /** `role`, `scope`, or `client` (a service client the route does not name). */
+    readonly kind: 'role' | 'scope' | 'client',
+    /** The role or scope the caller lacks; for `client`, the client id the route does not name. */
     readonly missing: string,
   ) {
     super('forbidden', {
-      detail: kind === 'role' ? `This route requires role ${missing}, which your account lacks. An administrator can grant it.` : `This route requires scope ${missing}, which your token lacks. Create a token with that scope.`,
-      extra: kind === 'role' ? { required_role: missing } : { required_scope: missing },
+      detail:
+        kind === 'role'
+          ? `This route requires role ${missing}, which your account lacks. An administrator can grant it.`
+          : kind === 'scope'
+            ? `This route requires scope ${missing}, which your token lacks. Create a token with that scope.`
+            : `This route does not accept calls from the service client ${missing}. An operator can add "${missing}" to the route's "clients" list in the Gatehouse config.`,
+      extra: kind === 'role' ? { required_role: missing } : kind === 'scope' ? { required_scope: missing } : { client_id: missing },
     });
     this.name = 'AuthorizationRefusal';
   }
 }
 
 /**
- * Authorize. Every role of the route must be held; scopes (by method, else `*`) apply only to
- * token credentials; a cookie session has every scope.
+ * Authorize. A user must hold every role of the route; a service client (`auth: "client"`) must be
+ * named in the route's `clients` instead (roles do not apply to it: it holds none), except on the
+ * auth service's own routes, whose lanes decide which kinds they take (auth/lanes.ts). Scopes (by
+ * method, else `*`) apply to every token credential, clients' included; a cookie session has
+ * every scope.
  */
 export function authorize(route: CompiledRoute, identity: Identity, method: string): void {
-  const roles = route.roles;
-  for (let i = 0; i < roles.length; i++) {
-    if (!identity.user.roles.includes(roles[i]!)) throw new AuthorizationRefusal(route.label, identity.user.id, 'role', roles[i]!);
+  if (identity.auth === 'client') {
+    if (!route.authService && !route.clients.has(identity.user.id)) throw new AuthorizationRefusal(route.label, identity.user.id, 'client', identity.user.id);
+  } else {
+    const roles = route.roles;
+    for (let i = 0; i < roles.length; i++) {
+      if (!identity.user.roles.includes(roles[i]!)) throw new AuthorizationRefusal(route.label, identity.user.id, 'role', roles[i]!);
+    }
   }
   const scopes = identity.scopes;
   if (scopes === undefined || route.scopes === undefined) return;

@@ -62,20 +62,16 @@ export class PassportCache {
     const key = this.deps.keyring.signingKey();
     const iat = Math.floor(this.deps.clock.now() / 1000);
     const exp = iat + this.ttlSec;
-    const claims: PassportClaims = {
-      iss: this.issuer,
-      aud,
-      sub: identity.user.id,
-      iat,
-      exp,
-      jti: randomId(),
-      username: identity.user.username,
-      roles: [...identity.user.roles],
-      auth: identity.auth,
-    };
+    const base = { iss: this.issuer, aud, sub: identity.user.id, iat, exp, jti: randomId() };
+    // A service calling as itself (issue 14 §3): its client id, no user, no roles.
+    let claims: PassportClaims;
+    if (identity.auth === 'client') claims = { ...base, client_id: identity.clientId ?? identity.user.id, roles: [], auth: 'client' };
+    else {
+      claims = { ...base, username: identity.user.username, roles: [...identity.user.roles], auth: identity.auth };
+      if (identity.sid !== undefined) claims.sid = identity.sid;
+      if (identity.did !== undefined) claims.did = identity.did;
+    }
     if (identity.scopes !== undefined) claims.scope = [...identity.scopes].join(' ');
-    if (identity.sid !== undefined) claims.sid = identity.sid;
-    if (identity.did !== undefined) claims.did = identity.did;
 
     let byAud = existing;
     if (byAud === undefined) {
