@@ -18,3 +18,5 @@ export { expressPassport } from './middleware/express.js';
 export type { ExpressRequestLike } from './middleware/express.js';
 export { nodePassport } from './middleware/node-http.js';
 export type { JSONWebKeySet } from 'jose';
+export { ClientCredentials, ClientCredentialsError } from './client-credentials.js';
+export type { ClientCredentialsOptions, FetchLike } from './client-credentials.js';
