@@ -1,11 +1,30 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startHomeService, type RunningService } from '@gatehouse/demo-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startGatehouse, tempDataDir, type StartedGatehouse } from './harness.js';
 
-// Client credentials (issue 14 §1, §3) through the real gateway of one `gatehouse start`.
+// Client credentials (issue 14 §1, §3) through the real gateway of one `gatehouse start`: a
+// route that names the client (served by a demo home service of this test's own), the demo
+// routes that do not, and `clients remove`.
 let gh: StartedGatehouse;
+let home: RunningService;
 let secret: string;
 const dataDir = tempDataDir();
+/** How long the single-node gateway trusts what it read of a client (session.cacheTtlMs). */
+const CACHE_TTL_MS = 500;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 beforeAll(async () => {
   const add = runCli(['clients', 'add', 'billing', '--name', 'Billing', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read'], { dataDir });
@@ -13,9 +32,22 @@ beforeAll(async () => {
   const m = /^(ghc_[0-9A-Za-z]{49})$/m.exec(add.stdout);
   if (!m) throw new Error(`no secret in ${add.stdout}`);
   secret = m[1]!;
-  gh = await startGatehouse(dataDir);
+  // A route only billing's own tokens (and any signed-in user) may call: whoami of a home service.
+  const homePort = await freePort();
+  const configFile = join(dataDir, 'gatehouse.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      session: { cacheTtlMs: CACHE_TTL_MS },
+      routes: [{ path: '/api/home/whoami', upstream: `http://127.0.0.1:${homePort}`, service: 'home', auth: 'required', clients: ['billing'] }],
+    }),
+  );
+  gh = await startGatehouse(dataDir, { GATEHOUSE_CONFIG: configFile });
+  const { issuer } = (await (await fetch(`${gh.url}/.well-known/openid-configuration`)).json()) as { issuer: string };
+  home = await startHomeService({ port: homePort, logger: false, verifier: { jwksUrl: `${gh.url}/.well-known/jwks.json`, issuer } });
 });
 afterAll(async () => {
+  await home?.close();
   await gh?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -46,14 +78,45 @@ describe('client credentials through the gateway', () => {
     expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
   });
 
-  it('the gateway refuses a client token as a user credential: 401 invalid_token on a route', async () => {
+  it('a route that names the client: the service gets a passport of auth "client" with sub = client id; other routes 403', async () => {
     const at = ((await (await token({ grant_type: 'client_credentials' }, basic('billing', secret))).json()) as { access_token: string }).access_token;
-    for (const path of ['/api/notes', '/auth/me']) {
+    const whoami = await fetch(`${gh.url}/api/home/whoami`, { headers: { authorization: `Bearer ${at}` } });
+    expect(whoami.status, await whoami.clone().text()).toBe(200);
+    const claims = (await whoami.json()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ auth: 'client', sub: 'billing', client_id: 'billing', roles: [], scope: 'notes:read', aud: 'home' });
+    expect(claims).not.toHaveProperty('username');
+    // The demo routes name no client: 403 forbidden, saying which client and what to change.
+    for (const path of ['/api/home', '/api/notes', '/api/admin']) {
       const res = await fetch(gh.url + path, { headers: { authorization: `Bearer ${at}` } });
-      expect(res.status, path).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="invalid_token"');
-      expect(((await res.json()) as { code: string }).code).toBe('invalid_token');
+      expect(res.status, path).toBe(403);
+      expect(await res.json(), path).toMatchObject({ code: 'forbidden', client_id: 'billing' });
     }
+    // No auth-service endpoint accepts the kind (lanes).
+    const me = await fetch(`${gh.url}/auth/me`, { headers: { authorization: `Bearer ${at}` } });
+    expect(me.status).toBe(403);
+    expect(((await me.json()) as { code: string }).code).toBe('credential_not_allowed');
+  });
+
+  it('clients remove: its token is refused (within session.cacheTtlMs on a single-node gateway) and it gets no new one', async () => {
+    const at = ((await (await token({ grant_type: 'client_credentials' }, basic('billing', secret))).json()) as { access_token: string }).access_token;
+    const call = () => fetch(`${gh.url}/api/home/whoami`, { headers: { authorization: `Bearer ${at}` } });
+    expect((await call()).status).toBe(200);
+    const removed = runCli(['clients', 'remove', 'billing'], { dataDir });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain('Removed client billing');
+    expect(removed.stdout).toContain('session.cacheTtlMs');
+    const t0 = Date.now();
+    let res = await call();
+    while (res.status === 200 && Date.now() - t0 < CACHE_TTL_MS + 2_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      res = await call();
+    }
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse", error="invalid_token"');
+    expect(Date.now() - t0).toBeLessThan(CACHE_TTL_MS + 1_000);
+    const again = await token({ grant_type: 'client_credentials' }, basic('billing', secret));
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: string }).error).toBe('invalid_client');
   });
 
   it('both discovery documents list what the token endpoint accepts', async () => {

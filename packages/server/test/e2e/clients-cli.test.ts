@@ -96,7 +96,10 @@ describe('gatehouse clients (the real CLI)', { timeout: 120_000 }, () => {
     const pub = runCli(['clients', 'rotate-secret', 'tv-app'], { dataDir: dir });
     expect(pub).toMatchObject({ code: 1, stdout: '', stderr: 'gatehouse: "tv-app" is a public client: it has no secret to rotate.\n' });
 
-    expect(runCli(['clients', 'remove', 'tv-app'], { dataDir: dir })).toMatchObject({ code: 0, stdout: 'Removed client tv-app.\n' });
+    expect(runCli(['clients', 'remove', 'tv-app'], { dataDir: dir })).toMatchObject({
+      code: 0,
+      stdout: 'Removed client tv-app. It can no longer get tokens.\nRunning gateways refuse its tokens within session.cacheTtlMs (30000 ms); restarted ones at once.\n',
+    });
     expect(runCli(['clients', 'remove', 'tv-app'], { dataDir: dir })).toMatchObject({ code: 1, stderr: 'gatehouse: No client "tv-app". "gatehouse clients list" lists them.\n' });
     expect(runCli(['clients', 'remove', 'gatehouse'], { dataDir: dir })).toMatchObject({ code: 1, stderr: expect.stringContaining('"gatehouse" is the built-in first-party client; it cannot be created or removed') });
     expect(runCli(['clients', 'list'], { dataDir: dir }).stdout.split('\n').filter((l) => l !== '')).toHaveLength(2);
