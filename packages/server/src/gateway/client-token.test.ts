@@ -134,8 +134,9 @@ describe('a client token at the gateway', () => {
       await sign({ ...base, gty: 'urn:example:other' }),
       // A client token that also claims a user's session.
       await sign({ ...base, sid: alice.session.id, did: 'd', username: 'alice', roles: ['admin'] }),
-      // sub is not the client.
-      await sign({ ...base, sub: alice.user.id }),
+      // sub is another client than client_id (the route names billing; sub would make it reports, or the reverse).
+      await sign({ ...base, sub: 'billing', client_id: 'reports' }),
+      await sign({ ...base, sub: 'reports', client_id: 'billing' }),
       // Not our signature (a token of another key, same claims).
       `${(await clientToken('billing')).split('.').slice(0, 2).join('.')}.${Buffer.from('x'.repeat(64)).toString('base64url')}`,
     ];
