@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
-import { verifyAccessToken } from '../credentials/access-token.js';
+import { issueClientAccessToken, verifyAccessToken, verifyClientAccessToken } from '../credentials/access-token.js';
 import { resolveApiToken } from '../credentials/api-token.js';
 import { createAuthHarness, leakingBodies, mintPassport, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from './test-helpers.js';
 
@@ -90,6 +90,16 @@ describe('POST /auth/revoke (RFC 7009)', () => {
     expect(h.events.slice(before)).toEqual([event]);
     expect(await h.deps.stores.revocations.since(h.clock.now() - 1)).toContainEqual(event);
     expect(await h.deps.stores.sessions.findById(c.sid)).not.toBeNull();
+  });
+
+  it('a service client\'s token (client credentials) is revoked by jti like an access token', async () => {
+    const { token } = await issueClientAccessToken(h.deps, { clientId: 'billing', scope: 'notes:read' });
+    const c = await verifyClientAccessToken(h.deps, token);
+    const before = h.events.length;
+    expect((await revoke(token)).statusCode).toBe(200);
+    const event = { type: 'access_token', jti: c.jti, exp: c.exp, at: h.clock.now() };
+    expect(h.events.slice(before)).toEqual([event]);
+    expect(await h.deps.stores.revocations.since(h.clock.now() - 1)).toContainEqual(event);
   });
 
   it('an API token is deleted and an api_token revocation published', async () => {

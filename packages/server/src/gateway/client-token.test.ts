@@ -148,6 +148,16 @@ describe('a client token at the gateway', () => {
     expect(h.upstream.received).toHaveLength(0);
   });
 
+  it('a client token revoked by jti (POST /auth/revoke) is 401 on the next request; the client\'s other tokens go on', async () => {
+    const revoked = await issueClientAccessToken(h.deps, { clientId: 'billing', scope: 'notes:read' });
+    const other = await clientToken('billing');
+    expect((await send(h.url, '/api/orders', { headers: bearer(revoked.token) })).status).toBe(200);
+    const exp = Math.floor(h.clock.now() / 1000) + h.deps.config.tokens.clientCredentialsTtlSec;
+    await h.deps.feed.publish({ type: 'access_token', jti: revoked.jti, exp, at: h.clock.now() });
+    expect((await send(h.url, '/api/orders', { headers: bearer(revoked.token) })).status).toBe(401);
+    expect((await send(h.url, '/api/orders', { headers: bearer(other) })).status).toBe(200);
+  });
+
   it('an expired client token is 401', async () => {
     const token = await clientToken('billing');
     h.clock.advance(h.deps.config.tokens.clientCredentialsTtlSec * 1000 + 10_000);

@@ -6,7 +6,7 @@ import { GatehouseError } from '../../errors/index.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { readParams, requireParam, type ParamSpec } from '../oauth.js';
 import { endSessions, publishRevocation } from '../sessions.js';
-import { verifyAccessToken } from '../../credentials/access-token.js';
+import { claimsClientCredentials, verifyAccessToken, verifyClientAccessToken } from '../../credentials/access-token.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 
@@ -22,12 +22,13 @@ export const revokeParams: Record<RevokeParam, ParamSpec> = {
 /** How long past its expiry a revoked access token's entry is kept (clock skew between gateways). */
 const ACCESS_TOKEN_REVOCATION_SLACK_MS = 60_000;
 
-export type RevokedKind = 'refresh_token' | 'access_token' | 'api_token' | 'none';
+export type RevokedKind = 'refresh_token' | 'access_token' | 'client_token' | 'api_token' | 'none';
 
 /**
  * Revokes whatever `token` is (RFC 7009): a refresh token ends its device session (so its
  * access tokens die too); an access token is revoked by `jti` until it expires; an API token is
- * deleted. Unknown, expired or malformed tokens are ignored. Returns what was revoked.
+ * deleted; a service client's token (client credentials) is revoked by `jti` like an access
+ * token. Unknown, expired or malformed tokens are ignored. Returns what was revoked.
  */
 export async function revokeToken(deps: Deps, token: string): Promise<{ kind: RevokedKind; userId?: string }> {
   if (isRefreshTokenShape(token)) {
@@ -44,9 +45,10 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
     return { kind: 'api_token', userId: record.userId };
   }
   if (token.split('.').length === 3) {
-    let claims;
+    const client = claimsClientCredentials(token);
+    let claims: { jti: string; exp: number; sub: string };
     try {
-      claims = await verifyAccessToken(deps, token);
+      claims = client ? await verifyClientAccessToken(deps, token) : await verifyAccessToken(deps, token);
     } catch (err) {
       if (err instanceof GatehouseError && err.code === 'invalid_token') return { kind: 'none' };
       throw err;
@@ -56,7 +58,8 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
       { type: 'access_token', jti: claims.jti, exp: claims.exp, at: deps.clock.now() },
       claims.exp * 1000 + ACCESS_TOKEN_REVOCATION_SLACK_MS,
     );
-    return { kind: 'access_token', userId: claims.sub };
+    // A client token's sub is the client id, not a user's.
+    return client ? { kind: 'client_token' } : { kind: 'access_token', userId: claims.sub };
   }
   return { kind: 'none' };
 }
