@@ -23,7 +23,7 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
  * header), told apart only by its `gty` claim, so it is dispatched here rather than by an
  * authenticator of its own: a separate link of the chain would have to parse the same header
  * and decode the same payload to answer "not mine" for every user token. A token already
- * verified as a client's is found by one Map lookup; a new one is sent by its (unverified) `gty`
+ * verified (either kind) is found by Map lookups; a new one is sent by its (unverified) `gty`
  * to the client verifier, which verifies it fully and requires that `gty`, while the user
  * verifier refuses any `gty`: a forged mark only picks a verifier that refuses it. Waits for the revocation set's
  * warm-up after a (re)start, so a recently revoked token is refused from the first request.
@@ -54,8 +54,9 @@ export class BearerAuthenticator implements Authenticator {
 
   private dispatch(token: string): Identity | Promise<Identity> {
     if (ApiTokenVerifier.owns(token)) return this.apiTokens.verify(token);
-    if (this.clientTokens.knows(token)) return this.clientTokens.verify(token);
-    if (!this.accessTokens.knows(token) && claimsClientCredentials(token)) return this.clientTokens.verify(token);
+    // A user's token verified before: one Map lookup more than before client tokens came.
+    if (this.accessTokens.knows(token)) return this.accessTokens.verify(token);
+    if (this.clientTokens.knows(token) || claimsClientCredentials(token)) return this.clientTokens.verify(token);
     // Refresh tokens, session secrets and garbage fail the JWS shape check inside.
     return this.accessTokens.verify(token);
   }
