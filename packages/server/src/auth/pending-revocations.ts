@@ -114,6 +114,10 @@ export async function applyPending(deps: Deps, event: RevocationEvent): Promise<
       break;
     case 'access_token':
       break;
+    case 'client':
+      // `clients remove` deletes the client before it records the event (and cannot while the
+      // store is away), so there is nothing left to apply.
+      break;
   }
   const now = deps.clock.now();
   const applied: RevocationEvent = { ...event, at: now };

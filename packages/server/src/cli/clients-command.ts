@@ -144,7 +144,7 @@ export async function runClients(config: GatehouseConfig, args: string[], option
         process.stdout.write(`Removed client ${id}. It can no longer get tokens.\n`);
         process.stdout.write(
           config.redisUrl !== null
-            ? 'Its tokens were revoked on every gateway (revocation feed).\n'
+            ? 'Its tokens were revoked on every gateway (revocation feed; within seconds by polling for a gateway that was away from Redis).\n'
             : `Running gateways refuse its tokens within session.cacheTtlMs (${config.session.cacheTtlMs} ms); restarted ones at once.\n`,
         );
         return 0;
