@@ -4,7 +4,9 @@
  * or scope, and `required_role`/`required_scope` carry it for code).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueAccessToken } from '../credentials/access-token.js';
+import { issueAccessToken, issueClientAccessToken } from '../credentials/access-token.js';
+import { addClient } from '../credentials/clients.js';
+import { grantableScopes } from '../credentials/scope.js';
 import { createLogger } from '../util/logger.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
 import { jsonLineSink } from '../util/log-capture.test-helpers.js';
@@ -52,6 +54,18 @@ describe('a refused role or scope', () => {
     expect(problem.detail).toContain('requires scope notes:write');
     expect(lines.find((l) => l.msg === 'request refused: missing scope')).toMatchObject({ level: 'info', route: '/api/notes', user_id: user.id, missing_scope: 'notes:write' });
     // No secret in the line: never the token.
+    expect(JSON.stringify(lines)).not.toContain(t.token);
+  });
+
+  it('a service client the route does not name: the detail says how to let it in, the log names route and client, never the token', async () => {
+    await addClient(h.deps.stores.clients, { clientId: 'billing', name: 'Billing', type: 'confidential', grants: ['client_credentials'], scopes: ['notes:read'], audiences: [] }, grantableScopes(h.deps.config), h.clock.now());
+    const t = await issueClientAccessToken(h.deps, { clientId: 'billing', scope: 'notes:read' });
+    const r = await send(h.url, '/api/orders', { headers: [['Authorization', `Bearer ${t.token}`]] });
+    expect(r.status).toBe(403);
+    const problem = JSON.parse(r.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ code: 'forbidden', client_id: 'billing' });
+    expect(problem.detail).toContain('add "billing" to the route\'s "clients" list');
+    expect(lines.find((l) => l.msg === 'request refused: client not named by the route')).toMatchObject({ level: 'info', code: 'forbidden', route: '/api/orders', client_id: 'billing' });
     expect(JSON.stringify(lines)).not.toContain(t.token);
   });
 });

@@ -117,6 +117,8 @@ export class Refusals {
       // The operator sees which origin came and which was expected (a page opened at another address).
       if (err instanceof CsrfRefusal) logger.info({ ...refused, reason: err.reason, origin: err.origin ?? null, expected: err.expected }, 'cross-site request refused');
       // The operator sees who was refused where, and which role or scope to grant.
+      // A service client the route does not name: which client, so the operator can add it to `clients`.
+      else if (err instanceof AuthorizationRefusal && err.kind === 'client') logger.info({ ...refused, route: err.route, client_id: err.missing }, 'request refused: client not named by the route');
       else if (err instanceof AuthorizationRefusal) logger.info({ ...refused, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
       else logger.info(refused, 'request refused');
     } else logger.debug({ code }, 'request refused');
