@@ -1,5 +1,7 @@
-export { PASSPORT_HEADER, PASSPORT_TYP } from './claims.js';
-export type { PassportAuth, PassportClaims } from './claims.js';
+export { MAX_ACTOR_DEPTH, PASSPORT_HEADER, PASSPORT_TYP } from './claims.js';
+export type { PassportActor, PassportAuth, PassportClaims } from './claims.js';
+export { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TokenExchangeError, exchangePassport, passportHeaders } from './exchange.js';
+export type { ExchangePassportOptions, ExchangedPassport } from './exchange.js';
 export { PASSPORT_ERROR_STATUS, PassportError, isPassportError } from './errors.js';
 export type { PassportErrorCode } from './errors.js';
 export { createPassportVerifier } from './verifier.js';
