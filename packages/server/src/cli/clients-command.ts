@@ -1,5 +1,5 @@
 import type { GatehouseConfig } from '../config/types.js';
-import { addClient, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret } from '../credentials/clients.js';
+import { addClient, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret, updateClient } from '../credentials/clients.js';
 import { grantableScopes } from '../credentials/scope.js';
 import type { ClientRecord } from '../stores/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -17,7 +17,7 @@ export interface ClientOptions {
   json: boolean;
 }
 
-const SUBCOMMANDS = ['add', 'list', 'rotate-secret', 'remove'];
+const SUBCOMMANDS = ['add', 'update', 'list', 'rotate-secret', 'remove'];
 const USAGE =
   'Usage: gatehouse clients add <id> --name NAME --type public|confidential --grants G,... --scopes S,... [--audiences A,...] [--service NAME]' +
   ' | clients list [--json] | clients rotate-secret <id> [--overlap 24h] | clients remove <id>';
@@ -93,6 +93,24 @@ export async function runClients(config: GatehouseConfig, args: string[], option
           process.stdout.write(`The service's passports are for "${client.service}".\n`);
         }
         process.stdout.write('Gatehouse does not serve the grants that use clients yet: this registers the client only.\n');
+        return 0;
+      });
+    }
+    if (sub === 'update' && id !== undefined && args.length === 2) {
+      onlyFor(sub, options, ['name', 'grants', 'scopes', 'audiences', 'service']);
+      return await withStores(config, async (opened) => {
+        const update = {
+          name: options.name,
+          grants: options.grants === undefined ? undefined : listOf(options.grants),
+          scopes: options.scopes === undefined ? undefined : listOf(options.scopes),
+          audiences: options.audiences === undefined ? undefined : listOf(options.audiences),
+          service: options.service,
+        };
+        const client = await updateClient(opened.deps.stores.clients, id, update, grantableScopes(config), opened.deps.clock.now());
+        process.stdout.write(
+          `Updated ${client.type} client ${client.clientId} ("${client.name}"): grants ${client.grants.join(', ')}; scopes ${client.scopes.join(', ')}; ` +
+            `audiences ${client.audiences.join(', ') || '-'}${client.service !== null ? `; its passports are for "${client.service}". Its secret is unchanged` : ''}.\n`,
+        );
         return 0;
       });
     }
