@@ -174,6 +174,34 @@ describe('token exchange: the answer', () => {
     for (const secret of [subject, passport, secrets['svc-a']!, subject.split('.')[2]!, passport.split('.')[2]!]) expect(logText).not.toContain(secret);
   });
 
+  it('costs one store read beyond client authentication: the session (or the user, for a passport without one)', async () => {
+    const stores = h.deps.stores as unknown as Record<string, Record<string, unknown>>;
+    const reads: string[] = [];
+    const restore: (() => void)[] = [];
+    for (const [store, methods] of Object.entries({ sessions: ['findById', 'findByTokenHash', 'getWithUser', 'listByUser'], users: ['findById', 'findByCanonical'], revocations: ['since'] })) {
+      for (const m of methods) {
+        const target = stores[store]!;
+        const original = target[m] as (...args: unknown[]) => unknown;
+        target[m] = (...args: unknown[]) => {
+          reads.push(`${store}.${m}`);
+          return original.apply(target, args);
+        };
+        restore.push(() => (target[m] = original));
+      }
+    }
+    try {
+      const subject = await forA();
+      expect((await exchange('svc-a', subject, 'svc-b')).statusCode).toBe(200);
+      expect(reads).toEqual(['sessions.findById']);
+      reads.length = 0;
+      const apiPassport = await mintPassport(h.deps, { sub: ursula.userId, username: 'ursula', roles: [], auth: 'api_token', scope: 'notes:read' }, { aud: 'svc-a' });
+      expect((await exchange('svc-a', apiPassport, 'svc-b')).statusCode).toBe(200);
+      expect(reads).toEqual(['users.findById']);
+    } finally {
+      for (const r of restore) r();
+    }
+  });
+
   it('discovery lists the grant', () => {
     expect(TOKEN_GRANT_TYPES).toContain(TOKEN_EXCHANGE_GRANT_TYPE);
   });
