@@ -15,7 +15,7 @@ import { passportClaims, passportTtlSec, signPassport } from '../../credentials/
 import { parseScope } from '../../credentials/scope.js';
 import { GatehouseError } from '../../errors/index.js';
 import type { ClientRecord } from '../../stores/types.js';
-import { BASIC_CHALLENGE } from '../client-auth.js';
+import { BASIC_CHALLENGE, type TokenClient } from '../client-auth.js';
 import { OAUTH_JSON, requireParam } from '../oauth.js';
 import { keyringPassportVerifier } from '../passport.js';
 import { isSessionLive } from '../sessions.js';
@@ -85,7 +85,7 @@ function verifierFor(deps: Deps, service: string): PassportVerifier {
 }
 
 /** The client, if it may exchange: a confidential client authenticated, registered with the grant. */
-async function exchangingClient(deps: Deps, client: Parameters<Grant['handle']>[0]['client']): Promise<ClientRecord> {
+async function exchangingClient(deps: Deps, client: TokenClient): Promise<ClientRecord> {
   if (client.kind === 'first_party') throw new GatehouseError('unauthorized_client', { detail: 'Token exchange is for services: authenticate with your confidential client\'s id and secret (HTTP Basic).' });
   if (client.kind === 'unauthenticated') {
     const known = await deps.stores.clients.get(client.clientId).catch(() => null);
