@@ -129,8 +129,8 @@ export async function runClients(config: GatehouseConfig, args: string[], option
         }
         const now = opened.deps.clock.now();
         const rows = [
-          ['CLIENT ID', 'TYPE', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCES', 'SECRETS', 'LAST USED'],
-          ...clients.map((c) => [c.clientId, c.type, c.name, c.grants.join(','), c.scopes.join(','), c.audiences.join(',') || '-', secretsCell(c, now), iso(c.lastUsedAt)]),
+          ['CLIENT ID', 'TYPE', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCES', 'SERVICE', 'SECRETS', 'LAST USED'],
+          ...clients.map((c) => [c.clientId, c.type, c.name, c.grants.join(','), c.scopes.join(','), c.audiences.join(',') || '-', c.service ?? '-', secretsCell(c, now), iso(c.lastUsedAt)]),
         ];
         process.stdout.write(table(rows));
         return 0;

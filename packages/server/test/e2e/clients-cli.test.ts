@@ -62,9 +62,9 @@ describe('gatehouse clients (the real CLI)', { timeout: 120_000 }, () => {
     expect(await verify(dir, 'billing', first, Date.now())).toBe(true);
 
     const list = runCli(['clients', 'list'], { dataDir: dir }).stdout.split('\n');
-    expect(list[0]).toMatch(/^CLIENT ID\s+TYPE\s+NAME\s+GRANTS\s+SCOPES\s+AUDIENCES\s+SECRETS\s+LAST USED$/);
-    expect(list[1]).toMatch(/^billing\s+confidential\s+Billing\s+client_credentials,token-exchange\s+notes:read,notes:write\s+notes\s+1\s+-$/);
-    expect(list[2]).toMatch(/^tv-app\s+public\s+Living-room TV\s+device_code,refresh_token\s+notes:read\s+-\s+-\s+-$/);
+    expect(list[0]).toMatch(/^CLIENT ID\s+TYPE\s+NAME\s+GRANTS\s+SCOPES\s+AUDIENCES\s+SERVICE\s+SECRETS\s+LAST USED$/);
+    expect(list[1]).toMatch(/^billing\s+confidential\s+Billing\s+client_credentials,token-exchange\s+notes:read,notes:write\s+notes\s+billing\s+1\s+-$/);
+    expect(list[2]).toMatch(/^tv-app\s+public\s+Living-room TV\s+device_code,refresh_token\s+notes:read\s+-\s+-\s+-\s+-$/);
     expect(list[2]!.indexOf('public')).toBe(list[0]!.indexOf('TYPE'));
 
     const before = Date.now();
