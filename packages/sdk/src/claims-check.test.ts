@@ -26,6 +26,7 @@ describe('toPassportClaims', () => {
       ['roles', { ...client, roles: ['admin'] }],
       ['client_id', { ...client, client_id: 'other' }],
       ['no client_id', { ...client, client_id: undefined }],
+      ['act', { ...client, act: { sub: 'svc-a' } }],
     ];
     for (const [what, payload] of bad) expect(() => toPassportClaims(payload), what).toThrow(/client passport|client_id/);
   });

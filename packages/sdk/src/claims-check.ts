@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { ClientPassportClaims, PassportAuth, PassportClaims, UserPassportAuth, UserPassportClaims } from './claims.js';
+import { MAX_ACTOR_DEPTH, type ClientPassportClaims, type PassportActor, type PassportAuth, type PassportClaims, type UserPassportAuth, type UserPassportClaims } from './claims.js';
 import { PassportError } from './errors.js';
 
 const AUTH_KINDS: ReadonlySet<string> = new Set<PassportAuth>(['session', 'access_token', 'api_token', 'client']);
@@ -17,6 +17,31 @@ function optionalString(payload: JWTPayload, name: 'scope' | 'sid' | 'did'): str
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw malformed(`${name} must be a string`);
   return value;
+}
+
+/**
+ * The `act` chain (RFC 8693 §4.1) as Gatehouse mints it: each level an object with a non-empty
+ * string `sub` and at most a nested `act`, no other member, at most MAX_ACTOR_DEPTH levels.
+ * Returns a frozen copy and the actors, nearest first; throws `passport_malformed` otherwise.
+ */
+export function checkActor(value: unknown): { act: PassportActor; actors: string[] } {
+  const actors: string[] = [];
+  const levels: { sub: string }[] = [];
+  let level: unknown = value;
+  while (level !== undefined) {
+    if (actors.length >= MAX_ACTOR_DEPTH) throw malformed(`act is nested deeper than ${MAX_ACTOR_DEPTH}`);
+    if (typeof level !== 'object' || level === null || Array.isArray(level)) throw malformed('act must be an object');
+    const { sub, act, ...rest } = level as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw malformed('act holds only sub and act');
+    if (!isNonEmptyString(sub)) throw malformed('act.sub must be a non-empty string');
+    actors.push(sub);
+    levels.push({ sub });
+    level = act;
+  }
+  // Rebuild innermost first, so the copy holds nothing but what was checked.
+  let act: PassportActor | undefined;
+  for (let i = levels.length - 1; i >= 0; i--) act = Object.freeze(act === undefined ? { sub: levels[i]!.sub } : { sub: levels[i]!.sub, act });
+  return { act: act!, actors };
 }
 
 /**
@@ -43,6 +68,8 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
       throw malformed('a client passport carries no username, sid or did');
     }
     if (roles.length !== 0) throw malformed('a client passport carries no roles');
+    // Token exchange acts for users only; a client passport never carries an act chain.
+    if (payload.act !== undefined) throw malformed('a client passport carries no act');
     const claims: ClientPassportClaims = { iss, aud, sub, iat, exp, jti, client_id: sub, roles: Object.freeze([]) as unknown as string[], auth };
     if (scope !== undefined) claims.scope = scope;
     return Object.freeze(claims);
@@ -65,5 +92,10 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
   if (scope !== undefined) claims.scope = scope;
   if (sid !== undefined) claims.sid = sid;
   if (did !== undefined) claims.did = did;
+  if (payload.act !== undefined) {
+    const { act, actors } = checkActor(payload.act);
+    claims.act = act;
+    claims.actors = Object.freeze(actors);
+  }
   return Object.freeze(claims);
 }

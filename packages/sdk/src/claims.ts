@@ -1,6 +1,19 @@
 /** How the caller proved who it is at the gateway: a user's credential, or a service's own (`client`). */
 export type PassportAuth = 'session' | 'access_token' | 'api_token' | 'client';
 
+/**
+ * RFC 8693 §4.1 `act`: the service acting on the user's behalf (`sub`: its client id) and, nested,
+ * the one that acted before it. A passport minted by token exchange carries it; one the gateway
+ * minted for a request does not.
+ */
+export interface PassportActor {
+  sub: string;
+  act?: PassportActor;
+}
+
+/** Most actors a chain may hold (`act` nesting depth); a deeper one is refused as malformed. */
+export const MAX_ACTOR_DEPTH = 8;
+
 /** The credential kinds of a user (every kind but `client`). */
 export type UserPassportAuth = Exclude<PassportAuth, 'client'>;
 
@@ -14,6 +27,13 @@ interface PassportClaimsBase {
   jti: string;
   /** Space-separated scopes; present only for token credentials. */
   scope?: string;
+  /** Who acts on the user's behalf (token exchange, RFC 8693): the calling service, with the chain before it nested. */
+  act?: PassportActor;
+  /**
+   * Set by the verifier (never a claim of its own): the client ids of `act`, nearest first
+   * (`["svc-b", "svc-a"]`: B calls on behalf of A, which the user called). Present exactly when `act` is.
+   */
+  actors?: readonly string[];
 }
 
 /** A passport of a user (a browser session, an access token, an API token). */

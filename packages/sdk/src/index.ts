@@ -1,5 +1,7 @@
-export { PASSPORT_HEADER, PASSPORT_TYP, isClientPassport } from './claims.js';
-export type { ClientPassportClaims, PassportAuth, PassportClaims, UserPassportAuth, UserPassportClaims } from './claims.js';
+export { MAX_ACTOR_DEPTH, PASSPORT_HEADER, PASSPORT_TYP, isClientPassport } from './claims.js';
+export type { ClientPassportClaims, PassportActor, PassportAuth, PassportClaims, UserPassportAuth, UserPassportClaims } from './claims.js';
+export { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TokenExchangeError, exchangePassport, passportHeaders } from './exchange.js';
+export type { ExchangePassportOptions, ExchangedPassport } from './exchange.js';
 export { PASSPORT_ERROR_STATUS, PassportError, isPassportError } from './errors.js';
 export type { PassportErrorCode } from './errors.js';
 export { createPassportVerifier } from './verifier.js';

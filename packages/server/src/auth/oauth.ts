@@ -87,6 +87,7 @@ function oauthCode(err: GatehouseError): string | null {
     case 'invalid_scope':
     case 'invalid_client':
     case 'unauthorized_client':
+    case 'invalid_target':
       return err.code;
     case 'busy':
       // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createPassportVerifier, PassportError, PASSPORT_HEADER, type PassportClaims } from '@gatehouse/sdk';
+import { createPassportVerifier, PassportError, PASSPORT_HEADER, type PassportClaims, type PassportVerifier } from '@gatehouse/sdk';
 import type { Deps } from '../context.js';
 import { issuerOf } from '../config/issuer.js';
 import { GatehouseError } from '../errors/index.js';
@@ -23,6 +23,26 @@ function unauthenticated(detail: string, cause?: unknown): GatehouseError {
 }
 
 /**
+ * A passport verifier for `audience` over this process's own keys (the SDK's checks: EdDSA only,
+ * `typ`, `iss`, `aud`, times, claim shapes, `act`). The key set is local, so an unknown kid (a key
+ * rotated in by another process) re-reads the key store at once instead of waiting out a
+ * network-style cooldown. Used for the auth service's own passports and for token exchange's
+ * subject passports.
+ */
+export function keyringPassportVerifier(deps: Deps, audience: string): PassportVerifier {
+  return createPassportVerifier({
+    jwks: async () => {
+      await deps.keyring.reload().catch((err: unknown) => deps.logger.warn({ err }, 'could not re-read signing keys; using the ones in memory'));
+      return deps.keyring.jwks();
+    },
+    jwksCooldownMs: 1_000,
+    issuer: issuerOf(deps.config),
+    audience,
+    now: () => deps.clock.now(),
+  });
+}
+
+/**
  * A preHandler that identifies the caller by the gateway's `x-passport` alone (this service
  * never sees the session cookie or the Authorization header) and sets `request.passport`.
  * 401 `unauthenticated` without a valid one; 503 when the keys cannot be read. Declares the
@@ -30,18 +50,7 @@ function unauthenticated(detail: string, cause?: unknown): GatehouseError {
  */
 export function installPassport(app: FastifyInstance, deps: Deps): PassportHook {
   app.decorateRequest('passport', null);
-  const verifier = createPassportVerifier({
-    // The key set is local, so an unknown kid (a key rotated in by another process) re-reads the
-    // key store at once instead of waiting out a network-style cooldown.
-    jwks: async () => {
-      await deps.keyring.reload().catch((err: unknown) => deps.logger.warn({ err }, 'could not re-read signing keys; using the ones in memory'));
-      return deps.keyring.jwks();
-    },
-    jwksCooldownMs: 1_000,
-    issuer: issuerOf(deps.config),
-    audience: AUTH_AUDIENCE,
-    now: () => deps.clock.now(),
-  });
+  const verifier = keyringPassportVerifier(deps, AUTH_AUDIENCE);
   return async (request) => {
     const header = request.headers[PASSPORT_HEADER];
     if (typeof header !== 'string' || header === '') throw unauthenticated('Sign in first: the request carries no credential.');

@@ -1,6 +1,6 @@
 import type { GatehouseConfig } from '../config/types.js';
 import { publishRevocation } from '../auth/pending-revocations.js';
-import { addClient, clientRemoval, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret } from '../credentials/clients.js';
+import { addClient, clientRemoval, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret, updateClient } from '../credentials/clients.js';
 import { grantableScopes } from '../credentials/scope.js';
 import type { ClientRecord } from '../stores/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -18,7 +18,7 @@ export interface ClientOptions {
   json: boolean;
 }
 
-const SUBCOMMANDS = ['add', 'list', 'rotate-secret', 'remove'];
+const SUBCOMMANDS = ['add', 'update', 'list', 'rotate-secret', 'remove'];
 const USAGE =
   'Usage: gatehouse clients add <id> --name NAME --type public|confidential --grants G,... --scopes S,... [--audiences A,...] [--service NAME]' +
   ' | clients list [--json] | clients rotate-secret <id> [--overlap 24h] | clients remove <id>';
@@ -93,7 +93,26 @@ export async function runClients(config: GatehouseConfig, args: string[], option
           process.stdout.write(`Its secret (shown only now; store it in the service's secret store):\n${secret}\n`);
           process.stdout.write(`The service's passports are for "${client.service}".\n`);
         }
-        process.stdout.write('Gatehouse does not serve the grants that use clients yet: this registers the client only.\n');
+        // device_code is not served yet (issue 14 §2); client_credentials and token-exchange are.
+        if (client.grants.includes('device_code')) process.stdout.write('Gatehouse does not serve the device_code grant yet: this registers the client only.\n');
+        return 0;
+      });
+    }
+    if (sub === 'update' && id !== undefined && args.length === 2) {
+      onlyFor(sub, options, ['name', 'grants', 'scopes', 'audiences', 'service']);
+      return await withStores(config, async (opened) => {
+        const update = {
+          name: options.name,
+          grants: options.grants === undefined ? undefined : listOf(options.grants),
+          scopes: options.scopes === undefined ? undefined : listOf(options.scopes),
+          audiences: options.audiences === undefined ? undefined : listOf(options.audiences),
+          service: options.service,
+        };
+        const client = await updateClient(opened.deps.stores.clients, id, update, grantableScopes(config), opened.deps.clock.now());
+        process.stdout.write(
+          `Updated ${client.type} client ${client.clientId} ("${client.name}"): grants ${client.grants.join(', ')}; scopes ${client.scopes.join(', ')}; ` +
+            `audiences ${client.audiences.join(', ') || '-'}${client.service !== null ? `; its passports are for "${client.service}". Its secret is unchanged` : ''}.\n`,
+        );
         return 0;
       });
     }
@@ -111,8 +130,8 @@ export async function runClients(config: GatehouseConfig, args: string[], option
         }
         const now = opened.deps.clock.now();
         const rows = [
-          ['CLIENT ID', 'TYPE', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCES', 'SECRETS', 'LAST USED'],
-          ...clients.map((c) => [c.clientId, c.type, c.name, c.grants.join(','), c.scopes.join(','), c.audiences.join(',') || '-', secretsCell(c, now), iso(c.lastUsedAt)]),
+          ['CLIENT ID', 'TYPE', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCES', 'SERVICE', 'SECRETS', 'LAST USED'],
+          ...clients.map((c) => [c.clientId, c.type, c.name, c.grants.join(','), c.scopes.join(','), c.audiences.join(',') || '-', c.service ?? '-', secretsCell(c, now), iso(c.lastUsedAt)]),
         ];
         process.stdout.write(table(rows));
         return 0;

@@ -66,8 +66,12 @@ Usage:
                          [--audiences A,...] [--service NAME]
       Register an OAuth client (TV/CLI app: public; service: confidential). Grants:
       device_code, refresh_token, client_credentials, token-exchange. A confidential
-      client's secret is printed once. (Registration only, for now: the grants that
-      use clients come next.)
+      client's secret is printed once. --service: the audience of the passports a
+      confidential client receives (default: its id). See docs/clients.md, docs/delegation.md.
+  gatehouse clients update <id> [--name NAME] [--grants G,...] [--scopes S,...]
+                         [--audiences A,...] [--service NAME]
+      Change a client (checked like add); the type and the secret stay. --service: the
+      audience of the passports a confidential client receives (default: its id).
   gatehouse clients list [--json]              List OAuth clients.
   gatehouse clients rotate-secret <id> [--overlap 24h]
       Print a new secret once; the old one stays valid for the overlap (default

@@ -6,6 +6,7 @@ import {
   ClientIdTakenError,
   FIRST_PARTY_CLIENT_ID,
   ClientIdRefusedError,
+  type ClientChanges,
   type ClientGrant,
   type ClientRecord,
   type ClientStore,
@@ -161,6 +162,49 @@ export async function addClient(store: ClientStore, spec: ClientSpec, grantableS
 async function existing(store: ClientStore, clientId: string): Promise<ClientRecord> {
   checkClientId(clientId);
   const client = await store.get(clientId);
+  if (client === null) throw new ClientRuleError(`No client "${clientId}". "gatehouse clients list" lists them.`);
+  return client;
+}
+
+/** What `gatehouse clients update` may change; anything left undefined stays as it is. */
+export interface ClientUpdate {
+  name?: string | undefined;
+  grants?: readonly string[] | undefined;
+  scopes?: readonly string[] | undefined;
+  audiences?: readonly string[] | undefined;
+  /** Confidential clients only: the audience of the passports it receives. */
+  service?: string | undefined;
+}
+
+/**
+ * Changes a client: the result is checked by the same rules as a new client (`checkClientSpec`);
+ * the id, the type and the secrets never change. Throws ClientRuleError (nothing to change, an
+ * unknown id, a rule).
+ */
+export async function updateClient(store: ClientStore, clientId: string, update: ClientUpdate, grantableScopes: readonly string[], now: number): Promise<ClientRecord> {
+  if (Object.values(update).every((v) => v === undefined)) {
+    throw new ClientRuleError('Nothing to change: name at least one of --name, --grants, --scopes, --audiences, --service.');
+  }
+  const before = await existing(store, clientId);
+  const checked = checkClientSpec(
+    {
+      clientId,
+      name: update.name ?? before.name,
+      type: before.type,
+      grants: update.grants ?? before.grants,
+      scopes: update.scopes ?? before.scopes,
+      audiences: update.audiences ?? before.audiences,
+      service: update.service ?? before.service ?? undefined,
+    },
+    grantableScopes,
+  );
+  const changes: ClientChanges = {};
+  if (update.name !== undefined) changes.name = checked.name;
+  if (update.grants !== undefined) changes.grants = checked.grants;
+  if (update.scopes !== undefined) changes.scopes = checked.scopes;
+  if (update.audiences !== undefined) changes.audiences = checked.audiences;
+  if (update.service !== undefined || checked.service !== before.service) changes.service = checked.service;
+  const client = await store.update(clientId, changes, now);
   if (client === null) throw new ClientRuleError(`No client "${clientId}". "gatehouse clients list" lists them.`);
   return client;
 }

@@ -7,7 +7,7 @@
  */
 
 /** `grant_types_supported`. */
-export const TOKEN_GRANT_TYPES = ['password', 'refresh_token', 'client_credentials'] as const;
+export const TOKEN_GRANT_TYPES = ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'] as const;
 
 /** `token_endpoint_auth_methods_supported` (RFC 6749 §2.3; `none`: the first-party public client). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;

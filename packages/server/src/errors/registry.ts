@@ -16,6 +16,7 @@ export const ERROR_REGISTRY = {
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
   invalid_scope: { status: 400, title: 'The requested scope is invalid or exceeds what may be granted' },
   unauthorized_client: { status: 400, title: 'The client may not use this grant type' },
+  invalid_target: { status: 400, title: 'The client may not ask for a token for this audience' },
   challenge_required: { status: 400, title: 'A solved proof-of-work challenge is required' },
   invalid_challenge: { status: 400, title: 'The proof-of-work solution is wrong, expired or used' },
   // 401

@@ -315,7 +315,7 @@ export interface ClientRecord {
 }
 
 /** What `ClientStore.update` may change. */
-export type ClientChanges = Partial<Pick<ClientRecord, 'name' | 'grants' | 'scopes' | 'audiences'>>;
+export type ClientChanges = Partial<Pick<ClientRecord, 'name' | 'grants' | 'scopes' | 'audiences' | 'service'>>;
 
 export interface ClientStore {
   /**
@@ -326,7 +326,7 @@ export interface ClientStore {
   get(clientId: string): Promise<ClientRecord | null>;
   /** Every client, by id. */
   list(): Promise<ClientRecord[]>;
-  /** Changes name, grants, scopes or audiences and sets updatedAt; the updated client, or null when unknown. */
+  /** Changes name, grants, scopes, audiences or service and sets updatedAt (never the type or the secrets); the updated client, or null when unknown. */
   update(clientId: string, changes: ClientChanges, now: number): Promise<ClientRecord | null>;
   /**
    * Rotation, in one write transaction: `next` becomes the current secret; the secret current

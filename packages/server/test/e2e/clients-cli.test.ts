@@ -62,9 +62,9 @@ describe('gatehouse clients (the real CLI)', { timeout: 120_000 }, () => {
     expect(await verify(dir, 'billing', first, Date.now())).toBe(true);
 
     const list = runCli(['clients', 'list'], { dataDir: dir }).stdout.split('\n');
-    expect(list[0]).toMatch(/^CLIENT ID\s+TYPE\s+NAME\s+GRANTS\s+SCOPES\s+AUDIENCES\s+SECRETS\s+LAST USED$/);
-    expect(list[1]).toMatch(/^billing\s+confidential\s+Billing\s+client_credentials,token-exchange\s+notes:read,notes:write\s+notes\s+1\s+-$/);
-    expect(list[2]).toMatch(/^tv-app\s+public\s+Living-room TV\s+device_code,refresh_token\s+notes:read\s+-\s+-\s+-$/);
+    expect(list[0]).toMatch(/^CLIENT ID\s+TYPE\s+NAME\s+GRANTS\s+SCOPES\s+AUDIENCES\s+SERVICE\s+SECRETS\s+LAST USED$/);
+    expect(list[1]).toMatch(/^billing\s+confidential\s+Billing\s+client_credentials,token-exchange\s+notes:read,notes:write\s+notes\s+billing\s+1\s+-$/);
+    expect(list[2]).toMatch(/^tv-app\s+public\s+Living-room TV\s+device_code,refresh_token\s+notes:read\s+-\s+-\s+-\s+-$/);
     expect(list[2]!.indexOf('public')).toBe(list[0]!.indexOf('TYPE'));
 
     const before = Date.now();
@@ -123,6 +123,55 @@ describe('gatehouse clients (the real CLI)', { timeout: 120_000 }, () => {
     const third = secretIn(zero.stdout);
     expect(await verify(dir, 'svc', third, Date.now())).toBe(true);
     expect((JSON.parse(runCli(['clients', 'list', '--json'], { dataDir: dir, env }).stdout) as Array<{ secrets: unknown[] }>)[0]!.secrets).toHaveLength(1);
+  });
+
+  it('update changes name, grants, scopes, audiences and service, checked like add; the type and the secret stay', async () => {
+    const dir = dataDir();
+    const secret = secretIn(runCli(['clients', 'add', 'orders', '--name', 'Orders', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read'], { dataDir: dir }).stdout);
+    const listed = (): Record<string, unknown> => (JSON.parse(runCli(['clients', 'list', '--json'], { dataDir: dir }).stdout) as Array<Record<string, unknown>>)[0]!;
+    const was = listed();
+    expect(was).toMatchObject({ service: 'orders', audiences: [] });
+
+    const up = runCli(['clients', 'update', 'orders', '--name', 'Orders v2', '--grants', 'client_credentials,token-exchange', '--audiences', 'billing, notes', '--service', 'shop'], { dataDir: dir });
+    expect(up).toMatchObject({ code: 0, stderr: '' });
+    expect(up.stdout).toBe('Updated confidential client orders ("Orders v2"): grants client_credentials, token-exchange; scopes notes:read; audiences billing, notes; its passports are for "shop". Its secret is unchanged.\n');
+    expect(up.stdout).not.toMatch(/ghc_/);
+    const now = listed();
+    expect(now).toMatchObject({ clientId: 'orders', type: 'confidential', name: 'Orders v2', grants: ['client_credentials', 'token-exchange'], scopes: ['notes:read'], audiences: ['billing', 'notes'], service: 'shop' });
+    expect(now.secrets).toEqual(was.secrets);
+    expect(now.createdAt).toBe(was.createdAt);
+    expect(now.updatedAt as number).toBeGreaterThanOrEqual(was.updatedAt as number);
+    expect(await verify(dir, 'orders', secret, Date.now())).toBe(true);
+
+    // One field at a time leaves the others as they are.
+    expect(runCli(['clients', 'update', 'orders', '--scopes', 'notes:read,notes:write'], { dataDir: dir }).code).toBe(0);
+    expect(listed()).toMatchObject({ name: 'Orders v2', scopes: ['notes:read', 'notes:write'], audiences: ['billing', 'notes'], service: 'shop' });
+
+    const update = (...args: string[]) => runCli(['clients', 'update', ...args], { dataDir: dir });
+    const cases: Array<[ReturnType<typeof runCli>, number, string | RegExp]> = [
+      [update('orders', '--grants', 'client_credentials'), 1, /Audiences are the services a client may call on a user's behalf \(token exchange\): add the token-exchange grant, or leave --audiences out/],
+      [update('orders', '--audiences', ''), 1, /token-exchange grant needs --audiences/],
+      [update('orders', '--service', 'auth'), 1, /cannot be "auth", the auth service's own name/],
+      [update('orders', '--service', 'no/slash'), 1, /is not a service name/],
+      [update('orders', '--scopes', 'orders:read'), 1, /Not a scope tokens may carry: "orders:read"/],
+      [update('orders', '--type', 'public'), 2, /^gatehouse: --type does not apply to "clients update"\. Usage:/],
+      [update('orders'), 1, 'gatehouse: Nothing to change: name at least one of --name, --grants, --scopes, --audiences, --service.\n'],
+      [update('nobody', '--name', 'X'), 1, 'gatehouse: No client "nobody". "gatehouse clients list" lists them.\n'],
+      [update('gatehouse', '--name', 'X'), 1, /"gatehouse" is the built-in first-party client/],
+      [runCli(['clients', 'updte', 'orders'], { dataDir: dir }), 2, /unknown clients command "updte" \(did you mean "update"\?\)/],
+    ];
+    for (const [r, code, stderr] of cases) {
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: '' });
+      if (typeof stderr === 'string') expect(r.stderr).toBe(stderr);
+      else expect(r.stderr).toMatch(stderr);
+    }
+    // None of the refused updates changed anything.
+    expect(listed()).toMatchObject({ name: 'Orders v2', grants: ['client_credentials', 'token-exchange'], scopes: ['notes:read', 'notes:write'], audiences: ['billing', 'notes'], service: 'shop' });
+
+    // A public client has no service to set.
+    runCli(['clients', 'add', 'tv', '--name', 'TV', '--type', 'public', '--grants', 'device_code', '--scopes', 'notes:read'], { dataDir: dir });
+    expect(update('tv', '--service', 'tv')).toMatchObject({ code: 1, stderr: expect.stringMatching(/--service applies to confidential clients only/) });
+    expect(update('tv', '--name', 'Kitchen TV').stdout).toBe('Updated public client tv ("Kitchen TV"): grants device_code; scopes notes:read; audiences -.\n');
   });
 
   it('refuses bad input with a message that says what to do, and changes nothing', () => {

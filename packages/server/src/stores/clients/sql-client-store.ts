@@ -130,6 +130,7 @@ export class SqlClientStore implements ClientStore {
       if (changes.grants !== undefined) set.grants = JSON.stringify(changes.grants);
       if (changes.scopes !== undefined) set.scopes = JSON.stringify(changes.scopes);
       if (changes.audiences !== undefined) set.audiences = JSON.stringify(changes.audiences);
+      if (changes.service !== undefined) set.service = changes.service;
       const r = await this.db.updateTable('oauth_clients').set(set).where('client_id', '=', clientId).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return null;
       return this.get(clientId);

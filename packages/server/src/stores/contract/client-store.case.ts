@@ -55,6 +55,14 @@ export function runClientStoreContract(name: string, makeStores: MakeStores, opt
       expect(await stores.clients.update('nobody', { name: 'x' }, T0)).toBeNull();
     });
 
+    it('updates the service (the audience of the passports the client receives), leaving everything else as it was', async () => {
+      const c = makeClient({ clientId: 'billing', service: 'billing' });
+      await stores.clients.create(c);
+      const expected: ClientRecord = { ...c, service: 'payments', updatedAt: T0 + 30 };
+      expect(await stores.clients.update('billing', { service: 'payments' }, T0 + 30)).toEqual(expected);
+      expect(await stores.clients.get('billing')).toEqual(expected);
+    });
+
     it('rotateSecret keeps the current secret until the overlap ends, drops an older one, and never holds more than two', async () => {
       const first = { hash: hashSecret('first'), createdAt: T0, notAfter: null };
       await stores.clients.create(makeClient({ clientId: 'billing', secrets: [first] }));

@@ -187,6 +187,27 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.dropTable('oauth_clients').ifExists().execute();
       },
     },
+    '0008_client_service': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // A confidential client's own service: the audience of the passports it receives, which
+        // token exchange requires of its subject passport (issue 14 §4), changed by
+        // `gatehouse clients update --service`. 0006 as released creates the column already; this
+        // step adds it where it is missing, and gives every confidential client stored without one
+        // its default, the client id, so the column alone says whose passports a client receives.
+        // Needs nothing of 0007: it applies on its own.
+        await addColumnIfMissing(db, 'oauth_clients', 'service', 'text');
+        const clients = db as unknown as Kysely<GatehouseDb>;
+        await clients
+          .updateTable('oauth_clients')
+          .set((eb) => ({ service: eb.ref('client_id') }))
+          .where('type', '=', 'confidential')
+          .where('service', 'is', null)
+          .execute();
+      },
+      async down(): Promise<void> {
+        // The column belongs to 0006; a filled-in default is what the code assumed anyway.
+      },
+    },
   };
 }
 

@@ -121,6 +121,34 @@ describe('openSqliteStores', () => {
     }
   });
 
+  it('migration 0008 gives a confidential client stored without a service its client id, on its own (without 0007)', async () => {
+    const file = join(root, 'upgrade-0008', 'gatehouse.db');
+    const before = Object.fromEntries(Object.entries(gatehouseMigrations(sqliteFlavor)).filter(([name]) => name < '0007'));
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    const provider = { getMigrations: async (): Promise<Record<string, Migration>> => before };
+    expect((await new Migrator({ db, provider }).migrateToLatest()).error).toBeUndefined();
+    const row = (clientId: string, type: string, service: string | null): Record<string, unknown> => ({
+      client_id: clientId, name: clientId, type, grants: '["token-exchange"]', scopes: '["notes:read"]', audiences: '["notes"]', service, secrets: '[]', created_at: 1, updated_at: 1, last_used_at: null,
+    });
+    await db.insertInto('oauth_clients').values([row('legacy', 'confidential', null), row('moved', 'confidential', 'orders'), row('tv', 'public', null)]).execute();
+    await db.destroy();
+    // Only 0008 is missing from the ones after 0006 (0007 comes from elsewhere): it must apply alone.
+    const only0008 = Object.fromEntries(Object.entries(gatehouseMigrations(sqliteFlavor)).filter(([name]) => name < '0007' || name.startsWith('0008')));
+    const db2 = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    expect((await new Migrator({ db: db2, provider: { getMigrations: async () => only0008 } }).migrateToLatest()).error).toBeUndefined();
+    try {
+      // Read raw: opening the stores would also run 0007, which this test leaves out on purpose.
+      const rows = await db2.selectFrom('oauth_clients').select(['client_id', 'service']).orderBy('client_id').execute();
+      expect(rows).toEqual([
+        { client_id: 'legacy', service: 'legacy' },
+        { client_id: 'moved', service: 'orders' },
+        { client_id: 'tv', service: null },
+      ]);
+    } finally {
+      await db2.destroy();
+    }
+  });
+
   it('lets several instances open one new file at the same time', async () => {
     const file = join(root, 'together', 'gatehouse.db');
     const all = await Promise.all(Array.from({ length: 4 }, () => open(file)));

@@ -1,12 +1,7 @@
-import { PASSPORT_TYP, type PassportClaims } from '@gatehouse/sdk';
 import { issuerOf } from '../../../config/issuer.js';
 import type { Deps } from '../../../context.js';
-import { signJwt } from '../../../crypto/jwt.js';
-import { randomId } from '../../../crypto/secrets.js';
+import { passportClaims, passportTtlSec, signPassport } from '../../../credentials/passport.js';
 import type { Identity } from '../authenticate/types.js';
-
-/** The most a passport may live (DESIGN §2). */
-const MAX_TTL_SEC = 60;
 
 interface Entry {
   /** Identity.stamp it was minted for. */
@@ -31,7 +26,7 @@ export class PassportCache {
   private readonly maxKeys: number;
 
   constructor(private readonly deps: Deps) {
-    this.ttlSec = Math.min(Math.max(1, deps.config.passport.ttlSec), MAX_TTL_SEC);
+    this.ttlSec = passportTtlSec(deps.config);
     this.renewBeforeSec = deps.config.passport.renewBeforeSec;
     this.issuer = issuerOf(deps.config);
     // Entries leave with their session (drop); this only bounds leftovers.
@@ -62,16 +57,8 @@ export class PassportCache {
     const key = this.deps.keyring.signingKey();
     const iat = Math.floor(this.deps.clock.now() / 1000);
     const exp = iat + this.ttlSec;
-    const base = { iss: this.issuer, aud, sub: identity.user.id, iat, exp, jti: randomId() };
-    // A service calling as itself (issue 14 §3): its client id, no user, no roles.
-    let claims: PassportClaims;
-    if (identity.auth === 'client') claims = { ...base, client_id: identity.clientId ?? identity.user.id, roles: [], auth: 'client' };
-    else {
-      claims = { ...base, username: identity.user.username, roles: [...identity.user.roles], auth: identity.auth };
-      if (identity.sid !== undefined) claims.sid = identity.sid;
-      if (identity.did !== undefined) claims.did = identity.did;
-    }
-    if (identity.scopes !== undefined) claims.scope = [...identity.scopes].join(' ');
+    const scope = identity.scopes === undefined ? undefined : [...identity.scopes].join(' ');
+    const claims = passportClaims(this.issuer, { auth: identity.auth, user: identity.user, sid: identity.sid, did: identity.did, scope, clientId: identity.clientId }, aud, iat, exp);
 
     let byAud = existing;
     if (byAud === undefined) {
@@ -82,7 +69,7 @@ export class PassportCache {
     const entry: Entry = { stamp: identity.stamp, token: undefined, pending: undefined, renewAt: (exp - this.renewBeforeSec) * 1000 };
     byAud.set(aud, entry);
     const map = byAud;
-    entry.pending = signJwt({ ...claims }, { typ: PASSPORT_TYP, key }).then(
+    entry.pending = signPassport(claims, key).then(
       (token) => {
         entry.token = token;
         entry.pending = undefined;
