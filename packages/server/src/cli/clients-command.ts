@@ -92,7 +92,10 @@ export async function runClients(config: GatehouseConfig, args: string[], option
           process.stdout.write(`Its secret (shown only now; store it in the service's secret store):\n${secret}\n`);
           process.stdout.write(`The service's passports are for "${client.service}".\n`);
         }
-        process.stdout.write('Gatehouse does not serve the grants that use clients yet: this registers the client only.\n');
+        if (client.grants.includes('device_code')) {
+          process.stdout.write(`Devices start signing in with POST /auth/device/authorize, client_id=${client.clientId}; people confirm the code at /device (docs/device-flow.md).\n`);
+        }
+        if (client.grants.includes('token-exchange')) process.stdout.write('Gatehouse does not serve token-exchange yet: the client is registered for it only.\n');
         return 0;
       });
     }

@@ -21,9 +21,9 @@ for (const g of GRANTS) {
 }
 
 const TOKEN_DOC: OperationDoc = {
-  summary: 'Tokens for apps, TVs and services: password grant (a device session), refresh-token rotation, client credentials (RFC 6749)',
+  summary: 'Tokens for apps, TVs and services: password grant (a device session), refresh-token rotation, client credentials (RFC 6749), device code (RFC 8628)',
   description:
-    'Clients: the first-party client (client_id omitted or "gatehouse", no secret) for password and refresh_token; a confidential client with client_secret_basic (HTTP Basic) or client_secret_post (client_id and client_secret in the body), never both, for client_credentials (no refresh token). Client authentication failures: 401 invalid_client with WWW-Authenticate: Basic.',
+    'Clients: the first-party client (client_id omitted or "gatehouse", no secret) for password and refresh_token; a registered public client by client_id alone for urn:ietf:params:oauth:grant-type:device_code and the refresh_token of its device sessions (RFC 8628 polling errors: authorization_pending, slow_down, access_denied, expired_token); a confidential client with client_secret_basic (HTTP Basic) or client_secret_post (client_id and client_secret in the body), never both, for client_credentials (no refresh token). Client authentication failures: 401 invalid_client with WWW-Authenticate: Basic.',
   answers: {
     200: {
       description: 'An access token and, except for client_credentials, the next refresh token.',
@@ -46,7 +46,7 @@ const TOKEN_DOC: OperationDoc = {
 /**
  * POST /auth/token (RFC 6749; form or JSON): reads the parameters, authenticates the client
  * (auth/client-auth.ts), and hands both to the grant named by `grant_type` (auth/grants/, one
- * file each: password, refresh_token, client_credentials). 200 {access_token, token_type,
+ * file each: password, refresh_token, client_credentials, device_code). 200 {access_token, token_type,
  * expires_in, refresh_token?, scope}; errors in the OAuth shape {error, error_description}.
  */
 export function registerToken(app: FastifyInstance, ctx: EndpointContext): void {
