@@ -1,6 +1,6 @@
 // CPU of the auth service per device-code poll that changes nothing (issue 14 §2: no hash beyond
 // one SHA-256 of the device code, no write; target < 0.3 ms). Starts `gatehouse auth` alone
-// (embedded SQLite, its own data folder, polling interval 1 s), registers a public client with
+// (embedded SQLite, its own data folder, polling interval 1 s, no per-IP limit on new codes), registers a public client with
 // the CLI, asks for --codes device codes, then polls every code once per round for --rounds
 // rounds (each code at most once a second, so every answer is authorization_pending, never
 // slow_down) with --connections requests in flight, straight at the auth service. Prints the
@@ -39,7 +39,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const dataDir = tempDir();
-  const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: writeConfig({ device: { pollIntervalSec: 1 } }) };
+  const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: writeConfig({ device: { pollIntervalSec: 1, authorizePerIpPerMinute: 0 } }) };
   execFileSync(process.execPath, [CLI, 'clients', 'add', 'bench-tv', '--name', 'Bench TV', '--type', 'public', '--grants', 'device_code,refresh_token', '--scopes', 'notes:read'], {
     env: { ...process.env, ...env, GATEHOUSE_LOG_LEVEL: 'error' },
     stdio: 'ignore',

@@ -16,8 +16,9 @@ let serviceSecret: string;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 beforeAll(async () => {
-  h = await createAuthHarness();
-  await addClients(h);
+  // Every test asks for codes from one address: that limit has a test of its own.
+  h = await createAuthHarness({ config: (c) => void (c.device.authorizePerIpPerMinute = 0) });
+  serviceSecret = await addClients(h);
   await signup(h.app, 'alice');
   alice = await signinOk(h.app, { username: 'alice', password: STRONG_PASSWORD });
 });
@@ -26,7 +27,8 @@ afterAll(async () => {
   await h.close();
 });
 
-async function addClients(h: AuthHarness): Promise<void> {
+/** Registers the test's clients; returns the confidential one's secret. */
+async function addClients(h: AuthHarness): Promise<string> {
   const grantable = h.deps.config.tokens.defaultScopes;
   const now = h.clock.now();
   const tv = { name: 'Living-room TV app', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read', 'notes:write'], audiences: [] };
@@ -34,7 +36,7 @@ async function addClients(h: AuthHarness): Promise<void> {
   await addClient(h.deps.stores.clients, { ...tv, clientId: 'other-tv', name: 'Another TV app' }, grantable, now);
   // The CLI refuses refresh_token without device_code; the store keeps what it is given (an older registration).
   await h.deps.stores.clients.create({ ...tv, type: 'public', clientId: 'no-device', grants: ['refresh_token'], service: null, secrets: [], createdAt: now, updatedAt: now, lastUsedAt: null });
-  serviceSecret = (await addClient(h.deps.stores.clients, { ...tv, clientId: 'kiosk', name: 'Kiosk', type: 'confidential', grants: ['device_code', 'refresh_token'] }, grantable, now)).secret!;
+  return (await addClient(h.deps.stores.clients, { ...tv, clientId: 'kiosk', name: 'Kiosk', type: 'confidential', grants: ['device_code', 'refresh_token'] }, grantable, now)).secret!;
 }
 
 function form(url: string, params: Record<string, string>, ip = '198.51.100.7'): Promise<LightMyRequestResponse> {
@@ -108,6 +110,22 @@ describe('POST /auth/device/authorize', () => {
     const codes = new Set<string>();
     for (let i = 0; i < 8; i++) codes.add((await start()).user_code);
     expect(codes.size).toBe(8);
+  });
+
+  it('limits new device codes per client IP (each is a stored row): 429 with Retry-After past device.authorizePerIpPerMinute', async () => {
+    const limited = await createAuthHarness({ config: (c) => void (c.device.authorizePerIpPerMinute = 3) });
+    try {
+      await addClients(limited);
+      const ask = (ip: string) =>
+        limited.app.inject({ method: 'POST', url: '/auth/device/authorize', headers: { ...FORM, 'x-gatehouse-client-ip': ip }, payload: 'client_id=tv-app' });
+      for (let i = 0; i < 3; i++) expect((await ask('203.0.113.1')).statusCode).toBe(200);
+      const refused = await ask('203.0.113.1');
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await ask('203.0.113.2')).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('refuses an unknown client, a confidential one without its secret, a client without the grant, a missing client_id and a wider scope', async () => {
@@ -306,6 +324,7 @@ describe('the /device endpoints', () => {
     const mainAlice = alice;
     h = await createAuthHarness({
       config: (c) => {
+        c.device.authorizePerIpPerMinute = 0;
         c.device.userCodeFailuresPerIpPerMinute = 4;
         c.device.userCodeFailuresPerMinute = 12;
       },

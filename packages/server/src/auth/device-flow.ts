@@ -103,6 +103,16 @@ export function forgetPolls(deps: Deps, hash: string): void {
   pollsOf(deps).delete(hash);
 }
 
+/** At most `device.authorizePerIpPerMinute` new device codes a minute per client IP (each is a stored row); 429 past it. */
+export async function limitAuthorizePerIp(deps: Deps, request: FastifyRequest): Promise<void> {
+  const perMinute = deps.config.device.authorizePerIpPerMinute;
+  if (perMinute <= 0) return;
+  const r = await deps.stores.rateLimits.consume(`device-authorize:ip:${ipBucket(clientIp(request))}`, { points: perMinute, durationSec: 60 });
+  if (r.allowed) return;
+  deps.logger.info({ event: 'device.authorize_limited', ip: clientIp(request) }, 'too many device codes asked for from one address');
+  throw rateLimited(r.retryAfterMs, 'Too many device codes were asked for from your network.');
+}
+
 const perIpKey = (request: FastifyRequest): string => `device-user-code:ip:${ipBucket(clientIp(request))}`;
 const GLOBAL_KEY = 'device-user-code:all';
 

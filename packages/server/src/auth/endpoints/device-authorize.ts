@@ -6,7 +6,7 @@ import { generateDeviceCode } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import { UserCodeTakenError } from '../../stores/types.js';
 import { authenticateTokenClient } from '../client-auth.js';
-import { deviceFlowClient, formatUserCode, generateUserCode } from '../device-flow.js';
+import { deviceFlowClient, formatUserCode, generateUserCode, limitAuthorizePerIp } from '../device-flow.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { OAUTH_JSON, readParams, type ParamSpec } from '../oauth.js';
@@ -62,6 +62,7 @@ export function registerDeviceAuthorize(app: FastifyInstance, { deps }: Endpoint
     const params = readParams(request.body, deviceAuthorizeParams);
     if (params.client_id === undefined) throw new GatehouseError('invalid_request', { detail: 'Missing parameter "client_id": the id of a client registered with the device_code grant.' });
     const client = await deviceFlowClient(deps, await authenticateTokenClient(deps, request, params), 'device_code');
+    await limitAuthorizePerIp(deps, request);
     const deviceName = params.device_name === undefined ? null : checkDeviceField(params.device_name, 'device_name', 'name');
     const grantable = grantableScopes(deps.config);
     const scope = narrowScopes(params.scope === undefined ? undefined : parseScope(params.scope), client.scopes.filter((s) => grantable.includes(s))).join(' ');
