@@ -273,6 +273,15 @@ describe('refresh tokens of a device session', () => {
     expect((await refresh(next.refresh_token, { client_id: 'tv-app' })).statusCode).toBe(200);
   });
 
+  it('introspection names the device\'s client for its access and refresh tokens', async () => {
+    h.deps.config.introspection.clients = [{ id: 'notes', secretSha256: hashSecret('introspection secret') }];
+    const t = await deviceTokens();
+    for (const token of [t.access_token, t.refresh_token]) {
+      const res = await form('/auth/introspect', { client_id: 'notes', client_secret: 'introspection secret', token });
+      expect(res.json()).toMatchObject({ active: true, client_id: 'tv-app', sub: alice.userId });
+    }
+  });
+
   it('a first-party refresh token is refused to a registered client; first-party refresh is unchanged', async () => {
     const grant = await form('/auth/token', { grant_type: 'password', username: 'alice', password: STRONG_PASSWORD, device_id: 'alice-cli' });
     const rt = (grant.json() as { refresh_token: string }).refresh_token;
