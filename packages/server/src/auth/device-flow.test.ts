@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
 import { addClient } from '../credentials/clients.js';
 import { verifyAccessToken } from '../credentials/access-token.js';
+import { captureLogs } from '../util/log-capture.test-helpers.js';
 import { formatUserCode, normaliseUserCode, USER_CODE_ALPHABET } from './device-flow.js';
 import { DEVICE_CODE_GRANT_TYPE } from './grants/device-code.js';
 import { createAuthHarness, leakingBodies, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type SignedIn } from './test-helpers.js';
@@ -343,6 +344,32 @@ describe('the /device endpoints', () => {
       await signup(h.app, 'alice');
       alice = await signinOk(h.app, { username: 'alice', password: STRONG_PASSWORD });
       await guessing();
+    } finally {
+      await h.close();
+      [h, alice] = [main, mainAlice];
+    }
+  });
+});
+
+describe('logs', () => {
+  it('the whole flow logs no device code, user code or token (hashes and ids only)', async () => {
+    const main = h;
+    const mainAlice = alice;
+    const { logger, lines } = captureLogs('debug');
+    h = await createAuthHarness({ logger });
+    try {
+      await addClients(h);
+      await signup(h.app, 'alice');
+      alice = await signinOk(h.app, { username: 'alice', password: STRONG_PASSWORD });
+      const s = await start({ client_id: 'tv-app', device_name: 'Logged TV' });
+      await poll(s.device_code);
+      await page('lookup', s.user_code);
+      await page('approve', s.user_code);
+      const tokens = (await poll(s.device_code)).json() as { access_token: string; refresh_token: string };
+      await form('/auth/token', { grant_type: 'refresh_token', client_id: 'tv-app', refresh_token: tokens.refresh_token });
+      const text = JSON.stringify(lines);
+      expect(text).toContain('device code redeemed');
+      for (const secret of [s.device_code, s.user_code, normaliseUserCode(s.user_code)!, tokens.access_token, tokens.refresh_token]) expect(text).not.toContain(secret);
     } finally {
       await h.close();
       [h, alice] = [main, mainAlice];
