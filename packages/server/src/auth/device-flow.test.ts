@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
+import { StoreUnavailableError } from '../errors/index.js';
 import { addClient } from '../credentials/clients.js';
 import { verifyAccessToken } from '../credentials/access-token.js';
 import { captureLogs } from '../util/log-capture.test-helpers.js';
@@ -196,6 +197,26 @@ describe('polling POST /auth/token with the device code', () => {
     expectOAuthError(await poll(s.device_code), 'invalid_grant');
     // Used: the page says so in its one sentence.
     expect((await page('lookup', s.user_code)).json()).toMatchObject({ code: 'invalid_user_code' });
+  });
+
+  it('a store failing after the code was redeemed gives it back: the next poll gets the tokens, and no stray session is left', async () => {
+    const down = () => Promise.reject(new StoreUnavailableError('sessions', new Error('connection refused')));
+    for (const [store, method] of [[h.deps.stores.sessions, 'createReplacingDevice'], [h.deps.stores.refreshTokens, 'create']] as const) {
+      const s = await start({ client_id: 'tv-app', device_name: `Flaky ${method}` });
+      await page('approve', s.user_code);
+      const spy = vi.spyOn(store as unknown as Record<string, () => Promise<never>>, method).mockImplementationOnce(down);
+      try {
+        const failed = await poll(s.device_code);
+        expect(failed.statusCode, failed.body).toBe(503);
+      } finally {
+        spy.mockRestore();
+      }
+      h.clock.advance(5_000);
+      const ok = await poll(s.device_code);
+      expect(ok.statusCode, ok.body).toBe(200);
+      const sessions = await h.deps.stores.sessions.listByUser(alice.userId);
+      expect(sessions.filter((x) => x.deviceName === `Flaky ${method}`)).toHaveLength(1);
+    }
   });
 
   it('denied: access_denied, and no session', async () => {

@@ -479,6 +479,11 @@ export interface DeviceCodeStore {
   /** approved and unexpired -> redeemed (one conditional UPDATE); true for exactly one caller. */
   redeem(deviceCodeHash: string, now: number): Promise<boolean>;
   /**
+   * redeemed -> approved again: undoes a redemption whose tokens could not be issued (a store
+   * failed after `redeem`), so the device's next poll can try again. Returns whether it changed.
+   */
+  release(deviceCodeHash: string): Promise<boolean>;
+  /**
    * A slow_down: the interval becomes `intervalSec` and the poll time is recorded, only while
    * the interval is still `fromIntervalSec` (so two instances seeing the same fast poll add 5 s
    * once). Returns whether it changed.

@@ -6,7 +6,8 @@ import { deviceFlowClient, forgetPolls, pollTooSoon } from '../device-flow.js';
 import { clientIp } from '../endpoint-context.js';
 import { requireParam } from '../oauth.js';
 import { issueFirstRefreshToken } from '../refresh-token.js';
-import { createDeviceSession } from '../sessions.js';
+import type { SessionRecord } from '../../stores/types.js';
+import { createDeviceSession, endSessions } from '../sessions.js';
 import { CLIENT_ID_PARAM, CLIENT_SECRET_PARAM, type Grant } from './grant.js';
 import { answerUserToken } from './user-token-answer.js';
 
@@ -40,6 +41,11 @@ export const deviceCodeGrant: Grant = {
     const deviceCode = requireParam(params, 'device_code');
     if (!isDeviceCodeShape(deviceCode)) throw unknownCode();
     const hash = hashSecret(deviceCode);
+    /** The tokens could not be issued after the code was redeemed: back to approved (the next poll tries again), then the error. */
+    const release = async (err: unknown): Promise<never> => {
+      await deps.stores.deviceCodes.release(hash).catch(() => false);
+      throw err;
+    };
     const record = await deps.stores.deviceCodes.findByHash(hash);
     // Another client's code answers exactly like an unknown one, and leaves it untouched.
     if (record === null || record.clientId !== registered.clientId || record.status === 'redeemed') throw unknownCode();
@@ -64,12 +70,19 @@ export const deviceCodeGrant: Grant = {
     // Approved: exactly one poll redeems it.
     if (!(await deps.stores.deviceCodes.redeem(hash, now)) || record.userId === null) throw unknownCode();
     forgetPolls(deps, hash);
-    const user = await deps.stores.users.findById(record.userId);
+    const user = await deps.stores.users.findById(record.userId).catch((err: unknown) => release(err));
     if (user === null) throw unknownCode();
     const deviceId = randomId();
     const deviceName = record.deviceName ?? registered.name;
-    const { session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope });
-    const refreshToken = await issueFirstRefreshToken(deps, session, registered.clientId);
+    let session: SessionRecord | undefined;
+    let refreshToken: string;
+    try {
+      ({ session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope }));
+      refreshToken = await issueFirstRefreshToken(deps, session, registered.clientId);
+    } catch (err) {
+      if (session !== undefined) await endSessions(deps, { sessionIds: [session.id] }).catch(() => undefined);
+      return release(err);
+    }
     await recordAudit(deps, request, {
       type: 'signin.success',
       userId: user.id,

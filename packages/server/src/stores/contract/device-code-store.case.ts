@@ -102,6 +102,18 @@ export function runDeviceCodeStoreContract(name: string, makeStores: MakeStores,
       expect(await stores.deviceCodes.redeem('unknown', T0 + 3)).toBe(false);
     });
 
+    it('release: redeemed -> approved (a redemption whose tokens failed), so it can be redeemed again; nothing else', async () => {
+      const r = code({ userCode: 'VVVVWWWW' });
+      await stores.deviceCodes.create(r);
+      expect(await stores.deviceCodes.release(r.deviceCodeHash)).toBe(false); // pending
+      await stores.deviceCodes.decide('VVVVWWWW', 'approved', alice.id, T0 + 1);
+      expect(await stores.deviceCodes.release(r.deviceCodeHash)).toBe(false); // approved
+      expect(await stores.deviceCodes.redeem(r.deviceCodeHash, T0 + 2)).toBe(true);
+      expect(await stores.deviceCodes.release(r.deviceCodeHash)).toBe(true);
+      expect((await stores.deviceCodes.findByHash(r.deviceCodeHash))?.status).toBe('approved');
+      expect(await stores.deviceCodes.redeem(r.deviceCodeHash, T0 + 3)).toBe(true);
+    });
+
     it('slowDown: raises the interval and records the poll only from the interval the caller saw (once for parallel callers)', async () => {
       const r = code({ userCode: 'RRRRSSSS' });
       await stores.deviceCodes.create(r);

@@ -120,6 +120,18 @@ export class SqlDeviceCodeStore implements DeviceCodeStore {
     });
   }
 
+  release(deviceCodeHash: string): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db
+        .updateTable('device_codes')
+        .set({ status: 'approved' })
+        .where('device_code_hash', '=', deviceCodeHash)
+        .where('status', '=', 'redeemed')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
+  }
+
   slowDown(deviceCodeHash: string, fromIntervalSec: number, intervalSec: number, at: number): Promise<boolean> {
     return this.run(async () => {
       const r = await this.db
