@@ -64,7 +64,7 @@ export class AuthMetrics {
     });
     for (const o of ['success', 'failure', 'locked', 'rate_limited', 'busy'] as const) this.signins.labels(o);
     for (const o of ['created', 'refused', 'challenged'] as const) this.signups.labels(o);
-    for (const g of ['password', 'refresh_token', 'client_credentials', 'token-exchange']) this.grants.labels(g);
+    for (const g of ['password', 'refresh_token', 'client_credentials', 'token-exchange', 'device_code']) this.grants.labels(g);
   }
 
   signin(outcome: SigninOutcome): void {
@@ -73,7 +73,7 @@ export class AuthMetrics {
   signup(outcome: SignupOutcome): void {
     this.signups.labels(outcome).inc();
   }
-  grant(grantType: 'password' | 'refresh_token' | 'client_credentials' | 'token-exchange'): void {
+  grant(grantType: 'password' | 'refresh_token' | 'client_credentials' | 'token-exchange' | 'device_code'): void {
     this.grants.labels(grantType).inc();
   }
   refreshReuse(): void {

@@ -8,6 +8,10 @@ import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
 import { registerApiTokensList } from './endpoints/api-tokens-list.js';
 import { registerActivity } from './endpoints/activity.js';
 import { registerChallenge } from './endpoints/challenge.js';
+import { registerDeviceApprove } from './endpoints/device-approve.js';
+import { registerDeviceAuthorize } from './endpoints/device-authorize.js';
+import { registerDeviceDeny } from './endpoints/device-deny.js';
+import { registerDeviceLookup } from './endpoints/device-lookup.js';
 import { registerHealth } from './endpoints/health.js';
 import { registerIntrospect } from './endpoints/introspect.js';
 import { registerMe } from './endpoints/me.js';
@@ -112,9 +116,13 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerApiTokensList(app, ctx);
   registerApiTokensDelete(app, ctx);
   registerActivity(app, ctx);
+  registerDeviceLookup(app, ctx);
+  registerDeviceApprove(app, ctx);
+  registerDeviceDeny(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);
+    registerDeviceAuthorize(scope, ctx);
     registerRevoke(scope, ctx);
     registerIntrospect(scope, ctx);
   }, deps.stores.health);

@@ -117,6 +117,21 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/auth/api-tokens', path: () => '/auth/api-tokens', expect: account(200) },
   { method: 'DELETE', route: '/auth/api-tokens/:id', path: (f) => `/auth/api-tokens/${f.otherTokenId}`, expect: account(204) },
   { method: 'GET', route: '/auth/activity', path: () => '/auth/activity', expect: account(200) },
+  // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
+  ...['lookup', 'approve', 'deny'].map((step) => ({
+    method: 'POST',
+    route: `/auth/device/${step}`,
+    path: () => `/auth/device/${step}`,
+    body: { user_code: 'BCDF-GHJK' },
+    expect: {
+      cookie: 400,
+      access_token: 'credential_not_allowed',
+      'access_token+account': 'credential_not_allowed',
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    } as Record<Kind, Outcome>,
+  })),
 ];
 
 /** Public endpoints: what each answers without a credential, and must answer the same with any. */
@@ -128,6 +143,7 @@ const PUBLIC: Array<{ method: string; route: string; body?: string | (() => stri
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },
   { method: 'POST', route: '/auth/revoke', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 200 },
   { method: 'POST', route: '/auth/introspect', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 401 },
+  { method: 'POST', route: '/auth/device/authorize', body: 'client_id=nobody', contentType: 'application/x-www-form-urlencoded', expect: 401 },
 ];
 
 let gh: RunningGatehouse;

@@ -77,6 +77,16 @@ export const MINT_API_TOKEN_LANE: Lane = {
   hint: `An API token cannot create API tokens; sign in, or use an access token with the "${ACCOUNT_SCOPE}" scope.`,
 };
 
+/**
+ * A person at a browser, signed in with the session cookie (whose writes the gateway holds to
+ * the CSRF token): approving or denying a device (RFC 8628). Never a token: a TV or a script
+ * must not approve devices, whatever its scopes.
+ */
+export const BROWSER_SESSION_LANE: Lane = {
+  accepts: { session: NO_SCOPES },
+  hint: 'Approve a device in a browser: open /device and sign in.',
+};
+
 const KIND_NAMES: Record<string, string> = {
   session: 'A browser session',
   access_token: 'An access token',

@@ -88,6 +88,11 @@ function oauthCode(err: GatehouseError): string | null {
     case 'invalid_client':
     case 'unauthorized_client':
     case 'invalid_target':
+    // The device authorization grant's answers to a poll (RFC 8628 §3.5).
+    case 'authorization_pending':
+    case 'slow_down':
+    case 'access_denied':
+    case 'expired_token':
       return err.code;
     case 'busy':
       // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).

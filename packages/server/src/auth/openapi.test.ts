@@ -9,6 +9,7 @@ import { hashSecret, randomId } from '../crypto/secrets.js';
 import { startAll, type RunningGatehouse } from '../start/start-all.js';
 import { createLogger } from '../util/logger.js';
 import { apiTokensCreateSchema } from './endpoints/api-tokens-create.js';
+import { deviceAuthorizeParams } from './endpoints/device-authorize.js';
 import { introspectParams } from './endpoints/introspect.js';
 import { revokeParams } from './endpoints/revoke.js';
 import { sessionsDeleteSchema } from './endpoints/sessions-delete.js';
@@ -129,7 +130,7 @@ describe('OpenAPI document of /auth', () => {
   });
 
   it('describes each request with the schema the route validates with', () => {
-    const oauthSpecs: Record<string, unknown> = { '/auth/token': tokenParams, '/auth/revoke': revokeParams, '/auth/introspect': introspectParams };
+    const oauthSpecs: Record<string, unknown> = { '/auth/token': tokenParams, '/auth/revoke': revokeParams, '/auth/introspect': introspectParams, '/auth/device/authorize': deviceAuthorizeParams };
     for (const r of publicRoutes(h)) {
       const op = doc.paths[openapiPath(r.url)]![r.method.toLowerCase()]!;
       const where = `${r.method} ${r.url}`;
@@ -201,7 +202,7 @@ describe('OpenAPI document of /auth', () => {
     expect(Object.keys(components.responses.Problem!.content)).toEqual(['application/problem+json']);
     for (const { key, op } of operations(doc)) {
       expect(op.responses.default, key).toEqual({ $ref: '#/components/responses/Problem' });
-      const oauth = key === 'POST /auth/token' || key === 'POST /auth/revoke' || key === 'POST /auth/introspect';
+      const oauth = ['POST /auth/token', 'POST /auth/revoke', 'POST /auth/introspect', 'POST /auth/device/authorize'].includes(key);
       expect(op.responses['4XX'], key).toEqual(oauth ? { $ref: '#/components/responses/OAuthError' } : undefined);
     }
   });
@@ -293,6 +294,19 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/api-tokens', '/auth/api-tokens', { headers: browser });
     await call('DELETE /auth/api-tokens/{id}', `/auth/api-tokens/${String(created.json!.id)}`, { headers: browser });
     await call('GET /auth/activity', '/auth/activity', { headers: browser });
+    // The device flow: a TV asks, the browser looks the code up and approves (another is denied), the TV redeems.
+    await gh.deps.stores.clients.create({
+      clientId: 'docs-tv', name: 'Docs TV', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [], service: null, secrets: [],
+      createdAt: 0, updatedAt: 0, lastUsedAt: null,
+    });
+    const tvClient = { client_id: 'docs-tv' };
+    const started = await call('POST /auth/device/authorize', '/auth/device/authorize', { form: { ...tvClient, device_name: 'Docs TV' } });
+    const other = await call('POST /auth/device/authorize', '/auth/device/authorize', { form: tvClient });
+    await call('POST /auth/device/lookup', '/auth/device/lookup', { headers: browser, json: { user_code: started.json!.user_code } });
+    await call('POST /auth/device/approve', '/auth/device/approve', { headers: browser, json: { user_code: started.json!.user_code } });
+    await call('POST /auth/device/deny', '/auth/device/deny', { headers: browser, json: { user_code: other.json!.user_code } });
+    const polled = await call('POST /auth/token', '/auth/token', { form: { ...tvClient, grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.json!.device_code as string } });
+    expect(polled.json!.refresh_token).toMatch(/^ghr_/);
     await call('POST /auth/password', '/auth/password', { headers: browser, json: { current_password: password, new_password: 'documented passphrase 2' } });
     await call('POST /auth/signout', '/auth/signout', { headers: browser });
     await call('POST /auth/signout-all', '/auth/signout-all', { headers: await signin('documented passphrase 2') });

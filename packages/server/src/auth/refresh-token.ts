@@ -19,10 +19,14 @@ function invalidGrant(detail = 'The refresh token is invalid, expired or revoked
   return new GatehouseError('invalid_grant', { detail });
 }
 
-/** Issues the first refresh token of a new device session. Throws `invalid_grant` if the session already ended. */
-export async function issueFirstRefreshToken(deps: Deps, session: SessionRecord): Promise<string> {
+/**
+ * Issues the first refresh token of a new device session, bound to `clientId` (a registered
+ * client's device-flow session) or to the first-party client (null). Throws `invalid_grant` if
+ * the session already ended.
+ */
+export async function issueFirstRefreshToken(deps: Deps, session: SessionRecord, clientId: string | null = null): Promise<string> {
   const token = generateRefreshToken();
-  const created = await deps.stores.refreshTokens.create({ tokenHash: hashSecret(token), sessionId: session.id, createdAt: deps.clock.now(), rotatedAt: null });
+  const created = await deps.stores.refreshTokens.create({ tokenHash: hashSecret(token), sessionId: session.id, createdAt: deps.clock.now(), rotatedAt: null, clientId });
   if (!created) throw invalidGrant('The device signed in again or was signed out meanwhile.');
   return token;
 }
@@ -42,17 +46,22 @@ export interface RedeemedRefreshToken {
  * Redeems a refresh token (grant_type=refresh_token): current -> rotates it (compare-and-swap)
  * and slides the session; rotated <= 10 s ago -> the same successor; rotated earlier -> theft:
  * the device session ends (and is revoked on the feed). Anything else is `invalid_grant`.
+ * `clientId` is the client presenting it (null: the first-party client): a token issued to
+ * another client is `invalid_grant` before anything else is looked at, so a stranger holding a
+ * rotated token cannot even end the session with it.
  */
 export async function redeemRefreshToken(
   deps: Deps,
   token: string,
   requestedScopes?: readonly string[],
   request?: FastifyRequest,
+  clientId: string | null = null,
 ): Promise<RedeemedRefreshToken> {
   if (!isRefreshTokenShape(token)) throw invalidGrant();
   const hash = hashSecret(token);
   const record = await deps.stores.refreshTokens.findByHash(hash);
   if (!record) throw invalidGrant();
+  if (record.clientId !== clientId) throw invalidGrant('The refresh token was issued to another client.');
   const now = deps.clock.now();
   const session = await deps.stores.sessions.findById(record.sessionId);
   if (!session || !isSessionLive(session, now)) throw invalidGrant();
@@ -67,7 +76,7 @@ export async function redeemRefreshToken(
 
   const successor = refreshTokenSuccessor(deps.refreshRotationKey, token);
   if (record.rotatedAt === null) {
-    const result = await deps.stores.refreshTokens.rotate(hash, { tokenHash: hashSecret(successor), sessionId: session.id, createdAt: now, rotatedAt: null }, now);
+    const result = await deps.stores.refreshTokens.rotate(hash, { tokenHash: hashSecret(successor), sessionId: session.id, createdAt: now, rotatedAt: null, clientId: record.clientId }, now);
     if (result === 'unknown') throw invalidGrant(); // the session ended meanwhile
     if (result === 'rotated') {
       await deps.stores.sessions.touch(session.id, now, sessionExpiry(deps, now, session.persistent).expiresAt);

@@ -93,8 +93,9 @@ export async function runClients(config: GatehouseConfig, args: string[], option
           process.stdout.write(`Its secret (shown only now; store it in the service's secret store):\n${secret}\n`);
           process.stdout.write(`The service's passports are for "${client.service}".\n`);
         }
-        // device_code is not served yet (issue 14 §2); client_credentials and token-exchange are.
-        if (client.grants.includes('device_code')) process.stdout.write('Gatehouse does not serve the device_code grant yet: this registers the client only.\n');
+        if (client.grants.includes('device_code')) {
+          process.stdout.write(`Devices start signing in with POST /auth/device/authorize, client_id=${client.clientId}; people confirm the code at /device (docs/device-flow.md).\n`);
+        }
         return 0;
       });
     }

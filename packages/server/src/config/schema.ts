@@ -298,6 +298,13 @@ export const SCHEMA = {
       suffix: ' seconds',
     }),
   }),
+  device: group('The device authorization grant (RFC 8628): TVs and CLIs signed in with a code confirmed on /device.', {
+    codeTtlSec: int(600, 'How long a device code and its user code stay valid (seconds).', { min: 60, max: 3600, suffix: ' seconds' }),
+    pollIntervalSec: int(5, 'The polling interval a device is given (seconds); each slow_down adds 5.', { min: 1, max: 60, suffix: ' seconds' }),
+    authorizePerIpPerMinute: int(30, 'Device codes one client IP may ask for per minute (POST /auth/device/authorize; 0: no limit).'),
+    userCodeFailuresPerIpPerMinute: int(10, 'Wrong, expired or used user codes entered on /device per client IP per minute; the next attempt gets 429.', { min: 1 }),
+    userCodeFailuresPerMinute: int(100, 'Wrong, expired or used user codes entered on /device per minute from everywhere together; the next attempt gets 429.', { min: 1 }),
+  }),
   introspection: group('POST /auth/introspect (RFC 7662).', {
     clients: list<IntrospectionClient>('introspectionClient', CLIENT_KEYS, 'Callers allowed to use POST /auth/introspect; none by default (it refuses everyone).'),
   }),

@@ -40,6 +40,8 @@ export interface IssueAccessTokenInput {
   user: UserRecord;
   session: SessionRecord;
   scope: string;
+  /** The registered client the session was granted to (device flow); omitted or null: the first-party client. */
+  clientId?: string | null;
 }
 
 /** Signs a new access token for a device session; `expiresIn` is in seconds. */
@@ -55,7 +57,7 @@ export async function issueAccessToken(
     iss,
     aud: iss,
     sub: input.user.id,
-    client_id: ACCESS_TOKEN_CLIENT_ID,
+    client_id: input.clientId ?? ACCESS_TOKEN_CLIENT_ID,
     scope: input.scope,
     sid: input.session.id,
     did: input.session.deviceId,

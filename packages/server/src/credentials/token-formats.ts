@@ -11,8 +11,22 @@ import { randomSecret } from '../crypto/secrets.js';
  * - OAuth client secret: `ghc_` + the same 43 base62 characters and 6-character checksum as an
  *   API token (53 characters in all): shown once, stored as its SHA-256, recognisable by secret
  *   scanners, and a typo is refused before any lookup;
+ * - device code (RFC 8628): `ghd_` + 43 base64url characters (256 bits), stored as its SHA-256;
  * - session cookie: plain 43 base64url characters (no prefix).
  */
+
+export const DEVICE_CODE_PREFIX = 'ghd_';
+const DEVICE_CODE_RE = /^ghd_[A-Za-z0-9_-]{43}$/;
+
+/** A new device code: `ghd_` + 256 random bits, base64url. */
+export function generateDeviceCode(): string {
+  return DEVICE_CODE_PREFIX + randomSecret();
+}
+
+/** Whether `t` has the shape of a device code (no lookup). */
+export function isDeviceCodeShape(t: string): boolean {
+  return typeof t === 'string' && DEVICE_CODE_RE.test(t);
+}
 
 export const REFRESH_TOKEN_PREFIX = 'ghr_';
 export const API_TOKEN_PREFIX = 'gh_';

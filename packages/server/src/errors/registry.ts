@@ -19,6 +19,11 @@ export const ERROR_REGISTRY = {
   invalid_target: { status: 400, title: 'The client may not ask for a token for this audience' },
   challenge_required: { status: 400, title: 'A solved proof-of-work challenge is required' },
   invalid_challenge: { status: 400, title: 'The proof-of-work solution is wrong, expired or used' },
+  authorization_pending: { status: 400, title: 'The user has not approved the device yet' },
+  slow_down: { status: 400, title: 'The device polls too often' },
+  access_denied: { status: 400, title: 'The user denied the device' },
+  expired_token: { status: 400, title: 'The device code has expired' },
+  invalid_user_code: { status: 400, title: 'The code is wrong, expired or used' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },

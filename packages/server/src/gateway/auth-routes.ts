@@ -18,6 +18,8 @@ export function authRoutes(authUrl: string): RouteConfig[] {
     { path: '/auth/token', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/revoke', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     { path: '/auth/introspect', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
+    // RFC 8628: a TV or CLI asks for a device code before anyone is signed in on it.
+    { path: '/auth/device/authorize', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     // The OpenAPI document of these endpoints (auth/openapi.ts).
     { path: '/auth/openapi.json', upstream, service: AUTH_SERVICE, auth: 'none' },
     { path: '/auth', upstream, service: AUTH_SERVICE, auth: 'required' },

@@ -476,7 +476,8 @@ describe('gateway endpoints and pages', () => {
       token_endpoint: `${h.url}/auth/token`,
       revocation_endpoint: `${h.url}/auth/revoke`,
       introspection_endpoint: `${h.url}/auth/introspect`,
-      grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      device_authorization_endpoint: `${h.url}/auth/device/authorize`,
+      grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     });
   });

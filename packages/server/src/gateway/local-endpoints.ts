@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existingAuthMetrics } from '../auth/auth-metrics.js';
 import { issuerOf } from '../config/issuer.js';
 import type { Deps } from '../context.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_GRANT_TYPES } from '../credentials/token-endpoint-metadata.js';
+import { DEVICE_AUTHORIZATION_PATH, TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_GRANT_TYPES } from '../credentials/token-endpoint-metadata.js';
 import { readiness } from '../stores/health/readiness.js';
 import { mergedMetrics, processMetrics } from '../util/process-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -33,6 +33,7 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     token_endpoint: `${base}/auth/token`,
     revocation_endpoint: `${base}/auth/revoke`,
     introspection_endpoint: `${base}/auth/introspect`,
+    device_authorization_endpoint: `${base}${DEVICE_AUTHORIZATION_PATH}`,
     grant_types_supported: [...TOKEN_GRANT_TYPES],
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: ['none'],

@@ -54,6 +54,8 @@ const PAGES: Record<string, string> = {
   '/signup': 'signup.html',
   '/account': 'account.html',
   '/notes': 'notes.html',
+  // RFC 8628 verification_uri (credentials/token-endpoint-metadata.ts: DEVICE_VERIFICATION_PATH).
+  '/device': 'device.html',
 };
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

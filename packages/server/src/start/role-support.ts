@@ -74,7 +74,7 @@ export class Cleanups {
 }
 
 /**
- * Background work of every role: housekeeping (expired sessions, keys and revocation records;
+ * Background work of every role: housekeeping (expired sessions, keys, revocation records and device codes;
  * idempotent, so several instances may run it) and re-reading signing keys, so a key rotated by
  * `gatehouse keys rotate` (another process) is known well before it signs. Never on a request path.
  */
@@ -86,6 +86,8 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
       await deps.stores.sessions.deleteExpired(now);
       await deps.stores.keys.deleteExpired(now);
       await deps.stores.revocations.deleteExpired(now);
+      // Kept an hour past expiry, so a late poll still hears expired_token rather than invalid_grant.
+      await deps.stores.deviceCodes.deleteExpired(now - HOUR);
     } catch (err) {
       logStoreFailure(logger, err, 'housekeeping failed; will retry');
     }

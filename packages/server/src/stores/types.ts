@@ -214,6 +214,12 @@ export interface RefreshTokenRecord {
   createdAt: number;
   /** When it was exchanged for its successor; null while it is the current token. */
   rotatedAt: number | null;
+  /**
+   * The registered OAuth client the token was issued to (a device-flow session, issue 14); null
+   * for the first-party client `gatehouse`. A successor keeps its predecessor's (`rotate` copies
+   * it, whatever `next` says).
+   */
+  clientId: string | null;
 }
 
 export interface RefreshTokenStore {
@@ -438,9 +444,72 @@ export interface AuditStore {
   deleteOlderThan(ts: number): Promise<number>;
 }
 
+/** Where a device authorization (RFC 8628) stands. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+/** One device authorization request (RFC 8628, issue 14 §2). The device code itself is never stored. */
+export interface DeviceCodeRecord {
+  /** SHA-256 (base64url) of the device code: the primary key. */
+  deviceCodeHash: string;
+  /** The user code, normalised: 8 letters of the user-code alphabet, upper case, no dash. */
+  userCode: string;
+  clientId: string;
+  /** Space-separated scopes the device asked for (already narrowed to what the client may get). */
+  scope: string;
+  deviceName: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** The polling interval in seconds; grows by 5 with every slow_down. */
+  intervalSec: number;
+  /** The last poll that was recorded (only a slow_down records one); null until then. */
+  lastPollAt: number | null;
+  status: DeviceCodeStatus;
+  /** The user who approved or denied it; null while pending. */
+  userId: string | null;
+}
+
+export interface DeviceCodeStore {
+  /**
+   * Inserts a pending request. Throws `UserCodeTakenError` when a request that has not expired
+   * holds the same user code (an expired one is removed first, in the same transaction).
+   */
+  create(record: DeviceCodeRecord): Promise<void>;
+  /** The request with this device-code hash, whatever its state or expiry; null when unknown. */
+  findByHash(deviceCodeHash: string): Promise<DeviceCodeRecord | null>;
+  /** The pending request with this (normalised) user code that has not expired at `now`; null otherwise. */
+  findPendingByUserCode(userCode: string, now: number): Promise<DeviceCodeRecord | null>;
+  /**
+   * pending and unexpired -> `decision`, recording `userId` (one conditional UPDATE: of two
+   * parallel decisions exactly one wins). The updated record, or null when nothing changed.
+   */
+  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number): Promise<DeviceCodeRecord | null>;
+  /** approved and unexpired -> redeemed (one conditional UPDATE); true for exactly one caller. */
+  redeem(deviceCodeHash: string, now: number): Promise<boolean>;
+  /**
+   * redeemed -> approved again: undoes a redemption whose tokens could not be issued (a store
+   * failed after `redeem`), so the device's next poll can try again. Returns whether it changed.
+   */
+  release(deviceCodeHash: string): Promise<boolean>;
+  /**
+   * A slow_down: the interval becomes `intervalSec` and the poll time is recorded, only while
+   * the interval is still `fromIntervalSec` (so two instances seeing the same fast poll add 5 s
+   * once). Returns whether it changed.
+   */
+  slowDown(deviceCodeHash: string, fromIntervalSec: number, intervalSec: number, at: number): Promise<boolean>;
+  /** Removes requests that expired before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+}
+
+export class UserCodeTakenError extends Error {
+  constructor() {
+    super('a live device authorization holds this user code');
+    this.name = 'UserCodeTakenError';
+  }
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'rateLimits' | 'audit', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'rateLimits' | 'audit', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
@@ -449,6 +518,8 @@ export interface Stores {
   apiTokens: ApiTokenStore;
   /** Registered OAuth clients (issue 14). */
   clients: ClientStore;
+  /** Device authorization requests (RFC 8628, issue 14 §2). */
+  deviceCodes: DeviceCodeStore;
   /** Abuse-limit counters (sign-in lock, per-IP limits, used proof-of-work challenges). */
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */

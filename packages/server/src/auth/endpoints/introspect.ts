@@ -97,7 +97,8 @@ async function introspectRefreshToken(deps: Deps, token: string): Promise<Intros
     scope: session.scope ?? grantableScopes(deps.config).join(' '),
     exp: Math.floor(Math.min(session.expiresAt, session.absoluteExpiresAt) / 1000),
     iat: Math.floor(record.createdAt / 1000),
-    client_id: ACCESS_TOKEN_CLIENT_ID,
+    // The client it was issued to: a device-flow client's, or the first party.
+    client_id: record.clientId ?? ACCESS_TOKEN_CLIENT_ID,
     sid: session.id,
     did: session.deviceId,
   };

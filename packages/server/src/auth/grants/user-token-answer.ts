@@ -4,11 +4,11 @@ import type { SessionRecord, UserRecord } from '../../stores/types.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON } from '../oauth.js';
 
-/** 200 with an access token for a user's device session and its next refresh token (RFC 6749 §5.1). */
+/** 200 with an access token for a user's device session and its next refresh token (RFC 6749 §5.1); `clientId`: the registered client it was granted to (null: first party). */
 export async function answerUserToken(
   reply: FastifyReply,
   ctx: EndpointContext,
-  grant: { user: UserRecord; session: SessionRecord; scope: string; refreshToken: string },
+  grant: { user: UserRecord; session: SessionRecord; scope: string; refreshToken: string; clientId?: string | null },
 ): Promise<FastifyReply> {
   const at = await issueAccessToken(ctx.deps, grant);
   return reply

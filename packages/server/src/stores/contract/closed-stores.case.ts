@@ -17,6 +17,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
         refreshTokens: false,
         apiTokens: false,
         clients: false,
+        deviceCodes: false,
         rateLimits: true,
         audit: false,
       });
@@ -30,6 +31,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       await expect(stores.apiTokens.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.clients.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.clients.list()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.deviceCodes.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
     });
   });

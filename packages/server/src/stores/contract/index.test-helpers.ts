@@ -4,6 +4,7 @@ import { runApiTokenStoreContract } from './api-token-store.case.js';
 import { runAuditStoreContract } from './audit-store.case.js';
 import { runClientStoreContract } from './client-store.case.js';
 import { runClosedStoresContract } from './closed-stores.case.js';
+import { runDeviceCodeStoreContract } from './device-code-store.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
 import { runRateLimitStoreContract } from './rate-limit-store.case.js';
 import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
@@ -16,6 +17,7 @@ export {
   runApiTokenStoreContract,
   runAuditStoreContract,
   runClientStoreContract,
+  runDeviceCodeStoreContract,
   runKeyStoreContract,
   runRateLimitStoreContract,
   runRefreshTokenStoreContract,
@@ -33,6 +35,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runApiTokenStoreContract(name, makeStores, options);
   runAuditStoreContract(name, makeStores, options);
   runClientStoreContract(name, makeStores, options);
+  runDeviceCodeStoreContract(name, makeStores, options);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

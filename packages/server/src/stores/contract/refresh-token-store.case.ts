@@ -26,6 +26,7 @@ export function runRefreshTokenStoreContract(name: string, makeStores: MakeStore
       sessionId: session.id,
       createdAt: T0,
       rotatedAt: null,
+      clientId: null,
       ...over,
     });
 
@@ -69,6 +70,15 @@ export function runRefreshTokenStoreContract(name: string, makeStores: MakeStore
       const next = rt({ sessionId: other.id });
       expect(await stores.refreshTokens.rotate(first.tokenHash, next, T0 + 1)).toBe('rotated');
       expect((await stores.refreshTokens.findByHash(next.tokenHash))?.sessionId).toBe(session.id);
+    });
+
+    it('a token issued to a client keeps it through rotation, whatever the successor record says', async () => {
+      const first = rt({ clientId: 'tv-app' });
+      await stores.refreshTokens.create(first);
+      expect(await stores.refreshTokens.findByHash(first.tokenHash)).toEqual(first);
+      const second = rt({ createdAt: T0 + 5, clientId: null });
+      expect(await stores.refreshTokens.rotate(first.tokenHash, second, T0 + 5)).toBe('rotated');
+      expect((await stores.refreshTokens.findByHash(second.tokenHash))?.clientId).toBe('tv-app');
     });
 
     it('20 concurrent rotations of one token: exactly one rotated, one current token left', async () => {

@@ -9,6 +9,7 @@ function toRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
     sessionId: row.session_id,
     createdAt: num(row.created_at),
     rotatedAt: numOrNull(row.rotated_at),
+    clientId: row.client_id ?? null,
   };
 }
 
@@ -34,7 +35,7 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
         if (!session) return false;
         await trx
           .insertInto('refresh_tokens')
-          .values({ token_hash: r.tokenHash, session_id: r.sessionId, created_at: r.createdAt, rotated_at: r.rotatedAt })
+          .values({ token_hash: r.tokenHash, session_id: r.sessionId, created_at: r.createdAt, rotated_at: r.rotatedAt, client_id: r.clientId })
           .execute();
         return true;
       }),
@@ -62,10 +63,11 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
           const row = await trx.selectFrom('refresh_tokens').select('token_hash').where('token_hash', '=', oldHash).executeTakeFirst();
           return row ? 'already_rotated' : 'unknown';
         }
-        const old = await trx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', oldHash).executeTakeFirstOrThrow();
+        // The successor keeps the session and the client of the token it replaces.
+        const old = await trx.selectFrom('refresh_tokens').select(['session_id', 'client_id']).where('token_hash', '=', oldHash).executeTakeFirstOrThrow();
         await trx
           .insertInto('refresh_tokens')
-          .values({ token_hash: next.tokenHash, session_id: old.session_id, created_at: next.createdAt, rotated_at: null })
+          .values({ token_hash: next.tokenHash, session_id: old.session_id, created_at: next.createdAt, rotated_at: null, client_id: old.client_id ?? null })
           .execute();
         return 'rotated';
       }),

@@ -187,6 +187,33 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.dropTable('oauth_clients').ifExists().execute();
       },
     },
+    '0007_device_codes': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Device authorization requests (RFC 8628, issue 14 §2): the device code is held as a SHA-256 hash only.
+        await db.schema
+          .createTable('device_codes')
+          .ifNotExists()
+          .addColumn('device_code_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_code', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.client_id').onDelete('cascade'))
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('device_name', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('interval_sec', 'integer', (c) => c.notNull())
+          .addColumn('last_poll_at', 'bigint')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+          .execute();
+        await db.schema.createIndex('device_codes_user_code_key').ifNotExists().unique().on('device_codes').column('user_code').execute();
+        await db.schema.createIndex('device_codes_expires_at_idx').ifNotExists().on('device_codes').column('expires_at').execute();
+        // The client a refresh token was issued to (a device-flow session); null: the first-party client.
+        await addColumnIfMissing(db, 'refresh_tokens', 'client_id', 'text');
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('device_codes').ifExists().execute();
+      },
+    },
     '0008_client_service': {
       async up(db: Kysely<unknown>): Promise<void> {
         // A confidential client's own service: the audience of the passports it receives, which

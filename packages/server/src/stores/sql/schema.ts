@@ -64,6 +64,25 @@ export interface RefreshTokensTable {
   created_at: number;
   /** null while the token is current. */
   rotated_at: number | null;
+  /** The OAuth client it was issued to (0007); null for the first-party client. */
+  client_id: string | null;
+}
+
+export interface DeviceCodesTable {
+  /** SHA-256 (base64url) of the device code; primary key. */
+  device_code_hash: string;
+  /** Normalised (8 letters, no dash); unique (an expired holder is removed before a reuse). */
+  user_code: string;
+  client_id: string;
+  scope: string;
+  device_name: string | null;
+  created_at: number;
+  expires_at: number;
+  interval_sec: number;
+  last_poll_at: number | null;
+  /** 'pending' | 'approved' | 'denied' | 'redeemed'. */
+  status: string;
+  user_id: string | null;
 }
 
 export interface ApiTokensTable {
@@ -121,6 +140,7 @@ export interface GatehouseDb {
   api_tokens: ApiTokensTable;
   audit_events: AuditEventsTable;
   oauth_clients: OauthClientsTable;
+  device_codes: DeviceCodesTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

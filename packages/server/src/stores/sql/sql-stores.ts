@@ -2,6 +2,7 @@ import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, typ
 import { SqlApiTokenStore } from '../api-tokens/sql-api-token-store.js';
 import { SqlAuditStore } from '../audit/sql-audit-store.js';
 import { SqlClientStore } from '../clients/sql-client-store.js';
+import { SqlDeviceCodeStore } from '../device-codes/sql-device-code-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
 import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
 import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
@@ -42,7 +43,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
   }
   return {
     health,
-    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, rateLimits: 'memory', audit: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, rateLimits: 'memory', audit: label },
     users: new SqlUserStore(db, flavor),
     sessions: new SqlSessionStore(db, flavor),
     keys: new SqlKeyStore(db, flavor),
@@ -50,6 +51,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     refreshTokens: new SqlRefreshTokenStore(db, flavor),
     apiTokens: new SqlApiTokenStore(db, flavor),
     clients: new SqlClientStore(db, flavor),
+    deviceCodes: new SqlDeviceCodeStore(db, flavor),
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
     async ready() {
@@ -60,7 +62,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, rateLimits: true, audit: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, deviceCodes: ok, rateLimits: true, audit: ok };
     },
     async close() {
       if (guard.closed) return;

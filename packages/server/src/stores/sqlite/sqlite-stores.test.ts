@@ -53,6 +53,7 @@ describe('openSqliteStores', () => {
         refreshTokens: label,
         apiTokens: label,
         clients: label,
+        deviceCodes: label,
         rateLimits: 'memory',
         audit: label,
       });
@@ -64,6 +65,7 @@ describe('openSqliteStores', () => {
         refreshTokens: true,
         apiTokens: true,
         clients: true,
+        deviceCodes: true,
         rateLimits: true,
         audit: true,
       });

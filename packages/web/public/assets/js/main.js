@@ -2,9 +2,10 @@
 /**
  * Gatehouse web pages: the one module entry of every page (native ES modules from 'self',
  * no build step, no dependencies). The page it drives is named by
- * <body data-page="signin|signup|home|notes|account">.
+ * <body data-page="signin|signup|home|notes|account|device">.
  */
 import { initAccount } from './account.js';
+import { initDevice } from './device.js';
 import { initHome } from './home.js';
 import { initNotes } from './notes.js';
 import { initSignin } from './signin.js';
@@ -17,6 +18,7 @@ const PAGES = {
   home: initHome,
   notes: initNotes,
   account: initAccount,
+  device: initDevice,
 };
 
 function start() {
