@@ -12,8 +12,14 @@
 // timed slice, so their cost is not counted. For scale, a third variant times the
 // client_credentials grant of the same client: the same client authentication, parsing and one
 // signature, without a subject to verify or a session to read. Target: < 0.3 ms (300 µs) per exchange.
-// Bounded: ROUNDS x 2 x EXCHANGES sequential requests (undici request(), keep-alive). Needs `npm run build`.
-//   node bench/token-exchange.mjs [--exchanges 1000] [--rounds 3]
+// Before/after: `--baseline-cli <other build>/packages/server/dist/cli/main.js` runs a second
+// `gatehouse auth` of that build (its own data directory, client and user) and interleaves its
+// slices with this build's in every round (the order alternating), so both see the same load.
+// `--cpu-prof <dir>` runs this build's auth service under `node --cpu-prof` (profile written
+// there at the end). Bounded: ROUNDS x 3 x EXCHANGES sequential requests per build (undici
+// request(), keep-alive). Needs `npm run build`.
+//   node bench/token-exchange.mjs [--exchanges 1000] [--rounds 3] [--baseline-cli <cli>] [--cpu-prof <dir>]
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
@@ -22,105 +28,143 @@ import { openKeyring } from '../packages/server/dist/crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../packages/server/dist/crypto/master-key.js';
 import { openSqliteStores } from '../packages/server/dist/stores/sqlite/open-sqlite-stores.js';
 import { systemClock } from '../packages/server/dist/util/clock.js';
-import { CLI, cleanup, median, root, startChild, startRole, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, median, root, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
 
-const { values } = parseArgs({ options: { exchanges: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: {
+    exchanges: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+    'baseline-cli': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
 const EXCHANGES = Math.max(50, Math.min(Number(values.exchanges), 5000));
 const ROUNDS = Math.max(1, Math.min(Number(values.rounds), 10));
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const BUILDS = values['baseline-cli'] ? [['this', CLI], ['baseline', values['baseline-cli']]] : [['this', CLI]];
 
 const watchdog = setTimeout(() => {
   console.error('token-exchange.mjs: over its time budget; stopping');
   void cleanup().then(() => process.exit(1));
-}, (ROUNDS * EXCHANGES * 0.02 + 120) * 1000);
+}, (BUILDS.length * ROUNDS * EXCHANGES * 0.03 + 120) * 1000);
 watchdog.unref();
 process.on('unhandledRejection', (err) => {
   console.error(err);
   void cleanup().then(() => process.exit(1));
 });
 
-const dataDir = tempDir();
 const ISSUER = 'http://127.0.0.1:8080';
-// The issuer fixed, so the passports minted here carry the one the auth service expects.
-const configFile = writeConfig({ passport: { issuer: ISSUER } });
-const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: configFile };
-
-// The calling service's client, registered with the CLI like an operator would.
-const add = await startChild(
-  [CLI, 'clients', 'add', 'svc-a', '--name', 'Bench A', '--type', 'confidential', '--grants', 'token-exchange,client_credentials', '--scopes', 'notes:read', '--audiences', 'svc-b'],
-  env,
-  /^(ghc_[0-9A-Za-z]{49})$/m,
-);
-const secret = add.url;
-await add.stop();
-const auth = await startRole('auth', env);
-const pid = auth.proc.pid;
-
-// A user and a session, through the auth service itself.
 const json = { 'content-type': 'application/json' };
-const up = await fetch(`${auth.url}/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'bench-user', password: 'benchmark passphrase 1' }) });
-if (up.status !== 201) throw new Error(`sign-up: ${up.status} ${await up.text()}`);
-const inRes = await fetch(`${auth.url}/auth/signin`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'bench-user', password: 'benchmark passphrase 1', device_id: 'bench' }) });
-if (inRes.status !== 200) throw new Error(`sign-in: ${inRes.status} ${await inRes.text()}`);
-const signedIn = await inRes.json();
 
-// The auth service's keys, read from the same data directory (as the gateway of `gatehouse start` would).
-const stores = await openSqliteStores({ file: join(dataDir, 'gatehouse.db'), clock: systemClock });
-const masterKey = await loadOrCreateMasterKey({ configured: null, dataDir, required: false });
-const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock: systemClock });
-const subject = { auth: 'session', user: signedIn.user, sid: signedIn.session.id, did: signedIn.session.device_id, scope: undefined };
-async function mint() {
-  const iat = Math.floor(Date.now() / 1000);
-  return signPassport(passportClaims(ISSUER, subject, 'svc-a', iat, iat + 60), keyring.signingKey());
+/** One `gatehouse auth` of `cli` on a data directory of its own, with the client svc-a, a signed-in user, and its keys opened here. */
+async function startTarget(name, cli) {
+  const dataDir = tempDir();
+  // The issuer fixed, so the passports minted here carry the one the auth service expects.
+  const configFile = writeConfig({ passport: { issuer: ISSUER } });
+  const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: configFile };
+  // The calling service's client, registered with the CLI like an operator would.
+  const add = await startChild(
+    [cli, 'clients', 'add', 'svc-a', '--name', 'Bench A', '--type', 'confidential', '--grants', 'token-exchange,client_credentials', '--scopes', 'notes:read', '--audiences', 'svc-b'],
+    env,
+    /^(ghc_[0-9A-Za-z]{49})$/m,
+  );
+  const secret = add.url;
+  await add.stop();
+  const profile = name === 'this' && values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const auth = await startChild([...profile, cli, 'auth', '--port', '0'], env, /is up at (http:\/\/\S+)/);
+  // A user and a session, through the auth service itself.
+  const up = await fetch(`${auth.url}/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'bench-user', password: 'benchmark passphrase 1' }) });
+  if (up.status !== 201) throw new Error(`sign-up: ${up.status} ${await up.text()}`);
+  const inRes = await fetch(`${auth.url}/auth/signin`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'bench-user', password: 'benchmark passphrase 1', device_id: 'bench' }) });
+  if (inRes.status !== 200) throw new Error(`sign-in: ${inRes.status} ${await inRes.text()}`);
+  const signedIn = await inRes.json();
+  // The auth service's keys, read from the same data directory (as the gateway of `gatehouse start` would).
+  const stores = await openSqliteStores({ file: join(dataDir, 'gatehouse.db'), clock: systemClock });
+  const masterKey = await loadOrCreateMasterKey({ configured: null, dataDir, required: false });
+  const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock: systemClock });
+  const subject = { auth: 'session', user: signedIn.user, sid: signedIn.session.id, did: signedIn.session.device_id, scope: undefined };
+  const authorization = `Basic ${Buffer.from(`svc-a:${secret}`).toString('base64')}`;
+  return {
+    name,
+    pid: auth.proc.pid,
+    url: auth.url,
+    authorization,
+    stop: auth.stop,
+    async mint() {
+      const iat = Math.floor(Date.now() / 1000);
+      return signPassport(passportClaims(ISSUER, subject, 'svc-a', iat, iat + 60), keyring.signingKey());
+    },
+    async close() {
+      keyring.close();
+      await stores.close();
+    },
+  };
 }
 
-const authorization = `Basic ${Buffer.from(`svc-a:${secret}`).toString('base64')}`;
 const CC_BODY = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
-async function exchange(passport) {
-  const r = await request(`${auth.url}/auth/token`, {
+async function exchange(target, passport) {
+  const r = await request(`${target.url}/auth/token`, {
     method: 'POST',
-    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: target.authorization, 'content-type': 'application/x-www-form-urlencoded' },
     body: passport === null ? CC_BODY : new URLSearchParams({ grant_type: GRANT, subject_token: passport, subject_token_type: JWT, audience: 'svc-b' }).toString(),
   });
   const text = await r.body.text();
-  if (r.statusCode !== 200) throw new Error(`exchange: ${r.statusCode} ${text}`);
+  if (r.statusCode !== 200) throw new Error(`exchange (${target.name}): ${r.statusCode} ${text}`);
 }
 
-/** CPU µs of the auth process per exchange over `passports`. */
-async function slice(passports) {
-  const before = threadCpuNs(pid);
+/** CPU µs of the target's auth process per exchange over `passports`. */
+async function slice(target, passports) {
+  const before = threadCpuNs(target.pid);
   const t0 = performance.now();
-  for (const p of passports) await exchange(p);
+  for (const p of passports) await exchange(target, p);
   const wall = performance.now() - t0;
-  const after = threadCpuNs(pid);
+  const after = threadCpuNs(target.pid);
   return { cpuUs: (after.all - before.all) / 1e3 / passports.length, mainUs: (after.main - before.main) / 1e3 / passports.length, wallUs: (wall * 1e3) / passports.length };
 }
 
-if (threadCpuNs(pid) === null) throw new Error('needs Linux /proc to read the auth process CPU');
+const targets = [];
+for (const [name, cli] of BUILDS) targets.push(await startTarget(name, cli));
+if (threadCpuNs(targets[0].pid) === null) throw new Error('needs Linux /proc to read the auth process CPU');
 // Warm-up: the JIT, the statement cache, the connection.
-for (let i = 0; i < 300; i++) await exchange(await mint());
+for (const t of targets) for (let i = 0; i < 300; i++) await exchange(t, i % 3 === 2 ? null : await t.mint());
 
 const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant' };
-const results = { fresh: [], same: [], cc: [] };
+const results = Object.fromEntries(targets.map((t) => [t.name, { fresh: [], same: [], cc: [] }]));
+const pad = Math.max(...targets.map((t) => t.name.length));
 for (let round = 1; round <= ROUNDS; round++) {
-  const fresh = [];
-  for (let i = 0; i < EXCHANGES; i++) fresh.push(await mint());
-  const one = await mint();
-  for (const [name, passports] of [['fresh', fresh], ['same', Array(EXCHANGES).fill(one)], ['cc', Array(EXCHANGES).fill(null)]]) {
-    const r = await slice(passports);
-    results[name].push(r);
-    console.log(`round ${round} ${LABELS[name].padEnd(34)} auth CPU ${r.cpuUs.toFixed(1)} µs/exchange (main thread ${r.mainUs.toFixed(1)})  wall ${r.wallUs.toFixed(1)} µs`);
+  const order = round % 2 === 1 ? targets : [...targets].reverse();
+  const passports = new Map();
+  for (const t of targets) {
+    const fresh = [];
+    for (let i = 0; i < EXCHANGES; i++) fresh.push(await t.mint());
+    passports.set(t, { fresh, same: Array(EXCHANGES).fill(await t.mint()), cc: Array(EXCHANGES).fill(null) });
+  }
+  for (const name of ['fresh', 'same', 'cc']) {
+    for (const t of order) {
+      const r = await slice(t, passports.get(t)[name]);
+      results[t.name][name].push(r);
+      console.log(`round ${round} ${t.name.padEnd(pad)} ${LABELS[name].padEnd(34)} auth CPU ${r.cpuUs.toFixed(1)} µs/request (main thread ${r.mainUs.toFixed(1)})  wall ${r.wallUs.toFixed(1)} µs`);
+    }
   }
 }
 console.log('');
 for (const name of ['fresh', 'same', 'cc']) {
-  const cpu = median(results[name].map((r) => r.cpuUs));
-  const main = median(results[name].map((r) => r.mainUs));
-  const target = name === 'cc' ? '(baseline: the same client authentication and one signature, no subject)' : `target < 300 µs: ${cpu < 300 ? 'met' : 'NOT met'}`;
-  console.log(`${LABELS[name].padEnd(34)} auth-service CPU per request: median ${cpu.toFixed(1)} µs (main thread ${main.toFixed(1)} µs); ${target}`);
+  const cpu = {};
+  for (const t of targets) {
+    cpu[t.name] = median(results[t.name][name].map((r) => r.cpuUs));
+    const main = median(results[t.name][name].map((r) => r.mainUs));
+    const target = name === 'cc' ? '(the same client authentication and one signature, no subject)' : `target < 300 µs: ${cpu[t.name] < 300 ? 'met' : 'NOT met'}`;
+    console.log(`${t.name.padEnd(pad)} ${LABELS[name].padEnd(34)} auth-service CPU per request: median ${cpu[t.name].toFixed(1)} µs (main thread ${main.toFixed(1)} µs); ${target}`);
+  }
+  if (cpu.baseline !== undefined) {
+    const paired = results.this[name].map((r, i) => r.cpuUs / results.baseline[name][i].cpuUs);
+    console.log(`${''.padEnd(pad)} ${LABELS[name].padEnd(34)} this / baseline: median of per-round ratios ${median(paired).toFixed(3)} (${(cpu.this - cpu.baseline).toFixed(1)} µs)`);
+  }
 }
-console.log(`(${ROUNDS} rounds x ${EXCHANGES} sequential exchanges per variant, gatehouse auth on SQLite, Node ${process.version}, ${new Date().toISOString()}, ${root})`);
-keyring.close();
-await stores.close();
+console.log(`(${ROUNDS} rounds x ${EXCHANGES} sequential requests per variant and build, gatehouse auth on SQLite, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}, ${root})`);
+for (const t of targets) {
+  await t.close();
+  await t.stop();
+}
 await cleanup();
