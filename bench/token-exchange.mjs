@@ -19,6 +19,8 @@
 // there at the end). Bounded: ROUNDS x 3 x EXCHANGES sequential requests per build (undici
 // request(), keep-alive). Needs `npm run build`.
 //   node bench/token-exchange.mjs [--exchanges 1000] [--rounds 3] [--baseline-cli <cli>] [--cpu-prof <dir>]
+import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +29,7 @@ import { passportClaims, signPassport } from '../packages/server/dist/credential
 import { openKeyring } from '../packages/server/dist/crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../packages/server/dist/crypto/master-key.js';
 import { openSqliteStores } from '../packages/server/dist/stores/sqlite/open-sqlite-stores.js';
+import { createPassportVerifier } from '../packages/sdk/dist/index.js';
 import { systemClock } from '../packages/server/dist/util/clock.js';
 import { CLI, cleanup, median, root, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
 
@@ -71,7 +74,7 @@ async function startTarget(name, cli) {
   );
   const secret = add.url;
   await add.stop();
-  const profile = name === 'this' && values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const profile = name === 'this' && values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', values['cpu-prof']] : [];
   const auth = await startChild([...profile, cli, 'auth', '--port', '0'], env, /is up at (http:\/\/\S+)/);
   // A user and a session, through the auth service itself.
   const up = await fetch(`${auth.url}/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'bench-user', password: 'benchmark passphrase 1' }) });
@@ -87,6 +90,9 @@ async function startTarget(name, cli) {
   const authorization = `Basic ${Buffer.from(`svc-a:${secret}`).toString('base64')}`;
   return {
     name,
+    stores,
+    keyring,
+    sid: signedIn.session.id,
     pid: auth.proc.pid,
     url: auth.url,
     authorization,
@@ -103,7 +109,14 @@ async function startTarget(name, cli) {
 }
 
 const CC_BODY = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+const HTTP_FLOOR = Symbol('GET /healthz');
 async function exchange(target, passport) {
+  if (passport === HTTP_FLOOR) {
+    const h = await request(`${target.url}/healthz`);
+    const text = await h.body.text();
+    if (h.statusCode !== 200) throw new Error(`healthz (${target.name}): ${h.statusCode} ${text}`);
+    return;
+  }
   const r = await request(`${target.url}/auth/token`, {
     method: 'POST',
     headers: { authorization: target.authorization, 'content-type': 'application/x-www-form-urlencoded' },
@@ -129,8 +142,59 @@ if (threadCpuNs(targets[0].pid) === null) throw new Error('needs Linux /proc to 
 // Warm-up: the JIT, the statement cache, the connection.
 for (const t of targets) for (let i = 0; i < 300; i++) await exchange(t, i % 3 === 2 ? null : await t.mint());
 
-const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant' };
-const results = Object.fromEntries(targets.map((t) => [t.name, { fresh: [], same: [], cc: [] }]));
+// The parts, in this process (this build's code, the first target's keys and database): CPU µs each, main thread and all
+// threads; measured before the rounds (a small heap: no garbage of the rounds collected meanwhile), printed at the end.
+const partLines = [];
+function selfCpuNs() {
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      all += ns;
+      if (tid === String(process.pid)) main = ns;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { main, all };
+}
+async function part(label, n, fn) {
+  for (let i = 0; i < 200; i++) await fn();
+  const samples = [];
+  for (let round = 0; round < 3; round++) {
+    const before = selfCpuNs();
+    for (let i = 0; i < n; i++) await fn();
+    const after = selfCpuNs();
+    samples.push({ all: (after.all - before.all) / 1e3 / n, main: (after.main - before.main) / 1e3 / n });
+  }
+  const all = median(samples.map((x) => x.all));
+  const main = median(samples.map((x) => x.main));
+  partLines.push(`  ${label.padEnd(60)} ${all.toFixed(1).padStart(6)} µs (main thread ${main.toFixed(1)})`);
+}
+{
+  const t = targets[0];
+  const passport = await t.mint();
+  const claims = { ...(await createPassportVerifier({ jwks: () => t.keyring.jwks(), issuer: ISSUER, audience: 'svc-a', cacheMax: 0 }).verify(passport)) };
+  const uncached = createPassportVerifier({ jwks: () => t.keyring.jwks(), issuer: ISSUER, audience: 'svc-a', cacheMax: 0 });
+  const jwk = t.keyring.jwks().keys[0];
+  const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+  // The service's private key is not extractable; the cost of a signature does not depend on the key.
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const dot = passport.lastIndexOf('.');
+  const data = Buffer.from(passport.slice(0, dot));
+  const sig = Buffer.from(passport.slice(dot + 1), 'base64url');
+  await part('signPassport (jose SignJWT, WebCrypto Ed25519)', EXCHANGES, () => signPassport(claims, t.keyring.signingKey()));
+  await part('SDK verifier, full verification (jose jwtVerify, WebCrypto)', EXCHANGES, () => uncached.verify(passport));
+  await part('raw node:crypto Ed25519 sign of the same bytes (for scale)', EXCHANGES, () => edSign(null, data, privateKey));
+  await part('raw node:crypto Ed25519 verify of the same bytes (for scale)', EXCHANGES, () => edVerify(null, data, publicKey, sig));
+  await part('stores.clients.get (compiled query, SQLite)', EXCHANGES, () => t.stores.clients.get('svc-a'));
+  await part('stores.sessions.findById (SQLite)', EXCHANGES, () => t.stores.sessions.findById(t.sid));
+}
+
+const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant', http: 'GET /healthz (HTTP floor)' };
+const VARIANTS = Object.keys(LABELS);
+const results = Object.fromEntries(targets.map((t) => [t.name, Object.fromEntries(VARIANTS.map((v) => [v, []]))]));
 const pad = Math.max(...targets.map((t) => t.name.length));
 for (let round = 1; round <= ROUNDS; round++) {
   const order = round % 2 === 1 ? targets : [...targets].reverse();
@@ -138,9 +202,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const t of targets) {
     const fresh = [];
     for (let i = 0; i < EXCHANGES; i++) fresh.push(await t.mint());
-    passports.set(t, { fresh, same: Array(EXCHANGES).fill(await t.mint()), cc: Array(EXCHANGES).fill(null) });
+    passports.set(t, { fresh, same: Array(EXCHANGES).fill(await t.mint()), cc: Array(EXCHANGES).fill(null), http: Array(EXCHANGES).fill(HTTP_FLOOR) });
   }
-  for (const name of ['fresh', 'same', 'cc']) {
+  for (const name of VARIANTS) {
     for (const t of order) {
       const r = await slice(t, passports.get(t)[name]);
       results[t.name][name].push(r);
@@ -149,12 +213,13 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 console.log('');
-for (const name of ['fresh', 'same', 'cc']) {
+for (const name of VARIANTS) {
   const cpu = {};
   for (const t of targets) {
     cpu[t.name] = median(results[t.name][name].map((r) => r.cpuUs));
     const main = median(results[t.name][name].map((r) => r.mainUs));
-    const target = name === 'cc' ? '(the same client authentication and one signature, no subject)' : `target < 300 µs: ${cpu[t.name] < 300 ? 'met' : 'NOT met'}`;
+    const target =
+      name === 'cc' ? '(parsing, client authentication, one signature; no subject)' : name === 'http' ? '(no parsing, no store, no crypto)' : `target < 300 µs: ${cpu[t.name] < 300 ? 'met' : 'NOT met'}`;
     console.log(`${t.name.padEnd(pad)} ${LABELS[name].padEnd(34)} auth-service CPU per request: median ${cpu[t.name].toFixed(1)} µs (main thread ${main.toFixed(1)} µs); ${target}`);
   }
   if (cpu.baseline !== undefined) {
@@ -162,6 +227,9 @@ for (const name of ['fresh', 'same', 'cc']) {
     console.log(`${''.padEnd(pad)} ${LABELS[name].padEnd(34)} this / baseline: median of per-round ratios ${median(paired).toFixed(3)} (${(cpu.this - cpu.baseline).toFixed(1)} µs)`);
   }
 }
+
+console.log(`\nThe parts, in the bench process before the rounds (this build, CPU per call, median of 3 x ${EXCHANGES}):`);
+for (const line of partLines) console.log(line);
 console.log(`(${ROUNDS} rounds x ${EXCHANGES} sequential requests per variant and build, gatehouse auth on SQLite, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}, ${root})`);
 for (const t of targets) {
   await t.close();
