@@ -18,7 +18,9 @@
 // `--cpu-prof <dir>` runs this build's auth service under `node --cpu-prof` (profile written
 // there at the end). Bounded: ROUNDS x 3 x EXCHANGES sequential requests per build (undici
 // request(), keep-alive). Needs `npm run build`.
-//   node bench/token-exchange.mjs [--exchanges 1000] [--rounds 3] [--baseline-cli <cli>] [--cpu-prof <dir>]
+// `--redis` adds the rate-limit calls of a successful client authentication on a private
+// redis-server, before and after the change that made them reads only.
+//   node bench/token-exchange.mjs [--exchanges 1000] [--rounds 3] [--baseline-cli <cli>] [--cpu-prof <dir>] [--redis]
 import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -31,7 +33,8 @@ import { loadOrCreateMasterKey } from '../packages/server/dist/crypto/master-key
 import { openSqliteStores } from '../packages/server/dist/stores/sqlite/open-sqlite-stores.js';
 import { createPassportVerifier } from '../packages/sdk/dist/index.js';
 import { systemClock } from '../packages/server/dist/util/clock.js';
-import { CLI, cleanup, median, root, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
+import { CLI, cleanup, median, PrivateRedis, root, startChild, tempDir, threadCpuNs, writeConfig } from './cluster.mjs';
+import { RedisRateLimitStore } from '../packages/server/dist/stores/rate-limits/redis-rate-limit-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'baseline-cli': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    redis: { type: 'boolean', default: false },
   },
 });
 const EXCHANGES = Math.max(50, Math.min(Number(values.exchanges), 5000));
@@ -190,6 +194,25 @@ async function part(label, n, fn) {
   await part('raw node:crypto Ed25519 verify of the same bytes (for scale)', EXCHANGES, () => edVerify(null, data, publicKey, sig));
   await part('stores.clients.get (compiled query, SQLite)', EXCHANGES, () => t.stores.clients.get('svc-a'));
   await part('stores.sessions.findById (SQLite)', EXCHANGES, () => t.stores.sessions.findById(t.sid));
+  if (values.redis) {
+    // The rate-limit calls of one successful client authentication on Redis (several instances):
+    // before (peek the address, reserve a point for the client, give it back) and now (two peeks).
+    const redis = new PrivateRedis();
+    await redis.start();
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const rl = new RedisRateLimitStore({ client });
+    const clientRule = { points: 5, durationSec: 900 };
+    const ipRule = { points: 30, durationSec: 60 };
+    await part('rate limits, Redis: peek ip + consume + reset client (before)', EXCHANGES, async () => {
+      await rl.peek('ip', ipRule);
+      await rl.consume('client', clientRule);
+      await rl.reset('client');
+    });
+    await part('rate limits, Redis: peek ip + peek client, in parallel (now)', EXCHANGES, () => Promise.all([rl.peek('ip', ipRule), rl.peek('client', clientRule)]));
+    client.disconnect();
+    await redis.kill();
+  }
 }
 
 const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant', http: 'GET /healthz (HTTP floor)' };
