@@ -114,7 +114,14 @@ async function startTarget(name, cli) {
 
 const CC_BODY = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
 const HTTP_FLOOR = Symbol('GET /healthz');
+const REFUSED = Symbol('POST /auth/token grant_type=unknown');
 async function exchange(target, passport) {
+  if (passport === REFUSED) {
+    const r = await request(`${target.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=unknown' });
+    const text = await r.body.text();
+    if (r.statusCode !== 400) throw new Error(`refused POST (${target.name}): ${r.statusCode} ${text}`);
+    return;
+  }
   if (passport === HTTP_FLOOR) {
     const h = await request(`${target.url}/healthz`);
     const text = await h.body.text();
@@ -215,7 +222,7 @@ async function part(label, n, fn) {
   }
 }
 
-const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant', http: 'GET /healthz (HTTP floor)' };
+const LABELS = { fresh: 'exchange, fresh subject passport', same: 'exchange, same subject passport', cc: 'client_credentials grant', refused: 'POST, unknown grant_type (400)', http: 'GET /healthz (HTTP floor)' };
 const VARIANTS = Object.keys(LABELS);
 const results = Object.fromEntries(targets.map((t) => [t.name, Object.fromEntries(VARIANTS.map((v) => [v, []]))]));
 const pad = Math.max(...targets.map((t) => t.name.length));
@@ -225,7 +232,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const t of targets) {
     const fresh = [];
     for (let i = 0; i < EXCHANGES; i++) fresh.push(await t.mint());
-    passports.set(t, { fresh, same: Array(EXCHANGES).fill(await t.mint()), cc: Array(EXCHANGES).fill(null), http: Array(EXCHANGES).fill(HTTP_FLOOR) });
+    passports.set(t, { fresh, same: Array(EXCHANGES).fill(await t.mint()), cc: Array(EXCHANGES).fill(null), refused: Array(EXCHANGES).fill(REFUSED), http: Array(EXCHANGES).fill(HTTP_FLOOR) });
   }
   for (const name of VARIANTS) {
     for (const t of order) {
@@ -242,7 +249,13 @@ for (const name of VARIANTS) {
     cpu[t.name] = median(results[t.name][name].map((r) => r.cpuUs));
     const main = median(results[t.name][name].map((r) => r.mainUs));
     const target =
-      name === 'cc' ? '(parsing, client authentication, one signature; no subject)' : name === 'http' ? '(no parsing, no store, no crypto)' : `target < 300 µs: ${cpu[t.name] < 300 ? 'met' : 'NOT met'}`;
+      name === 'cc'
+        ? '(parsing, client authentication, one signature; no subject)'
+        : name === 'http'
+          ? '(no body, no store, no crypto)'
+          : name === 'refused'
+            ? '(a form body parsed, an OAuth error answered; no client, no store, no crypto)'
+            : `target < 300 µs: ${cpu[t.name] < 300 ? 'met' : 'NOT met'}`;
     console.log(`${t.name.padEnd(pad)} ${LABELS[name].padEnd(34)} auth-service CPU per request: median ${cpu[t.name].toFixed(1)} µs (main thread ${main.toFixed(1)} µs); ${target}`);
   }
   if (cpu.baseline !== undefined) {
