@@ -85,9 +85,18 @@ const ipKey = (request: FastifyRequest): string => `client-auth:ip:${ipBucket(cl
  * Authenticates the client of a token request. With a secret (Basic or body): the client must
  * exist, be confidential and the secret be live (`verifyClientSecret`, constant time), else 401
  * invalid_client, the same answer whatever was wrong. Failures count per client id
- * (`signin.maxFailures` per `signin.lockWindowSec`, reserved before the check) and per address
- * (`signin.perIpPerMinute` a minute); past either, 429 at once, right secret or not. A success clears the client's count
- * and records the use (`touchLastUsed`, at most once a minute per client and process).
+ * (`signin.maxFailures` per `signin.lockWindowSec`) and per address (`signin.perIpPerMinute` a
+ * minute); past either, 429 at once, right secret or not. A success writes nothing to the
+ * rate-limit store unless the client had failures to clear, and records the use
+ * (`touchLastUsed`, at most once a minute per client and process).
+ *
+ * Unlike a sign-in, no attempt is reserved before the check: the counters are read (`peek`), the
+ * secret checked, and a failure counted afterwards. A sign-in reserves a point first so that N
+ * parallel guesses at a weak password check at most `maxFailures` of them; a client secret is
+ * 256 bits the server generated (`ghc_…`, credentials/token-formats.ts), so a burst of parallel
+ * guesses (each still counted, and refused once the count is reached) has no chance either way,
+ * and the token request of a service, every few minutes or per exchanged call, stays free of
+ * store writes (two per success on Redis before: the reservation and its reset).
  */
 export async function authenticateTokenClient(
   deps: Deps,
@@ -115,23 +124,21 @@ export async function authenticateTokenClient(
 
   const rules = failureRules(deps);
   const rl = deps.stores.rateLimits;
-  const byIp = rules.ip ? await rl.peek(ipKey(request), rules.ip) : null;
+  const [byIp, byClient] = await Promise.all([rules.ip ? rl.peek(ipKey(request), rules.ip) : null, rl.peek(clientKey(id), rules.client)]);
   if (byIp && !byIp.allowed) throw rateLimited(byIp.retryAfterMs, 'Too many failed client authentications from your network.');
-  // One attempt is reserved atomically before the secret is checked (as sign-ins do), so N
-  // parallel guesses check at most `maxFailures` secrets; a success gives the point back.
-  const reserved = await rl.consume(clientKey(id), rules.client);
-  if (!reserved.allowed) throw rateLimited(reserved.retryAfterMs, 'Too many failed authentications for this client.');
+  if (!byClient.allowed) throw rateLimited(byClient.retryAfterMs, 'Too many failed authentications for this client.');
 
   const now = deps.clock.now();
   const client = CLIENT_ID_RE.test(id) ? await deps.stores.clients.get(id) : null;
   // Hashes the presented secret even for an unknown client: the answer takes as long either way.
   const ok = client !== null ? verifyClientSecret(client, secret, now) : (hashSecret(secret), false);
   if (!ok || client === null) {
-    if (rules.ip) await rl.consume(ipKey(request), rules.ip);
+    await Promise.all([rl.consume(clientKey(id), rules.client), rules.ip ? rl.consume(ipKey(request), rules.ip) : null]);
     deps.logger.info({ event: 'client_auth.failure', client_known: client !== null, method, ip: clientIp(request) }, 'client authentication failed');
     throw invalidClient();
   }
-  await rl.reset(clientKey(id));
+  // A success clears the client's earlier failures: a write only when there are some.
+  if (byClient.consumed > 0) await rl.reset(clientKey(id));
   touch(deps, client, now);
   return { kind: 'confidential', client };
 }

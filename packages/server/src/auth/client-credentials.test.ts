@@ -107,15 +107,52 @@ describe('client authentication at the token endpoint', () => {
     expect(locked.headers['retry-after']).toMatch(/^[0-9]+$/);
   });
 
-  it('30 parallel wrong secrets for one client: at most signin.maxFailures are checked, the rest get 429', async () => {
+  it('30 parallel wrong secrets for one client: every failure counts, and then even the right secret gets 429', async () => {
+    // No point is reserved before the check (a client secret is 256 random bits: a parallel burst
+    // has no chance of a guess), but each failure is counted, so the burst locks the client id.
     const grantable = h.deps.config.tokens.defaultScopes;
-    const wrong = (await addClient(h.deps.stores.clients, { clientId: 'parallel', name: 'P', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] }, grantable, h.clock.now())).secret!;
-    expect(wrong).not.toBe(secret);
+    const right = (await addClient(h.deps.stores.clients, { clientId: 'parallel', name: 'P', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] }, grantable, h.clock.now())).secret!;
+    expect(right).not.toBe(secret);
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) => token({ grant_type: 'client_credentials', client_id: 'parallel', client_secret: secret }, { ip: `203.0.113.${100 + i}` })),
     );
-    expect(answers.filter((r) => r.statusCode === 401).length).toBeLessThanOrEqual(3);
-    expect(answers.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(27);
+    expect(answers.every((r) => r.statusCode === 401 || r.statusCode === 429)).toBe(true);
+    expect(answers.filter((r) => r.statusCode === 200)).toEqual([]);
+    const locked = await token({ grant_type: 'client_credentials', client_id: 'parallel', client_secret: right }, { ip: '203.0.113.99' });
+    expect(locked.statusCode, locked.body).toBe(429);
+    const peeked = await h.deps.stores.rateLimits.peek(`client-auth:client:${hashSecret('parallel')}`, { points: 3, durationSec: h.deps.config.signin.lockWindowSec });
+    // Every checked guess was counted (those that came after the count was reached were not checked).
+    const checked = answers.filter((r) => r.statusCode === 401).length;
+    expect(checked).toBeGreaterThanOrEqual(3);
+    expect(peeked.consumed).toBe(checked);
+  });
+
+  it('a successful client authentication writes nothing to the rate-limit store; one after failures clears them', async () => {
+    const grantable = h.deps.config.tokens.defaultScopes;
+    const own = (await addClient(h.deps.stores.clients, { clientId: 'quiet', name: 'Q', type: 'confidential', grants: ['client_credentials'], scopes: SCOPES, audiences: [] }, grantable, h.clock.now())).secret!;
+    const rl = h.deps.stores.rateLimits;
+    const writes: string[] = [];
+    const original = { consume: rl.consume, refund: rl.refund, reset: rl.reset };
+    // Counts the writes of the real store (no stand-in: every call goes through to it).
+    rl.consume = (key, rule, cost) => (writes.push(`consume ${key}`), original.consume.call(rl, key, rule, cost));
+    rl.refund = (key, rule, points) => (writes.push(`refund ${key}`), original.refund.call(rl, key, rule, points));
+    rl.reset = (key) => (writes.push(`reset ${key}`), original.reset.call(rl, key));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const ok = await token({ grant_type: 'client_credentials' }, { authorization: basic('quiet', own), ip: '198.51.100.7' });
+        expect(ok.statusCode, ok.body).toBe(200);
+      }
+      expect(writes).toEqual([]);
+      // Two failures, a success (one reset), two failures: still under signin.maxFailures (3).
+      const ip = (i: number): string => `198.51.100.${20 + i}`;
+      for (let i = 0; i < 2; i++) expectOAuthError(await token({ grant_type: 'client_credentials', client_id: 'quiet', client_secret: secret }, { ip: ip(i) }), 'invalid_client', 401);
+      expect((await token({ grant_type: 'client_credentials' }, { authorization: basic('quiet', own), ip: ip(2) })).statusCode).toBe(200);
+      expect(writes.filter((w) => w.startsWith('reset'))).toHaveLength(1);
+      for (let i = 3; i < 5; i++) expectOAuthError(await token({ grant_type: 'client_credentials', client_id: 'quiet', client_secret: secret }, { ip: ip(i) }), 'invalid_client', 401);
+      expect((await token({ grant_type: 'client_credentials' }, { authorization: basic('quiet', own), ip: ip(5) })).statusCode).toBe(200);
+    } finally {
+      Object.assign(rl, original);
+    }
   });
 
   it('failures are rate-limited per IP across client ids (signin.perIpPerMinute)', async () => {
