@@ -354,6 +354,28 @@ describe('refresh tokens of a device session', () => {
     }
   });
 
+  it('a removal racing a redemption (its sweep between the new session and its refresh token) leaves no session of the removed client', async () => {
+    const grantable = h.deps.config.tokens.defaultScopes;
+    await addClient(h.deps.stores.clients, { clientId: 'racing-tv', name: 'Racing TV', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [] }, grantable, h.clock.now());
+    const s = await start({ client_id: 'racing-tv' });
+    await page('approve', s.user_code);
+    const before = (await h.deps.stores.sessions.listByUser(alice.userId)).map((x) => x.id);
+    const tokens = h.deps.stores.refreshTokens;
+    const create = tokens.create.bind(tokens);
+    // The real store; the removal runs just before the first refresh token is written.
+    tokens.create = async (record) => {
+      tokens.create = create;
+      await removeClientEverywhere(h.deps, 'racing-tv');
+      return create(record);
+    };
+    try {
+      expectOAuthError(await poll(s.device_code, { client_id: 'racing-tv' }), 'invalid_client', 401);
+    } finally {
+      tokens.create = create;
+    }
+    expect((await h.deps.stores.sessions.listByUser(alice.userId)).map((x) => x.id).sort()).toEqual([...before].sort());
+  });
+
   it('signing the device out (its session removed) ends its refresh token', async () => {
     const t = await deviceTokens();
     const sid = decodeJwt(t.access_token).sid as string;
