@@ -29,10 +29,7 @@ export async function removeClientEverywhere(deps: Deps, clientId: string): Prom
   const { event, keepUntil } = clientRemoval(deps.config, clientId, deps.clock.now());
   await publishRevocation(deps, event, keepUntil);
   const ended = await deps.stores.sessions.deleteByClient(clientId);
-  await revokeSessions(
-    deps,
-    ended.map((s) => s.id),
-  );
+  await revokeSessions(deps, ended.map((s) => s.id));
   for (const s of ended) {
     await recordAudit(deps, null, {
       type: 'session.removed',
