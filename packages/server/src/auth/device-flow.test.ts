@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../crypto/secrets.js';
 import { StoreUnavailableError } from '../errors/index.js';
 import { addClient } from '../credentials/clients.js';
+import type { RevocationEvent } from '../stores/types.js';
+import { removeClientEverywhere } from './client-removal.js';
 import { verifyAccessToken } from '../credentials/access-token.js';
 import { captureLogs } from '../util/log-capture.test-helpers.js';
 import { formatUserCode, normaliseUserCode, USER_CODE_ALPHABET } from './device-flow.js';
@@ -311,6 +313,67 @@ describe('refresh tokens of a device session', () => {
     const ok = await refresh(rt, {});
     expect(ok.statusCode, ok.body).toBe(200);
     expect(decodeJwt((ok.json() as { access_token: string }).access_token).client_id).toBe('gatehouse');
+  });
+
+  it('removing its client (clients remove) ends its device sessions for every user: gone from the lists, revoked on the feed, refresh refused, noted in the activity', async () => {
+    const grantable = h.deps.config.tokens.defaultScopes;
+    await addClient(h.deps.stores.clients, { clientId: 'old-tv', name: 'Old TV app', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [] }, grantable, h.clock.now());
+    const viaOldTv = async (): Promise<{ access_token: string; refresh_token: string }> => {
+      const s = await start({ client_id: 'old-tv', device_name: 'Bedroom TV' });
+      await page('approve', s.user_code);
+      const res = await poll(s.device_code, { client_id: 'old-tv' });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { access_token: string; refresh_token: string };
+    };
+    const [gone1, gone2, kept] = [await viaOldTv(), await viaOldTv(), await deviceTokens()];
+    const goneSids = [gone1, gone2].map((t) => decodeJwt(t.access_token).sid as string);
+    const keptSid = decodeJwt(kept.access_token).sid as string;
+    const events: RevocationEvent[] = [];
+    const off = h.deps.feed.subscribe((e) => events.push(e));
+    try {
+      const before = h.clock.now();
+      const { endedSessions } = await removeClientEverywhere(h.deps, 'old-tv');
+      expect([...endedSessions].sort()).toEqual([...goneSids].sort());
+      const left = (await h.deps.stores.sessions.listByUser(alice.userId)).map((x) => x.id);
+      for (const sid of goneSids) expect(left).not.toContain(sid);
+      expect(left).toContain(keptSid);
+      expect(left).toContain(alice.sid);
+      // The client's revocation (which also refuses its users' access tokens at the gateways) and one per session, on the feed and in the log.
+      const expected = [{ type: 'client', clientId: 'old-tv', at: before }, ...goneSids.map((sid) => ({ type: 'session', sid, at: before }))];
+      expect(events).toEqual(expect.arrayContaining(expected));
+      expect(await h.deps.stores.revocations.since(before - 1)).toEqual(expect.arrayContaining(expected));
+      expectOAuthError(await refresh(gone1.refresh_token, { client_id: 'old-tv' }), 'invalid_client', 401);
+      expect((await refresh(kept.refresh_token, { client_id: 'tv-app' })).statusCode).toBe(200);
+      const activity = await h.deps.stores.audit.listByUser(alice.userId, 20);
+      expect(activity.filter((e) => e.type === 'session.removed' && e.detail?.reason === 'client_removed').map((e) => e.detail?.sid).sort()).toEqual([...goneSids].sort());
+      expect(activity.find((e) => e.detail?.reason === 'client_removed')?.detail).toMatchObject({ client_id: 'old-tv', removed_device_name: 'Bedroom TV' });
+      // Unknown now: nothing more is done.
+      await expect(removeClientEverywhere(h.deps, 'old-tv')).rejects.toThrow(/No client "old-tv"/);
+    } finally {
+      off();
+    }
+  });
+
+  it('a removal racing a redemption (its sweep between the new session and its refresh token) leaves no session of the removed client', async () => {
+    const grantable = h.deps.config.tokens.defaultScopes;
+    await addClient(h.deps.stores.clients, { clientId: 'racing-tv', name: 'Racing TV', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [] }, grantable, h.clock.now());
+    const s = await start({ client_id: 'racing-tv' });
+    await page('approve', s.user_code);
+    const before = (await h.deps.stores.sessions.listByUser(alice.userId)).map((x) => x.id);
+    const tokens = h.deps.stores.refreshTokens;
+    const create = tokens.create.bind(tokens);
+    // The real store; the removal runs just before the first refresh token is written.
+    tokens.create = async (record) => {
+      tokens.create = create;
+      await removeClientEverywhere(h.deps, 'racing-tv');
+      return create(record);
+    };
+    try {
+      expectOAuthError(await poll(s.device_code, { client_id: 'racing-tv' }), 'invalid_client', 401);
+    } finally {
+      tokens.create = create;
+    }
+    expect((await h.deps.stores.sessions.listByUser(alice.userId)).map((x) => x.id).sort()).toEqual([...before].sort());
   });
 
   it('signing the device out (its session removed) ends its refresh token', async () => {

@@ -1,6 +1,6 @@
 import type { GatehouseConfig } from '../config/types.js';
-import { publishRevocation } from '../auth/pending-revocations.js';
-import { addClient, clientRemoval, ClientRuleError, MAX_SECRET_OVERLAP_MS, removeClient, rotateClientSecret, updateClient } from '../credentials/clients.js';
+import { removeClientEverywhere } from '../auth/client-removal.js';
+import { addClient, ClientRuleError, MAX_SECRET_OVERLAP_MS, rotateClientSecret, updateClient } from '../credentials/clients.js';
 import { grantableScopes } from '../credentials/scope.js';
 import type { ClientRecord } from '../stores/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -152,20 +152,20 @@ export async function runClients(config: GatehouseConfig, args: string[], option
     }
     if (sub === 'remove' && id !== undefined && args.length === 2) {
       onlyFor(sub, options, []);
-      // With Redis configured the removal is published on the revocation feed (every gateway
-      // refuses the client's tokens at once); it is always written to the revocation log too, which
-      // gateways read at start and poll while Redis is away. A single-node `gatehouse start` has
-      // no feed another process can reach: its gateway sees the client gone within
-      // session.cacheTtlMs (the current-client check of client tokens).
+      // The removal is recorded in the revocation log, which every running gateway reads: with
+      // Redis it is also published on the feed (at once); without, a single node's gateway reads
+      // the log every revocations.pollIntervalMs. The device sessions granted to the client end too.
       return await withStores(config, async (opened) => {
-        await removeClient(opened.deps.stores.clients, id);
-        const { event, keepUntil } = clientRemoval(config, id, opened.deps.clock.now());
-        await publishRevocation(opened.deps, event, keepUntil);
+        const { endedSessions } = await removeClientEverywhere(opened.deps, id);
         process.stdout.write(`Removed client ${id}. It can no longer get tokens.\n`);
+        if (endedSessions.length > 0) process.stdout.write(`Ended ${endedSessions.length} device session${endedSessions.length === 1 ? '' : 's'} signed in through it (gone from their users' device lists).\n`);
+        const poll = config.revocations.pollIntervalMs;
         process.stdout.write(
           config.redisUrl !== null
             ? 'Its tokens were revoked on every gateway (revocation feed; within seconds by polling for a gateway that was away from Redis).\n'
-            : `Running gateways refuse its tokens within session.cacheTtlMs (${config.session.cacheTtlMs} ms); restarted ones at once.\n`,
+            : poll > 0
+              ? `Running gateways refuse its tokens within revocations.pollIntervalMs (${poll} ms); restarted ones at once.\n`
+              : `Running gateways refuse its client tokens within session.cacheTtlMs (${config.session.cacheTtlMs} ms) (revocations.pollIntervalMs is 0); restarted ones at once.\n`,
         );
         return 0;
       }, { redis: true });

@@ -76,7 +76,9 @@ Usage:
   gatehouse clients rotate-secret <id> [--overlap 24h]
       Print a new secret once; the old one stays valid for the overlap (default
       clients.secretOverlapSec). Units: s, m, h, d; 0 ends it now.
-  gatehouse clients remove <id>                Remove an OAuth client.
+  gatehouse clients remove <id>
+      Remove an OAuth client: its tokens are refused at every gateway and the device
+      sessions signed in through it end (gone from their users' device lists).
   gatehouse backup <file> [--force]
       Copy the embedded SQLite database to <file> (mode 0600), safely while Gatehouse
       runs. Keep the master key (data dir's master.key, or GATEHOUSE_MASTER_KEY) with it.

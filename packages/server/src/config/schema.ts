@@ -351,6 +351,12 @@ export const SCHEMA = {
       durationSec: int(600, 'How long an automatic challenge stays on (seconds).', { min: 1 }),
     }),
   }),
+  revocations: group('How revocations reach a running gateway.', {
+    pollIntervalMs: int(1000, 'Without Redis: how often a running gateway reads the revocation log for revocations another process recorded, e.g. `gatehouse clients remove` (ms); 0: never.', {
+      min: 0,
+      max: 60_000,
+    }),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

@@ -234,12 +234,14 @@ export async function removeClient(store: ClientStore, clientId: string): Promis
 const CLIENT_REVOCATION_LEEWAY_MS = 60_000;
 
 /**
- * The revocation of a removed client (issue 14 §3): gateways refuse every client-credentials
- * token of `clientId` issued at or before `at` (also after a new client takes the id), kept as long
- * as such a token can live. `at` is taken after the removal, so no token minted before it escapes.
+ * The revocation of a removed client (issue 14): gateways refuse every client-credentials token
+ * of `clientId` and every user access token granted to it (device flow) issued at or before `at`
+ * (also after a new client takes the id), kept as long as such a token can live. `at` is taken
+ * after the removal, so no token minted before it escapes.
  */
 export function clientRemoval(config: Pick<GatehouseConfig, 'tokens'>, clientId: string, at: number): { event: RevocationEvent; keepUntil: number } {
-  return { event: { type: 'client', clientId, at }, keepUntil: at + config.tokens.clientCredentialsTtlSec * 1000 + CLIENT_REVOCATION_LEEWAY_MS };
+  const longest = Math.max(config.tokens.clientCredentialsTtlSec, config.tokens.accessTokenTtlSec) * 1000;
+  return { event: { type: 'client', clientId, at }, keepUntil: at + longest + CLIENT_REVOCATION_LEEWAY_MS };
 }
 
 /**

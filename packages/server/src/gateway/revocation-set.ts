@@ -48,7 +48,10 @@ export class RevocationSet {
   private readonly users = new Map<string, NotBefore>();
   private readonly jtis = new Map<string, number>();
   private readonly apiTokens = new Map<string, number>();
-  /** Removed OAuth clients: client id -> not-before (a client token with `iat` <= `sec` is refused). */
+  /**
+   * Removed OAuth clients: client id -> not-before. A client token, or a user's access token
+   * granted to that client (device flow), with `iat` <= `sec` is refused.
+   */
   private readonly clients = new Map<string, NotBefore>();
   /**
    * Owners named by pending revocations of a session or an API token: only theirs is refused.
@@ -61,7 +64,7 @@ export class RevocationSet {
   private readonly sessionUsers = new Map<string, NotBefore>();
   private readonly listeners = new Set<RevocationListener>();
   private readonly keepMs: number;
-  /** Retention of a removed client's entry: the longest client-credentials token lifetime plus leeway. */
+  /** Retention of a removed client's entry: the longest client-credentials or access token lifetime plus leeway. */
   private readonly keepClientMs: number;
   private readonly unsubscribe: () => void;
   private lastSweep: number;
@@ -73,7 +76,7 @@ export class RevocationSet {
 
   constructor(private readonly deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'stores' | 'feed' | 'pendingRevocations'>) {
     this.keepMs = deps.config.tokens.accessTokenTtlSec * 1000 + LEEWAY_MS;
-    this.keepClientMs = deps.config.tokens.clientCredentialsTtlSec * 1000 + LEEWAY_MS;
+    this.keepClientMs = Math.max(deps.config.tokens.clientCredentialsTtlSec, deps.config.tokens.accessTokenTtlSec) * 1000 + LEEWAY_MS;
     this.lastSweep = deps.clock.now();
     this.unsubscribe = deps.feed.subscribe((event) => this.apply(event));
     void this.startWarmUp().catch(() => undefined);
@@ -140,9 +143,13 @@ export class RevocationSet {
 
   /**
    * Whether an access token is revoked: its session ended, it was issued before its user's
-   * not-before time (sign-out-all), or its `jti` was revoked (RFC 7009).
+   * not-before time (sign-out-all), its `jti` was revoked (RFC 7009), or it was granted to a
+   * registered client (`clientId`, a device-flow session; null for the first-party client) that
+   * was removed at or after the second it was issued in. First-party tokens never look at the
+   * clients, and the others only when a client was removed recently.
    */
-  accessTokenRevoked(sid: string, userId: string, iatSec: number, jti: string, now: number): boolean {
+  accessTokenRevoked(sid: string, userId: string, iatSec: number, jti: string, now: number, clientId: string | null = null): boolean {
+    if (clientId !== null && this.clients.size !== 0 && this.clientRemoved(clientId, iatSec, now)) return true;
     if (this.sessionEnded(sid, now, userId)) return true;
     if (this.users.size !== 0) {
       const nb = this.users.get(userId);
@@ -167,13 +174,7 @@ export class RevocationSet {
    * id), or its `jti` was revoked (RFC 7009).
    */
   clientTokenRevoked(clientId: string, iatSec: number, jti: string, now: number): boolean {
-    if (this.clients.size !== 0) {
-      const nb = this.clients.get(clientId);
-      if (nb !== undefined) {
-        if (nb.until <= now) this.clients.delete(clientId);
-        else if (iatSec <= nb.sec) return true;
-      }
-    }
+    if (this.clients.size !== 0 && this.clientRemoved(clientId, iatSec, now)) return true;
     if (this.jtis.size !== 0) {
       const until = this.jtis.get(jti);
       if (until !== undefined) {
@@ -181,6 +182,15 @@ export class RevocationSet {
         this.jtis.delete(jti);
       }
     }
+    return false;
+  }
+
+  /** Whether `clientId` was removed at or after the second `iatSec` (a token it was issued then is dead). */
+  private clientRemoved(clientId: string, iatSec: number, now: number): boolean {
+    const nb = this.clients.get(clientId);
+    if (nb === undefined) return false;
+    if (nb.until > now) return iatSec <= nb.sec;
+    this.clients.delete(clientId);
     return false;
   }
 

@@ -32,7 +32,7 @@ export interface OpenDepsOptions {
   redis?: boolean;
   /** PostgreSQL schema (tests use a private one); default `public`. */
   postgresSchema?: string;
-  /** Feed settings (tests shorten the polling interval). */
+  /** Feed settings (tests shorten the polling interval; without Redis it overrides revocations.pollIntervalMs). */
   feed?: { pollIntervalMs?: number; heartbeatMs?: number };
   /** Key prefix of the Redis hot copy (tests sharing one Redis); default `gatehouse:hot:`. */
   hotCachePrefix?: string;
@@ -169,10 +169,16 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
       };
       parts.push(`hot copy: ${label}`, `revocation feed: Redis pub/sub (polling ${durableName} while Redis is away)`, 'rate limits: Redis');
     } else {
-      const inProcess = new InProcessRevocationFeed({ onHandlerError: (err) => logger.error({ err }, 'a revocation handler failed') });
+      // Other processes (the CLI's `clients remove`) cannot reach this feed: a gateway reads what
+      // they recorded from the revocation log every revocations.pollIntervalMs (one indexed SELECT).
+      const pollMs = options.feed?.pollIntervalMs ?? config.revocations.pollIntervalMs;
+      const inProcess = new InProcessRevocationFeed({
+        onHandlerError: (err) => logger.error({ err }, 'a revocation handler failed'),
+        ...(pollMs > 0 ? { poll: { revocations: stores.revocations, clock, intervalMs: pollMs, logger } } : {}),
+      });
       cleanups.push(() => inProcess.close());
       feed = inProcess;
-      parts.push('hot copy: memory', 'revocation feed: in-process', `rate limits: ${stores.describe.rateLimits}`);
+      parts.push('hot copy: memory', `revocation feed: in-process${pollMs > 0 ? ` (reading ${durableName}'s revocation log every ${pollMs} ms)` : ''}`, `rate limits: ${stores.describe.rateLimits}`);
     }
 
     // From here on every store outage is logged once per state change, with a summary while down.

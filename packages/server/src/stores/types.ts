@@ -91,6 +91,12 @@ export interface SessionStore {
   delete(id: string): Promise<boolean>;
   /** Deletes every session of a user except `exceptId`; returns the ids deleted. */
   deleteByUser(userId: string, exceptId?: string): Promise<string[]>;
+  /**
+   * Deletes every session granted to the registered client `clientId` (a device-flow session:
+   * one whose refresh tokens carry that `clientId`), of every user, in one write transaction;
+   * returns the sessions deleted (their refresh tokens go with them). `clients remove` ends them.
+   */
+  deleteByClient(clientId: string): Promise<SessionRecord[]>;
   /** Removes sessions whose expiresAt or absoluteExpiresAt is <= now; returns how many. */
   deleteExpired(now: number): Promise<number>;
 }
@@ -149,7 +155,8 @@ export type RevocationEvent =
   | { type: 'api_token'; tokenId: string; at: number; userId?: string; pending?: boolean }
   /**
    * An OAuth client was removed (`gatehouse clients remove`): every client-credentials token of
-   * `clientId` issued at or before `at` (its second) is refused, also once a new client takes the id.
+   * `clientId`, and every user access token granted to it (`client_id`, device flow), issued at
+   * or before `at` (its second) is refused, also once a new client takes the id.
    */
   | { type: 'client'; clientId: string; at: number; pending?: boolean };
 

@@ -98,7 +98,7 @@ describe('gatehouse clients (the real CLI)', { timeout: 120_000 }, () => {
 
     expect(runCli(['clients', 'remove', 'tv-app'], { dataDir: dir })).toMatchObject({
       code: 0,
-      stdout: 'Removed client tv-app. It can no longer get tokens.\nRunning gateways refuse its tokens within session.cacheTtlMs (30000 ms); restarted ones at once.\n',
+      stdout: 'Removed client tv-app. It can no longer get tokens.\nRunning gateways refuse its tokens within revocations.pollIntervalMs (1000 ms); restarted ones at once.\n',
     });
     expect(runCli(['clients', 'remove', 'tv-app'], { dataDir: dir })).toMatchObject({ code: 1, stderr: 'gatehouse: No client "tv-app". "gatehouse clients list" lists them.\n' });
     expect(runCli(['clients', 'remove', 'gatehouse'], { dataDir: dir })).toMatchObject({ code: 1, stderr: expect.stringContaining('"gatehouse" is the built-in first-party client; it cannot be created or removed') });

@@ -2,6 +2,7 @@ import { hashSecret, randomId } from '../../crypto/secrets.js';
 import { isDeviceCodeShape } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
+import { invalidClient } from '../client-auth.js';
 import { deviceFlowClient, forgetPolls, pollTooSoon } from '../device-flow.js';
 import { clientIp } from '../endpoint-context.js';
 import { requireParam } from '../oauth.js';
@@ -82,6 +83,21 @@ export const deviceCodeGrant: Grant = {
     } catch (err) {
       if (session !== undefined) await endSessions(deps, { sessionIds: [session.id] }).catch(() => undefined);
       return release(err);
+    }
+    // A `clients remove` racing this redemption: its sweep of the client's sessions (found by
+    // their refresh tokens, SessionStore.deleteByClient) may have run between this session's
+    // creation and its refresh token. Read once the token is stored: a removal after this read
+    // finds the token and ends the session; one before it is seen here (one read per redemption).
+    let current: Awaited<ReturnType<typeof deps.stores.clients.get>>;
+    try {
+      current = await deps.stores.clients.get(registered.clientId);
+    } catch (err) {
+      await endSessions(deps, { sessionIds: [session.id] }).catch(() => undefined);
+      return release(err);
+    }
+    if (current === null || current.createdAt !== registered.createdAt) {
+      await endSessions(deps, { sessionIds: [session.id] });
+      throw invalidClient('This client was removed ("gatehouse clients remove"): it can no longer get tokens.');
     }
     await recordAudit(deps, request, {
       type: 'signin.success',

@@ -113,6 +113,32 @@ export function runSessionStoreContract(name: string, makeStores: MakeStores, op
       expect(await stores.sessions.findById(b1.id)).toEqual(b1);
     });
 
+    it('deleteByClient removes the sessions whose refresh tokens name the client, of every user, with their tokens, and returns them', async () => {
+      const tvA = makeSession(alice.id, { deviceName: 'Living-room TV' });
+      const tvB = makeSession(bob.id);
+      const otherClient = makeSession(alice.id);
+      const firstParty = makeSession(alice.id);
+      const browser = makeSession(bob.id);
+      for (const s of [tvA, tvB, otherClient, firstParty, browser]) await stores.sessions.createReplacingDevice(s);
+      const token = (sessionId: string, clientId: string | null, createdAt = T0) => ({ tokenHash: hashSecret(`${sessionId}-${createdAt}`), sessionId, createdAt, rotatedAt: null, clientId });
+      await stores.refreshTokens.create(token(tvA.id, 'tv'));
+      // A rotated family: the successor keeps the client.
+      expect(await stores.refreshTokens.rotate(token(tvA.id, 'tv').tokenHash, token(tvA.id, null, T0 + 1), T0 + 1)).toBe('rotated');
+      await stores.refreshTokens.create(token(tvB.id, 'tv'));
+      await stores.refreshTokens.create(token(otherClient.id, 'tv2'));
+      await stores.refreshTokens.create(token(firstParty.id, null));
+
+      const deleted = await stores.sessions.deleteByClient('tv');
+      expect(deleted.sort((x, y) => x.id.localeCompare(y.id))).toEqual([tvA, tvB].sort((x, y) => x.id.localeCompare(y.id)));
+      expect(ids(await stores.sessions.listByUser(alice.id))).toEqual(ids([otherClient, firstParty]));
+      expect(await stores.sessions.listByUser(bob.id)).toEqual([browser]);
+      expect(await stores.refreshTokens.listBySession(tvA.id)).toEqual([]);
+      expect(await stores.refreshTokens.findByHash(token(tvB.id, 'tv').tokenHash)).toBeNull();
+      expect(await stores.refreshTokens.listBySession(otherClient.id)).toHaveLength(1);
+      expect(await stores.sessions.deleteByClient('tv')).toEqual([]);
+      expect(await stores.sessions.deleteByClient('nobody')).toEqual([]);
+    });
+
     it('deleteExpired removes sessions past their sliding or absolute expiry (inclusive) and counts them', async () => {
       const now = T0 + 10 * DAY;
       const slidingDue = makeSession(alice.id, { expiresAt: now, absoluteExpiresAt: now + DAY });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Clock } from '../../util/clock.js';
 import { FeedHandlers, type RevocationHandler } from '../revocations/feed-handlers.js';
+import { revocationEventKey, SeenEvents } from '../revocations/seen-events.js';
 import { isRevocationEvent, type RevocationEvent, type RevocationFeed, type RevocationStore } from '../types.js';
 
 
@@ -54,28 +55,8 @@ interface Message {
   e: RevocationEvent;
 }
 
-/**
- * Identity of an event: the same revocation from pub/sub and from polling is handled once. A
- * pending revocation (taken while the store was away) and its applied copy are two events.
- */
-export function revocationEventKey(e: RevocationEvent): string {
-  return e.pending === true ? `p\u0000${eventKey(e)}` : eventKey(e);
-}
-
-function eventKey(e: RevocationEvent): string {
-  switch (e.type) {
-    case 'session':
-      return `s\u0000${e.sid}\u0000${e.at}`;
-    case 'user':
-      return `u\u0000${e.userId}\u0000${e.notBefore}\u0000${e.at}`;
-    case 'access_token':
-      return `a\u0000${e.jti}\u0000${e.exp}\u0000${e.at}`;
-    case 'api_token':
-      return `k\u0000${e.tokenId}\u0000${e.at}`;
-    case 'client':
-      return `c\u0000${e.clientId}\u0000${e.at}`;
-  }
-}
+// Re-exported: tests and callers have always found it here.
+export { revocationEventKey };
 
 /** "Redis host:port/db" without credentials, for the start line and /readyz. */
 export function describeRedis(url: string): string {
@@ -88,7 +69,6 @@ export function describeRedis(url: string): string {
   }
 }
 
-const MAX_DEDUPE_ENTRIES = 100_000;
 /** Bound of the events kept to send again when the publisher connection is back. */
 const MAX_UNSENT = 10_000;
 const WARN_EVERY_MS = 10_000;
@@ -113,7 +93,7 @@ const WARN_EVERY_MS = 10_000;
  */
 export class RedisRevocationFeed implements RevocationFeed {
   private readonly handlers: FeedHandlers;
-  private readonly seen = new Map<string, number>();
+  private readonly seen: SeenEvents;
   private readonly origin = randomBytes(8).toString('hex');
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -155,6 +135,7 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.channel = options.channel ?? 'gatehouse:revocations';
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.overlapMs = options.overlapMs ?? 10_000;
+    this.seen = new SeenEvents(() => options.clock.now(), this.overlapMs);
     this.resumePollMs = options.resumePollMs ?? 3000;
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 5000;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 1000;
@@ -404,21 +385,7 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   /** Runs every handler once per event, whichever way (local, pub/sub, polling) it arrives first. */
   private deliver(event: RevocationEvent): void {
-    const key = revocationEventKey(event);
-    if (this.seen.has(key)) return;
-    this.remember(key);
-    this.handlers.deliver(event);
-  }
-
-  private remember(key: string): void {
-    const now = this.options.clock.now();
-    this.seen.set(key, now);
-    // Polling re-reads events for `overlapMs`: keep keys well past that, and bound the memory.
-    const keepAfter = now - (2 * this.overlapMs + 60_000);
-    for (const [k, at] of this.seen) {
-      if (at > keepAfter && this.seen.size <= MAX_DEDUPE_ENTRIES) break;
-      this.seen.delete(k);
-    }
+    if (this.seen.first(event)) this.handlers.deliver(event);
   }
 
   private warn(kind: string, obj: object, msg: string): void {

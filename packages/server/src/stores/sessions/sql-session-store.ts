@@ -127,6 +127,16 @@ export class SqlSessionStore implements SessionStore {
     });
   }
 
+  deleteByClient(clientId: string): Promise<SessionRecord[]> {
+    return this.run(async () => {
+      // One statement: the sessions whose refresh tokens name the client (a successor keeps its
+      // predecessor's client, so every token of a family names the same one), with their rows.
+      const ofClient = this.db.selectFrom('refresh_tokens').select('session_id').where('client_id', '=', clientId);
+      const rows = await this.db.deleteFrom('sessions').where('id', 'in', ofClient).returningAll().execute();
+      return rows.map(toRecord);
+    });
+  }
+
   deleteExpired(now: number): Promise<number> {
     return this.run(async () => {
       const r = await this.db

@@ -1,4 +1,4 @@
-import { verifyAccessToken, type AccessTokenClaims } from '../../../credentials/access-token.js';
+import { ACCESS_TOKEN_CLIENT_ID, verifyAccessToken, type AccessTokenClaims } from '../../../credentials/access-token.js';
 import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';
@@ -33,6 +33,12 @@ export class AccessTokenIdentity implements Identity {
   readonly iat: number;
   /** Epoch ms; the cached verification is used until then. */
   readonly expMs: number;
+  /**
+   * The registered client the token's session was granted to (device flow), which a client
+   * revocation concerns; null for the first-party client. Not `clientId`: that names the client a
+   * client-credentials token speaks for, and a user's token speaks for its user.
+   */
+  readonly grantedTo: string | null;
 
   constructor(
     readonly claims: AccessTokenClaims,
@@ -49,6 +55,7 @@ export class AccessTokenIdentity implements Identity {
     this.jti = claims.jti;
     this.iat = claims.iat;
     this.expMs = claims.exp * 1000;
+    this.grantedTo = claims.client_id === ACCESS_TOKEN_CLIENT_ID ? null : claims.client_id;
   }
 }
 
@@ -123,7 +130,7 @@ export class AccessTokenVerifier {
   }
 
   private check(identity: AccessTokenIdentity, now: number): AccessTokenIdentity {
-    if (this.revocations.accessTokenRevoked(identity.sid, identity.user.id, identity.iat, identity.jti, now)) throw invalidToken();
+    if (this.revocations.accessTokenRevoked(identity.sid, identity.user.id, identity.iat, identity.jti, now, identity.grantedTo)) throw invalidToken();
     return identity;
   }
 
