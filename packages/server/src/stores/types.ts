@@ -13,7 +13,10 @@ export interface UserRecord {
   username: string;
   /** NFKC + case-folded form; unique. */
   usernameCanonical: string;
-  /** PHC string from argon2id. */
+  /**
+   * PHC string from argon2id, or NO_PASSWORD for a user created by federation (issue 15) who
+   * has not set one: no verifier accepts it (`verifyPassword` checks the dummy hash instead).
+   */
   passwordHash: string;
   roles: string[];
   createdAt: number;
@@ -34,6 +37,17 @@ export interface UserStore {
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
   list(): Promise<UserRecord[]>;
+}
+
+/**
+ * The password hash of a user who has no password (signed up through an identity provider):
+ * not a PHC string, so argon2 could never accept it; `verifyPassword` never even tries.
+ */
+export const NO_PASSWORD = '!';
+
+/** Whether the user can sign in with a password. */
+export function hasPassword(user: Pick<UserRecord, 'passwordHash'>): boolean {
+  return user.passwordHash !== NO_PASSWORD;
 }
 
 /** A user without its password hash: what the gateway may keep of one (`getWithUser`). */
@@ -514,9 +528,63 @@ export class UserCodeTakenError extends Error {
   }
 }
 
+/** An external identity (issue 15: a user at an identity provider) linked to a Gatehouse user. */
+export interface IdentityRecord {
+  /** The configured provider's id (`federation.providers[].id`). */
+  provider: string;
+  /** The provider's stable id of the user (OIDC `sub`). Unique with `provider`. */
+  subject: string;
+  userId: string;
+  /** The email as the provider gave it at the last sign-in, if any. */
+  email: string | null;
+  /** Whether the provider said it verified `email`. */
+  emailVerified: boolean;
+  createdAt: number;
+  /** The last sign-in through it (createdAt at first). */
+  lastUsedAt: number;
+}
+
+export interface IdentityStore {
+  findBySubject(provider: string, subject: string): Promise<IdentityRecord | null>;
+  /** The user's identities, oldest first. */
+  listForUser(userId: string): Promise<IdentityRecord[]>;
+  /**
+   * The identities whose email the provider verified and equals `email` once both are trimmed
+   * and lower-cased, oldest first (for linking by verified email).
+   */
+  listByVerifiedEmail(email: string): Promise<IdentityRecord[]>;
+  /**
+   * Links the identity to `record.userId`, atomically: 'linked' when it was new, 'already' when
+   * it is linked to that user already (nothing written). Throws `IdentityTakenError` when it is
+   * linked to another user (nothing written).
+   */
+  link(record: IdentityRecord): Promise<'linked' | 'already'>;
+  /**
+   * Creates `user` and links `identity` to it in one write transaction (the first sign-in):
+   * either both exist afterwards or neither. Throws `IdentityTakenError` when the identity is
+   * linked already (a parallel first sign-in won), `UsernameTakenError` when the name is taken.
+   */
+  createUserWithIdentity(user: UserRecord, identity: IdentityRecord): Promise<void>;
+  /**
+   * Removes the user's identity, in one write transaction. `keepOne`: refuse ('last', nothing
+   * removed) when it is the user's only identity (the user has no password: the last way to
+   * sign in). 'not_found' when the user has no such identity.
+   */
+  unlink(userId: string, provider: string, subject: string, options: { keepOne: boolean }): Promise<'unlinked' | 'not_found' | 'last'>;
+  /** Records a sign-in through it (never moves lastUsedAt backwards) and the email the provider gave this time. */
+  touch(provider: string, subject: string, at: number, email: { email: string | null; emailVerified: boolean }): Promise<void>;
+}
+
+export class IdentityTakenError extends Error {
+  constructor(readonly userId: string) {
+    super('this identity is linked to another user');
+    this.name = 'IdentityTakenError';
+  }
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'rateLimits' | 'audit', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
@@ -527,6 +595,8 @@ export interface Stores {
   clients: ClientStore;
   /** Device authorization requests (RFC 8628, issue 14 §2). */
   deviceCodes: DeviceCodeStore;
+  /** External identities linked to users (federation, issue 15). */
+  identities: IdentityStore;
   /** Abuse-limit counters (sign-in lock, per-IP limits, used proof-of-work challenges). */
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */

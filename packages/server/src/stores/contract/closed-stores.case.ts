@@ -18,6 +18,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
         apiTokens: false,
         clients: false,
         deviceCodes: false,
+        identities: false,
         rateLimits: true,
         audit: false,
       });
@@ -28,6 +29,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.identities.findBySubject('p', 'x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.clients.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.clients.list()).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -5,6 +5,7 @@ import { runAuditStoreContract } from './audit-store.case.js';
 import { runClientStoreContract } from './client-store.case.js';
 import { runClosedStoresContract } from './closed-stores.case.js';
 import { runDeviceCodeStoreContract } from './device-code-store.case.js';
+import { runIdentityStoreContract } from './identity-store.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
 import { runRateLimitStoreContract } from './rate-limit-store.case.js';
 import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
@@ -18,6 +19,7 @@ export {
   runAuditStoreContract,
   runClientStoreContract,
   runDeviceCodeStoreContract,
+  runIdentityStoreContract,
   runKeyStoreContract,
   runRateLimitStoreContract,
   runRefreshTokenStoreContract,
@@ -36,6 +38,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runAuditStoreContract(name, makeStores, options);
   runClientStoreContract(name, makeStores, options);
   runDeviceCodeStoreContract(name, makeStores, options);
+  runIdentityStoreContract(name, makeStores, options);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

@@ -235,6 +235,32 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         // The column belongs to 0006; a filled-in default is what the code assumed anyway.
       },
     },
+    '0009_identities': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // External identities (issue 15): (provider, subject) -> one user; they go with their
+        // user. A user created through a provider has the NO_PASSWORD marker as its hash (the
+        // column stays not null). The email is kept as given and in a trimmed, lower-cased form
+        // for linking by a verified email.
+        await db.schema
+          .createTable('identities')
+          .ifNotExists()
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('email', 'text')
+          .addColumn('email_canonical', 'text')
+          .addColumn('email_verified', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('identities_pkey', ['provider', 'subject'])
+          .execute();
+        await db.schema.createIndex('identities_user_idx').ifNotExists().on('identities').column('user_id').execute();
+        await db.schema.createIndex('identities_email_idx').ifNotExists().on('identities').column('email_canonical').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('identities').ifExists().execute();
+      },
+    },
   };
 }
 

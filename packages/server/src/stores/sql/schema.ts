@@ -131,6 +131,21 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+export interface IdentitiesTable {
+  /** With subject, the primary key. */
+  provider: string;
+  subject: string;
+  /** References users.id, on delete cascade. */
+  user_id: string;
+  email: string | null;
+  /** Trimmed, lower-cased email (canonicalEmail); indexed. */
+  email_canonical: string | null;
+  /** 0 or 1. */
+  email_verified: number;
+  created_at: number;
+  last_used_at: number;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -141,6 +156,7 @@ export interface GatehouseDb {
   audit_events: AuditEventsTable;
   oauth_clients: OauthClientsTable;
   device_codes: DeviceCodesTable;
+  identities: IdentitiesTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

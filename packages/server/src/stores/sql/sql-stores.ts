@@ -3,6 +3,7 @@ import { SqlApiTokenStore } from '../api-tokens/sql-api-token-store.js';
 import { SqlAuditStore } from '../audit/sql-audit-store.js';
 import { SqlClientStore } from '../clients/sql-client-store.js';
 import { SqlDeviceCodeStore } from '../device-codes/sql-device-code-store.js';
+import { SqlIdentityStore } from '../identities/sql-identity-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
 import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
 import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
@@ -43,7 +44,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
   }
   return {
     health,
-    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, rateLimits: 'memory', audit: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, identities: label, rateLimits: 'memory', audit: label },
     users: new SqlUserStore(db, flavor),
     sessions: new SqlSessionStore(db, flavor),
     keys: new SqlKeyStore(db, flavor),
@@ -52,6 +53,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     apiTokens: new SqlApiTokenStore(db, flavor),
     clients: new SqlClientStore(db, flavor),
     deviceCodes: new SqlDeviceCodeStore(db, flavor),
+    identities: new SqlIdentityStore(db, flavor),
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
     async ready() {
@@ -62,7 +64,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, deviceCodes: ok, rateLimits: true, audit: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, deviceCodes: ok, identities: ok, rateLimits: true, audit: ok };
     },
     async close() {
       if (guard.closed) return;

@@ -54,6 +54,7 @@ describe('openSqliteStores', () => {
         apiTokens: label,
         clients: label,
         deviceCodes: label,
+        identities: label,
         rateLimits: 'memory',
         audit: label,
       });
@@ -66,6 +67,7 @@ describe('openSqliteStores', () => {
         apiTokens: true,
         clients: true,
         deviceCodes: true,
+        identities: true,
         rateLimits: true,
         audit: true,
       });

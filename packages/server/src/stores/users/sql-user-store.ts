@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
@@ -70,6 +70,26 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
   };
 }
 
+/** The row of a new user (also inserted by the identity store's `createUserWithIdentity`). */
+export function userRow(user: UserRecord): Insertable<UsersTable> {
+  return {
+    id: user.id,
+    username: user.username,
+    username_canonical: user.usernameCanonical,
+    username_skeleton: usernameSkeleton(user.username),
+    password_hash: user.passwordHash,
+    roles: JSON.stringify(user.roles),
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+  };
+}
+
+/** A failed user insert's error: UsernameTakenError for the unique canonical name, else itself. */
+export function usernameTakenOr(flavor: SqlFlavor, err: unknown): unknown {
+  const c = flavor.classify(err);
+  return c.kind === 'unique_violation' && c.constraint?.includes('username_canonical') ? new UsernameTakenError() : err;
+}
+
 /** UserStore over kysely; portable SQL, dialect bits from the flavor (SQLite by default). */
 export class SqlUserStore implements UserStore {
   constructor(
@@ -86,21 +106,10 @@ export class SqlUserStore implements UserStore {
       try {
         await this.db
           .insertInto('users')
-          .values({
-            id: user.id,
-            username: user.username,
-            username_canonical: user.usernameCanonical,
-            username_skeleton: usernameSkeleton(user.username),
-            password_hash: user.passwordHash,
-            roles: JSON.stringify(user.roles),
-            created_at: user.createdAt,
-            updated_at: user.updatedAt,
-          })
+          .values(userRow(user))
           .execute();
       } catch (err) {
-        const c = this.flavor.classify(err);
-        if (c.kind === 'unique_violation' && c.constraint?.includes('username_canonical')) throw new UsernameTakenError();
-        throw err;
+        throw usernameTakenOr(this.flavor, err);
       }
     });
   }
