@@ -7,6 +7,7 @@ import { randomSecret } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import { clientIp, ipBucket } from './client-ip.js';
 import { normalizePassword } from './policy/password.js';
+import { NO_PASSWORD } from '../stores/types.js';
 import { retryAfterSec } from './rate-limit.js';
 
 /**
@@ -126,11 +127,14 @@ export async function hashPassword(auth: Pick<AuthContext, 'hasher'>, password: 
 }
 
 /**
- * Verifies a password against a user's hash, or against the dummy hash when there is no user,
- * so an unknown username costs the same time as a wrong password. Always false without a user.
+ * Verifies a password against a user's hash, or against the dummy hash when there is no user
+ * or the user has no password (NO_PASSWORD: signed up through an identity provider), so an
+ * unknown username or a password-less account costs the same time as a wrong password. Always
+ * false without a user or a password. Every password check goes through here.
  */
 export async function verifyPassword(auth: AuthContext, passwordHash: string | null, password: string, ticket?: HashTicket): Promise<boolean> {
-  const target = passwordHash ?? (await auth.dummyHash);
+  const usable = passwordHash !== null && passwordHash !== NO_PASSWORD;
+  const target = usable ? passwordHash : await auth.dummyHash;
   const ok = await auth.hasher.verify(target, normalizePassword(password), ticket);
-  return passwordHash !== null && ok;
+  return usable && ok;
 }

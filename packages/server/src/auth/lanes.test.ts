@@ -10,7 +10,7 @@ import { generateApiToken } from '../credentials/token-formats.js';
 import { authRoutes } from '../gateway/auth-routes.js';
 import { startAll, type RunningGatehouse } from '../start/start-all.js';
 import type { Deps } from '../context.js';
-import type { UserRecord } from '../stores/types.js';
+import { NO_PASSWORD, type UserRecord } from '../stores/types.js';
 import { createLogger } from '../util/logger.js';
 import { createPasswordHasher } from '../crypto/password-hasher.js';
 import { hashPassword } from './auth-context.js';
@@ -48,6 +48,8 @@ interface Fixture {
   /** Another device session and API token of the same user (targets of the DELETEs). */
   otherSessionId: string;
   otherTokenId: string;
+  /** A linked identity-provider account of the user (issue 15): provider "google". */
+  identitySubject: string;
 }
 
 interface Endpoint {
@@ -56,6 +58,8 @@ interface Endpoint {
   route: string;
   path(f: Fixture): string;
   body?: Record<string, unknown>;
+  /** The fixture user has no password (signed up through an identity provider). */
+  passwordless?: boolean;
   expect: Record<Exclude<Kind, 'client'>, Outcome> & { client?: Outcome };
 }
 
@@ -117,6 +121,9 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/auth/api-tokens', path: () => '/auth/api-tokens', expect: account(200) },
   { method: 'DELETE', route: '/auth/api-tokens/:id', path: (f) => `/auth/api-tokens/${f.otherTokenId}`, expect: account(204) },
   { method: 'GET', route: '/auth/activity', path: () => '/auth/activity', expect: account(200) },
+  { method: 'POST', route: '/auth/password/set', path: () => '/auth/password/set', body: { new_password: NEW_PASSWORD }, passwordless: true, expect: account(204) },
+  { method: 'GET', route: '/auth/identities', path: () => '/auth/identities', expect: account(200) },
+  { method: 'DELETE', route: '/auth/identities/:provider/:subject', path: (f) => `/auth/identities/google/${f.identitySubject}`, expect: account(204) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
     method: 'POST',
@@ -170,14 +177,16 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function newUser(): Promise<Fixture> {
+async function newUser(options: { passwordless?: boolean } = {}): Promise<Fixture> {
   const now = gh.deps.clock.now();
   const name = `lane-${randomId().slice(0, 10).toLowerCase()}`;
-  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash, roles: [], createdAt: now, updatedAt: now };
+  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash: options.passwordless === true ? NO_PASSWORD : passwordHash, roles: [], createdAt: now, updatedAt: now };
   await gh.deps.stores.users.create(user);
+  const identitySubject = randomId();
+  await gh.deps.stores.identities.link({ provider: 'google', subject: identitySubject, userId: user.id, email: null, emailVerified: false, createdAt: now, lastUsedAt: now });
   const other = await createSessionFor(gh.deps, user, 'other-device');
   const otherToken = await createApiTokenFor(user, ['notes:read']);
-  return { user, otherSessionId: other.session.id, otherTokenId: otherToken.id };
+  return { user, otherSessionId: other.session.id, otherTokenId: otherToken.id, identitySubject };
 }
 
 /** A device session of the user (as sign-in and the password grant make it), with an access token of `scope`. */
@@ -259,7 +268,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
       const answers: Record<string, unknown> = {};
       const wanted: Record<string, unknown> = {};
       for (const kind of KINDS) {
-        const f = await newUser();
+        const f = await newUser({ passwordless: e.passwordless === true });
         const headers = await credential(kind, f.user);
         if (e.body !== undefined) headers['content-type'] = 'application/json';
         const sessionsBefore = (await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort();
@@ -272,6 +281,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
           expect((await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: sessions`).toEqual(sessionsBefore);
           expect((await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort(), `${kind}: API tokens`).toEqual(tokensBefore);
           expect((await gh.deps.stores.users.findById(f.user.id))?.passwordHash, `${kind}: password`).toBe(f.user.passwordHash);
+          expect(await gh.deps.stores.identities.listForUser(f.user.id), `${kind}: identities`).toHaveLength(1);
         }
         wanted[kind] = want;
         if (typeof want === 'number') {

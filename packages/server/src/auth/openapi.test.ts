@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../config/defaults.js';
 import { hashSecret, randomId } from '../crypto/secrets.js';
 import { startAll, type RunningGatehouse } from '../start/start-all.js';
+import { NO_PASSWORD } from '../stores/types.js';
 import { createLogger } from '../util/logger.js';
 import { apiTokensCreateSchema } from './endpoints/api-tokens-create.js';
 import { deviceAuthorizeParams } from './endpoints/device-authorize.js';
@@ -294,6 +295,15 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/api-tokens', '/auth/api-tokens', { headers: browser });
     await call('DELETE /auth/api-tokens/{id}', `/auth/api-tokens/${String(created.json!.id)}`, { headers: browser });
     await call('GET /auth/activity', '/auth/activity', { headers: browser });
+    // Sign-in methods (issue 15): a linked provider account is listed and unlinked (the password stays).
+    const me = await gh.deps.stores.users.findByCanonical(username);
+    await gh.deps.stores.identities.link({ provider: 'docs-idp', subject: 'docs|1', userId: me!.id, email: 'docs@example.com', emailVerified: true, createdAt: 0, lastUsedAt: 0 });
+    const methods = await call('GET /auth/identities', '/auth/identities', { headers: browser });
+    expect(methods.json!.has_password).toBe(true);
+    await call('DELETE /auth/identities/{provider}/{subject}', `/auth/identities/docs-idp/${encodeURIComponent('docs|1')}`, { headers: browser });
+    // As if the account had signed up through a provider: no password; it sets one (the same again).
+    await gh.deps.stores.users.setPasswordHash(me!.id, NO_PASSWORD, 0);
+    await call('POST /auth/password/set', '/auth/password/set', { headers: browser, json: { new_password: password } });
     // The device flow: a TV asks, the browser looks the code up and approves (another is denied), the TV redeems.
     await gh.deps.stores.clients.create({
       clientId: 'docs-tv', name: 'Docs TV', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [], service: null, secrets: [],

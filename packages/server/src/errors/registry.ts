@@ -35,11 +35,15 @@ export const ERROR_REGISTRY = {
   cors: { status: 403, title: 'Cross-origin request refused' },
   credential_not_allowed: { status: 403, title: 'This kind of credential may not call this endpoint' },
   insufficient_scope: { status: 403, title: 'The token lacks a scope this endpoint needs' },
+  signup_disabled: { status: 403, title: 'This sign-in provider does not create new accounts' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   // 409
   username_taken: { status: 409, title: 'The username is taken' },
+  identity_taken: { status: 409, title: 'This external account is linked to another user' },
+  last_sign_in_method: { status: 409, title: 'The last way to sign in cannot be removed' },
+  password_exists: { status: 409, title: 'The account has a password already' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431

@@ -35,6 +35,8 @@ export interface UserStore {
    */
   findLookalike(username: string): Promise<UserRecord | null>;
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Sets the first password of a user who has none (NO_PASSWORD), in one conditional write; false (nothing written) otherwise. */
+  setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
   list(): Promise<UserRecord[]>;
 }
@@ -436,6 +438,11 @@ export const AUDIT_EVENT_TYPES = [
   'api_token.created',
   'api_token.deleted',
   'signup',
+  /** Federation (issue 15): an external identity linked to the account (detail: provider, how). */
+  'identity.linked',
+  'identity.unlinked',
+  /** A password-less account (signed up through a provider) set its first password. */
+  'password.set',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsernameTakenError, type Stores } from '../types.js';
+import { NO_PASSWORD, UsernameTakenError, type Stores } from '../types.js';
 import { makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
 
 /** The UserStore contract, run by every backend's test file. */
@@ -25,6 +25,20 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       expect(await stores.users.findById('nope')).toBeNull();
       expect(await stores.users.findByCanonical('bob')).toBeNull();
       expect(await stores.users.findByCanonical('ALICE')).toBeNull();
+    });
+
+    it('setPasswordHashIfNone sets the first password of a password-less user only, once', async () => {
+      const fed = makeUser({ passwordHash: NO_PASSWORD });
+      const pw = makeUser();
+      for (const u of [fed, pw]) await stores.users.create(u);
+      expect(await stores.users.setPasswordHashIfNone(pw.id, '$argon2id$new', T0 + 1)).toBe(false);
+      expect(await stores.users.findById(pw.id)).toEqual(pw);
+      const both = await Promise.all(['$argon2id$a', '$argon2id$b'].map((h) => stores.users.setPasswordHashIfNone(fed.id, h, T0 + 2)));
+      expect(both.sort()).toEqual([false, true]);
+      const after = await stores.users.findById(fed.id);
+      expect(['$argon2id$a', '$argon2id$b']).toContain(after?.passwordHash);
+      expect(after?.updatedAt).toBe(T0 + 2);
+      expect(await stores.users.setPasswordHashIfNone('nobody', '$argon2id$x', T0)).toBe(false);
     });
 
     it('lists every user, oldest first', async () => {

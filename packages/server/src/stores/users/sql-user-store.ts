@@ -2,7 +2,7 @@ import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
-import { UsernameTakenError, type UserRecord, type UserStore, type UserSummary } from '../types.js';
+import { NO_PASSWORD, UsernameTakenError, type UserRecord, type UserStore, type UserSummary } from '../types.js';
 
 function parseRoles(text: string): string[] {
   try {
@@ -144,6 +144,18 @@ export class SqlUserStore implements UserStore {
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     return this.run(async () => {
       await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    });
+  }
+
+  setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', id)
+        .where('password_hash', '=', NO_PASSWORD)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     });
   }
 

@@ -24,6 +24,9 @@ const ACTIVITY = {
   'refresh.reuse_detected': 'An old sign-in token was reused; that device was signed out',
   'api_token.created': 'API token created',
   'api_token.deleted': 'API token deleted',
+  'identity.linked': 'Sign-in method linked',
+  'identity.unlinked': 'Sign-in method removed',
+  'password.set': 'Password set',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
