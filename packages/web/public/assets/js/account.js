@@ -10,6 +10,7 @@ import { row, rowButton, rowList, rowTitle } from './list.js';
 import { endsSession, requireUser, sessionEnded } from './session.js';
 import { initPasswordForm } from './account-password.js';
 import { initTokens } from './account-tokens.js';
+import { initSignInMethods } from './account-methods.js';
 
 /** @type {Record<string, string>} */
 const ACTIVITY = {
@@ -150,6 +151,7 @@ export function initAccount() {
     loadActivity();
   });
   const tokens = initTokens(gone, loadActivity);
+  const methods = initSignInMethods(usernameEl, gone, loadActivity);
 
   // ---- activity
 
@@ -194,6 +196,7 @@ export function initAccount() {
   requireUser(function (user) {
     usernameEl.textContent = typeof user.username === 'string' ? user.username : '';
     $('password-username', HTMLInputElement).value = usernameEl.textContent;
+    $('set-password-username', HTMLInputElement).value = usernameEl.textContent;
     const roles = Array.isArray(user.roles) ? user.roles.filter(function (r) { return typeof r === 'string'; }) : [];
     rolesEl.textContent = roles.length ? 'Roles: ' + roles.join(', ') : 'No special roles.';
     content.hidden = false;
@@ -203,5 +206,6 @@ export function initAccount() {
     // Devices first: their names label the activity list.
     devices.load().then(loadActivity);
     tokens.load();
+    methods.load();
   });
 }
