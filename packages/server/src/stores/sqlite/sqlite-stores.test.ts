@@ -153,6 +153,25 @@ describe('openSqliteStores', () => {
     }
   });
 
+  it('migration 0009: a user\'s identities go with it (on delete cascade)', async () => {
+    const file = join(root, 'identities-cascade', 'gatehouse.db');
+    const stores = await open(file);
+    const [gone, kept] = [makeUser(), makeUser()];
+    for (const u of [gone, kept]) await stores.users.create(u);
+    for (const [u, subject] of [[gone, 'a'], [gone, 'b'], [kept, 'c']] as const) {
+      await stores.identities.link({ provider: 'google', subject, userId: u.id, email: null, emailVerified: false, createdAt: 1, lastUsedAt: 1 });
+    }
+    await stores.close();
+    // No code path removes a user yet; an operator's `delete from users` must not leave identities behind.
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    try {
+      await db.deleteFrom('users').where('id', '=', gone.id).execute();
+      expect(await db.selectFrom('identities').select(['subject', 'user_id']).orderBy('subject').execute()).toEqual([{ subject: 'c', user_id: kept.id }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('lets several instances open one new file at the same time', async () => {
     const file = join(root, 'together', 'gatehouse.db');
     const all = await Promise.all(Array.from({ length: 4 }, () => open(file)));

@@ -161,7 +161,9 @@ export function initAccount() {
     activityStatus.textContent = events.length ? '' : 'No activity yet.';
     events.slice(0, ACTIVITY_SHOWN).forEach(function (ev) {
       const detail = typeof ev.detail === 'string' ? ev.detail
-        : (ev.detail && typeof ev.detail === 'object' && 'name' in ev.detail && typeof ev.detail.name === 'string' ? ev.detail.name : '');
+        : (ev.detail && typeof ev.detail === 'object' && 'name' in ev.detail && typeof ev.detail.name === 'string' ? ev.detail.name
+          // Sign-ins, links and unlinks through an identity provider name it (issue 15).
+          : (ev.detail && typeof ev.detail === 'object' && 'provider' in ev.detail && typeof ev.detail.provider === 'string' ? 'With ' + ev.detail.provider : ''));
       const meta = el('p', 'row-meta');
       const at = timeElement(ev.at, 'relative');
       if (at) addMeta(meta, '', at);
