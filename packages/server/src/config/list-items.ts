@@ -153,7 +153,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * A provider URL: https, or http on a loopback host only (development and tests), no
- * credentials, query or fragment. Returned without trailing slashes.
+ * credentials, query or fragment. Returned as written (an issuer is compared exactly, trailing slash included).
  */
 function providerUrl(value: unknown, key: string, example: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`Config key "${key}" is required and must be a URL like ${JSON.stringify(example)}.`);
@@ -171,7 +171,7 @@ function providerUrl(value: unknown, key: string, example: string): string {
   if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     throw new ConfigError(`Config key "${key}" must be a plain URL without user, password, query or fragment, like ${JSON.stringify(example)}.`);
   }
-  return value.replace(/\/+$/, '');
+  return value;
 }
 
 /**
