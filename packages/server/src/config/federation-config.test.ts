@@ -2,7 +2,7 @@
  * `federation.providers` and `federation.timeoutMs` (issue 15): defaults filled in, every bad
  * provider refused at load with a message naming the key and what to write instead.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,5 +81,18 @@ describe('federation config', () => {
       // The other provider's literal secret is not echoed either.
       expect((error as Error).message).not.toContain('literal-secret');
     }
+  });
+});
+
+describe('the federation examples of the docs', () => {
+  const REPO = new URL('../../../../', import.meta.url);
+  const blocks = (file: string) =>
+    [...readFileSync(new URL(file, REPO), 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, unknown>).filter((j) => 'federation' in j);
+
+  it('every config example of docs/federation.md and docs/configuration.md loads as pasted (secrets from the variables it names)', () => {
+    const examples = [...blocks('docs/federation.md'), ...blocks('docs/configuration.md')];
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+    const secrets = { GOOGLE_CLIENT_SECRET: 'x', GITHUB_CLIENT_SECRET: 'x', CORP_OIDC_SECRET: 'x' };
+    for (const example of examples) expect(loadConfig({ env: withFile(example, secrets) }).federation.providers.length).toBeGreaterThan(0);
   });
 });
