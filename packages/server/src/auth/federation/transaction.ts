@@ -1,4 +1,5 @@
 import { EncryptJWT, jwtDecrypt } from 'jose';
+import { cookieNames } from '../../config/cookie-names.js';
 import { isHttps } from '../../config/issuer.js';
 import type { GatehouseConfig } from '../../config/types.js';
 import { GatehouseError } from '../../errors/index.js';
@@ -36,20 +37,21 @@ export interface FederationTransaction {
 }
 
 /**
- * The transaction cookie. On https `__Host-` (Secure, Path=/, no Domain: no sibling subdomain or
- * plain-http page can plant one, which would be login CSRF by cookie tossing); SameSite=Lax so
- * the top-level GET of the provider's redirect back carries it; HttpOnly; it lives as long as
- * the transaction. One per browser: a second start (another tab) replaces the first, whose
- * callback is then refused (start again). The gateway must pass it to the auth service's
- * `/auth/federation/` routes (like the device cookies).
+ * The transaction cookie's name: `cookieNames(config).federation` (`gatehouse_federation`; on
+ * https `__Host-gatehouse_federation`: Secure, Path=/, no Domain, so no sibling subdomain or
+ * plain-http page can plant one, which would be login CSRF by cookie tossing). The gateway
+ * passes it to the auth service's routes only. One per browser: a second start (another tab)
+ * replaces the first, whose callback is then refused (start again).
  */
-export const FEDERATION_COOKIE = { https: '__Host-gatehouse_federation', http: 'gatehouse_federation' } as const;
-
 export function federationCookieName(config: GatehouseConfig): string {
-  return isHttps(config) ? FEDERATION_COOKIE.https : FEDERATION_COOKIE.http;
+  return cookieNames(config).federation;
 }
 
-/** The attributes for `reply.setCookie(name, sealed, ...)`; clear it with `maxAge: 0` once the callback has read it. */
+/**
+ * The attributes for `reply.setCookie(name, sealed, ...)`: HttpOnly; SameSite=Lax so the
+ * top-level GET of the provider's redirect back carries it; Secure on https; as long as the
+ * transaction. Clear it (`maxAge: 0`) once the callback has read it.
+ */
 export function federationCookieOptions(config: GatehouseConfig): {
   readonly path: '/';
   readonly httpOnly: true;
