@@ -88,6 +88,16 @@ describe('GitHub adapter', () => {
     expect(await github.finish({ callbackUrl: callback, redirectUri: REDIRECT, transaction })).toMatchObject({ email: 'public@example.com', emailVerified: false });
   });
 
+  it('no access to the email list (403 without user:email): signs in, no verified email', async () => {
+    const { transaction, callback } = await signIn({ ...octocat(), email: 'public@example.com' });
+    gh.emailsFailure = 403;
+    try {
+      expect(await github.finish({ callbackUrl: callback, redirectUri: REDIRECT, transaction })).toMatchObject({ subject: '583231', email: 'public@example.com', emailVerified: false });
+    } finally {
+      gh.emailsFailure = null;
+    }
+  });
+
   it('wrong or missing state: refused before the code is redeemed', async () => {
     const { transaction, callback } = await signIn();
     const wrong = new URL(callback);

@@ -277,6 +277,8 @@ export interface FakeGithubHandle {
   user: FakeGithubUser;
   /** An HTTP status every API call answers with instead (e.g. 503: the API is down), or null. */
   apiFailure: number | null;
+  /** An HTTP status `/user/emails` answers with instead (403: the token lacks user:email), or null. */
+  emailsFailure: number | null;
   /** The callback URL GitHub would send the browser to for `authorizationUrl` (the user approved). */
   authorize(authorizationUrl: string): URL;
   close(): Promise<void>;
@@ -300,6 +302,7 @@ export async function startFakeGithub(): Promise<FakeGithubHandle> {
     clientSecret: 'gh-secret',
     user: { id: 583231, login: 'octocat', name: 'The Octocat', email: null, emails: [{ email: 'octocat@github.example', primary: true, verified: true }] },
     apiFailure: null,
+    emailsFailure: null,
     authorize(authorizationUrl) {
       const u = new URL(authorizationUrl);
       if (u.searchParams.get('client_id') !== handle.clientId || u.searchParams.get('code_challenge_method') !== 'S256') throw new Error(`bad authorization request ${u.search}`);
@@ -336,6 +339,7 @@ export async function startFakeGithub(): Promise<FakeGithubHandle> {
       const user = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /i, ''));
       if (user === undefined) return json(res, 401, { message: 'Requires authentication' });
       if (path === '/user') return json(res, 200, { id: user.id, login: user.login, name: user.name, email: user.email });
+      if (path === '/user/emails' && handle.emailsFailure !== null) return json(res, handle.emailsFailure, { message: 'Resource not accessible by integration' });
       if (path === '/user/emails') return json(res, 200, user.emails.map((e) => ({ ...e, visibility: null })));
       return json(res, 404, { message: 'Not Found' });
     })().catch(() => res.destroy());

@@ -88,8 +88,9 @@ export class GithubProvider implements FederationProvider {
       throw federationError(err, this.name, 'token');
     }
     const user = await this.api<GithubUser>(accessToken, '/user');
-    if (typeof user.id !== 'number' || !Number.isSafeInteger(user.id)) throw federationFailed(this.name, 'user api: /user has no numeric id');
-    const emails = await this.api<GithubEmail[]>(accessToken, '/user/emails');
+    if (user === null || typeof user.id !== 'number' || !Number.isSafeInteger(user.id)) throw federationFailed(this.name, 'user api: /user has no numeric id');
+    // Without the user:email scope (or a GitHub App without the email permission) the list is 403/404: no verified address then.
+    const emails = await this.api<GithubEmail[]>(accessToken, '/user/emails', [403, 404]);
     const primary = Array.isArray(emails) ? emails.find((e) => e.primary === true && typeof e.email === 'string') : undefined;
     const email = primary ? (primary.email as string) : typeof user.email === 'string' ? user.email : null;
     return {
@@ -103,11 +104,12 @@ export class GithubProvider implements FederationProvider {
     };
   }
 
-  /** GET `path` of the API as the user, within the timeout; JSON or a refusal. */
-  private async api<T>(accessToken: string, path: string): Promise<T> {
+  /** GET `path` of the API as the user, within the timeout; JSON, null for a status of `absentOn`, or a refusal. */
+  private async api<T>(accessToken: string, path: string, absentOn: readonly number[] = []): Promise<T | null> {
     try {
       const headers = new Headers({ accept: 'application/vnd.github+json', 'x-github-api-version': GITHUB_API_VERSION, 'user-agent': 'gatehouse' });
       const response = await oidc.fetchProtectedResource(this.configuration, accessToken, new URL(`${this.apiUrl}${path}`), 'GET', undefined, headers);
+      if (absentOn.includes(response.status)) return null;
       if (!response.ok) {
         throw response.status >= 500
           ? Object.assign(new Error(`${path} answered ${response.status}`), { status: response.status })
