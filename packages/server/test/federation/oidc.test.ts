@@ -5,11 +5,15 @@
  * timeouts. Each refusal also checks why (the log's cause), so it fails if a later check
  * happened to catch what the one under test should.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FederationProviderConfig } from '../../src/config/types.js';
 import { GatehouseError } from '../../src/errors/index.js';
 import type { ProviderTransaction } from '../../src/auth/federation/identity.js';
 import { OidcProvider } from '../../src/auth/federation/providers/oidc.js';
+import { sealTransaction, unsealTransaction } from '../../src/auth/federation/transaction.js';
+import { deriveFederationTransactionKey } from '../../src/auth/derived-keys.js';
+import { systemClock } from '../../src/util/clock.js';
 import { ALICE, freePort, startHostileProvider, startOidcProvider, type HostileProviderHandle, type OidcProviderHandle } from './oidc-provider.test-helpers.js';
 
 const REDIRECT_A = 'http://127.0.0.1:8080/auth/federation/idp-a/callback';
@@ -107,6 +111,18 @@ describe('OIDC provider adapter, against oidc-provider', () => {
     const { transaction, callback } = await signedIn(idpA, a, REDIRECT_A);
     const internal = new URL(`http://10.0.0.7:9000/auth/federation/idp-a/callback${callback.search}`);
     await expect(idpA.finish({ callbackUrl: internal, redirectUri: REDIRECT_A, transaction })).resolves.toMatchObject({ subject: ALICE.sub });
+  });
+
+  it('scale-out: started on instance A, the callback finished on instance B (same master key, nothing shared but the cookie)', async () => {
+    const masterKey = new Uint8Array(randomBytes(32));
+    const instanceA = forHandle('idp-a', a);
+    const instanceB = forHandle('idp-a', a);
+    const { url, transaction } = await instanceA.start({ redirectUri: REDIRECT_A });
+    const cookie = await sealTransaction(deriveFederationTransactionKey(masterKey), { provider: 'idp-a', transaction, next: '/account', mode: { kind: 'signin' } }, systemClock);
+    const callback = await a.signIn(url);
+    const opened = await unsealTransaction(deriveFederationTransactionKey(masterKey), cookie, instanceB, systemClock);
+    expect(opened.next).toBe('/account');
+    expect(await instanceB.finish({ callbackUrl: callback, redirectUri: REDIRECT_A, transaction: opened.transaction })).toMatchObject({ provider: 'idp-a', subject: ALICE.sub });
   });
 
   it('reads the email from the user info when the ID token has none', async () => {
