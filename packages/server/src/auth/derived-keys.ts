@@ -14,3 +14,8 @@ export function deriveDeviceCookieKey(masterKey: Uint8Array): Uint8Array {
 export function deriveChallengeKey(masterKey: Uint8Array): Uint8Array {
   return derive(masterKey, 'gatehouse signup challenge');
 }
+
+/** Encrypts (A256GCM) the federation transaction cookie: state, nonce and PKCE verifier of a sign-in with an external provider. */
+export function deriveFederationTransactionKey(masterKey: Uint8Array): Uint8Array {
+  return derive(masterKey, 'gatehouse federation transaction');
+}

@@ -11,6 +11,8 @@ export interface CookieNames {
   readonly device: string;
   /** The signed "signed in here before" cookie (HttpOnly, Path=/auth). */
   readonly knownDevice: string;
+  /** The sealed transaction of a sign-in with an external provider (HttpOnly, Path=/, 10 min; auth/federation/transaction.ts). */
+  readonly federation: string;
 }
 
 const HTTPS_NAMES: CookieNames = {
@@ -19,6 +21,8 @@ const HTTPS_NAMES: CookieNames = {
   device: '__Host-gatehouse_device',
   // `__Host-` needs Path=/; this cookie is scoped to /auth, so it gets the `__Secure-` prefix.
   knownDevice: '__Secure-gatehouse_known_device',
+  // `__Host-`: a cookie planted by a sibling subdomain would be login CSRF (the attacker's sign-in completing in the victim's browser).
+  federation: '__Host-gatehouse_federation',
 };
 
 const HTTP_NAMES: CookieNames = {
@@ -26,6 +30,7 @@ const HTTP_NAMES: CookieNames = {
   csrf: 'gatehouse_csrf',
   device: 'gatehouse_device',
   knownDevice: 'gatehouse_known_device',
+  federation: 'gatehouse_federation',
 };
 
 /**

@@ -3,7 +3,7 @@ import { ACCOUNT_SCOPE } from '../credentials/scope.js';
 import { nearest } from '../util/nearest.js';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPosition } from './json-error.js';
-import { parseIntrospectionClients, parseRoutes } from './list-items.js';
+import { federationSecretProblem, parseFederationProviders, parseIntrospectionClients, parseRoutes } from './list-items.js';
 import { CONFIG_FILE_ENV, defaultsOf, isNumericLeaf, leavesOf, pathsOf, RELATIONS, SCHEMA, type Keys, type Leaf, type ListItemKind } from './schema.js';
 import type { GatehouseConfig } from './types.js';
 
@@ -20,6 +20,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const LIST_PARSERS: Record<ListItemKind, (value: unknown) => unknown[]> = {
   route: parseRoutes,
   introspectionClient: parseIntrospectionClients,
+  federationProvider: parseFederationProviders,
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -160,7 +161,7 @@ function applyEnv(config: Record<string, unknown>, env: NodeJS.ProcessEnv): void
 }
 
 /** Every key's own checks (normalized first), in schema order, then the checks of keys together. */
-function checkFinal(c: GatehouseConfig): void {
+function checkFinal(c: GatehouseConfig, env: NodeJS.ProcessEnv): void {
   const config = c as unknown as Record<string, unknown>;
   for (const { path, leaf } of leavesOf(SCHEMA)) {
     let value = getPath(config, path);
@@ -180,6 +181,9 @@ function checkFinal(c: GatehouseConfig): void {
     const problem = relation(c);
     if (problem !== undefined) throw new ConfigError(problem);
   }
+  // The one check that reads the environment beyond the keys' own variables.
+  const secretProblem = federationSecretProblem(c.federation.providers, env);
+  if (secretProblem !== undefined) throw new ConfigError(secretProblem);
 }
 
 export interface LoadConfigOptions {
@@ -224,6 +228,6 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
   if (o.dataDir !== undefined) c.dataDir = o.dataDir;
   if (o.publicUrl !== undefined) c.publicUrl = o.publicUrl;
   if (o.authPort !== undefined) c.authPort = o.authPort;
-  checkFinal(c);
+  checkFinal(c, env);
   return c;
 }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from './defaults.js';
-import { CLIENT_KEYS, CONFIG_FILE_ENV, ENV_KEYS, leavesOf, pathsOf, ROUTE_KEYS, SCHEMA } from './schema.js';
+import { CLIENT_KEYS, CONFIG_FILE_ENV, ENV_KEYS, FEDERATION_PROVIDER_KEYS, leavesOf, pathsOf, ROUTE_KEYS, SCHEMA } from './schema.js';
 
 const REPO = new URL('../../../../', import.meta.url);
 const CONFIGURATION_MD = readFileSync(new URL('docs/configuration.md', REPO), 'utf8');
@@ -61,7 +61,8 @@ describe('docs/configuration.md and the schema', () => {
     expect(Object.keys(ENV_VARS).sort()).toEqual(expected.map((e) => e[0]).sort());
   });
 
-  it('the Routes and Introspection clients tables list every item key the parsers take, and no other', () => {
+  it('the Routes, Introspection clients and Federation providers tables list every item key the parsers take, and no other', () => {
+    expect(tableAfter(CONFIGURATION_MD, '## Federation providers').map((r) => code(r[0]!))).toEqual(FEDERATION_PROVIDER_KEYS.map((k) => `federation.providers[].${k}`));
     expect(tableAfter(CONFIGURATION_MD, '## Routes').map((r) => code(r[0]!))).toEqual(ROUTE_KEYS.map((k) => `routes[].${k}`));
     expect(tableAfter(CONFIGURATION_MD, '## Introspection clients').map((r) => code(r[0]!))).toEqual(CLIENT_KEYS.map((k) => `introspection.clients[].${k}`));
   });

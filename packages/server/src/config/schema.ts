@@ -67,7 +67,7 @@ export interface Keys {
   readonly [key: string]: SchemaNode;
 }
 
-export type ListItemKind = 'route' | 'introspectionClient';
+export type ListItemKind = 'route' | 'introspectionClient' | 'federationProvider';
 
 /** The configuration object a schema describes. */
 export type ConfigOf<K extends Keys> = {
@@ -133,14 +133,65 @@ export interface IntrospectionClient {
   secretSha256: string;
 }
 
+export type FederationProviderType = 'oidc' | 'github';
+
+/**
+ * An external identity provider of `federation.providers` (docs/configuration.md, Federation
+ * providers; docs/federation.md). As parsed: defaults filled in, URLs checked.
+ */
+export interface FederationProviderConfig {
+  /** Short id in URLs (`/auth/federation/<id>/callback`) and in stored identities; never change it once users signed in. */
+  id: string;
+  type: FederationProviderType;
+  /** Shown on the buttons: "Continue with <name>". */
+  name: string;
+  /** OIDC only: the issuer URL (discovery at `<issuer>/.well-known/openid-configuration`). */
+  issuer?: string;
+  clientId: string;
+  /** The client secret written in the config file (worse than `clientSecretEnv`: the file then holds a secret). */
+  clientSecret?: string;
+  /** The name of the environment variable holding the client secret (exactly one of the two). */
+  clientSecretEnv?: string;
+  /** Scopes asked for (oidc default: openid email profile; github: read:user user:email). */
+  scopes: string[];
+  /** Whether a first sign-in with an unknown identity creates a user. */
+  allowSignup: boolean;
+  /** Whether an identity whose verified email matches an existing user is linked to it (takeover risk: docs/federation.md). */
+  linkByVerifiedEmail: boolean;
+  /** GitHub only (defaults github.com): the authorization, token and API URLs. */
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  apiUrl?: string;
+}
+
 /** The keys a route takes in the config file (`loginCsrf` is internal: only Gatehouse's own routes set it). */
 export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
+/** The keys a federation provider takes. */
+export const FEDERATION_PROVIDER_KEYS = [
+  'id',
+  'type',
+  'name',
+  'issuer',
+  'clientId',
+  'clientSecret',
+  'clientSecretEnv',
+  'scopes',
+  'allowSignup',
+  'linkByVerifiedEmail',
+  'authorizationUrl',
+  'tokenUrl',
+  'apiUrl',
+] as const satisfies readonly (keyof FederationProviderConfig)[];
 /** The keys an introspection client takes. */
 export const CLIENT_KEYS = ['id', 'secretSha256'] as const satisfies readonly (keyof IntrospectionClient)[];
 
 // Both lists name every key of their type: a key added to the type and not listed fails to compile.
 type Complete<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : never;
-const listsComplete: [Complete<Exclude<keyof RouteConfig, 'loginCsrf'>, (typeof ROUTE_KEYS)[number]>, Complete<keyof IntrospectionClient, (typeof CLIENT_KEYS)[number]>] = [true, true];
+const listsComplete: [
+  Complete<Exclude<keyof RouteConfig, 'loginCsrf'>, (typeof ROUTE_KEYS)[number]>,
+  Complete<keyof IntrospectionClient, (typeof CLIENT_KEYS)[number]>,
+  Complete<keyof FederationProviderConfig, (typeof FEDERATION_PROVIDER_KEYS)[number]>,
+] = [true, true, true];
 void listsComplete;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -307,6 +358,14 @@ export const SCHEMA = {
   }),
   introspection: group('POST /auth/introspect (RFC 7662).', {
     clients: list<IntrospectionClient>('introspectionClient', CLIENT_KEYS, 'Callers allowed to use POST /auth/introspect; none by default (it refuses everyone).'),
+  }),
+  federation: group('Sign-in through external identity providers (docs/federation.md).', {
+    providers: list<FederationProviderConfig>('federationProvider', FEDERATION_PROVIDER_KEYS, 'External identity providers (OpenID Connect, GitHub) users may sign in with; none by default.'),
+    timeoutMs: int(5000, 'Longest wait for any one call to a provider (discovery, token, user info, GitHub API), then 503 federation_unavailable (ms).', {
+      min: 100,
+      max: 60_000,
+      suffix: ' ms',
+    }),
   }),
   password: group('Password rules and the argon2id hashing queue.', {
     minLength: int(8, 'Shortest password accepted.', { min: 8, suffix: ' (NIST SP 800-63B)' }),

@@ -24,6 +24,7 @@ export const ERROR_REGISTRY = {
   access_denied: { status: 400, title: 'The user denied the device' },
   expired_token: { status: 400, title: 'The device code has expired' },
   invalid_user_code: { status: 400, title: 'The code is wrong, expired or used' },
+  federation_failed: { status: 400, title: 'The sign-in with the external provider did not complete' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
@@ -58,6 +59,7 @@ export const ERROR_REGISTRY = {
   bad_gateway: { status: 502, title: 'The upstream service did not answer' },
   unavailable: { status: 503, title: 'A store or service needed for this request is unavailable' },
   busy: { status: 503, title: 'Too many passwords are waiting to be checked' },
+  federation_unavailable: { status: 503, title: 'The external sign-in provider is unavailable' },
   gateway_timeout: { status: 504, title: 'The upstream service timed out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

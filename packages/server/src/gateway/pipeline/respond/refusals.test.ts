@@ -57,7 +57,7 @@ function setup(https = false) {
     routeMetrics: new Map([[route, metrics]]),
     unmatched: new RouteMetrics('(unmatched)', undefined),
     access: undefined,
-    cookies: { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device' },
+    cookies: { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device', federation: 'gatehouse_federation' },
     https,
   });
   const refuse = (err: unknown, opts: { method?: string; accept?: string; target?: string } = {}) => {

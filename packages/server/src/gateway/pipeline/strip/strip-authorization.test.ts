@@ -13,7 +13,7 @@ function forwarded(authorization: string[], route: { prefix: string; authService
   const opts: StripOptions = {
     proto: 'http',
     defaultHost: 'gw.test',
-    cookies: { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device' },
+    cookies: { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device', federation: 'gatehouse_federation' },
     clientIp: new ClientIpResolver([], 'x-forwarded-for'),
   };
   strip(ex, compileStripRules([]), opts);

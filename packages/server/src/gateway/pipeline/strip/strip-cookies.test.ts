@@ -6,8 +6,8 @@ import type { CompiledRoute } from '../../routing.js';
 import { compileStripRules } from '../headers.js';
 import { strip, type StripOptions } from './strip.js';
 
-const HTTP_NAMES = { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device' };
-const HTTPS_NAMES = { session: '__Host-gatehouse_session', csrf: '__Host-gatehouse_csrf', device: '__Host-gatehouse_device', knownDevice: '__Secure-gatehouse_known_device' };
+const HTTP_NAMES = { session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device', federation: 'gatehouse_federation' };
+const HTTPS_NAMES = { session: '__Host-gatehouse_session', csrf: '__Host-gatehouse_csrf', device: '__Host-gatehouse_device', knownDevice: '__Secure-gatehouse_known_device', federation: '__Host-gatehouse_federation' };
 
 function run(cookieHeaders: string[], opts: { authService?: boolean; https?: boolean } = {}) {
   const rawHeaders = cookieHeaders.flatMap((v) => ['Cookie', v]);
@@ -61,6 +61,12 @@ describe('strip: cookies', () => {
   it('the auth service still gets the device cookies it needs, and never the session or CSRF cookie', () => {
     const r = run(['gatehouse_session=s; gatehouse_device=d; gatehouse_known_device=k; gatehouse_csrf=c; x=1'], { authService: true });
     expect(r).toEqual({ session: 's', forwarded: 'gatehouse_device=d; gatehouse_known_device=k; x=1' });
+  });
+
+  it('the federation transaction cookie reaches the auth service only, by its exact name', () => {
+    expect(run(['gatehouse_federation=t; x=1'], { authService: true })).toEqual({ session: undefined, forwarded: 'gatehouse_federation=t; x=1' });
+    expect(run(['gatehouse_federation=t; x=1'])).toEqual({ session: undefined, forwarded: 'x=1' });
+    expect(run(['__Host-gatehouse_federation=t; gatehouse_federation=u; x=1'], { authService: true, https: true })).toEqual({ session: undefined, forwarded: '__Host-gatehouse_federation=t; x=1' });
   });
 
   it('several Cookie headers are joined with "; " after filtering', () => {

@@ -61,7 +61,7 @@ const isOws = (c: number): boolean => c === 32 || (c >= 9 && c <= 13) || c === 1
 /**
  * Removes the gateway's cookies from one Cookie header value and remembers the session cookie.
  * Every Gatehouse cookie is removed, whatever its prefix or case; only the auth service's own
- * routes (`keepDevice`) still get the two device cookies it needs. The session cookie is read
+ * routes (`keepDevice`) still get the two device cookies and the federation transaction cookie it needs. The session cookie is read
  * by its exact name only (on https `__Host-gatehouse_session`, which no sibling subdomain or
  * http page can plant). Other cookies pass in their order with their values. One scan by
  * index (no split/trim copies): this runs on every cookie request.
@@ -94,7 +94,7 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
         else if (ex.sessionCookie !== v) ex.sessionCookie = DUPLICATE;
         continue;
       }
-      if (!keepDevice || (name !== names.device && name !== names.knownDevice)) continue;
+      if (!keepDevice || (name !== names.device && name !== names.knownDevice && name !== names.federation)) continue;
     }
     const piece = value.slice(s, e);
     kept = kept === '' ? piece : `${kept}; ${piece}`;
