@@ -136,8 +136,9 @@ describe('config: trusted proxies, client IP header, CORS origins, cookie names'
       csrf: '__Host-gatehouse_csrf',
       device: '__Host-gatehouse_device',
       knownDevice: '__Secure-gatehouse_known_device',
+      federation: '__Host-gatehouse_federation',
     });
     c.publicUrl = 'http://127.0.0.1:8080';
-    expect(cookieNames(c)).toEqual({ session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device' });
+    expect(cookieNames(c)).toEqual({ session: 'gatehouse_session', csrf: 'gatehouse_csrf', device: 'gatehouse_device', knownDevice: 'gatehouse_known_device', federation: 'gatehouse_federation' });
   });
 });
