@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { FederationProviderConfig, GatehouseConfig } from '../../src/config/types.js';
-import { relaxAbuseLimits } from '../../src/auth/test-helpers.js';
+import { createAuthHarness, relaxAbuseLimits } from '../../src/auth/test-helpers.js';
 import { startAll, type RunningGatehouse } from '../../src/start/start-all.js';
 import { createLogger } from '../../src/util/logger.js';
+import { systemClock } from '../../src/util/clock.js';
+import { unsealTransaction } from '../../src/auth/federation/transaction.js';
 import { freePort, startHostileProvider, startOidcProvider, type HostileProviderHandle, type OidcProviderHandle, type TestUser } from './oidc-provider.test-helpers.js';
 
 const BOB: TestUser = { sub: 'bob-sub-1', email: 'bob@example.com', emailVerified: true, preferredUsername: 'bob', name: 'Bob' };
@@ -242,9 +244,15 @@ describe('federation sign-in through the gateway (real oidc-provider)', () => {
     ['/\t/evil.example/x'],
     ['javascript:alert(1)'],
     ['http:evil.example'],
-  ])('never redirects off-site: next=%j ends at /', async (next) => {
+  ])('never redirects off-site: next=%j ends at / (checked at the start, and again at the callback)', async (next) => {
     const jar = new Jar();
-    const res = await signInWith(jar, 'idp-a', BOB, next);
+    const start = await nav(jar, `/auth/federation/idp-a/start?next=${encodeURIComponent(next)}`);
+    expect(start.status).toBe(302);
+    // What the start sealed: already `/`.
+    const tx = await unsealTransaction(gh.deps.federationKey, jar.cookies.get('gatehouse_federation'), { id: 'idp-a', name: 'IdP idp-a' }, systemClock);
+    expect(tx.next).toBe('/');
+    const callback = await a.signIn(start.headers.get('location')!, BOB);
+    const res = await nav(jar, callback.pathname + callback.search);
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/');
   });
@@ -336,5 +344,27 @@ describe('linking a provider to the signed-in account', () => {
     const anon = new Jar();
     anon.cookies.set('gatehouse_federation', attacker.cookies.get('gatehouse_federation')!);
     expect((await nav(anon, cb.pathname + cb.search, 'application/json')).status).toBe(400);
+  });
+});
+
+describe('per-IP limit on callbacks', () => {
+  it('the sign-in per-IP rule (signin.perIpPerMinute) counts callbacks too: 429 with Retry-After past it', async () => {
+    const downPort = await freePort();
+    const h = await createAuthHarness({
+      config: (c) => {
+        c.signin.perIpPerMinute = 2;
+        c.federation.providers = [oidc('idp-x', { issuer: `http://127.0.0.1:${downPort}`, clientId: 'c', clientSecret: 's' })];
+      },
+    });
+    try {
+      const call = () => h.app.inject({ method: 'GET', url: '/auth/federation/idp-x/callback?code=c&state=s', headers: { accept: 'application/json' } });
+      expect((await call()).statusCode).toBe(400);
+      expect((await call()).statusCode).toBe(400);
+      const limited = await call();
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      await h.close();
+    }
   });
 });
