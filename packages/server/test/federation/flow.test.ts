@@ -216,6 +216,7 @@ describe('federation sign-in through the gateway (real oidc-provider)', () => {
     const html = await nav(victim, callback.pathname + callback.search);
     expect(html.status).toBe(400);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     expect(await html.text()).toMatch(/Back to the sign-in page/);
     expect((await me(victim)).status).toBe(401);
   });

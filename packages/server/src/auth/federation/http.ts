@@ -86,6 +86,9 @@ export function sendFederationRefusal(deps: Deps, request: FastifyRequest, reply
     .code(err.status)
     .headers(err.headers ?? {})
     .header('cache-control', 'no-store')
+    // Nothing to run or load: no script, style or frame, whatever the page says.
+    .header('content-security-policy', "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    .header('x-content-type-options', 'nosniff')
     .type('text/html; charset=utf-8')
     .send(page);
 }
