@@ -238,6 +238,31 @@ describe('federation sign-in through the gateway (real oidc-provider)', () => {
     expect(replay.headers.getSetCookie().some((l) => l.startsWith('gatehouse_session='))).toBe(false);
   });
 
+  it('mix-up: provider B’s answer on provider A’s callback (or A’s transaction at B’s callback) is refused', async () => {
+    const jar = new Jar();
+    const start = await nav(jar, '/auth/federation/idp-b/start');
+    const fromB = await b.signIn(start.headers.get('location')!, BOB);
+    // B's code and state, at A's callback, with B's transaction cookie.
+    const res = await nav(jar, `/auth/federation/idp-a/callback${fromB.search}`, 'application/json');
+    expect(res.status).toBe(400);
+    expect(res.headers.getSetCookie().some((l) => l.startsWith('gatehouse_session='))).toBe(false);
+    // A's transaction presented at B's callback.
+    const jarA = new Jar();
+    const startA = await nav(jarA, '/auth/federation/idp-a/start');
+    const fromA = await a.signIn(startA.headers.get('location')!, BOB);
+    expect((await nav(jarA, `/auth/federation/idp-b/callback${fromA.search}`, 'application/json')).status).toBe(400);
+    expect((await me(jarA)).status).toBe(401);
+  });
+
+  it('a provider that refuses (access_denied) and an unknown provider at the callback: refused, nothing set', async () => {
+    const jar = new Jar();
+    const start = await nav(jar, '/auth/federation/idp-a/start');
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    const denied = await nav(jar, `/auth/federation/idp-a/callback?error=access_denied&state=${encodeURIComponent(state)}&iss=${encodeURIComponent(a.issuer)}`, 'application/json');
+    expect(denied.status).toBe(400);
+    expect((await nav(new Jar(), '/auth/federation/nope/callback?code=x&state=y', 'application/json')).status).toBe(404);
+  });
+
   it.each([
     ['https://evil.example/x'],
     ['//evil.example/x'],
