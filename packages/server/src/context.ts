@@ -18,6 +18,8 @@ export interface Deps {
   deviceCookieKey: Uint8Array;
   /** HKDF of the master key that signs proof-of-work challenges (`auth/derived-keys.ts`); never logged. */
   challengeKey: Uint8Array;
+  /** HKDF of the master key that seals the federation transaction cookie (`auth/derived-keys.ts`, `auth/federation/transaction.ts`); never logged. */
+  federationKey: Uint8Array;
   /** Shared hot copy of sessions and API tokens (Redis in scale-out). Absent: none (embedded). */
   hotCache?: HotCache;
   /**

@@ -27,6 +27,11 @@ import { registerSignout } from './endpoints/signout.js';
 import { registerSignoutAll } from './endpoints/signout-all.js';
 import { registerSignup } from './endpoints/signup.js';
 import { registerToken } from './endpoints/token.js';
+import { registerFederationCallback } from './endpoints/federation-callback.js';
+import { registerFederationLink } from './endpoints/federation-link.js';
+import { registerFederationProviders } from './endpoints/federation-providers.js';
+import { registerFederationStart } from './endpoints/federation-start.js';
+import { buildFederationProviders } from './federation/providers/registry.js';
 import { GatehouseError } from '../errors/index.js';
 import { findDuplicateKey } from './strict-json.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http-errors.js';
@@ -100,7 +105,9 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   installRevocationReceipts(app);
 
   // The verified passport is the request decoration `request.passport` (passport.ts).
-  const ctx: EndpointContext = { deps, auth, authenticate: installPassport(app, deps) };
+  // The identity providers, built once (a missing client secret stops the start here, naming its variable).
+  const federation = buildFederationProviders(deps.config);
+  const ctx: EndpointContext = { deps, auth, authenticate: installPassport(app, deps), federation };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).
   installLanes(app, ctx.authenticate);
   // Sees every route registered after it: the OpenAPI document of /auth (openapi.ts).
@@ -125,6 +132,10 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerDeviceLookup(app, ctx);
   registerDeviceApprove(app, ctx);
   registerDeviceDeny(app, ctx);
+  registerFederationProviders(app, ctx);
+  registerFederationStart(app, ctx);
+  registerFederationLink(app, ctx);
+  registerFederationCallback(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);
@@ -138,5 +149,11 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   app.addHook('onClose', async () => closeAuthContext(auth));
 
   await app.ready();
+  // OIDC discovery now, in the background, so the first sign-in does not wait for it (a failure is retried then).
+  if (federation.list.length > 0) {
+    void federation.warmUp().then((failed) => {
+      if (failed.length > 0) deps.logger.warn({ event: 'federation.discovery_failed', providers: failed }, 'identity provider discovery failed; it is tried again at the next sign-in with it');
+    });
+  }
   return app;
 }

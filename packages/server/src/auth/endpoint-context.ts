@@ -1,5 +1,6 @@
 import type { Deps } from '../context.js';
 import type { AuthContext } from './auth-context.js';
+import type { FederationProviders } from './federation/providers/registry.js';
 import type { PassportHook } from './passport.js';
 
 /** What every endpoint registration receives. */
@@ -12,6 +13,8 @@ export interface EndpointContext {
    * `installLanes` (lanes.ts) runs it, then the lane check, before every non-public route.
    */
   authenticate: PassportHook;
+  /** The configured identity providers (`federation.providers`), built once at the service's start. */
+  federation: FederationProviders;
 }
 
 /** The client address (see `client-ip.ts`: the gateway's `x-gatehouse-client-ip`, never `X-Forwarded-For`). */

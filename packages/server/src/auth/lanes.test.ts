@@ -123,6 +123,20 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/auth/activity', path: () => '/auth/activity', expect: account(200) },
   { method: 'POST', route: '/auth/password/set', path: () => '/auth/password/set', body: { new_password: NEW_PASSWORD }, passwordless: true, expect: account(204) },
   { method: 'GET', route: '/auth/identities', path: () => '/auth/identities', expect: account(200) },
+  // A browser session only (the callback needs the same session back); no provider "x" here: 404 once past the lane.
+  {
+    method: 'POST',
+    route: '/auth/federation/:provider/link',
+    path: () => '/auth/federation/x/link',
+    expect: {
+      cookie: 404,
+      access_token: 'credential_not_allowed',
+      'access_token+account': 'credential_not_allowed',
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    },
+  },
   { method: 'DELETE', route: '/auth/identities/:provider/:subject', path: (f) => `/auth/identities/google/${f.identitySubject}`, expect: account(204) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
@@ -141,10 +155,21 @@ const ENDPOINTS: Endpoint[] = [
   })),
 ];
 
+/**
+ * Routes under a gateway route with `auth: 'optional'`: public ones that read a session when one
+ * comes (the federation callback in link mode checks the session is the linking account's), and
+ * the link POST under the same prefix, whose lane still requires the session.
+ */
+const OPTIONAL_PASSPORT = ['/auth/federation/'];
+
 /** Public endpoints: what each answers without a credential, and must answer the same with any. */
-const PUBLIC: Array<{ method: string; route: string; body?: string | (() => string); contentType?: string; expect: number }> = [
+const PUBLIC: Array<{ method: string; route: string; path?: string; body?: string | (() => string); contentType?: string; expect: number }> = [
   { method: 'GET', route: '/auth/challenge', expect: 200 },
   { method: 'GET', route: '/auth/openapi.json', expect: 200 },
+  { method: 'GET', route: '/auth/federation/providers', expect: 200 },
+  // No provider "x" is configured here (test/federation/flow.test.ts runs the flow).
+  { method: 'GET', route: '/auth/federation/:provider/start', path: '/auth/federation/x/start', expect: 404 },
+  { method: 'GET', route: '/auth/federation/:provider/callback', path: '/auth/federation/x/callback', expect: 404 },
   { method: 'POST', route: '/auth/signup', body: JSON.stringify({ username: 'x', password: 'short' }), contentType: 'application/json', expect: 400 },
   { method: 'POST', route: '/auth/signin', body: () => JSON.stringify({ username: `nobody-${randomId().slice(0, 8)}`, password: 'wrong password 1' }), contentType: 'application/json', expect: 401 },
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },
@@ -245,8 +270,14 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
           continue;
         }
         if (!walked.has(`${r.method} ${r.url}`)) unwalked.push(`${r.method} ${r.url}`);
-        const gw = gateway.find((g) => r.url === g.path || r.url.startsWith(`${g.path}/`));
-        expect(gw?.auth === 'none', `${r.method} ${r.url}: gateway auth ${gw?.auth} vs lane ${JSON.stringify(r.lane)}`).toBe('public' in r.lane);
+        const gw = [...gateway].sort((x, y) => y.path.length - x.path.length).find((g) => r.url === g.path || r.url.startsWith(`${g.path}/`));
+        const where = `${r.method} ${r.url}: gateway auth ${gw?.auth} vs lane ${JSON.stringify(r.lane)}`;
+        if (gw?.auth === 'optional') {
+          // Public, but a session is passed on when the browser has one: only where it is read (the federation callback's link mode).
+          expect(OPTIONAL_PASSPORT.some((prefix) => r.url.startsWith(prefix)), where).toBe(true);
+          continue;
+        }
+        expect(gw?.auth === 'none', where).toBe('public' in r.lane);
       }
       expect(unwalked, 'routes this test does not walk').toEqual([]);
       expect(routes.filter((r) => r.url.startsWith('/auth')).length).toBe(walked.size);
@@ -336,7 +367,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
       for (const kind of KINDS) {
         const headers = await credential(kind, f.user);
         if (p.contentType !== undefined) headers['content-type'] = p.contentType;
-        const res = await fetch(gh.url + p.route, { method: p.method, headers, ...(p.body !== undefined ? { body: typeof p.body === 'string' ? p.body : p.body() } : {}) });
+        const res = await fetch(gh.url + (p.path ?? p.route), { method: p.method, headers, ...(p.body !== undefined ? { body: typeof p.body === 'string' ? p.body : p.body() } : {}) });
         await res.text();
         seen[kind] = res.status;
       }

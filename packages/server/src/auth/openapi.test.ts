@@ -21,6 +21,7 @@ import { ACCOUNT_LANE, declaredRoutes, type DeclaredRoute } from './lanes.js';
 import { paramsSchema } from './oauth.js';
 import { OPENAPI_CACHE_CONTROL, OPENAPI_PATH, securityOf } from './openapi.js';
 import { createAuthHarness, relaxAbuseLimits, type AuthHarness } from './test-helpers.js';
+import { freePort, startOidcProvider, type OidcProviderHandle } from '../../test/federation/oidc-provider.test-helpers.js';
 
 /*
  * Issue 12: the OpenAPI 3.1 document of /auth is generated from the routes as registered, and
@@ -156,8 +157,13 @@ describe('OpenAPI document of /auth', () => {
       const names = [...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
       if (names.length > 0) expect(params, `${where} validates its path parameters`).toBeDefined();
       const expected = params === undefined ? [] : Object.entries(params.properties).map(([name, s]) => ({ in: 'path', name, required: true, schema: s }));
-      expect(op.parameters ?? [], where).toEqual(expected);
-      expect((op.parameters ?? []).map((p) => p.name).sort(), where).toEqual(names.sort());
+      // Query parameters: each property of the route's querystring schema (the federation start's `next`).
+      const query = schema?.querystring as { properties: Record<string, unknown>; required?: string[] } | undefined;
+      const expectedQuery = query === undefined ? [] : Object.entries(query.properties).map(([name, s]) => ({ in: 'query', name, required: query.required?.includes(name) ?? false, schema: s }));
+      const inPath = (op.parameters ?? []).filter((p) => p.in === 'path');
+      expect(inPath, where).toEqual(expected);
+      expect((op.parameters ?? []).filter((p) => p.in !== 'path'), where).toEqual(expectedQuery);
+      expect(inPath.map((p) => p.name).sort(), where).toEqual(names.sort());
     }
     // The schemas the endpoint files export are the objects the routes registered (no copy).
     const byKey = new Map(publicRoutes(h).map((r) => [`${r.method} ${r.url}`, r.options.schema]));
@@ -217,11 +223,17 @@ describe('OpenAPI document of /auth', () => {
 describe('GET /auth/openapi.json through the gateway', () => {
   let gh: RunningGatehouse;
   let dataDir: string;
+  let idp: OidcProviderHandle;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-openapi-'));
     const config = structuredClone(DEFAULTS);
-    config.port = 0;
+    // A known port: the identity provider must know the redirect URI before Gatehouse starts.
+    config.port = await freePort();
+    idp = await startOidcProvider({ redirectUri: `http://127.0.0.1:${config.port}/auth/federation/docs-idp/callback` });
+    config.federation.providers = [
+      { id: 'docs-idp', type: 'oidc', name: 'Docs IdP', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ['openid', 'email', 'profile'], allowSignup: true, linkByVerifiedEmail: false },
+    ];
     config.dataDir = dataDir;
     config.logLevel = 'silent';
     // The walk below signs up and in from one address; the abuse limits are not under test here.
@@ -232,6 +244,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
 
   afterAll(async () => {
     await gh?.close();
+    await idp?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -259,7 +272,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
       let body: string | undefined;
       if (init.json !== undefined) [headers['content-type'], body] = ['application/json', JSON.stringify(init.json)];
       if (init.form !== undefined) [headers['content-type'], body] = ['application/x-www-form-urlencoded', new URLSearchParams(init.form).toString()];
-      const res = await fetch(gh.url + path, { method: init.method ?? operation.split(' ')[0], headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(gh.url + path, { method: init.method ?? operation.split(' ')[0], headers, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
       walked.add(operation);
       expect(await checker.check(operation, res.status, text), `${operation} answered ${res.status} ${text.slice(0, 300)}`).toBe(null);
@@ -318,6 +331,14 @@ describe('GET /auth/openapi.json through the gateway', () => {
     const polled = await call('POST /auth/token', '/auth/token', { form: { ...tvClient, grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.json!.device_code as string } });
     expect(polled.json!.refresh_token).toMatch(/^ghr_/);
     await call('POST /auth/password', '/auth/password', { headers: browser, json: { current_password: password, new_password: 'documented passphrase 2' } });
+    // Federation (issue 15), against a real oidc-provider: list, link (answers the URL), the provider's login, the callback (links).
+    await call('GET /auth/federation/providers', '/auth/federation/providers');
+    const link = await call('POST /auth/federation/{provider}/link', '/auth/federation/docs-idp/link', { headers: browser });
+    const linkTx = link.res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const linked = await idp.signIn(link.json!.url as string);
+    await call('GET /auth/federation/{provider}/callback', linked.pathname + linked.search, { headers: { ...browser, cookie: `${browser.cookie}; ${linkTx}` } });
+    expect((await gh.deps.stores.identities.listForUser(me!.id)).map((i) => i.provider)).toContain('docs-idp');
+    await call('GET /auth/federation/{provider}/start', '/auth/federation/docs-idp/start?next=%2F');
     await call('POST /auth/signout', '/auth/signout', { headers: browser });
     await call('POST /auth/signout-all', '/auth/signout-all', { headers: await signin('documented passphrase 2') });
 

@@ -24,7 +24,7 @@ import { ManualClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { createAuthContext, type AuthContext } from './auth-context.js';
 import { buildAuthService } from './auth-service.js';
-import { deriveChallengeKey, deriveDeviceCookieKey } from './derived-keys.js';
+import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey } from './derived-keys.js';
 
 export const STRONG_PASSWORD = 'vivid-otter-sings-42';
 
@@ -93,6 +93,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
     refreshRotationKey: deriveRefreshRotationKey(masterKey),
     deviceCookieKey: deriveDeviceCookieKey(masterKey),
     challengeKey: deriveChallengeKey(masterKey),
+    federationKey: deriveFederationTransactionKey(masterKey),
   };
   return {
     deps,

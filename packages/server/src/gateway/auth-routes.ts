@@ -21,6 +21,11 @@ export function authRoutes(authUrl: string): RouteConfig[] {
     // RFC 8628: a TV or CLI asks for a device code before anyone is signed in on it.
     { path: '/auth/device/authorize', upstream, service: AUTH_SERVICE, auth: 'none', contentTypes: FORM_OR_JSON },
     // The OpenAPI document of these endpoints (auth/openapi.ts).
+    // Federation (issue 15): start and callback are browser navigations before sign-in (the
+    // callback comes cross-site from the provider, so no login-CSRF Origin check: the sealed
+    // transaction cookie is its defence); a session, when sent, gets a passport for the link
+    // mode, whose POST is held to the CSRF token like every cookie-authenticated write.
+    { path: '/auth/federation', upstream, service: AUTH_SERVICE, auth: 'optional' },
     { path: '/auth/openapi.json', upstream, service: AUTH_SERVICE, auth: 'none' },
     { path: '/auth', upstream, service: AUTH_SERVICE, auth: 'required' },
   ];

@@ -8,7 +8,7 @@ import { haveChromium, newContext, shots, signInWithPage, watchConsole, useGateh
 
 // Issue 15, the account page's "Sign-in methods": an account that signed up through identity
 // providers (no password) sees its linked providers, cannot unlink the last way to sign in,
-// and sets a password. The link buttons come with the federation wiring; the account is made
+// and sets a password (the Link buttons: test/browser/federation.test.ts); the account is made
 // password-less and given its identities in the store the running Gatehouse uses.
 describe.skipIf(!haveChromium)('the Sign-in methods section of /account', () => {
   const suite = useGatehouseInChromium();

@@ -8,6 +8,7 @@ import { $, addMeta, el, text, timeElement } from './dom.js';
 import { problemCode, problemMessage, request } from './api.js';
 import { MIN_PASSWORD, checkFields, setBusy, setFieldError, strengthFeedback } from './forms.js';
 import { row, rowButton, rowTitle } from './list.js';
+import { renderLinkButtons } from './federation.js';
 
 /**
  * A linked identity as GET /auth/identities lists it.
@@ -72,6 +73,7 @@ export function initSignInMethods(usernameEl, gone, changed) {
       }
       list.appendChild(li);
     });
+    renderLinkButtons(identities.map(function (i) { return text(i.provider); }), error, gone);
     setPanel.hidden = hasPassword;
     // Changing a password needs the current one: there is none to change yet.
     changePanel.hidden = !hasPassword;

@@ -4,6 +4,7 @@ import { $, clockTime, describeWait } from './dom.js';
 import { problemCode, problemMessage, retryAfterSeconds, signIn } from './api.js';
 import { checkFields, setBusy, setFieldError } from './forms.js';
 import { go, keepNextOn, nextParam } from './session.js';
+import { initProviderButtons } from './federation.js';
 
 /**
  * @param {import('./api.js').Result} result
@@ -29,6 +30,7 @@ export function initSignin() {
   const formError = $('form-error');
 
   keepNextOn($('signup-link', HTMLAnchorElement), '/signup');
+  initProviderButtons();
 
   // Only a known flag picks one of our own sentences: nothing from the URL is shown.
   if (new URLSearchParams(window.location.search).get('reason') === 'signed_out') {

@@ -5,6 +5,7 @@ import { problemCode, problemMessage, request, signIn } from './api.js';
 import { MIN_PASSWORD, checkFields, setBusy, setFieldError, strengthFeedback } from './forms.js';
 import { challengePayload, solveChallenge } from './pow.js';
 import { go, keepNextOn, nextParam } from './session.js';
+import { initProviderButtons } from './federation.js';
 
 export function initSignup() {
   const form = $('signup-form', HTMLFormElement);
@@ -19,6 +20,7 @@ export function initSignup() {
   const powProgress = $('pow-progress', HTMLProgressElement);
 
   keepNextOn($('signin-link', HTMLAnchorElement), '/signin');
+  initProviderButtons();
 
   show.addEventListener('change', function () {
     password.type = show.checked ? 'text' : 'password';
