@@ -38,6 +38,13 @@ export interface UserStore {
   /** Sets the first password of a user who has none (NO_PASSWORD), in one conditional write; false (nothing written) otherwise. */
   setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
+  /**
+   * Gives a user another username (display form, canonical key; the look-alike skeleton is
+   * derived here as in `create`, so `findLookalike` sees the new name) in one write, moving
+   * `updatedAt`. Throws `UsernameTakenError` when another user holds the canonical name (the
+   * unique index decides: of two users racing for one name, one wins). False when no such user.
+   */
+  rename(id: string, username: string, usernameCanonical: string, now: number): Promise<boolean>;
   list(): Promise<UserRecord[]>;
 }
 

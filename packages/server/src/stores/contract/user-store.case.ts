@@ -96,6 +96,44 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       expect((await stores.users.findById(u.id))?.roles).toEqual([]);
     });
 
+    it('renames a user: found by the new name (and its look-alikes), not the old one; updatedAt moves, nothing else', async () => {
+      const u = makeUser({ username: 'Old-Name', usernameCanonical: 'old-name', roles: ['staff'] });
+      const other = makeUser();
+      await stores.users.create(u);
+      await stores.users.create(other);
+      expect(await stores.users.rename(u.id, 'Nouveau', 'nouveau', T0 + 7)).toBe(true);
+      const renamed = { ...u, username: 'Nouveau', usernameCanonical: 'nouveau', updatedAt: T0 + 7 };
+      expect(await stores.users.findById(u.id)).toEqual(renamed);
+      expect(await stores.users.findByCanonical('nouveau')).toEqual(renamed);
+      expect(await stores.users.findByCanonical('old-name')).toBeNull();
+      expect(await stores.users.findLookalike('N0uveau')).toEqual(renamed); // the skeleton follows the name
+      expect(await stores.users.findLookalike('Old-Name')).toBeNull();
+      expect(await stores.users.findById(other.id)).toEqual(other);
+      expect(await stores.users.rename('nobody', 'ghost-name', 'ghost-name', T0 + 8)).toBe(false);
+      expect(await stores.users.findByCanonical('ghost-name')).toBeNull();
+      // The old name is free again.
+      await stores.users.create(makeUser({ username: 'old-name', usernameCanonical: 'old-name' }));
+    });
+
+    it('refuses a rename to a canonical name another user holds, writing nothing', async () => {
+      const carol = makeUser({ username: 'Carol', usernameCanonical: 'carol' });
+      const dave = makeUser({ username: 'dave', usernameCanonical: 'dave' });
+      await stores.users.create(carol);
+      await stores.users.create(dave);
+      await expect(stores.users.rename(dave.id, 'CAROL', 'carol', T0 + 3)).rejects.toBeInstanceOf(UsernameTakenError);
+      expect(await stores.users.findById(dave.id)).toEqual(dave);
+      expect(await stores.users.findByCanonical('carol')).toEqual(carol);
+    });
+
+    it('20 users racing to rename to one free name: exactly one wins, the rest get UsernameTakenError', async () => {
+      const racers = Array.from({ length: 20 }, () => makeUser());
+      for (const u of racers) await stores.users.create(u);
+      const results = await Promise.allSettled(racers.map((u, i) => stores.users.rename(u.id, i % 2 ? 'Prize' : 'prize', 'prize', T0 + 1)));
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value === true)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof UsernameTakenError)).toHaveLength(19);
+      expect((await stores.users.list()).filter((u) => u.usernameCanonical === 'prize')).toHaveLength(1);
+    });
+
     it.skipIf(!options.reopen)('keeps users across a restart', async () => {
       const u = makeUser({ roles: ['admin'] });
       await stores.users.create(u);

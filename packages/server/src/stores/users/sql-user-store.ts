@@ -165,6 +165,21 @@ export class SqlUserStore implements UserStore {
     });
   }
 
+  rename(id: string, username: string, usernameCanonical: string, now: number): Promise<boolean> {
+    return this.run(async () => {
+      try {
+        const r = await this.db
+          .updateTable('users')
+          .set({ username, username_canonical: usernameCanonical, username_skeleton: usernameSkeleton(username), updated_at: now })
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return Number(r.numUpdatedRows) > 0;
+      } catch (err) {
+        throw usernameTakenOr(this.flavor, err);
+      }
+    });
+  }
+
   list(): Promise<UserRecord[]> {
     return this.run(async () => {
       const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
