@@ -19,6 +19,7 @@ import { registerIdentitiesDelete } from './endpoints/identities-delete.js';
 import { registerIdentitiesList } from './endpoints/identities-list.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
 import { registerPasswordSet } from './endpoints/password-set.js';
+import { registerUsernameChange } from './endpoints/username-change.js';
 import { registerRevoke } from './endpoints/revoke.js';
 import { registerSessionsDelete } from './endpoints/sessions-delete.js';
 import { registerSessionsList } from './endpoints/sessions-list.js';
@@ -123,6 +124,7 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerSessionsDelete(app, ctx);
   registerPasswordChange(app, ctx);
   registerPasswordSet(app, ctx);
+  registerUsernameChange(app, ctx);
   registerIdentitiesList(app, ctx);
   registerIdentitiesDelete(app, ctx);
   registerApiTokensCreate(app, ctx);

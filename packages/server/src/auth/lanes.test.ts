@@ -57,7 +57,7 @@ interface Endpoint {
   /** The route as registered. */
   route: string;
   path(f: Fixture): string;
-  body?: Record<string, unknown>;
+  body?: Record<string, unknown> | ((f: Fixture) => Record<string, unknown>);
   /** The fixture user has no password (signed up through an identity provider). */
   passwordless?: boolean;
   expect: Record<Exclude<Kind, 'client'>, Outcome> & { client?: Outcome };
@@ -122,6 +122,8 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'DELETE', route: '/auth/api-tokens/:id', path: (f) => `/auth/api-tokens/${f.otherTokenId}`, expect: account(204) },
   { method: 'GET', route: '/auth/activity', path: () => '/auth/activity', expect: account(200) },
   { method: 'POST', route: '/auth/password/set', path: () => '/auth/password/set', body: { new_password: NEW_PASSWORD }, passwordless: true, expect: account(204) },
+  // A name of the fixture's own (each pair has a new user): 200 {username}.
+  { method: 'POST', route: '/auth/username', path: () => '/auth/username', body: (f) => ({ username: `${f.user.username}-new` }), expect: account(200) },
   { method: 'GET', route: '/auth/identities', path: () => '/auth/identities', expect: account(200) },
   // A browser session only (the callback needs the same session back); no provider "x" here: 404 once past the lane.
   {
@@ -304,7 +306,7 @@ describe('credential lanes (DESIGN §6): every /auth endpoint with every credent
         if (e.body !== undefined) headers['content-type'] = 'application/json';
         const sessionsBefore = (await gh.deps.stores.sessions.listByUser(f.user.id)).map((x) => x.id).sort();
         const tokensBefore = (await gh.deps.stores.apiTokens.listByUser(f.user.id)).map((x) => x.id).sort();
-        const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(e.body) } : {}) });
+        const res = await fetch(gh.url + e.path(f), { method: e.method, headers, ...(e.body !== undefined ? { body: JSON.stringify(typeof e.body === 'function' ? e.body(f) : e.body) } : {}) });
         const text = await res.text();
         const want = expected(e, kind);
         if (typeof want !== 'number') {

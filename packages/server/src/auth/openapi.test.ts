@@ -314,6 +314,10 @@ describe('GET /auth/openapi.json through the gateway', () => {
     const methods = await call('GET /auth/identities', '/auth/identities', { headers: browser });
     expect(methods.json!.has_password).toBe(true);
     await call('DELETE /auth/identities/{provider}/{subject}', `/auth/identities/docs-idp/${encodeURIComponent('docs|1')}`, { headers: browser });
+    // A new username (the sign-up rules), then the old one back: the sign-ins below use it.
+    const renamed = await call('POST /auth/username', '/auth/username', { headers: browser, json: { username: `${username}-docs` } });
+    expect(renamed.json).toEqual({ username: `${username}-docs` });
+    await call('POST /auth/username', '/auth/username', { headers: browser, json: { username } });
     // As if the account had signed up through a provider: no password; it sets one (the same again).
     await gh.deps.stores.users.setPasswordHash(me!.id, NO_PASSWORD, 0);
     await call('POST /auth/password/set', '/auth/password/set', { headers: browser, json: { new_password: password } });

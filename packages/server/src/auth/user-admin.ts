@@ -97,6 +97,41 @@ async function insertUser(
   return user;
 }
 
+/**
+ * Gives a user another username with exactly the sign-up rules (`validateUsername`, taken names,
+ * look-alikes of another user's name: `findLookalike`). The same name (same display form) is a
+ * no-op: `changed` false, nothing written. A new form of the user's own name ("alice" to
+ * "Alice") is a rename. Decided one at a time with sign-ups of a look-alike name in this
+ * service; across instances the unique index decides (`UsernameTakenError` -> `username_taken`).
+ * Throws GatehouseError `invalid_username`, `username_taken`, `not_found` (the user is gone).
+ */
+export async function renameUser(auth: AuthContext, user: UserRecord, username: string): Promise<{ user: UserRecord; changed: boolean }> {
+  const { display, canonical } = validateUsername(username);
+  if (display === user.username && canonical === user.usernameCanonical) return { user, changed: false };
+  const { deps } = auth;
+  return oneAtATime(auth, usernameSkeleton(display), async () => {
+    const holder = await deps.stores.users.findByCanonical(canonical);
+    if (holder && holder.id !== user.id) throw new GatehouseError('username_taken');
+    const lookalike = await deps.stores.users.findLookalike(display);
+    if (lookalike && lookalike.id !== user.id) {
+      throw new GatehouseError('username_taken', {
+        detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
+      });
+    }
+    const now = deps.clock.now();
+    let renamed: boolean;
+    try {
+      renamed = await deps.stores.users.rename(user.id, display, canonical, now);
+    } catch (err) {
+      if (err instanceof UsernameTakenError) throw new GatehouseError('username_taken', { cause: err });
+      throw err;
+    }
+    if (!renamed) throw new GatehouseError('not_found', { detail: 'Your account no longer exists.' });
+    deps.logger.info({ event: 'user.renamed', userId: user.id }, 'username changed');
+    return { user: { ...user, username: display, usernameCanonical: canonical, updatedAt: now }, changed: true };
+  });
+}
+
 async function findUser(deps: Deps, username: string): Promise<UserRecord> {
   const user = await deps.stores.users.findByCanonical(canonicalUsername(username));
   if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username.' });

@@ -450,6 +450,8 @@ export const AUDIT_EVENT_TYPES = [
   'identity.unlinked',
   /** A password-less account (signed up through a provider) set its first password. */
   'password.set',
+  /** The user changed their username (detail: old, new: the display forms). */
+  'username.changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
