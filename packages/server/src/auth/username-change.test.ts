@@ -77,6 +77,8 @@ describe('POST /auth/username', () => {
     const res = await rename(u, 'TAKEN-name');
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('username_taken');
+    // The name itself is taken: said plainly, not as a look-alike.
+    expect(res.json().detail).not.toMatch(/looks the same/);
     expect(await h.deps.stores.users.findById(u.id)).toEqual(u);
   });
 
