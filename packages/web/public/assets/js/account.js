@@ -9,6 +9,7 @@ import { listOf, problemMessage, request } from './api.js';
 import { row, rowButton, rowList, rowTitle } from './list.js';
 import { endsSession, requireUser, sessionEnded } from './session.js';
 import { initPasswordForm } from './account-password.js';
+import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
 import { initSignInMethods } from './account-methods.js';
 
@@ -28,6 +29,7 @@ const ACTIVITY = {
   'identity.linked': 'Sign-in method linked',
   'identity.unlinked': 'Sign-in method removed',
   'password.set': 'Password set',
+  'username.changed': 'Username changed',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
@@ -145,6 +147,7 @@ export function initAccount() {
 
   // ---- password and API tokens
 
+  const usernameForm = initUsernameForm(usernameEl, gone, loadActivity);
   initPasswordForm(usernameEl, gone, function () {
     devices.load();
     tokens.load();
@@ -199,6 +202,7 @@ export function initAccount() {
     usernameEl.textContent = typeof user.username === 'string' ? user.username : '';
     $('password-username', HTMLInputElement).value = usernameEl.textContent;
     $('set-password-username', HTMLInputElement).value = usernameEl.textContent;
+    usernameForm.show(usernameEl.textContent);
     const roles = Array.isArray(user.roles) ? user.roles.filter(function (r) { return typeof r === 'string'; }) : [];
     rolesEl.textContent = roles.length ? 'Roles: ' + roles.join(', ') : 'No special roles.';
     content.hidden = false;
