@@ -114,6 +114,25 @@ describe('POST /auth/username', () => {
     expect([ra.statusCode, rb.statusCode].sort()).toEqual([200, 409]);
   });
 
+  it('another instance takes the name between the checks and the write: the unique index decides, 409 username_taken (not 500)', async () => {
+    const u = await user('slow-checker');
+    const users = h.deps.stores.users;
+    const { findByCanonical, findLookalike } = users;
+    // As if the checks ran just before another instance's user got the name.
+    users.findByCanonical = (c) => (c === 'sniped-name' ? Promise.resolve(null) : findByCanonical.call(users, c));
+    users.findLookalike = (n) => (n === 'sniped-name' ? Promise.resolve(null) : findLookalike.call(users, n));
+    try {
+      await user('sniped-name');
+      const res = await rename(u, 'sniped-name');
+      expect(res.statusCode).toBe(409);
+      expect(res.json().code).toBe('username_taken');
+    } finally {
+      users.findByCanonical = findByCanonical;
+      users.findLookalike = findLookalike;
+    }
+    expect(await h.deps.stores.users.findById(u.id)).toEqual(u);
+  });
+
   it('without a passport: 401; a body with other fields: 400', async () => {
     const anon = await h.app.inject({ method: 'POST', url: '/auth/username', payload: { username: 'whoever' } });
     expect(anon.statusCode).toBe(401);
