@@ -133,6 +133,30 @@ describe('POST /auth/username', () => {
     expect(await h.deps.stores.users.findById(u.id)).toEqual(u);
   });
 
+  it('shares the sign-up per-IP budget (both tell whether a name is taken): past signup.perIpPerMinute, 429 saying so', async () => {
+    const limited = await createAuthHarness({ abuseLimits: 'defaults', config: (c) => (c.signup.perIpPerMinute = 3) });
+    try {
+      const ip = { 'x-gatehouse-client-ip': '203.0.113.9' };
+      const signupRes = await limited.app.inject({ method: 'POST', url: '/auth/signup', headers: ip, payload: { username: 'budget-user', password: STRONG_PASSWORD } });
+      expect(signupRes.statusCode).toBe(201);
+      const u = (await limited.deps.stores.users.findByCanonical('budget-user'))!;
+      const passport = await mintPassport(limited.deps, { sub: u.id, username: u.username, roles: [], sid: 's', did: 'd' });
+      const probe = (username: string) => limited.app.inject({ method: 'POST', url: '/auth/username', headers: { ...ip, 'x-passport': passport }, payload: { username } });
+      expect((await probe('probe-one')).statusCode).toBe(200);
+      expect((await probe('probe-two')).statusCode).toBe(200);
+      const over = await probe('probe-three');
+      expect(over.statusCode).toBe(429);
+      expect(over.json().code).toBe('rate_limited');
+      expect(over.json().detail).toMatch(/username-change attempts .*Try again in \d+ second/);
+      // Another address is not affected.
+      const elsewhere = await limited.app.inject({ method: 'POST', url: '/auth/username', headers: { 'x-gatehouse-client-ip': '198.51.100.4', 'x-passport': passport }, payload: { username: 'probe-four' } });
+      expect(elsewhere.statusCode).toBe(200);
+      expect(leakingBodies(limited)).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('without a passport: 401; a body with other fields: 400', async () => {
     const anon = await h.app.inject({ method: 'POST', url: '/auth/username', payload: { username: 'whoever' } });
     expect(anon.statusCode).toBe(401);

@@ -3,6 +3,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
+import { limitPerIp } from '../rate-limit.js';
 import { renameUser } from '../user-admin.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
@@ -34,7 +35,8 @@ const USERNAME_CHANGE_DOC: OperationDoc = {
 
 /**
  * POST /auth/username -> 200 {username}. 400 invalid_username (the sign-up policy); 409
- * username_taken (another user's name, or one that looks the same). The same name: 200, nothing
+ * username_taken (another user's name, or one that looks the same); 429 rate_limited (the
+ * sign-up per-IP budget, shared). The same name: 200, nothing
  * written. Recorded as `username.changed` {old, new} in the activity log. Sessions and tokens
  * stay; sign-in takes the new name only.
  */
@@ -45,6 +47,9 @@ export function registerUsernameChange(app: FastifyInstance, { deps, auth }: End
     async (request, reply) => {
       const passport = passportOf(request);
       const before = await accountOf(deps, passport);
+      // Whether a name is taken is what sign-up tells too: one per-IP budget for both, so a
+      // signed-in account is no faster way to probe names (signup.perIpPerMinute).
+      await limitPerIp(deps, request, 'signup', deps.config.signup.perIpPerMinute, 'sign-up and username-change');
       const { user, changed } = await renameUser(auth, before, request.body.username);
       if (changed) {
         await recordAudit(deps, request, { type: 'username.changed', userId: user.id, deviceId: passport.did ?? null, detail: { old: before.username, new: user.username } });
