@@ -40,7 +40,7 @@ describe.skipIf(!haveChromium)('the Username section of /account', () => {
     await expect.poll(() => page.textContent('#username-status')).toContain('Your username is now Renamed-In-Browser');
     expect(await page.textContent('#username')).toBe('Renamed-In-Browser');
     expect(await page.textContent('#new-username-error')).toBe('');
-    await expect.poll(() => page.textContent('#activity-list')).toContain('Username changed');
+    await expect.poll(() => page.textContent('#activity-list')).toMatch(/Username changed\s*From form-user to Renamed-In-Browser/);
     await shots(page, 'account-username');
 
     const signin = await fetch(`${suite.gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json', origin: suite.gh.url }, body: JSON.stringify({ username: 'renamed-in-browser', password: PASSWORD }) });

@@ -166,7 +166,9 @@ export function initAccount() {
       const detail = typeof ev.detail === 'string' ? ev.detail
         : (ev.detail && typeof ev.detail === 'object' && 'name' in ev.detail && typeof ev.detail.name === 'string' ? ev.detail.name
           // Sign-ins, links and unlinks through an identity provider name it (issue 15).
-          : (ev.detail && typeof ev.detail === 'object' && 'provider' in ev.detail && typeof ev.detail.provider === 'string' ? 'With ' + ev.detail.provider : ''));
+          : (ev.detail && typeof ev.detail === 'object' && 'provider' in ev.detail && typeof ev.detail.provider === 'string' ? 'With ' + ev.detail.provider
+            // A username change names the old and the new name.
+            : (ev.detail && typeof ev.detail === 'object' && 'old' in ev.detail && 'new' in ev.detail ? 'From ' + text(ev.detail.old) + ' to ' + text(ev.detail.new) : '')));
       const meta = el('p', 'row-meta');
       const at = timeElement(ev.at, 'relative');
       if (at) addMeta(meta, '', at);
