@@ -7,20 +7,14 @@ import { runCli } from '../e2e/harness.js';
 import {
   bearerHeaders,
   cliHasRoles,
-  createPrivateDatabase,
-  freePort,
   killLeftovers,
-  masterKey,
-  PrivateRedis,
   removeTempDirs,
   signUpAndIn,
-  startRole,
+  startTwoInstances,
   tempDir,
   whoami,
-  writeClusterConfig,
-  type PrivateDatabase,
-  type RoleProcess,
   type Session,
+  type TwoInstances,
 } from './cluster.test-helpers.js';
 
 // Issue 14 §1 "clients remove" on PostgreSQL + Redis with two instances (two auth services, each
@@ -44,9 +38,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!ready)('clients remove across two instances on PostgreSQL + Redis', () => {
-  let db: PrivateDatabase;
-  const redis = new PrivateRedis();
-  const procs: RoleProcess[] = [];
+  let cluster: TwoInstances | undefined;
   /** An upstream of a route that names the service client: 200 with the passport's subject. */
   let upstream: Server;
   let env: Record<string, string>;
@@ -62,41 +54,29 @@ describe.skipIf(!ready)('clients remove across two instances on PostgreSQL + Red
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    [db] = await Promise.all([createPrivateDatabase('gh_rm'), redis.start()]);
-    const [pAuthA, pAuthB, pA, pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    env = {
-      GATEHOUSE_DATABASE_URL: db.url,
-      GATEHOUSE_REDIS_URL: redis.url,
-      GATEHOUSE_MASTER_KEY: masterKey(),
-      // Clients are re-read only once a minute: only the revocation feed can explain a quick refusal.
-      GATEHOUSE_CONFIG: writeClusterConfig(tempDir(), {
-        session: { cacheTtlMs: 60_000 },
-        routes: [{ path: '/api/svc', upstream: upstreamUrl, service: 'svc', auth: 'required', clients: ['billing'] }],
+    cluster = await startTwoInstances({
+      dbPrefix: 'gh_rm',
+      setup: () => ({
+        // Clients are re-read only once a minute: only the revocation feed can explain a quick refusal.
+        config: {
+          session: { cacheTtlMs: 60_000 },
+          routes: [{ path: '/api/svc', upstream: upstreamUrl, service: 'svc', auth: 'required', clients: ['billing'] }],
+        },
       }),
-      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${pA}`,
-    };
-    procs.push(await startRole('auth', { port: pAuthA, env }));
-    const cli = (args: string[]) => runCli(args, { env: { ...env, GATEHOUSE_DATA_DIR: tempDir() } });
-    const tv = cli(['clients', 'add', 'tv', '--name', 'TV', '--type', 'public', '--grants', 'device_code,refresh_token', '--scopes', 'notes:read']);
-    expect(tv.code, tv.stderr).toBe(0);
-    const svc = cli(['clients', 'add', 'billing', '--name', 'Billing', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read']);
-    expect(svc.code, svc.stderr).toBe(0);
-    svcSecret = /^(ghc_[0-9A-Za-z]{49})$/m.exec(svc.stdout)![1]!;
-    procs.push(
-      ...(await Promise.all([
-        startRole('auth', { port: pAuthB, env }),
-        startRole('gateway', { port: pA, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthA}` } }),
-        startRole('gateway', { port: pB, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthB}` } }),
-      ])),
-    );
-    A = `http://127.0.0.1:${pA}`;
-    B = `http://127.0.0.1:${pB}`;
+      afterFirstAuth: (clusterEnv) => {
+        const cli = (args: string[]) => runCli(args, { env: { ...clusterEnv, GATEHOUSE_DATA_DIR: tempDir() } });
+        const tv = cli(['clients', 'add', 'tv', '--name', 'TV', '--type', 'public', '--grants', 'device_code,refresh_token', '--scopes', 'notes:read']);
+        expect(tv.code, tv.stderr).toBe(0);
+        const svc = cli(['clients', 'add', 'billing', '--name', 'Billing', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read']);
+        expect(svc.code, svc.stderr).toBe(0);
+        svcSecret = /^(ghc_[0-9A-Za-z]{49})$/m.exec(svc.stdout)![1]!;
+      },
+    });
+    ({ A, B, env } = cluster);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGTERM')));
-    await redis.kill();
-    await db?.drop();
+    await cluster?.stop();
     await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
   });
 

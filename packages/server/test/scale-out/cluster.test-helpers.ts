@@ -14,6 +14,7 @@ import { TEST_DATABASE_URL, withTestClient } from '../../src/stores/postgres/tes
 import { CLI } from '../e2e/harness.js';
 
 export { freePort, PrivateRedis } from '../../src/stores/redis/redis-server.test-helpers.js';
+import { freePort, PrivateRedis } from '../../src/stores/redis/redis-server.test-helpers.js';
 export { sleep };
 
 export const PASSWORD = 'correct horse battery staple';
@@ -375,5 +376,66 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, limit
     if (await probe().catch(() => false)) return performance.now() - started;
     if (performance.now() - started > limitMs) throw new Error(`${what}: not within ${limitMs} ms`);
     await sleep(everyMs);
+  }
+}
+
+/** Two instances (an auth service behind each of two gateways) on one private PostgreSQL database and one private redis-server. */
+export interface TwoInstances {
+  /** Gateway A's and B's base URLs. */
+  readonly A: string;
+  readonly B: string;
+  /** The environment every process got (database, Redis, master key, config, public URL, extra). */
+  readonly env: Record<string, string>;
+  /** Stops the four processes, redis-server and the database. */
+  stop(): Promise<void>;
+}
+
+export interface TwoInstancesOptions {
+  /** Prefix of the private database's name. */
+  readonly dbPrefix: string;
+  /** The config (and extra environment) of every process, given gateway A's port (the public URL is A's). */
+  readonly setup: (ports: { readonly gatewayA: number }) => Promise<{ config: Record<string, unknown>; env?: Record<string, string> }> | { config: Record<string, unknown>; env?: Record<string, string> };
+  /** Runs once auth service A has started (and migrated the database), before the others start: CLI set-up. */
+  readonly afterFirstAuth?: (env: Record<string, string>) => void | Promise<void>;
+}
+
+/**
+ * Starts auth service A first (it migrates the schema), then auth service B and gateways A and B
+ * (A's gateway in front of auth A, B's in front of auth B), all sharing the database, Redis,
+ * master key, config and public URL (gateway A's), as a deployment without sticky sessions.
+ */
+export async function startTwoInstances(options: TwoInstancesOptions): Promise<TwoInstances> {
+  const redis = new PrivateRedis();
+  const [db] = await Promise.all([createPrivateDatabase(options.dbPrefix), redis.start()]);
+  const procs: RoleProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+    await redis.kill();
+    await db.drop();
+  };
+  try {
+    const [pAuthA, pAuthB, pA, pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const { config, env: extra } = await options.setup({ gatewayA: pA });
+    const env: Record<string, string> = {
+      GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_REDIS_URL: redis.url,
+      GATEHOUSE_MASTER_KEY: masterKey(),
+      GATEHOUSE_CONFIG: writeClusterConfig(tempDir(), config),
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${pA}`,
+      ...extra,
+    };
+    procs.push(await startRole('auth', { port: pAuthA, env }));
+    await options.afterFirstAuth?.(env);
+    procs.push(
+      ...(await Promise.all([
+        startRole('auth', { port: pAuthB, env }),
+        startRole('gateway', { port: pA, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthA}` } }),
+        startRole('gateway', { port: pB, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthB}` } }),
+      ])),
+    );
+    return { A: `http://127.0.0.1:${pA}`, B: `http://127.0.0.1:${pB}`, env, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
   }
 }

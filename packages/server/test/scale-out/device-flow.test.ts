@@ -5,19 +5,13 @@ import { runCli } from '../e2e/harness.js';
 import {
   bearerHeaders,
   cliHasRoles,
-  createPrivateDatabase,
-  freePort,
   killLeftovers,
-  masterKey,
-  PrivateRedis,
   removeTempDirs,
   signUpAndIn,
-  startRole,
+  startTwoInstances,
   tempDir,
   whoami,
-  writeClusterConfig,
-  type PrivateDatabase,
-  type RoleProcess,
+  type TwoInstances,
 } from './cluster.test-helpers.js';
 
 // Issue 14 §2 on PostgreSQL + Redis with two instances (two auth services, each behind its own
@@ -38,40 +32,24 @@ afterAll(async () => {
 });
 
 describe.skipIf(!ready)('device flow across two instances on PostgreSQL + Redis', () => {
-  let db: PrivateDatabase;
-  const redis = new PrivateRedis();
-  const procs: RoleProcess[] = [];
+  let cluster: TwoInstances | undefined;
   let A: string;
   let B: string;
 
   beforeAll(async () => {
-    [db] = await Promise.all([createPrivateDatabase('gh_dev'), redis.start()]);
-    const [pAuthA, pAuthB, pA, pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const env = {
-      GATEHOUSE_DATABASE_URL: db.url,
-      GATEHOUSE_REDIS_URL: redis.url,
-      GATEHOUSE_MASTER_KEY: masterKey(),
-      GATEHOUSE_CONFIG: writeClusterConfig(tempDir(), { device: { pollIntervalSec: 2 } }),
-      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${pA}`,
-    };
-    procs.push(await startRole('auth', { port: pAuthA, env }));
-    const add = runCli(['clients', 'add', 'tv', '--name', 'TV', '--type', 'public', '--grants', 'device_code,refresh_token', '--scopes', 'notes:read'], { env: { ...env, GATEHOUSE_DATA_DIR: tempDir() } });
-    expect(add.code, add.stderr).toBe(0);
-    procs.push(
-      ...(await Promise.all([
-        startRole('auth', { port: pAuthB, env }),
-        startRole('gateway', { port: pA, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthA}` } }),
-        startRole('gateway', { port: pB, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthB}` } }),
-      ])),
-    );
-    A = `http://127.0.0.1:${pA}`;
-    B = `http://127.0.0.1:${pB}`;
+    cluster = await startTwoInstances({
+      dbPrefix: 'gh_dev',
+      setup: () => ({ config: { device: { pollIntervalSec: 2 } } }),
+      afterFirstAuth: (env) => {
+        const add = runCli(['clients', 'add', 'tv', '--name', 'TV', '--type', 'public', '--grants', 'device_code,refresh_token', '--scopes', 'notes:read'], { env: { ...env, GATEHOUSE_DATA_DIR: tempDir() } });
+        expect(add.code, add.stderr).toBe(0);
+      },
+    });
+    ({ A, B } = cluster);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGTERM')));
-    await redis.kill();
-    await db?.drop();
+    await cluster?.stop();
   });
 
   const form = async (base: string, path: string, params: Record<string, string>) => {

@@ -3,18 +3,11 @@ import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '..
 import { startOidcProvider, type OidcProviderHandle } from '../federation/oidc-provider.test-helpers.js';
 import {
   cliHasRoles,
-  createPrivateDatabase,
-  freePort,
   killLeftovers,
-  masterKey,
-  PrivateRedis,
   removeTempDirs,
-  startRole,
-  tempDir,
+  startTwoInstances,
   whoami,
-  writeClusterConfig,
-  type PrivateDatabase,
-  type RoleProcess,
+  type TwoInstances,
 } from './cluster.test-helpers.js';
 
 // Issue 15, scale-out: a federation sign-in started on instance A (its gateway and auth service)
@@ -46,45 +39,28 @@ function cookiesOf(res: Response, into: Map<string, string>): void {
 const header = (jar: Map<string, string>): string => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 describe.skipIf(!ready)('federation across two instances on PostgreSQL + Redis', () => {
-  let db: PrivateDatabase;
-  const redis = new PrivateRedis();
-  const procs: RoleProcess[] = [];
+  let cluster: TwoInstances | undefined;
   let idp: OidcProviderHandle;
   let A: string;
   let B: string;
 
   beforeAll(async () => {
-    [db] = await Promise.all([createPrivateDatabase('gh_fed'), redis.start()]);
-    const [pAuthA, pAuthB, pA, pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const publicUrl = `http://127.0.0.1:${pA}`;
-    idp = await startOidcProvider({ redirectUri: `${publicUrl}/auth/federation/corp/callback` });
-    const env = {
-      GATEHOUSE_DATABASE_URL: db.url,
-      GATEHOUSE_REDIS_URL: redis.url,
-      GATEHOUSE_MASTER_KEY: masterKey(),
-      GATEHOUSE_CONFIG: writeClusterConfig(tempDir(), {
-        federation: { providers: [{ id: 'corp', type: 'oidc', name: 'Corp SSO', issuer: idp.issuer, clientId: idp.clientId, clientSecretEnv: 'CORP_SECRET' }] },
-      }),
-      GATEHOUSE_PUBLIC_URL: publicUrl,
-      CORP_SECRET: idp.clientSecret,
-    };
-    procs.push(await startRole('auth', { port: pAuthA, env }));
-    procs.push(
-      ...(await Promise.all([
-        startRole('auth', { port: pAuthB, env }),
-        startRole('gateway', { port: pA, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthA}` } }),
-        startRole('gateway', { port: pB, env: { ...env, GATEHOUSE_AUTH_URL: `http://127.0.0.1:${pAuthB}` } }),
-      ])),
-    );
-    A = `http://127.0.0.1:${pA}`;
-    B = `http://127.0.0.1:${pB}`;
+    cluster = await startTwoInstances({
+      dbPrefix: 'gh_fed',
+      setup: async ({ gatewayA }) => {
+        idp = await startOidcProvider({ redirectUri: `http://127.0.0.1:${gatewayA}/auth/federation/corp/callback` });
+        return {
+          config: { federation: { providers: [{ id: 'corp', type: 'oidc', name: 'Corp SSO', issuer: idp.issuer, clientId: idp.clientId, clientSecretEnv: 'CORP_SECRET' }] } },
+          env: { CORP_SECRET: idp.clientSecret },
+        };
+      },
+    });
+    ({ A, B } = cluster);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+    await cluster?.stop();
     await idp?.close();
-    await redis.kill();
-    await db?.drop();
   });
 
   const get = async (base: string, path: string, jar: Map<string, string>, accept = 'text/html') => {
