@@ -49,25 +49,31 @@ export async function issueAccessToken(
   deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
   input: IssueAccessTokenInput,
 ): Promise<{ token: string; expiresIn: number; jti: string }> {
-  const iss = issuerOf(deps.config);
-  const iat = Math.floor(deps.clock.now() / 1000);
-  const expiresIn = deps.config.tokens.accessTokenTtlSec;
-  const jti = randomId();
-  const claims: AccessTokenClaims = {
-    iss,
-    aud: iss,
+  return signAccessJwt<AccessTokenClaims>(deps, deps.config.tokens.accessTokenTtlSec, {
     sub: input.user.id,
     client_id: input.clientId ?? ACCESS_TOKEN_CLIENT_ID,
     scope: input.scope,
     sid: input.session.id,
     did: input.session.deviceId,
-    jti,
-    iat,
-    exp: iat + expiresIn,
     username: input.user.username,
     roles: [...input.user.roles],
-  };
-  const token = await signJwt({ ...claims }, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
+  });
+}
+
+/** The claims every access token (a user's or a client's) gets alike: issuer, audience, id and times. */
+type Stamped = 'iss' | 'aud' | 'jti' | 'iat' | 'exp';
+
+/** Signs an `at+jwt` good for `expiresIn` seconds: `body` plus iss = aud = the issuer, a new jti, iat and exp. */
+async function signAccessJwt<C extends AccessTokenClaims | ClientAccessTokenClaims>(
+  deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
+  expiresIn: number,
+  body: Omit<C, Stamped>,
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const iss = issuerOf(deps.config);
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const jti = randomId();
+  const claims = { iss, aud: iss, ...body, jti, iat, exp: iat + expiresIn };
+  const token = await signJwt(claims, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
   return { token, expiresIn, jti };
 }
 
@@ -97,23 +103,12 @@ export async function issueClientAccessToken(
   deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
   input: { clientId: string; scope: string },
 ): Promise<{ token: string; expiresIn: number; jti: string }> {
-  const iss = issuerOf(deps.config);
-  const iat = Math.floor(deps.clock.now() / 1000);
-  const expiresIn = deps.config.tokens.clientCredentialsTtlSec;
-  const jti = randomId();
-  const claims: ClientAccessTokenClaims = {
-    iss,
-    aud: iss,
+  return signAccessJwt<ClientAccessTokenClaims>(deps, deps.config.tokens.clientCredentialsTtlSec, {
     sub: input.clientId,
     client_id: input.clientId,
     scope: input.scope,
     gty: CLIENT_CREDENTIALS_GTY,
-    jti,
-    iat,
-    exp: iat + expiresIn,
-  };
-  const token = await signJwt({ ...claims }, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
-  return { token, expiresIn, jti };
+  });
 }
 
 function invalid(): GatehouseError {
