@@ -3,13 +3,10 @@ import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
+import { VerifiedTokens } from './verified-tokens.js';
 import type { CurrentUsers, UserFacts } from './current-user.js';
 import type { Identity, IdentityUser } from './types.js';
 
-/** Compact JWS: three base64url segments (the signature may be empty; the verifier refuses that). */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-/** Far above any access token we mint; bounds the work spent on garbage. */
-const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Most verified access tokens kept (each ~1 KiB with its identity). */
 const MAX_CACHED = 50_000;
 
@@ -68,9 +65,7 @@ export class AccessTokenIdentity implements Identity {
  * access tokens within that bound: steady state, no store call; one read per user per TTL.
  */
 export class AccessTokenVerifier {
-  private readonly cache = new Map<string, AccessTokenIdentity>();
-  private readonly inflight = new Map<string, Promise<AccessTokenIdentity>>();
-  private readonly max: number;
+  private readonly tokens: VerifiedTokens<AccessTokenIdentity>;
 
   constructor(
     private readonly deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
@@ -79,18 +74,13 @@ export class AccessTokenVerifier {
     private readonly users: CurrentUsers,
     max = MAX_CACHED,
   ) {
-    this.max = Math.max(1, max);
+    this.tokens = new VerifiedTokens(max);
   }
 
   verify(token: string): AccessTokenIdentity | Promise<AccessTokenIdentity> {
     const now = this.deps.clock.now();
-    const hit = this.cache.get(token);
-    if (hit !== undefined) {
-      if (now < hit.expMs) return this.current(token, this.check(hit, now), now);
-      this.cache.delete(token);
-      throw invalidToken();
-    }
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalidToken();
+    const hit = this.tokens.hit(token, now);
+    if (hit !== undefined) return this.current(token, this.check(hit, now), now);
     return this.verifyCold(token);
   }
 
@@ -108,25 +98,25 @@ export class AccessTokenVerifier {
     if (identity.facts === facts) return identity;
     // The account no longer exists: nothing it held stands.
     if (facts.user === null) {
-      this.cache.delete(token);
+      this.tokens.forget(token);
       throw invalidToken();
     }
     const next = new AccessTokenIdentity(identity.claims, facts);
-    if (this.cache.get(token) === identity) this.cache.set(token, next);
+    this.tokens.replace(token, identity, next);
     return next;
   }
 
   clear(): void {
-    this.cache.clear();
+    this.tokens.clear();
   }
 
   /** Whether `token` was verified here and is still remembered. */
   knows(token: string): boolean {
-    return this.cache.has(token);
+    return this.tokens.has(token);
   }
 
   get size(): number {
-    return this.cache.size;
+    return this.tokens.size;
   }
 
   private check(identity: AccessTokenIdentity, now: number): AccessTokenIdentity {
@@ -136,13 +126,7 @@ export class AccessTokenVerifier {
 
   private async verifyCold(token: string): Promise<AccessTokenIdentity> {
     // A burst of requests with one new token verifies it once.
-    let pending = this.inflight.get(token);
-    if (pending === undefined) {
-      pending = this.load(token);
-      this.inflight.set(token, pending);
-      const done = () => this.inflight.delete(token);
-      pending.then(done, done);
-    }
+    const pending = this.tokens.once(token, (t) => this.load(t), () => this.deps.clock.now());
     const now = this.deps.clock.now();
     return this.current(token, this.check(await pending, now), now);
   }
@@ -156,14 +140,6 @@ export class AccessTokenVerifier {
       if (err instanceof GatehouseError && err.code === 'invalid_token') throw invalidToken();
       throw err;
     }
-    const identity = new AccessTokenIdentity(claims);
-    if (this.deps.clock.now() < identity.expMs) {
-      if (this.cache.size >= this.max) {
-        const oldest = this.cache.keys().next();
-        if (oldest.done !== true) this.cache.delete(oldest.value);
-      }
-      this.cache.set(token, identity);
-    }
-    return identity;
+    return new AccessTokenIdentity(claims);
   }
 }

@@ -4,12 +4,9 @@ import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
+import { VerifiedTokens } from './verified-tokens.js';
 import type { DegradedReporter, Identity, IdentityUser } from './types.js';
 
-/** Compact JWS: three base64url segments. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-/** Far above any token we mint; bounds the work spent on garbage. */
-const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Most verified client tokens kept (a service holds one at a time; a few per client and replica). */
 const MAX_CACHED = 10_000;
 /** While the client store is away, ask it again at most this often per client. */
@@ -142,34 +139,30 @@ export class ClientIdentity implements Identity {
  * was created (removed, then added again) is refused.
  */
 export class ClientTokenVerifier {
-  private readonly cache = new Map<string, ClientIdentity>();
-  private readonly inflight = new Map<string, Promise<ClientIdentity>>();
+  private readonly tokens: VerifiedTokens<ClientIdentity>;
 
   constructor(
     private readonly deps: Pick<Deps, 'config' | 'keyring' | 'clock'>,
     private readonly revocations: RevocationSet,
     private readonly clients: CurrentClients,
-    private readonly max = MAX_CACHED,
-  ) {}
+    max = MAX_CACHED,
+  ) {
+    this.tokens = new VerifiedTokens(max);
+  }
 
   /** Whether `token` was verified here and is still remembered (the bearer dispatch's hot path). */
   knows(token: string): boolean {
-    return this.cache.size !== 0 && this.cache.has(token);
+    return this.tokens.has(token);
   }
 
   get size(): number {
-    return this.cache.size;
+    return this.tokens.size;
   }
 
   verify(token: string): ClientIdentity | Promise<ClientIdentity> {
     const now = this.deps.clock.now();
-    const hit = this.cache.get(token);
-    if (hit !== undefined) {
-      if (now < hit.expMs) return this.current(token, this.check(hit, now), now);
-      this.cache.delete(token);
-      throw invalidToken();
-    }
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalidToken();
+    const hit = this.tokens.hit(token, now);
+    if (hit !== undefined) return this.current(token, this.check(hit, now), now);
     return this.verifyCold(token);
   }
 
@@ -190,23 +183,17 @@ export class ClientTokenVerifier {
   private withFacts(token: string, identity: ClientIdentity, facts: ClientFacts): ClientIdentity {
     // Removed, or the id now names a client created after this token was issued.
     if (facts.createdAt === null || identity.iat < Math.floor(facts.createdAt / 1000)) {
-      this.cache.delete(token);
+      this.tokens.forget(token);
       throw invalidToken();
     }
     if (identity.facts === facts) return identity;
     const next = new ClientIdentity(identity.claims, facts);
-    if (this.cache.get(token) === identity) this.cache.set(token, next);
+    this.tokens.replace(token, identity, next);
     return next;
   }
 
   private async verifyCold(token: string): Promise<ClientIdentity> {
-    let pending = this.inflight.get(token);
-    if (pending === undefined) {
-      pending = this.load(token);
-      this.inflight.set(token, pending);
-      const done = () => this.inflight.delete(token);
-      pending.then(done, done);
-    }
+    const pending = this.tokens.once(token, (t) => this.load(t), () => this.deps.clock.now());
     const now = this.deps.clock.now();
     return this.current(token, this.check(await pending, now), now);
   }
@@ -219,14 +206,6 @@ export class ClientTokenVerifier {
       if (err instanceof GatehouseError && err.code === 'invalid_token') throw invalidToken();
       throw err;
     }
-    const identity = new ClientIdentity(claims);
-    if (this.deps.clock.now() < identity.expMs) {
-      if (this.cache.size >= this.max) {
-        const oldest = this.cache.keys().next();
-        if (oldest.done !== true) this.cache.delete(oldest.value);
-      }
-      this.cache.set(token, identity);
-    }
-    return identity;
+    return new ClientIdentity(claims);
   }
 }
