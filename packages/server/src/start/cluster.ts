@@ -281,9 +281,11 @@ export async function runWorker(config: GatehouseConfig): Promise<never> {
   c.gateway.maxConnections = share(c.gateway.maxConnections);
   c.gateway.maxConnectionsPerAddress = share(c.gateway.maxConnectionsPerAddress);
   process.on('SIGINT', () => undefined);
+  // Every line says which worker wrote it (they share the primary's stderr).
+  const logger = createLogger(c.logLevel, undefined, c.log.format).child({ worker: process.pid });
   let running: Awaited<ReturnType<typeof runGateway>>;
   try {
-    running = await runGateway({ config: c, openDeps: { feedRelay: link, metricsHub: link }, ...(spec.demo !== undefined ? { demoUrls: spec.demo } : {}) });
+    running = await runGateway({ config: c, logger, openDeps: { feedRelay: link, metricsHub: link }, ...(spec.demo !== undefined ? { demoUrls: spec.demo } : {}) });
   } catch (err) {
     const message: ClusterMessage = { type: 'gatehouse:failed', message: (err as Error).message ?? String(err) };
     if (process.connected) await new Promise<void>((sent) => process.send!(message, () => sent()));
