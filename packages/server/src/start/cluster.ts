@@ -35,7 +35,7 @@ import { runGateway, startDemoServices, type DemoUrls } from './run-gateway.js';
 /** The environment variable that hands a worker its part (set by the primary; not a config key). */
 const SPEC_ENV = 'GATEHOUSE_CLUSTER_WORKER';
 /** A replacement that dies within this long of its start (or before it serves) counts as dying young. */
-const YOUNG_MS = 10_000;
+const YOUNG_MS = 30_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 

@@ -34,6 +34,7 @@ interface LogLine {
   status?: number;
   pid?: number;
   signal?: string;
+  restartInMs?: number;
   msg?: string;
 }
 
@@ -102,7 +103,7 @@ describe('gatehouse start --workers 2', () => {
     }
   });
 
-  it('a worker killed with SIGKILL is logged and replaced; the other serves meanwhile', async () => {
+  it('a worker killed with SIGKILL is logged and replaced, with a growing back-off while they die young; the other serves meanwhile', async () => {
     const gh = await startWorkers();
     try {
       const b = await signUpAndIn(gh.url, 'workers-kill');
@@ -111,8 +112,16 @@ describe('gatehouse start --workers 2', () => {
       process.kill(victim, 'SIGKILL');
       await until('the death is logged', () => logLines(gh).some((l) => l.event === 'worker.exit' && l.pid === victim && l.signal === 'SIGKILL'), 5000);
       await until('a replacement serves', () => logLines(gh).some((l) => l.event === 'worker.replaced'), 15_000);
-      const replacement = logLines(gh).find((l) => l.event === 'worker.replaced')!.pid!;
-      expect([victim, survivor]).not.toContain(replacement);
+      const first = logLines(gh).find((l) => l.event === 'worker.replaced')!.pid!;
+      expect([victim, survivor]).not.toContain(first);
+      // Workers dying young (within 30 s of their start) are replaced after a back-off that doubles: 0.5 s, then 1 s.
+      const exits = () => logLines(gh).filter((l) => l.event === 'worker.exit');
+      expect(exits()[0]!.restartInMs).toBe(500);
+      process.kill(first, 'SIGKILL');
+      await until('the second death is logged', () => exits().length === 2, 5000);
+      expect(exits()[1]).toMatchObject({ pid: first, signal: 'SIGKILL', restartInMs: 1000 });
+      await until('a second replacement serves', () => logLines(gh).filter((l) => l.event === 'worker.replaced').length === 2, 15_000);
+      const replacement = logLines(gh).filter((l) => l.event === 'worker.replaced')[1]!.pid!;
       const from = logLines(gh).length;
       expect(await fresh(gh.url, '/api/home', 6, cookie)).toEqual([200, 200, 200, 200, 200, 200]);
       expect(workersThatAnswered(gh, '/api/home', 200, from)).toEqual(new Set([survivor, replacement]));
