@@ -224,7 +224,7 @@ export async function startCluster(options: { config: GatehouseConfig; role: 'st
     let storesLine = '';
     const spec: WorkerSpec = { role, port: config.port, publicUrl: config.publicUrl, issuer: config.passport.issuer, workers: n };
     if (role === 'start') {
-      const opened = await openDeps(config, { logger, feedRelay: link, metricsHub: link });
+      const opened = await openDeps(config, { logger, feedRelay: link });
       cleanups.push(() => opened.close());
       const deps = opened.deps;
       storesLine = opened.storesLine;
