@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { GatehouseConfig } from './config/types.js';
 import type { Keyring } from './crypto/keyring-types.js';
 import type { HotCache, PendingRevocationStore, RevocationFeed, Stores } from './stores/types.js';
@@ -31,6 +32,19 @@ export interface Deps {
   feedMode?: () => FeedMode;
   /** The process's lifecycle: while `draining` (SIGTERM), /readyz answers 503 `draining` at once. Absent: serving. */
   lifecycle?: { readonly draining: boolean };
+  /**
+   * The processes of `--workers N` (start/cluster-ipc.ts): this process's registries are added,
+   * and /metrics answers the aggregate of every process. Absent: this process alone.
+   */
+  metricsHub?: MetricsHub;
+}
+
+/** What /metrics reads in a cluster (start/cluster-ipc.ts). */
+export interface MetricsHub {
+  /** Adds a registry of this process to what it reports (the same one twice counts once). */
+  add(registry: Registry): void;
+  /** The exposition of every process of the cluster, aggregated (prom-client's cluster aggregator). */
+  text(): Promise<string>;
 }
 
 /** `pubsub`/`polling`: the Redis feed (polling the revocation store while Redis is away). */

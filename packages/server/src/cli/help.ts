@@ -43,14 +43,16 @@ export function environmentHelp(): string {
 export const HELP = `gatehouse ${VERSION} — edge authentication for microservices
 
 Usage:
-  gatehouse start [--port N] [--host H] [--data-dir DIR] [--public-url URL]
+  gatehouse start [--port N] [--host H] [--data-dir DIR] [--public-url URL] [--workers N|auto]
       Run everything on this machine: the public gateway, the auth service and the
       demo services (notes, home, admin), on the embedded SQLite store — or, with
       GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL, on PostgreSQL and Redis.
-  gatehouse gateway [--port N] [--host H] [--public-url URL]
+      --workers N: N gateway processes share the port (auto: one per CPU core;
+      default 1); the auth service stays in the first process.
+  gatehouse gateway [--port N] [--host H] [--public-url URL] [--workers N|auto]
       Run the public gateway alone (and the demo services), forwarding /auth/* to the
       auth service named by GATEHOUSE_AUTH_URL (required). Run as many as you like on
-      one PostgreSQL and one Redis; no sticky sessions.
+      one PostgreSQL and one Redis; no sticky sessions. --workers N: N processes.
   gatehouse auth [--port N] [--host H]
       Run the auth service alone (default 127.0.0.1, port GATEHOUSE_AUTH_PORT or a free
       one). Keep it on the internal network: only the gateways talk to it.

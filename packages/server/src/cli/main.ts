@@ -18,6 +18,7 @@ const OPTIONS = {
   'public-url': { type: 'string' },
   role: { type: 'string', multiple: true },
   force: { type: 'boolean' },
+  workers: { type: 'string' },
   // gatehouse clients ...
   name: { type: 'string' },
   type: { type: 'string' },
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     const near = nearest(command, COMMANDS);
     throw new UsageError(`unknown command "${command}"${near !== undefined ? ` (did you mean "${near}"?)` : ''}. ${SEE_HELP}`);
   }
+  if (values.workers !== undefined && command !== 'start' && command !== 'gateway') throw new UsageError(`--workers applies to "gatehouse start" and "gatehouse gateway" only. ${SEE_HELP}`);
   if (values.force && command !== 'backup') throw new UsageError(`--force applies to "gatehouse backup" only. ${SEE_HELP}`);
   const clientOption = CLIENT_OPTIONS.find((o) => values[o] !== undefined);
   if (clientOption !== undefined && command !== 'clients') throw new UsageError(`--${clientOption} applies to "gatehouse clients" only. ${SEE_HELP}`);
@@ -78,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values.host ? { host: values.host } : {}),
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+      ...(values.workers !== undefined ? { workers: values.workers } : {}),
     },
   });
   // Each command's code is loaded when it runs: a usage error or --help answers at once.

@@ -1,5 +1,6 @@
 import type { GatehouseConfig } from '../config/types.js';
 import { runAuth } from '../start/run-auth.js';
+import { isClusterWorker, runWorker, startCluster, workerCount, type RunningCluster } from '../start/cluster.js';
 import { runGateway } from '../start/run-gateway.js';
 import { startAll } from '../start/start-all.js';
 import { VERSION } from '../util/version.js';
@@ -47,8 +48,27 @@ function internalLine(internal: Record<string, string>): string {
     .join(', ');
 }
 
-/** `gatehouse start`: every role in this process (embedded, or the scale-out single box). */
+function workersLine(running: RunningCluster): string {
+  return `  workers:   ${running.pids().length} gateway processes on one port (pids ${running.pids().join(', ')}; primary ${process.pid})`;
+}
+
+/** `gatehouse start`: every role in this process (embedded, or the scale-out single box); with --workers N, the gateway in N processes. */
 export async function runStart(config: GatehouseConfig): Promise<number> {
+  if (isClusterWorker()) return runWorker(config);
+  if (workerCount(config) > 1) {
+    const running = await startCluster({ config, role: 'start' });
+    const lines = [
+      `Gatehouse ${VERSION} is up at ${running.url}`,
+      `  data:      ${running.dataDir}`,
+      `  stores:    ${running.storesLine}`,
+      `  routes:    ${routesLine(config)}`,
+      workersLine(running),
+      `  internal:  ${internalLine(running.internal)} (loopback only)`,
+      `  sign in:   ${running.url}/signin   (create a user: ${running.url}/signup or "gatehouse users add <name>")`,
+      `  stop with Ctrl+C`,
+    ];
+    return serveUntilSignal(lines, running.close, 'Gatehouse', config.shutdown.drainTimeoutMs);
+  }
   const running = await startAll({ config });
   const lines = [
     `Gatehouse ${VERSION} is up at ${running.url}`,
@@ -64,6 +84,22 @@ export async function runStart(config: GatehouseConfig): Promise<number> {
 
 /** `gatehouse gateway`: the public gateway alone, forwarding /auth/* to GATEHOUSE_AUTH_URL. */
 export async function runGatewayCommand(config: GatehouseConfig): Promise<number> {
+  if (isClusterWorker()) return runWorker(config);
+  if (workerCount(config) > 1) {
+    const running = await startCluster({ config, role: 'gateway' });
+    const { auth, ...demo } = running.internal;
+    const lines = [
+      `Gatehouse ${VERSION} is up at ${running.localUrl}`,
+      ...(running.url !== running.localUrl ? [`  public:    ${running.url} (GATEHOUSE_PUBLIC_URL)`] : []),
+      `  data:      ${running.dataDir}`,
+      `  stores:    ${running.storesLine}`,
+      `  routes:    ${routesLine(config)}`,
+      workersLine(running),
+      `  internal:  auth ${auth} (GATEHOUSE_AUTH_URL)${Object.keys(demo).length ? `, ${internalLine(demo)} (loopback only, in each worker)` : ''}`,
+      `  stop with Ctrl+C`,
+    ];
+    return serveUntilSignal(lines, running.close, 'Gatehouse gateway', config.shutdown.drainTimeoutMs);
+  }
   const running = await runGateway({ config });
   const { auth, ...demo } = running.internal;
   const lines = [

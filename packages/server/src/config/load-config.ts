@@ -188,8 +188,8 @@ function checkFinal(c: GatehouseConfig, env: NodeJS.ProcessEnv): void {
 
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
-  /** Overrides from command-line flags, applied last. */
-  overrides?: Partial<Pick<GatehouseConfig, 'port' | 'host' | 'dataDir' | 'publicUrl' | 'authPort'>>;
+  /** Overrides from command-line flags, applied last (`workers`: gateway.workers). */
+  overrides?: Partial<Pick<GatehouseConfig, 'port' | 'host' | 'dataDir' | 'publicUrl' | 'authPort'>> & { workers?: string };
 }
 
 /** Defaults <- config file (GATEHOUSE_CONFIG) <- environment <- flags. Throws ConfigError naming the bad key. */
@@ -228,6 +228,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
   if (o.dataDir !== undefined) c.dataDir = o.dataDir;
   if (o.publicUrl !== undefined) c.publicUrl = o.publicUrl;
   if (o.authPort !== undefined) c.authPort = o.authPort;
+  if (o.workers !== undefined) c.gateway.workers = o.workers;
   checkFinal(c, env);
   return c;
 }

@@ -321,6 +321,14 @@ export const SCHEMA = {
     keepAliveTimeoutMs: int(65_000, 'How long an idle kept-alive client connection stays open (ms).'),
     maxConnections: int(10_000, 'Most open client connections in all (0: no limit); more are closed at once, unread.'),
     maxConnectionsPerAddress: int(256, 'Most open connections from one client address (0: no limit); trustedProxies are exempt.'),
+    // 1 by default: one process is what a small box, a sidecar and the test suite want; more is
+    // the operator's choice (docs/deployment.md, All cores). A string, for "auto".
+    workers: string('1', 'Processes serving the public port (`gatehouse start`/`gateway`, node:cluster): a number, or "auto" for one per CPU core.', {
+      env: 'GATEHOUSE_WORKERS',
+      check(value, label) {
+        return /^(auto|[1-9]\d{0,2})$/.test(value) ? undefined : `${label} must be a whole number from 1 to 999, or "auto" (one per CPU core), got ${JSON.stringify(value)}.`;
+      },
+    }),
   }),
   cors: group('CORS for routed paths; off while `origins` is empty.', {
     origins: strings([], 'Exact origins (`https://app.example.com`) allowed to call the gateway from a browser.', {

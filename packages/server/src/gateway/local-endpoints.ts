@@ -27,6 +27,10 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
   const base = (deps.config.publicUrl ?? '').replace(/\/+$/, '');
   // Started now, not at the first scrape, so GC and event-loop lag are observed from the start.
   const processRegistry = processMetrics();
+  // With --workers N, /metrics answers for every process (start/cluster-ipc.ts).
+  const hub = deps.metricsHub;
+  hub?.add(metrics.registry);
+  hub?.add(processRegistry);
   const discovery = {
     issuer: issuerOf(deps.config),
     jwks_uri: `${base}/.well-known/jwks.json`,
@@ -65,9 +69,10 @@ export function localEndpoints(deps: Deps, metrics: GatewayMetrics, state?: Gate
     [
       '/metrics',
       async (req, res) => {
-        // The gateway's, the process's and, in one process with the auth service (gatehouse start), the auth service's.
+        // The gateway's, the process's and, in one process with the auth service (gatehouse start), the auth service's;
+        // with --workers N, those of every process, aggregated.
         const auth = existingAuthMetrics(deps);
-        const text = await mergedMetrics([metrics.registry, processRegistry, ...(auth ? [auth.registry] : [])]);
+        const text = hub !== undefined ? await hub.text() : await mergedMetrics([metrics.registry, processRegistry, ...(auth ? [auth.registry] : [])]);
         res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
       },

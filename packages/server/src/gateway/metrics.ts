@@ -157,6 +157,8 @@ export class GatewayMetrics {
       help: 'Event-loop delay of this process since the previous scrape, by quantile (0.5, 0.9, 0.99, 1 = max).',
       labelNames: ['quantile'],
       registers: [this.registry],
+      // --workers N (cluster aggregation): the slowest process, not the sum.
+      aggregator: 'max',
       collect() {
         const delay = (ns: number) => Math.max(0, ns / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000);
         const empty = loopDelay.count === 0;
@@ -205,6 +207,8 @@ export class GatewayMetrics {
       help: 'How revocations reach this gateway: 1 for the current mode (pubsub, polling while Redis is away, in-process), 0 for the others.',
       labelNames: ['mode'],
       registers: [this.registry],
+      // --workers N (cluster aggregation): 1 where any process is in that mode, not the sum.
+      aggregator: 'max',
       collect() {
         const now = state.feedMode();
         for (const m of modes) this.labels(m).set(m === now ? 1 : 0);
@@ -216,6 +220,8 @@ export class GatewayMetrics {
       name: 'gatehouse_hot_cache_up',
       help: 'Whether the shared hot copy (Redis) answers: 1 yes, 0 away (sessions are read from the database meanwhile).',
       registers: [this.registry],
+      // --workers N (cluster aggregation): 0 as soon as one process finds it away, not the sum.
+      aggregator: 'min',
       collect() {
         this.set(hot.status() === 'redis' ? 1 : 0);
       },
@@ -247,6 +253,8 @@ export class GatewayMetrics {
       help: 'Whether each part the stores depend on answers (database, storage, redis, disk), from background checks: 1 up, 0 down.',
       labelNames: ['part'],
       registers: [this.registry],
+      // --workers N (cluster aggregation): 0 as soon as one process finds it down, not the sum.
+      aggregator: 'min',
       collect() {
         for (const [part, r] of Object.entries(health.parts())) this.labels(part).set(r.state === 'up' ? 1 : 0);
       },
@@ -257,6 +265,8 @@ export class GatewayMetrics {
       help: 'The circuit breaker in front of PostgreSQL: 1 for its current state (closed, open: calls refused at once, half-open: a background check runs), 0 for the others.',
       labelNames: ['part', 'state'],
       registers: [this.registry],
+      // --workers N (cluster aggregation): 1 for each state some process's breaker is in, not the sum.
+      aggregator: 'max',
       collect() {
         for (const [part, r] of Object.entries(health.parts())) {
           if (r.breaker === undefined) continue;

@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/types.js';
 import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey } from '../auth/derived-keys.js';
-import type { Deps, FeedMode } from '../context.js';
+import type { Deps, FeedMode, MetricsHub } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
+import { ClusterRevocationFeed, type FeedRelay } from '../stores/revocations/cluster-feed.js';
 import { InProcessRevocationFeed } from '../stores/revocations/in-process-feed.js';
 import { RedisRateLimitStore } from '../stores/rate-limits/redis-rate-limit-store.js';
 import { openPostgresStores } from '../stores/postgres/open-postgres-stores.js';
@@ -41,6 +42,14 @@ export interface OpenDepsOptions {
    * of the "still down" log summary (tests shorten them).
    */
   health?: { probe?: Omit<ProbeOptions, 'check'>; summaryIntervalMs?: number };
+  /**
+   * The sibling processes of `--workers N` (start/cluster.ts). Without Redis the in-process feed
+   * reaches them through it at once (stores/revocations/cluster-feed.ts); with Redis every
+   * process subscribes to Redis itself and this is unused.
+   */
+  feedRelay?: FeedRelay;
+  /** The cluster's /metrics (`--workers N`, start/cluster-ipc.ts); absent: this process alone. */
+  metricsHub?: MetricsHub;
 }
 
 export interface OpenedDeps {
@@ -177,8 +186,9 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         ...(pollMs > 0 ? { poll: { revocations: stores.revocations, clock, intervalMs: pollMs, logger } } : {}),
       });
       cleanups.push(() => inProcess.close());
-      feed = inProcess;
-      parts.push('hot copy: memory', `revocation feed: in-process${pollMs > 0 ? ` (reading ${durableName}'s revocation log every ${pollMs} ms)` : ''}`, `rate limits: ${stores.describe.rateLimits}`);
+      feed = options.feedRelay !== undefined ? new ClusterRevocationFeed(inProcess, options.feedRelay) : inProcess;
+      const relayed = options.feedRelay !== undefined ? ', relayed to every worker' : '';
+      parts.push('hot copy: memory', `revocation feed: in-process${relayed}${pollMs > 0 ? ` (reading ${durableName}'s revocation log every ${pollMs} ms)` : ''}`, `rate limits: ${stores.describe.rateLimits}`);
     }
 
     // From here on every store outage is logged once per state change, with a summary while down.
@@ -201,6 +211,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         hotCache,
         ...(pendingRevocations !== undefined ? { pendingRevocations } : {}),
         feedMode,
+        ...(options.metricsHub !== undefined ? { metricsHub: options.metricsHub } : {}),
       },
       storesLine: parts.join('; '),
       close,

@@ -76,33 +76,47 @@ export async function openPublicServer(config: GatehouseConfig, cleanups: Cleanu
   };
 }
 
+/** The demo services' internal URLs. */
+export interface DemoUrls {
+  notes: string;
+  home: string;
+  admin: string;
+}
+
 /**
- * Starts the demo services (when `demo` is on: they only need the gateway's key set), builds the
- * gateway with the auth service at `authUrl`, waits until its revocation set is loaded (the
- * signing keys already are), hands it the public server and opens the listener. Returns the
- * internal URLs of the demo services.
+ * Starts the demo services in this process (they only need the gateway's key set, read in
+ * process: fetching it from the public listener would fail while that listener drains on SIGTERM).
+ */
+export async function startDemoServices(deps: Deps, cleanups: Cleanups, demoVerifier?: DemoVerifierOptions): Promise<DemoUrls> {
+  const verifier = { ...demoVerifier, jwks: async () => deps.keyring.jwks(), issuer: issuerOf(deps.config) };
+  const [notes, home, admin] = await Promise.all([
+    startNotesService({ verifier, dataDir: deps.config.dataDir, logger: false }),
+    startHomeService({ verifier, logger: false }),
+    startAdminService({ verifier, logger: false }),
+  ]);
+  for (const s of [notes, home, admin]) cleanups.push(() => s.close());
+  return { notes: notes.url, home: home.url, admin: admin.url };
+}
+
+/**
+ * Starts the demo services (when `demo` is on, unless `demoUrls` names running ones: the
+ * workers of `gatehouse start --workers N` use the primary's), builds the gateway with the auth
+ * service at `authUrl`, waits until its revocation set is loaded (the signing keys already are),
+ * hands it the public server and opens the listener. Returns the internal URLs of the demo services.
  */
 export async function attachGateway(
   deps: Deps,
   pub: PublicServer,
-  options: { authUrl: string; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions },
+  options: { authUrl: string; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions; demoUrls?: DemoUrls },
 ): Promise<Record<string, string>> {
   const config = deps.config;
   const { cleanups } = options;
   const internal: Record<string, string> = {};
   const routes = [...config.routes];
   if (config.demo) {
-    // The gateway's key set, read in process (the keyring re-reads the store in the background):
-    // fetching it from the public listener would fail while that listener drains on SIGTERM.
-    const verifier = { ...options.demoVerifier, jwks: async () => deps.keyring.jwks(), issuer: issuerOf(config) };
-    const [notes, home, admin] = await Promise.all([
-      startNotesService({ verifier, dataDir: config.dataDir, logger: false }),
-      startHomeService({ verifier, logger: false }),
-      startAdminService({ verifier, logger: false }),
-    ]);
-    for (const s of [notes, home, admin]) cleanups.push(() => s.close());
-    Object.assign(internal, { notes: notes.url, home: home.url, admin: admin.url });
-    routes.push(...demoRoutes({ notes: notes.url, home: home.url, admin: admin.url }));
+    const urls = options.demoUrls ?? (await startDemoServices(deps, cleanups, options.demoVerifier));
+    Object.assign(internal, urls);
+    routes.push(...demoRoutes(urls));
   }
   const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining });
   cleanups.push(() => gateway.close());
@@ -149,8 +163,10 @@ export interface GatewayRoleOptions {
    * A rotation test that publishes keys seconds ahead scales the cooldown down with it.
    */
   demoVerifier?: DemoVerifierOptions;
-  /** Store options (tests: a private PostgreSQL schema, a short feed poll). */
+  /** Store options (tests: a private PostgreSQL schema, a short feed poll; a cluster's feed relay and metrics). */
   openDeps?: OpenDepsOptions;
+  /** Demo services already running elsewhere (a worker of `gatehouse start --workers N`: the primary's). */
+  demoUrls?: DemoUrls;
 }
 
 export interface RunningGateway {
@@ -191,7 +207,8 @@ export async function runGateway(options: GatewayRoleOptions): Promise<RunningGa
     const pub = await openPublicServer(config, cleanups);
     const opened = await openDeps(config, { logger, clock, ...options.openDeps });
     cleanups.push(() => opened.close());
-    const internal = { auth: authUrl, ...(await attachGateway(opened.deps, pub, { authUrl, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
+    const attach = { authUrl, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}), ...(options.demoUrls ? { demoUrls: options.demoUrls } : {}) };
+    const internal = { auth: authUrl, ...(await attachGateway(opened.deps, pub, attach)) };
     startBackground(opened.deps, cleanups, options.keyReloadMs);
     const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);
     return { url: config.publicUrl!, localUrl: pub.localUrl, dataDir: config.dataDir, internal, storesLine: opened.storesLine, deps: opened.deps, guard: pub.guard, close };
