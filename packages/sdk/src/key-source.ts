@@ -39,8 +39,8 @@ function isInvalidKeySet(err: unknown): boolean {
 /**
  * The passport keys, by `kid`. `resolve` is the full lookup (jose's key sets: loads, reloads, picks
  * the one usable key of that `kid` or says why none); `cached` answers synchronously with the key
- * `resolve` last found for a `kid`, as long as the key set it came from is still the current one
- * and fresh (no reload due), else `undefined` (then call `resolve`). Keys are node:crypto
+ * `resolve` found for a `kid` in the current key set, as long as that set is fresh (no reload
+ * due), else `undefined` (then call `resolve`): a key withdrawn by a reload is never answered. Keys are node:crypto
  * `KeyObject`s of the CryptoKeys jose imported: the same key material, usable by `crypto.verify`.
  */
 export interface KeySource {
@@ -48,11 +48,14 @@ export interface KeySource {
   resolve(protectedHeader: CompactJWSHeaderParameters, token: FlattenedJWSInput): Promise<KeyObject>;
 }
 
-/** The state of a jose key set that `cached` needs: which key set is current, and whether it is fresh. */
+/** What `cached` needs of a jose key set: which key set is current, whether it is fresh, and its keys. */
 interface KeySetState {
-  /** Changes (by identity) whenever the key set is replaced; `undefined` before the first load. */
+  /** A new object whenever the key set is replaced by another; `undefined` before the first load. */
   generation(): object | undefined;
+  /** Loaded and not due for a reload (`cacheMaxAgeMs`). */
   fresh(): boolean;
+  /** The jose lookup of exactly the key set of `generation`, loading nothing. */
+  keySetOf(generation: object): JWTVerifyGetKey;
 }
 
 /**
@@ -69,20 +72,41 @@ export function createKeySource(options: KeySourceOptions): KeySource {
   }
   const [inner, state] = jwksUrl !== undefined ? remoteKeySet(new URL(jwksUrl), options) : localGetterKeySet(jwks as () => JSONWebKeySet | Promise<JSONWebKeySet>, options);
 
-  /** kid -> the key `resolve` found for it in key set `generation`; emptied when the key set changes. */
-  const known = new Map<string, KeyObject>();
-  let knownGeneration: object | undefined;
+  /** Per key set (generation): kid -> its key, for the kids `resolve` was asked about. */
+  const known = new WeakMap<object, Map<string, KeyObject>>();
   const keyObjects = new WeakMap<object, KeyObject>();
+  const keyObjectOf = (key: Awaited<ReturnType<JWTVerifyGetKey>>): KeyObject => {
+    let keyObject = keyObjects.get(key);
+    if (keyObject === undefined) {
+      keyObject = key instanceof KeyObject ? key : KeyObject.from(key as CryptoKey);
+      keyObjects.set(key, keyObject);
+    }
+    return keyObject;
+  };
+
+  /** Remembers the key of `kid` in the current key set, looked up in that very set (a reload may have raced the lookup). */
+  async function remember(kid: string, protectedHeader: CompactJWSHeaderParameters, token: FlattenedJWSInput): Promise<void> {
+    const generation = state.generation();
+    if (generation === undefined) return;
+    let key: Awaited<ReturnType<JWTVerifyGetKey>>;
+    try {
+      key = await state.keySetOf(generation)(protectedHeader, token);
+    } catch {
+      return; // that set does not hold it after all: nothing to remember
+    }
+    let keys = known.get(generation);
+    if (keys === undefined) known.set(generation, (keys = new Map()));
+    keys.set(kid, keyObjectOf(key));
+  }
 
   return {
     cached(kid) {
-      // A key set replaced since (a reload) or due for a reload: let `resolve` go through jose.
-      if (knownGeneration === undefined || state.generation() !== knownGeneration || !state.fresh()) return undefined;
-      return known.get(kid);
+      // Before the first load, or a key set due for a reload: let `resolve` go through jose.
+      const generation = state.generation();
+      if (generation === undefined || !state.fresh()) return undefined;
+      return known.get(generation)?.get(kid);
     },
     async resolve(protectedHeader, token) {
-      // Read before the lookup: a reload during it leaves the key tagged with the old key set (unused).
-      const generation = state.generation();
       let key: Awaited<ReturnType<JWTVerifyGetKey>>;
       try {
         key = await inner(protectedHeader, token);
@@ -91,20 +115,9 @@ export function createKeySource(options: KeySourceOptions): KeySource {
         if (isInvalidKeySet(err)) throw new PassportError('jwks_invalid', 'the passport key set is not a valid JSON Web Key Set', { cause: err });
         throw new PassportError('jwks_unreachable', 'the passport key set could not be fetched', { cause: err });
       }
-      let keyObject = keyObjects.get(key);
-      if (keyObject === undefined) {
-        keyObject = key instanceof KeyObject ? key : KeyObject.from(key as CryptoKey);
-        keyObjects.set(key, keyObject);
-      }
       const kid = protectedHeader.kid;
-      if (generation !== undefined && typeof kid === 'string') {
-        if (generation !== knownGeneration) {
-          known.clear();
-          knownGeneration = generation;
-        }
-        known.set(kid, keyObject);
-      }
-      return keyObject;
+      if (typeof kid === 'string') await remember(kid, protectedHeader, token);
+      return keyObjectOf(key);
     },
   };
 }
@@ -117,7 +130,20 @@ function remoteKeySet(url: URL, options: Pick<KeySourceOptions, 'cooldownMs' | '
     cacheMaxAge: options.cacheMaxAgeMs,
     [jwksCache]: shared as JWKSCacheInput,
   });
-  return [remote, { generation: () => shared.jwks, fresh: () => remote.fresh }];
+  // jose sets `shared.jwks` to each fetched key set (a new object) as it switches to it.
+  const keySets = new WeakMap<object, JWTVerifyGetKey>();
+  return [
+    remote,
+    {
+      generation: () => shared.jwks,
+      fresh: () => remote.fresh,
+      keySetOf(generation) {
+        let keySet = keySets.get(generation);
+        if (keySet === undefined) keySets.set(generation, (keySet = createLocalJWKSet(generation as JSONWebKeySet)));
+        return keySet;
+      },
+    },
+  ];
 }
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
@@ -159,5 +185,12 @@ function localGetterKeySet(
     }
   };
   // `current` is replaced exactly when the jose key set is (the getter returned another object).
-  return [lookup, { generation: () => current, fresh: () => current !== undefined && options.now() - loadedAt < options.cacheMaxAgeMs }];
+  return [
+    lookup,
+    {
+      generation: () => current,
+      fresh: () => current !== undefined && options.now() - loadedAt < options.cacheMaxAgeMs,
+      keySetOf: (generation) => (generation as { keySet: KeySet }).keySet,
+    },
+  ];
 }
