@@ -45,7 +45,7 @@ export function checkActor(value: unknown): { act: PassportActor; actors: string
 }
 
 /**
- * Shape checks on a payload whose signature, iss, aud, typ and times jose has already verified.
+ * Shape checks on a payload whose signature, typ, iss, aud and times are already verified (checkRegisteredClaims).
  * Returns a frozen copy holding only the passport's claims; throws `passport_malformed` otherwise.
  */
 export function toPassportClaims(payload: JWTPayload): PassportClaims {
