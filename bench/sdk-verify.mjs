@@ -8,7 +8,7 @@
 // --baseline-sdk adds "baseline sdk, no cache": another build of the SDK (e.g. a worktree of the
 // commit before) verifying the same passport in the same run, for a before/after on one box.
 // --instructions counts instructions instead of time (valgrind's callgrind, user space, main
-// thread and all threads; 2 to 5 min): each variant in a child of its own under callgrind, warmed up, then
+// thread and all threads; about 5 min): each variant in a child of its own under callgrind, warmed up, then
 // --count verifications between a zeroing and a dump of the counters (callgrind_control), as
 // bench/instructions.mjs counts requests. A count does not move with the load of the box.
 //   node bench/sdk-verify.mjs --instructions [--count 1000] [--baseline-sdk ...]
@@ -34,6 +34,8 @@ const { values } = parseArgs({
 const DURATION_MS = Math.min(Number(values.duration), 10) * 1000;
 const ROUNDS = Math.min(Number(values.rounds), 10);
 const COUNT = Math.max(100, Math.min(Number(values.count), 20_000));
+/** Verifications before counting, so that V8 has compiled the path (TurboFan) and stopped compiling it. */
+const WARMUP = 3000;
 const ISSUER = 'http://127.0.0.1:8080';
 const RAW = 'raw node:crypto Ed25519 verify';
 const NO_CACHE = 'sdk, no cache (cacheMax 0)';
@@ -117,7 +119,7 @@ if (values.child !== undefined) {
   // Child of --instructions: warm up, then COUNT verifications when told (counters zeroed before, dumped after).
   const variants = await setUp();
   const [, fn, isAsync] = variants.find(([name]) => name === values.child);
-  await repeat(fn, isAsync, 500);
+  await repeat(fn, isAsync, WARMUP);
   const next = lines(process.stdin);
   process.stdout.write('READY\n');
   await next();
