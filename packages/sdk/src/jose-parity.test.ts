@@ -98,6 +98,7 @@ beforeAll(async () => {
     keys: [
       key.publicJwk,
       { ...(await exportJWK(p256)), kid: 'es', alg: 'ES256', use: 'sig' },
+      { ...(generateKeyPairSync('ed448').publicKey.export({ format: 'jwk' }) as JWK), kid: 'ed448', alg: 'EdDSA' },
       await jwkOf('new-alg-name', { alg: 'Ed25519' }),
       await jwkOf('enc', { use: 'enc' }),
       await jwkOf('ops-sign', { key_ops: ['sign'] }),
@@ -169,7 +170,7 @@ beforeAll(async () => {
   add('embedded jwk', await signRaw(key, { ...header, jwk: key.publicJwk }, claims));
   add('jku', await signRaw(key, { ...header, jku: 'http://127.0.0.1:1/jwks.json' }, claims));
   // Keys: the kid picks a JWK of the set only if it suits EdDSA.
-  for (const kid of ['ghost', 'es', 'new-alg-name', 'enc', 'ops-sign', 'ops-verify', 'no-alg', 'twin', 'private', 'weak', '../k1', 'K1']) {
+  for (const kid of ['ghost', 'es', 'ed448', 'new-alg-name', 'enc', 'ops-sign', 'ops-verify', 'no-alg', 'twin', 'private', 'weak', '../k1', 'K1']) {
     add(`kid ${kid}, signed by k1`, await signRaw(key, { ...header, kid }, claims));
   }
   add('no kid', await signRaw(key, { alg: 'EdDSA', typ: PASSPORT_TYP }, claims));
