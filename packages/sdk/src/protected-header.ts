@@ -124,3 +124,24 @@ export function checkPassportHeader(token: string): { header: CheckedProtectedHe
 }
 
 const PASSPORT_RULES: ProtectedHeaderRules = { typ: PASSPORT_TYP, maxLength: MAX_PASSPORT_LENGTH, name: 'passport' };
+
+/**
+ * `checkPassportHeader` that remembers the last header it passed: the passports of one key share
+ * one header segment, so it is decoded and checked once. A token that starts with that segment
+ * and a dot, is not too long and is a compact JWS gets the same verdict without decoding it
+ * again; any other goes through `checkPassportHeader`. For one verifier (internal).
+ */
+export function passportHeaderCheck(): (token: string) => { header: CheckedProtectedHeader; firstDot: number; secondDot: number } {
+  let segment = '';
+  let header: CheckedProtectedHeader | undefined;
+  return (token) => {
+    const firstDot = segment.length;
+    if (header !== undefined && token.length <= MAX_PASSPORT_LENGTH && token.charCodeAt(firstDot) === 0x2e && token.startsWith(segment) && COMPACT_JWS.test(token)) {
+      return { header, firstDot, secondDot: token.indexOf('.', firstDot + 1) };
+    }
+    const checked = checkPassportHeader(token);
+    segment = token.slice(0, checked.firstDot);
+    header = Object.freeze(checked.header);
+    return checked;
+  };
+}

@@ -7,7 +7,7 @@ import type { RegisteredClaimRules } from './claims-check.js';
 import { PassportError, refusal } from './errors.js';
 import { passportErrorFrom } from './jose-errors.js';
 import { createKeySource } from './key-source.js';
-import { checkPassportHeader, decodeSegment, parseJsonObject } from './protected-header.js';
+import { decodeSegment, parseJsonObject, passportHeaderCheck } from './protected-header.js';
 import type { CheckedProtectedHeader } from './protected-header.js';
 import { VerifiedCache } from './verified-cache.js';
 
@@ -115,6 +115,7 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
     cacheMaxAgeMs: nonNegative(options.jwksCacheMaxAgeMs, 600_000, 'jwksCacheMaxAgeMs'),
     now,
   });
+  const checkHeader = passportHeaderCheck();
   /** Verifications waiting on the key set, so a burst of requests with one new passport verifies it once. */
   const inFlight = new Map<string, Promise<PassportClaims>>();
 
@@ -159,7 +160,7 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
       let split: SplitPassport;
       let key: KeyObject | undefined;
       try {
-        split = checkPassportHeader(token);
+        split = checkHeader(token);
         key = keys.cached(split.header.kid);
         if (key !== undefined) {
           // The fast path: the key set is loaded and fresh and knows this kid; nothing to wait for.
