@@ -40,8 +40,9 @@ function isInvalidKeySet(err: unknown): boolean {
  * The passport keys, by `kid`. `resolve` is the full lookup (jose's key sets: loads, reloads, picks
  * the one usable key of that `kid` or says why none); `cached` answers synchronously with the key
  * `resolve` found for a `kid` in the current key set, as long as that set is fresh (no reload
- * due), else `undefined` (then call `resolve`): a key withdrawn by a reload is never answered. Keys are node:crypto
- * `KeyObject`s of the CryptoKeys jose imported: the same key material, usable by `crypto.verify`.
+ * due), else `undefined` (then call `resolve`): a key withdrawn by a reload is never answered.
+ * Keys are node:crypto `KeyObject`s of the CryptoKeys jose imported: the same key material,
+ * usable by `crypto.verify`.
  */
 export interface KeySource {
   cached(kid: string): KeyObject | undefined;
