@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { MAX_ACTOR_DEPTH, type ClientPassportClaims, type PassportActor, type PassportAuth, type PassportClaims, type UserPassportAuth, type UserPassportClaims } from './claims.js';
-import { PassportError } from './errors.js';
+import { PassportError, refusal } from './errors.js';
 
 const AUTH_KINDS: ReadonlySet<string> = new Set<PassportAuth>(['session', 'access_token', 'api_token', 'client']);
 
@@ -45,7 +45,7 @@ export function checkActor(value: unknown): { act: PassportActor; actors: string
 }
 
 /**
- * Shape checks on a payload whose signature, iss, aud, typ and times jose has already verified.
+ * Shape checks on a payload whose signature, typ, iss, aud and times are already verified (checkRegisteredClaims).
  * Returns a frozen copy holding only the passport's claims; throws `passport_malformed` otherwise.
  */
 export function toPassportClaims(payload: JWTPayload): PassportClaims {
@@ -99,3 +99,42 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
   }
   return Object.freeze(claims);
 }
+
+/** What `checkRegisteredClaims` holds a payload to: the verifier's options. */
+export interface RegisteredClaimRules {
+  issuer: string;
+  audience: string;
+  clockToleranceSec: number;
+  maxTokenAgeSec: number;
+}
+
+/**
+ * The claims jose's `jwtVerify` checked for the verifier (options `issuer`, `audience`,
+ * `requiredClaims` sub/iat/exp/jti/auth, `maxTokenAge`, `clockTolerance`), in jose's order and
+ * with the codes its errors mapped to (jose-errors.ts): a missing claim or a time that is not a
+ * number is `passport_malformed`; then `iss`, `aud` (a string, or a list holding the audience),
+ * `nbf`, `exp` and the age by `iat`, all with the leeway. `nowSec`: whole seconds, as jose rounds.
+ * Throws a `PassportError`.
+ */
+export function checkRegisteredClaims(payload: Record<string, unknown>, rules: RegisteredClaimRules, nowSec: number): void {
+  for (const claim of PRESENCE_ORDER) {
+    if (!Object.prototype.hasOwnProperty.call(payload, claim)) throw refusal('passport_malformed');
+  }
+  if (payload.iss !== rules.issuer) throw refusal('issuer_mismatch');
+  const { aud, iat, nbf, exp } = payload;
+  if (aud !== rules.audience && !(Array.isArray(aud) && aud.includes(rules.audience))) throw refusal('audience_mismatch');
+  const tolerance = rules.clockToleranceSec;
+  if (typeof iat !== 'number') throw refusal('passport_malformed');
+  if (nbf !== undefined) {
+    if (typeof nbf !== 'number') throw refusal('passport_malformed');
+    if (nbf > nowSec + tolerance) throw refusal('passport_not_yet_valid');
+  }
+  if (typeof exp !== 'number') throw refusal('passport_malformed');
+  if (exp <= nowSec - tolerance) throw refusal('passport_expired');
+  const age = nowSec - iat;
+  if (age - tolerance > rules.maxTokenAgeSec) throw refusal('passport_expired');
+  if (age < -tolerance) throw refusal('passport_not_yet_valid');
+}
+
+/** The claims that must be there, in the order jose looked for them (it names the first missing). */
+const PRESENCE_ORDER = ['iss', 'aud', 'iat', 'auth', 'jti', 'exp', 'sub'] as const;

@@ -78,3 +78,23 @@ export class PassportError extends Error {
 export function isPassportError(err: unknown): err is PassportError {
   return err instanceof PassportError;
 }
+
+/**
+ * The log text of each cause the verifier names itself (fixed texts: never a claim value or the
+ * token), the same whether jose or the SDK's own checks found it.
+ */
+const REFUSAL_MESSAGES: Partial<Record<PassportErrorCode, string>> = {
+  passport_malformed: 'the passport is not a well-formed Gatehouse passport',
+  passport_wrong_type: 'the token is not a passport (typ is not passport+jwt)',
+  passport_expired: 'the passport has expired',
+  passport_not_yet_valid: 'the passport is not valid yet (nbf or iat in the future)',
+  issuer_mismatch: 'the passport was issued by another issuer than the one configured',
+  audience_mismatch: 'the passport is meant for another service (aud)',
+  unknown_key: 'no key of the key set has the passport\'s kid',
+  signature_invalid: 'the passport\'s signature does not verify',
+};
+
+/** A `PassportError` for `code` with its fixed log text. */
+export function refusal(code: PassportErrorCode, cause?: unknown): PassportError {
+  return new PassportError(code, REFUSAL_MESSAGES[code] ?? code, cause === undefined ? undefined : { cause });
+}

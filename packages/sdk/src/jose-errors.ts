@@ -1,22 +1,6 @@
 import { errors } from 'jose';
-import { PassportError } from './errors.js';
+import { PassportError, refusal } from './errors.js';
 import type { PassportErrorCode } from './errors.js';
-
-/** The log text of a cause that jose reported (fixed texts: never a claim value or the token). */
-const MESSAGES: Partial<Record<PassportErrorCode, string>> = {
-  passport_malformed: 'the passport is not a well-formed Gatehouse passport',
-  passport_wrong_type: 'the token is not a passport (typ is not passport+jwt)',
-  passport_expired: 'the passport has expired',
-  passport_not_yet_valid: 'the passport is not valid yet (nbf or iat in the future)',
-  issuer_mismatch: 'the passport was issued by another issuer than the one configured',
-  audience_mismatch: 'the passport is meant for another service (aud)',
-  unknown_key: 'no key of the key set has the passport\'s kid',
-  signature_invalid: 'the passport\'s signature does not verify',
-};
-
-function fromJose(code: PassportErrorCode, cause: unknown): PassportError {
-  return new PassportError(code, MESSAGES[code] ?? code, { cause });
-}
 
 /** The cause a jose claim check names: `iss`, `aud`, `typ`, `nbf`, `iat`, or a required claim. */
 function claimCode(err: errors.JWTClaimValidationFailed): PassportErrorCode {
@@ -43,11 +27,11 @@ function claimCode(err: errors.JWTClaimValidationFailed): PassportErrorCode {
  */
 export function passportErrorFrom(err: unknown): PassportError {
   if (err instanceof PassportError) return err;
-  if (err instanceof errors.JWTExpired) return fromJose('passport_expired', err);
-  if (err instanceof errors.JWTClaimValidationFailed) return fromJose(claimCode(err), err);
-  if (err instanceof errors.JWSSignatureVerificationFailed) return fromJose('signature_invalid', err);
+  if (err instanceof errors.JWTExpired) return refusal('passport_expired', err);
+  if (err instanceof errors.JWTClaimValidationFailed) return refusal(claimCode(err), err);
+  if (err instanceof errors.JWSSignatureVerificationFailed) return refusal('signature_invalid', err);
   if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return fromJose('unknown_key', err);
+    return refusal('unknown_key', err);
   }
-  return fromJose('passport_malformed', err);
+  return refusal('passport_malformed', err);
 }

@@ -76,6 +76,34 @@ describe('remote JWKS (jwksUrl)', () => {
     expect(jwks.requests).toBe(2);
   });
 
+  it('refuses a key withdrawn from the key set as soon as a refetch brought the new set, though it was verified before', async () => {
+    const k1 = await makeKey('k1');
+    const k2 = await makeKey('k2');
+    const jwks = await server([k1]);
+    const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE, cacheMax: 0, jwksCooldownMs: 200 });
+    // Twice: the second verification of k1 runs with the key at hand (no key-set lookup).
+    await v.verify(await signPassport(k1));
+    await v.verify(await signPassport(k1));
+    jwks.keys = [k2];
+    await sleep(250);
+    await expect(v.verify(await signPassport(k2))).resolves.toBeTruthy();
+    expect(jwks.requests).toBe(2);
+    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'unknown_key' });
+  });
+
+  it('reloads a key set older than jwksCacheMaxAgeMs before verifying, even for a known kid', async () => {
+    const k1 = await makeKey('k1');
+    const jwks = await server([k1]);
+    const v = createPassportVerifier({ jwksUrl: jwks.jwksUrl, issuer: ISSUER, audience: AUDIENCE, cacheMax: 0, jwksCacheMaxAgeMs: 200 });
+    await v.verify(await signPassport(k1));
+    await v.verify(await signPassport(k1));
+    expect(jwks.requests).toBe(1);
+    jwks.keys = [];
+    await sleep(250);
+    await expect(v.verify(await signPassport(k1))).rejects.toMatchObject({ code: 'unknown_key' });
+    expect(jwks.requests).toBe(2);
+  });
+
   it('reports an unreachable or failing JWKS as jwks_unreachable (503)', async () => {
     const k1 = await makeKey('k1');
     const jwks = await server([k1]);
@@ -148,6 +176,49 @@ describe('local key source (jwks getter)', () => {
     // Another unknown kid right after: refused, no new ask.
     await expect(v.verify(await signPassport(await makeKey('k3'), { nowSec: later }))).rejects.toMatchObject({ code: 'unknown_key' });
     expect(asked).toBe(2);
+  });
+
+  it('refuses a key withdrawn from the set once the getter was asked again, and when the set grew stale', async () => {
+    const k1 = await makeKey('k1');
+    const k2 = await makeKey('k2');
+    const clock = frozenClock();
+    let current = jwksOf(k1);
+    const v = createPassportVerifier({ jwks: () => current, issuer: ISSUER, audience: AUDIENCE, now: clock.now, cacheMax: 0, jwksCacheMaxAgeMs: 60_000 });
+    const sec = (): number => Math.floor(clock.now() / 1000);
+    await v.verify(await signPassport(k1, { nowSec: sec() }));
+    await v.verify(await signPassport(k1, { nowSec: sec() }));
+    // An unknown kid after the cooldown asks the getter: the new set no longer holds k1.
+    current = jwksOf(k2);
+    clock.advance(30_000);
+    await expect(v.verify(await signPassport(k2, { nowSec: sec() }))).resolves.toBeTruthy();
+    await expect(v.verify(await signPassport(k1, { nowSec: sec() }))).rejects.toMatchObject({ code: 'unknown_key' });
+    // A set older than jwksCacheMaxAgeMs is asked for again before a known kid is trusted.
+    await v.verify(await signPassport(k2, { nowSec: sec() }));
+    current = jwksOf(k1);
+    clock.advance(60_000);
+    await expect(v.verify(await signPassport(k2, { nowSec: sec() }))).rejects.toMatchObject({ code: 'unknown_key' });
+  });
+
+  it('verifies synchronously once the key of a kid is known: no wait on the key set', async () => {
+    const k1 = await makeKey('k1');
+    const v = createPassportVerifier({ jwks: () => jwksOf(k1), issuer: ISSUER, audience: AUDIENCE, cacheMax: 0 });
+    const settledAfterOneTick = async (token: string, expectSuccess: boolean): Promise<boolean> => {
+      let settled = false;
+      const verification = v.verify(token).then(
+        () => expectSuccess,
+        () => !expectSuccess,
+      );
+      void verification.then(() => (settled = true));
+      await null;
+      await null;
+      const early = settled;
+      expect(await verification).toBe(true);
+      return early;
+    };
+    expect(await settledAfterOneTick(await signPassport(k1), true)).toBe(false); // first use of k1: the key set is asked
+    expect(await settledAfterOneTick(await signPassport(k1), true)).toBe(true);
+    const [h, p] = (await signPassport(k1)).split('.');
+    expect(await settledAfterOneTick(`${h}.${p}.${Buffer.alloc(64).toString('base64url')}`, false)).toBe(true);
   });
 
   it('accepts an async getter, and a failing getter means jwks_unreachable', async () => {

@@ -1,12 +1,14 @@
-import { jwtVerify } from 'jose';
-import type { JSONWebKeySet } from 'jose';
-import { PASSPORT_TYP } from './claims.js';
+import { verify as verifySignature } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { CompactJWSHeaderParameters, JSONWebKeySet } from 'jose';
 import type { PassportClaims } from './claims.js';
-import { toPassportClaims } from './claims-check.js';
-import { PassportError } from './errors.js';
+import { checkRegisteredClaims, toPassportClaims } from './claims-check.js';
+import type { RegisteredClaimRules } from './claims-check.js';
+import { PassportError, refusal } from './errors.js';
 import { passportErrorFrom } from './jose-errors.js';
 import { createKeySource } from './key-source.js';
-import { checkProtectedHeader } from './protected-header.js';
+import { decodeSegment, parseJsonObject, passportHeaderCheck } from './protected-header.js';
+import type { CheckedProtectedHeader } from './protected-header.js';
 import { VerifiedCache } from './verified-cache.js';
 
 export interface PassportVerifierOptions {
@@ -37,12 +39,60 @@ export interface PassportVerifier {
   verify(token: string): Promise<PassportClaims>;
 }
 
-const REQUIRED_CLAIMS = ['sub', 'iat', 'exp', 'jti', 'auth'];
-
 function nonNegative(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v < 0) throw new TypeError(`${name} must be a non-negative number`);
   return v;
+}
+
+/** A compact JWS whose header passed `checkPassportHeader`, with where its two dots are. */
+interface SplitPassport {
+  header: CheckedProtectedHeader;
+  firstDot: number;
+  secondDot: number;
+}
+
+/** jose's `epoch(new Date(ms))`: whole seconds; a time a Date cannot hold is refused as jose refused it. */
+function epochSec(ms: number): number {
+  const t = Math.trunc(ms);
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new TypeError('Invalid currentDate option input');
+  return Math.floor(t / 1000);
+}
+
+/**
+ * Everything jose's `jwtVerify` did for a passport whose header passed `checkPassportHeader`, once
+ * its key is known, synchronously and in jose's order (so a token with several faults is named by
+ * the same one): the signature (base64url as jose decodes it; an Ed25519 verify of the signing
+ * input with node:crypto and the KeyObject of the CryptoKey jose imported), the payload (strict
+ * base64url, UTF-8, a JSON object), the registered claims, then the passport's own shape.
+ * Throws a `PassportError`.
+ */
+function verifyWithKey(token: string, split: SplitPassport, key: KeyObject, rules: RegisteredClaimRules, nowMs: number): PassportClaims {
+  const { firstDot, secondDot } = split;
+  let signature: Buffer;
+  try {
+    signature = decodeSegment(token.slice(secondDot + 1));
+  } catch (err) {
+    throw refusal('passport_malformed', err);
+  }
+  // The signing input is ASCII (COMPACT_JWS): latin1 is its bytes.
+  const signingInput = Buffer.from(token.slice(0, secondDot), 'latin1');
+  let valid = false;
+  try {
+    valid = verifySignature(null, signingInput, key, signature);
+  } catch (err) {
+    throw refusal('signature_invalid', err);
+  }
+  if (!valid) throw refusal('signature_invalid');
+  let payload: Record<string, unknown> | undefined;
+  try {
+    payload = parseJsonObject(decodeSegment(token.slice(firstDot + 1, secondDot)));
+  } catch (err) {
+    throw refusal('passport_malformed', err);
+  }
+  if (payload === undefined) throw refusal('passport_malformed');
+  checkRegisteredClaims(payload, rules, epochSec(nowMs));
+  return toPassportClaims(payload);
 }
 
 export function createPassportVerifier(options: PassportVerifierOptions): PassportVerifier {
@@ -50,41 +100,47 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
   if (typeof issuer !== 'string' || issuer === '') throw new TypeError('issuer is required');
   if (typeof audience !== 'string' || audience === '') throw new TypeError('audience is required');
   const now = options.now ?? Date.now;
-  const clockTolerance = nonNegative(options.clockToleranceSec, 5, 'clockToleranceSec');
-  const maxTokenAge = nonNegative(options.maxTokenAgeSec, 120, 'maxTokenAgeSec');
-  const cache = new VerifiedCache<PassportClaims>(nonNegative(options.cacheMax, 10_000, 'cacheMax'));
-  const getKey = createKeySource({
+  const rules: RegisteredClaimRules = {
+    issuer,
+    audience,
+    clockToleranceSec: nonNegative(options.clockToleranceSec, 5, 'clockToleranceSec'),
+    maxTokenAgeSec: nonNegative(options.maxTokenAgeSec, 120, 'maxTokenAgeSec'),
+  };
+  const cacheMax = nonNegative(options.cacheMax, 10_000, 'cacheMax');
+  const cache = new VerifiedCache<PassportClaims>(cacheMax);
+  const keys = createKeySource({
     jwksUrl: options.jwksUrl,
     jwks: options.jwks,
     cooldownMs: nonNegative(options.jwksCooldownMs, 30_000, 'jwksCooldownMs'),
     cacheMaxAgeMs: nonNegative(options.jwksCacheMaxAgeMs, 600_000, 'jwksCacheMaxAgeMs'),
     now,
   });
-  /** Verifications under way, so a burst of requests with one new passport verifies it once. */
+  const checkHeader = passportHeaderCheck();
+  /** Verifications waiting on the key set, so a burst of requests with one new passport verifies it once. */
   const inFlight = new Map<string, Promise<PassportClaims>>();
 
-  async function verifyUncached(token: string): Promise<PassportClaims> {
-    let claims: PassportClaims;
+  function remember(token: string, claims: PassportClaims, nowMs: number): void {
+    if (cacheMax === 0) return;
+    // Good until it expires or grows too old, whichever comes first; no leeway on the cached path.
+    const expiresAtMs = Math.min(claims.exp, claims.iat + rules.maxTokenAgeSec) * 1000;
+    cache.set(token, claims, expiresAtMs, nowMs);
+  }
+
+  /** The key is not at hand (first use of a kid, a key set to load or reload): ask the key set. */
+  async function verifyAfterKeyLookup(token: string, split: SplitPassport): Promise<PassportClaims> {
     try {
-      checkProtectedHeader(token);
-      const { payload } = await jwtVerify(token, getKey, {
-        algorithms: ['EdDSA'],
-        typ: PASSPORT_TYP,
-        issuer,
-        audience,
-        requiredClaims: REQUIRED_CLAIMS,
-        maxTokenAge,
-        clockTolerance,
-        currentDate: new Date(now()),
+      const key = await keys.resolve(split.header as CompactJWSHeaderParameters, {
+        protected: token.slice(0, split.firstDot),
+        payload: token.slice(split.firstDot + 1, split.secondDot),
+        signature: token.slice(split.secondDot + 1),
       });
-      claims = toPassportClaims(payload);
+      const nowMs = now();
+      const claims = verifyWithKey(token, split, key, rules, nowMs);
+      remember(token, claims, nowMs);
+      return claims;
     } catch (err) {
       throw passportErrorFrom(err);
     }
-    // Good until it expires or grows too old, whichever comes first; no leeway on the cached path.
-    const expiresAtMs = Math.min(claims.exp, claims.iat + maxTokenAge) * 1000;
-    cache.set(token, claims, expiresAtMs, now());
-    return claims;
   }
 
   return {
@@ -92,13 +148,31 @@ export function createPassportVerifier(options: PassportVerifierOptions): Passpo
       if (typeof token !== 'string' || token === '') {
         return Promise.reject(new PassportError('passport_malformed', 'the passport is not a non-empty string'));
       }
-      const hit = cache.get(token, now());
-      if (hit !== undefined) return Promise.resolve(hit);
-      let pending = inFlight.get(token);
-      if (pending === undefined) {
-        pending = verifyUncached(token).finally(() => inFlight.delete(token));
-        inFlight.set(token, pending);
+      const nowMs = now();
+      if (cacheMax !== 0) {
+        const hit = cache.get(token, nowMs);
+        if (hit !== undefined) return Promise.resolve(hit);
       }
+      if (inFlight.size !== 0) {
+        const pending = inFlight.get(token);
+        if (pending !== undefined) return pending;
+      }
+      let split: SplitPassport;
+      let key: KeyObject | undefined;
+      try {
+        split = checkHeader(token);
+        key = keys.cached(split.header.kid);
+        if (key !== undefined) {
+          // The fast path: the key set is loaded and fresh and knows this kid; nothing to wait for.
+          const claims = verifyWithKey(token, split, key, rules, nowMs);
+          remember(token, claims, nowMs);
+          return Promise.resolve(claims);
+        }
+      } catch (err) {
+        return Promise.reject(passportErrorFrom(err));
+      }
+      const pending = verifyAfterKeyLookup(token, split).finally(() => inFlight.delete(token));
+      inFlight.set(token, pending);
       return pending;
     },
   };
