@@ -56,6 +56,20 @@ function workersThatAnswered(gh: StartedGatehouse, path: string, status: number,
   );
 }
 
+/**
+ * Waits (up to 3 s) until the access log shows exactly `expected` workers answering `path` with
+ * `status`, then asserts it: each worker writes its log lines asynchronously, so the last line of
+ * a worker can reach stderr after the answer reached the test.
+ */
+async function expectAnsweredBy(gh: StartedGatehouse, path: string, status: number, expected: Set<number>, from = 0): Promise<void> {
+  const same = () => {
+    const seen = workersThatAnswered(gh, path, status, from);
+    return seen.size === expected.size && [...seen].every((w) => expected.has(w));
+  };
+  await until('access log lines of every worker', same, 3_000).catch(() => undefined);
+  expect(workersThatAnswered(gh, path, status, from)).toEqual(expected);
+}
+
 /** `n` GETs of `path`, each on a new connection (so round-robin spreads them over the workers). */
 async function fresh(url: string, path: string, n: number, cookie?: string): Promise<number[]> {
   const out: number[] = [];
@@ -79,7 +93,7 @@ describe('gatehouse start --workers 2', () => {
       const b = await signUpAndIn(gh.url, 'workers-e2e');
       const cookie = b.jar.header();
       expect(await fresh(gh.url, '/api/home', 6, cookie)).toEqual([200, 200, 200, 200, 200, 200]);
-      expect(workersThatAnswered(gh, '/api/home', 200)).toEqual(new Set(gh.pids));
+      await expectAnsweredBy(gh, '/api/home', 200, new Set(gh.pids));
 
       // Sign out through one worker; the very next requests, spread over both workers, are refused
       // (no wait: the 1 s revocation-log poll would be too late).
@@ -87,7 +101,7 @@ describe('gatehouse start --workers 2', () => {
       const out = await b.fetch('/auth/signout', { method: 'POST', headers: { 'x-csrf-token': b.csrf!, connection: 'close' } });
       expect(out.status).toBe(204);
       expect(await fresh(gh.url, '/api/home', 6, cookie)).toEqual([401, 401, 401, 401, 401, 401]);
-      expect(workersThatAnswered(gh, '/api/home', 401, before)).toEqual(new Set(gh.pids));
+      await expectAnsweredBy(gh, '/api/home', 401, new Set(gh.pids), before);
 
       // /metrics, asked of either worker, counts the requests of both (and the auth service's counters).
       for (let i = 0; i < 2; i++) {
@@ -124,7 +138,7 @@ describe('gatehouse start --workers 2', () => {
       const replacement = logLines(gh).filter((l) => l.event === 'worker.replaced')[1]!.pid!;
       const from = logLines(gh).length;
       expect(await fresh(gh.url, '/api/home', 6, cookie)).toEqual([200, 200, 200, 200, 200, 200]);
-      expect(workersThatAnswered(gh, '/api/home', 200, from)).toEqual(new Set([survivor, replacement]));
+      await expectAnsweredBy(gh, '/api/home', 200, new Set([survivor, replacement]), from);
     } finally {
       await gh.stop('SIGKILL');
     }
@@ -165,7 +179,7 @@ describe('gatehouse start --workers 2', () => {
       expect(await exited).toBe(0);
       expect(gh.stdout()).toContain('Gatehouse stopped.');
       // The two uploads were in the two workers (their access lines are written once the answer is done).
-      expect(workersThatAnswered(gh, '/api/notes', 201)).toEqual(new Set(gh.pids));
+      await expectAnsweredBy(gh, '/api/notes', 201, new Set(gh.pids));
       for (const pid of gh.pids) expect(() => process.kill(pid, 0)).toThrow();
     } finally {
       await gh.stop('SIGKILL');
