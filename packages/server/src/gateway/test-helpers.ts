@@ -187,6 +187,7 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
     ...(options.publicDir ? { publicDir: options.publicDir } : {}),
   });
   server.on('request', gateway.handler);
+  server.on('upgrade', gateway.upgrade);
   server.on('clientError', gateway.clientError);
 
   return {
