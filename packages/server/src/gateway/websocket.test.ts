@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueAccessToken } from '../credentials/access-token.js';
+import { generateApiToken } from '../credentials/token-formats.js';
+import { hashSecret, randomId } from '../crypto/secrets.js';
 import type { UserRecord } from '../stores/types.js';
 import { createGatewayHarness, type GatewayHarness, type SignedIn } from './test-helpers.js';
 import { closed, nextMessage, openWs, startWsUpstream, until, type WsUpstream } from './websocket.test-helpers.js';
@@ -20,6 +22,8 @@ beforeAll(async () => {
   h = await createGatewayHarness({
     config: (c) => {
       c.cors.origins = [ALLOWED];
+      // Long enough for every other test (none idles a second), short enough to watch.
+      c.gateway.websocketIdleTimeoutMs = 4_000;
     },
     routes: () => [
       { path: '/api/live', upstream: up.url, service: 'live', auth: 'required' },
@@ -159,6 +163,28 @@ describe('WebSocket upgrades are authenticated like any request', () => {
     o.ws.close();
   });
 
+  it('another Upgrade (h2c) is ignored: the request is served as an ordinary one', async () => {
+    const s = await h.signIn(bob);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${h.url}/api/live/plain`, { headers: { cookie: s.cookie, connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer).toEqual({ status: 200, body: 'ok' });
+  });
+
+  it('a socket idle for gateway.websocketIdleTimeoutMs is closed with 1001', async () => {
+    const s = await h.signIn(bob);
+    const o = await openWs(`${h.url}/api/live/chat`, { headers: cookieHeaders(s) });
+    expect(o.status).toBe(101);
+    expect(await closed(o.ws, 20_000)).toEqual({ code: 1001, reason: 'idle timeout' });
+  });
+
   it("the upstream's refusal (404 with a body) is relayed as it is", async () => {
     const s = await h.signIn(bob);
     const o = await openWs(`${h.url}/api/live/refuse`, { headers: cookieHeaders(s) });
@@ -197,6 +223,35 @@ describe('live revocation', () => {
     const end = closed(o.ws);
     await h.deps.feed.publish({ type: 'access_token', jti, exp: Math.floor(h.clock.now() / 1000) + expiresIn, at: h.clock.now() });
     expect(await end).toEqual({ code: 1008, reason: 'credential revoked' });
+  });
+
+  it('a deleted API token closes its socket', async () => {
+    const token = generateApiToken();
+    const id = randomId();
+    await h.deps.stores.apiTokens.create({ id, userId: bob.id, name: 'ws', tokenHash: hashSecret(token), scopes: ['notes:read'], createdAt: h.clock.now(), expiresAt: null, lastUsedAt: null });
+    const o = await openWs(`${h.url}/api/live/chat`, { headers: { authorization: `Bearer ${token}` } });
+    expect(o.status).toBe(101);
+    const end = closed(o.ws);
+    await h.deps.stores.apiTokens.delete(id, bob.id);
+    await h.deps.feed.publish({ type: 'api_token', tokenId: id, at: h.clock.now() });
+    expect(await end).toEqual({ code: 1008, reason: 'credential revoked' });
+  });
+
+  it("a user event (sign-out-all's not-before) closes the user's older access token, re-checking the cookie socket, which lives on", async () => {
+    const carl = await h.createUser('carl');
+    const s = await h.signIn(carl);
+    const { token } = await issueAccessToken(h.deps, { user: carl, session: s.session, scope: 'notes:read' });
+    const bearerWs = await openWs(`${h.url}/api/live/chat`, { headers: { authorization: `Bearer ${token}` } });
+    const cookieWs = await openWs(`${h.url}/api/live/chat`, { headers: cookieHeaders(s) });
+    expect([bearerWs.status, cookieWs.status]).toEqual([101, 101]);
+    const end = closed(bearerWs.ws);
+    h.clock.advance(1000);
+    await h.deps.feed.publish({ type: 'user', userId: carl.id, notBefore: h.clock.now(), at: h.clock.now() });
+    expect(await end).toEqual({ code: 1008, reason: 'credential revoked' });
+    // The session itself was not ended by this event (sign-out-all ends each session by its own event).
+    cookieWs.ws.send('after');
+    expect(await nextMessage(cookieWs.ws)).toBe('after');
+    cookieWs.ws.close();
   });
 
   it('an access token that expires closes its socket (the expiry wheel)', async () => {
