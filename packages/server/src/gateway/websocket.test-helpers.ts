@@ -91,7 +91,13 @@ export async function startWsUpstream(): Promise<WsUpstream> {
   return up;
 }
 
-export type Opened = { ws: WebSocket; status: 101 } | { ws: WebSocket; status: number; body: string; headers: IncomingHttpHeaders };
+/** An opened socket (status 101, empty body and headers) or a refused upgrade's answer. */
+export interface Opened {
+  ws: WebSocket;
+  status: number;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
 
 /** Opens a WebSocket to `url` (http:// is turned into ws://); resolves once it is open or refused (with the status and body). */
 export function openWs(url: string, options: { headers?: Record<string, string>; protocols?: string[]; perMessageDeflate?: boolean } = {}): Promise<Opened> {
@@ -101,7 +107,7 @@ export function openWs(url: string, options: { headers?: Record<string, string>;
     handshakeTimeout: 10_000,
   });
   return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, status: 101 }));
+    ws.once('open', () => resolve({ ws, status: 101, body: '', headers: {} }));
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

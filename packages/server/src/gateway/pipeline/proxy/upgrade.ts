@@ -1,7 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { GatehouseError } from '../../../errors/index.js';
 import type { Logger } from '../../../util/logger.js';
 import type { Exchange } from '../../exchange.js';
 import type { LiveConnection, LiveConnections, LiveEnd, LiveTarget } from '../../live-connections.js';
