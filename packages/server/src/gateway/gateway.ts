@@ -53,6 +53,8 @@ export interface Gateway {
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Graceful stop begins: open WebSockets are closed with 1001 and event streams ended (live-connections.ts). */
   goingAway(): void;
+  /** Open WebSockets and streaming answers registered for live revocation now. */
+  liveConnections(): number;
   /** The http.Server's `clientError` listener: requests Node's parser refused (400/431) as problem+json, connection closed. */
   clientError: (err: Error & { code?: string }, socket: Duplex) => void;
   /** Resolves true once the revocation set is loaded (retrying a failed read), false after `waitMs`. */
@@ -76,6 +78,7 @@ export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
     handler: gw.handler,
     upgrade: gw.upgrade,
     goingAway: () => gw.live.goingAway(),
+    liveConnections: () => gw.live.size,
     clientError: gw.clientError,
     ready: (waitMs) => gw.ready(waitMs),
     admin: gw.admin,

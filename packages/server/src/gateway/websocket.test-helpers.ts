@@ -25,7 +25,8 @@ export interface WsUpstream {
  * is accepted (subprotocol: the last one the client offers; permessage-deflate when offered) and
  * echoes every message; the 101 carries a hop-by-hop header it names in `Connection`, a
  * `Keep-Alive`, an `x-passport` and `x-kept: yes`. A GET to a path containing `/sse` is an
- * event stream that never ends by itself; any other GET answers `ok`.
+ * event stream that never ends by itself; one containing `/slow` sends half of a 10-byte body and
+ * stops; any other GET answers `ok`.
  */
 export async function startWsUpstream(): Promise<WsUpstream> {
   const streams = new Set<ServerResponse>();
@@ -39,6 +40,12 @@ export async function startWsUpstream(): Promise<WsUpstream> {
         clearInterval(timer);
         streams.delete(res);
       });
+      return;
+    }
+    if ((req.url ?? '').includes('/slow')) {
+      // A long answer with a length: half of it now, the rest when the client has gone.
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '10' });
+      res.write('12345');
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });

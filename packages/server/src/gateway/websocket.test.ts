@@ -264,24 +264,46 @@ describe('live revocation', () => {
 
   it('sign-out ends a server-sent event stream; an answer with a length is never registered', async () => {
     const s = await h.signIn(bob);
-    const ended = await new Promise<{ events: number; complete: boolean }>((resolve, reject) => {
+    const before = h.gateway.liveConnections();
+    // A long answer with a Content-Length (half sent, then nothing): not registered.
+    const slow = await new Promise<import('node:http').ClientRequest>((resolve, reject) => {
+      const req = request(`${h.url}/api/live/slow`, { headers: { cookie: s.cookie } }, (res) => {
+        res.once('data', () => resolve(req));
+      });
+      req.on('error', () => undefined);
+      setTimeout(() => reject(new Error('no answer in time')), 10_000);
+      req.end();
+    });
+    expect(h.gateway.liveConnections()).toBe(before);
+    const ended = await new Promise<{ events: number; complete: boolean; liveWhileOpen: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the stream did not end in time')), 10_000);
+      let liveWhileOpen = -1;
       const req = request(`${h.url}/api/live/sse`, { headers: { cookie: s.cookie, accept: 'text/event-stream' } }, (res) => {
         expect(res.statusCode).toBe(200);
         let events = 0;
         res.on('data', (c: Buffer) => {
           events += c.toString().split('\n\n').length - 1;
-          if (events === 3) void signOut(s);
+          if (events >= 3 && liveWhileOpen < 0) {
+            liveWhileOpen = h.gateway.liveConnections();
+            void signOut(s);
+          }
         });
-        res.on('end', () => resolve({ events, complete: res.complete }));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ events, complete: res.complete, liveWhileOpen });
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
       req.end();
     });
+    expect(ended.liveWhileOpen).toBe(before + 1);
     expect(ended.events).toBeGreaterThanOrEqual(3);
     // Ended cleanly (an EventSource reconnects and meets the 401).
     expect(ended.complete).toBe(true);
     await until(() => up.streams.size === 0);
+    expect(h.gateway.liveConnections()).toBe(before);
+    slow.destroy();
   });
 
   it('the gateway going away closes open sockets with 1001', async () => {
