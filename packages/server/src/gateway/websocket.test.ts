@@ -16,6 +16,7 @@ const ALLOWED = 'https://app.example.com';
 let h: GatewayHarness;
 let up: WsUpstream;
 let bob: UserRecord;
+let draining = false;
 
 beforeAll(async () => {
   up = await startWsUpstream();
@@ -25,6 +26,7 @@ beforeAll(async () => {
       // Long enough for every other test (none idles a second), short enough to watch.
       c.gateway.websocketIdleTimeoutMs = 4_000;
     },
+    draining: () => draining,
     routes: () => [
       { path: '/api/live', upstream: up.url, service: 'live', auth: 'required' },
       { path: '/api/nows', upstream: up.url, service: 'live', auth: 'required', websocket: false },
@@ -304,6 +306,18 @@ describe('live revocation', () => {
     await until(() => up.streams.size === 0);
     expect(h.gateway.liveConnections()).toBe(before);
     slow.destroy();
+  });
+
+  it('a new upgrade while the gateway drains gets 503', async () => {
+    const s = await h.signIn(bob);
+    draining = true;
+    try {
+      const o = await openWs(`${h.url}/api/live/chat`, { headers: cookieHeaders(s) });
+      expect(o.status).toBe(503);
+      expect(o.headers['retry-after']).toBe('1');
+    } finally {
+      draining = false;
+    }
   });
 
   it('the gateway going away closes open sockets with 1001', async () => {
