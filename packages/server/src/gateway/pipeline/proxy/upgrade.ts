@@ -156,6 +156,8 @@ export class UpgradeProxy {
     if (this.opts.hsts) head += `strict-transport-security: ${HSTS}\r\n`;
     for (let i = 0; i < out.length; i += 2) {
       const v = out[i + 1]!;
+      // The gateway's own HSTS stands (as proxy.ts restates it on ordinary answers).
+      if (this.opts.hsts && out[i] === 'strict-transport-security') continue;
       // Node's parser refused CR, LF and NUL in the upstream's values already.
       if (Array.isArray(v)) for (const one of v) head += `${out[i] as string}: ${one}\r\n`;
       else head += `${out[i] as string}: ${v}\r\n`;
