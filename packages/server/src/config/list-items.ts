@@ -101,6 +101,10 @@ function parseRoute(r: unknown, at: string): RouteConfig {
     }
     route.maxBodyBytes = r.maxBodyBytes;
   }
+  if (r.websocket !== undefined) {
+    if (typeof r.websocket !== 'boolean') throw new ConfigError(`Config key "${at}.websocket" must be true or false.`);
+    route.websocket = r.websocket;
+  }
   return route;
 }
 

@@ -97,6 +97,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: withFile({ signup: { challengeMaxNumber: 10 } }) })).toThrow(/signup\.challengeMaxNumber/);
   });
 
+  it('reads routes[].websocket: a boolean, absent by default', () => {
+    const route = { path: '/api/a', upstream: 'http://127.0.0.1:1', service: 's' };
+    expect(loadConfig({ env: withFile({ routes: [{ ...route, websocket: false }] }) }).routes[0]!.websocket).toBe(false);
+    expect(loadConfig({ env: withFile({ routes: [route] }) }).routes[0]!.websocket).toBeUndefined();
+    expect(() => loadConfig({ env: withFile({ routes: [{ ...route, websocket: 'no' }] }) })).toThrow('Config key "routes[0].websocket" must be true or false.');
+  });
+
   it('suggests the nearest known key for an unknown one, and nothing when none is close', () => {
     const message = (json: unknown): string => {
       try {

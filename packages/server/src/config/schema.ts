@@ -121,6 +121,8 @@ export interface RouteConfig {
   contentTypes?: string[];
   /** Largest request body in bytes (default: gateway.maxBodyBytes). */
   maxBodyBytes?: number;
+  /** WebSocket upgrades are proxied (default true); false: refused with 403 `websocket_disabled`. */
+  websocket?: boolean;
   /** Internal: a sign-in style endpoint; refused when sent cross-site (login CSRF). */
   loginCsrf?: boolean;
 }
@@ -165,7 +167,7 @@ export interface FederationProviderConfig {
 }
 
 /** The keys a route takes in the config file (`loginCsrf` is internal: only Gatehouse's own routes set it). */
-export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
+export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes', 'websocket'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
 /** The keys a federation provider takes. */
 export const FEDERATION_PROVIDER_KEYS = [
   'id',
@@ -329,6 +331,7 @@ export const SCHEMA = {
         return /^(auto|[1-9]\d{0,2})$/.test(value) ? undefined : `${label} must be a whole number from 1 to 999, or "auto" (one per CPU core), got ${JSON.stringify(value)}.`;
       },
     }),
+    websocketIdleTimeoutMs: int(300_000, 'A proxied WebSocket with no byte either way for this long is closed with 1001 (ms); 0: never.'),
   }),
   cors: group('CORS for routed paths; off while `origins` is empty.', {
     origins: strings([], 'Exact origins (`https://app.example.com`) allowed to call the gateway from a browser.', {

@@ -37,6 +37,7 @@ export const ERROR_REGISTRY = {
   credential_not_allowed: { status: 403, title: 'This kind of credential may not call this endpoint' },
   insufficient_scope: { status: 403, title: 'The token lacks a scope this endpoint needs' },
   signup_disabled: { status: 403, title: 'This sign-in provider does not create new accounts' },
+  websocket_disabled: { status: 403, title: 'This route does not take WebSocket connections' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

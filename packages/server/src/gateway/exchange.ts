@@ -32,6 +32,13 @@ export class Exchange {
   identity: Identity | null = null;
   /** Start of the upstream call (performance.now()). */
   startedAt = 0;
+  /**
+   * A WebSocket upgrade (the 'upgrade' event of the server, gateway.ts): the bytes that came
+   * after its head (usually none); undefined for an ordinary request.
+   */
+  upgrade: Buffer | undefined = undefined;
+  /** The client's `Upgrade` value of a WebSocket upgrade, as sent. */
+  upgradeProtocol = '';
 
   constructor(
     readonly req: IncomingMessage,

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { publicDir as webPublicDir } from '@gatehouse/web';
 import { cookieNames } from '../config/cookie-names.js';
@@ -15,6 +16,7 @@ import { CorsPolicy } from './cors.js';
 import { Exchange } from './exchange.js';
 import { HostPolicy } from './host-policy.js';
 import { localEndpoints, type LocalHandler } from './local-endpoints.js';
+import { LiveConnections } from './live-connections.js';
 import { GatewayMetrics, type RouteMetrics } from './metrics.js';
 import { Pages } from './pages.js';
 import { AuthenticatorRegistry } from './pipeline/authenticate/registry.js';
@@ -23,6 +25,7 @@ import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { Proxy, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { UpgradeProxy } from './pipeline/proxy/upgrade.js';
 import { Refusals } from './pipeline/respond/refusals.js';
 import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
 import { HSTS, clientErrorResponse, sendProblem } from './pipeline/respond/respond.js';
@@ -42,6 +45,16 @@ export interface GatewayOptions {
 
 export interface Gateway {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The http.Server's `upgrade` listener: a WebSocket upgrade on a routed path runs the pipeline
+   * like any request and is then proxied (pipeline/proxy/upgrade.ts); any other upgrade without
+   * a body is served as an ordinary request (its Upgrade ignored, RFC 9110 §7.8).
+   */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Graceful stop begins: open WebSockets are closed with 1001 and event streams ended (live-connections.ts). */
+  goingAway(): void;
+  /** Open WebSockets and streaming answers registered for live revocation now. */
+  liveConnections(): number;
   /** The http.Server's `clientError` listener: requests Node's parser refused (400/431) as problem+json, connection closed. */
   clientError: (err: Error & { code?: string }, socket: Duplex) => void;
   /** Resolves true once the revocation set is loaded (retrying a failed read), false after `waitMs`. */
@@ -61,7 +74,16 @@ const UNMATCHED = '(unmatched)';
  */
 export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const gw = new GatewayImpl(deps, opts);
-  return { handler: gw.handler, clientError: gw.clientError, ready: (waitMs) => gw.ready(waitMs), admin: gw.admin, close: () => gw.close() };
+  return {
+    handler: gw.handler,
+    upgrade: gw.upgrade,
+    goingAway: () => gw.live.goingAway(),
+    liveConnections: () => gw.live.size,
+    clientError: gw.clientError,
+    ready: (waitMs) => gw.ready(waitMs),
+    admin: gw.admin,
+    close: () => gw.close(),
+  };
 }
 
 class GatewayImpl implements ProxyObserver {
@@ -79,7 +101,10 @@ class GatewayImpl implements ProxyObserver {
   private readonly authenticators: AuthenticatorRegistry;
   private readonly passports: PassportCache;
   private readonly proxy: Proxy;
+  /** Open WebSockets and streaming answers, by credential, for live revocation. */
+  readonly live: LiveConnections;
   private readonly refusals: Refusals;
+  private readonly draining: () => boolean;
   /** strip → authenticate → csrf → authorize → body → passport → proxy → respond (pipeline/pipeline.ts). */
   private readonly pipeline: Pipeline;
   /** `log.access`: undefined when off (the hot path then checks one field). */
@@ -122,6 +147,20 @@ class GatewayImpl implements ProxyObserver {
       countDegraded: this.metrics.countDegraded,
     });
     this.proxy = new Proxy(config, deps.logger, this, stripRules);
+    // After the authenticators: the credential caches hear of an event before the live check runs.
+    this.live = new LiveConnections(deps, this.authenticators.chain, this.revocations);
+    this.proxy.live = this.live;
+    this.draining = opts.draining ?? (() => false);
+    const upgrader = new UpgradeProxy({
+      logger: deps.logger,
+      observer: this,
+      identityRules: stripRules,
+      hsts: this.hsts,
+      connectTimeoutMs: config.gateway.upstreamConnectTimeoutMs,
+      headersTimeoutMs: config.gateway.upstreamHeadersTimeoutMs,
+      idleTimeoutMs: config.gateway.websocketIdleTimeoutMs,
+      live: this.live,
+    });
     this.pipeline = new Pipeline({
       stripRules,
       stripOpts: {
@@ -136,6 +175,7 @@ class GatewayImpl implements ProxyObserver {
       origins: csrfOrigins(config, cors),
       passports: this.passports,
       proxy: this.proxy,
+      upgrader,
       refusals: this.refusals,
       access: this.access,
     });
@@ -149,6 +189,43 @@ class GatewayImpl implements ProxyObserver {
     let pending: Promise<void> | void;
     try {
       pending = this.handle(req, res);
+    } catch (err) {
+      this.refusals.fail(req, res, err, this.unmatchedMetrics);
+      return;
+    }
+    if (pending !== undefined) pending.catch((err: unknown) => this.refusals.fail(req, res, err, this.unmatchedMetrics));
+  };
+
+  readonly upgrade = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket;
+    // An answer on the upgrade's socket, as the server would give it for an ordinary request.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => {
+      res.detachSocket(socket);
+      socket.destroySoon();
+    });
+    socket.once('error', () => socket.destroy());
+    if (!isWebSocketUpgrade(req.headers.upgrade)) {
+      // Not ours to switch to (h2c, TLS): ignored, the request served as it is, when it has no body.
+      const h = req.headers;
+      if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')) {
+        this.refusals.fail(req, res, new GatehouseError('invalid_request', { detail: 'This gateway upgrades only to WebSocket.' }), this.unmatchedMetrics);
+        return;
+      }
+      this.handler(req, res);
+      return;
+    }
+    if (this.hsts) res.setHeader('strict-transport-security', HSTS);
+    if (this.access !== undefined) this.access.begin(req, res);
+    if (this.draining()) {
+      this.refusals.fail(req, res, new GatehouseError('unavailable', { detail: 'This gateway is stopping; connect again.', headers: { 'retry-after': '1' } }), this.unmatchedMetrics);
+      return;
+    }
+    let pending: Promise<void> | void;
+    try {
+      pending = this.handle(req, res, head);
     } catch (err) {
       this.refusals.fail(req, res, err, this.unmatchedMetrics);
       return;
@@ -187,6 +264,8 @@ class GatewayImpl implements ProxyObserver {
   }
 
   async close(): Promise<void> {
+    this.live.goingAway();
+    this.live.close();
     this.authenticators.close();
     this.revocations.close();
     this.passports.clear();
@@ -194,7 +273,8 @@ class GatewayImpl implements ProxyObserver {
     await this.proxy.close();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+  /** `upgrade`: the bytes after the head of a WebSocket upgrade (undefined for an ordinary request). */
+  private handle(req: IncomingMessage, res: ServerResponse, upgrade?: Buffer): Promise<void> | void {
     const target = req.url ?? '';
     // Origin-form only: "*", absolute-form and anything else never reach routing.
     if (target.charCodeAt(0) !== 47) throw new GatehouseError('invalid_request', { detail: 'The request target must be a path.' });
@@ -219,7 +299,17 @@ class GatewayImpl implements ProxyObserver {
       throw new GatehouseError('method_not_allowed', { detail: 'This method is not allowed.' });
     }
     if (this.access !== undefined) this.access.note(res, route.label);
-    return this.pipeline.run(new Exchange(req, res, route, target));
+    const ex = new Exchange(req, res, route, target);
+    if (upgrade !== undefined) {
+      if (!route.websocket) {
+        throw new GatehouseError('websocket_disabled', { detail: 'This route does not take WebSocket connections.' });
+      }
+      // RFC 6455 §4.1: the opening handshake is a GET.
+      if (req.method !== 'GET') throw new GatehouseError('method_not_allowed', { detail: 'A WebSocket upgrade is a GET.', headers: { allow: 'GET' } });
+      ex.upgrade = upgrade;
+      ex.upgradeProtocol = req.headers.upgrade!;
+    }
+    return this.pipeline.run(ex);
   }
 
   private async serveLocal(req: IncomingMessage, res: ServerResponse, path: string, local: LocalHandler | undefined): Promise<void> {
@@ -275,6 +365,11 @@ class GatewayImpl implements ProxyObserver {
     this.routeMetrics.get(ex.route)?.count(code);
     if (code === 'unavailable' && ex.route.authService) this.metrics.countDegraded('auth_service_unavailable');
   }
+}
+
+/** Whether an `Upgrade` header asks for WebSocket (RFC 6455 §4.1: the token `websocket`, any case). */
+function isWebSocketUpgrade(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === 'websocket';
 }
 
 /** How many Host headers came (any case). */

@@ -22,6 +22,8 @@ export interface CompiledRoute {
   readonly contentTypes: ReadonlySet<string>;
   readonly maxBodyBytes: number;
   readonly loginCsrf: boolean;
+  /** WebSocket upgrades are proxied (`routes[].websocket`, default true). */
+  readonly websocket: boolean;
   /** A route of the auth service itself: it still gets the device cookies (never the session or CSRF cookie). */
   readonly authService: boolean;
 }
@@ -52,6 +54,8 @@ export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number, au
     contentTypes: new Set((route.contentTypes ?? ['application/json']).map((t) => t.trim().toLowerCase())),
     maxBodyBytes: route.maxBodyBytes ?? defaultMaxBodyBytes,
     loginCsrf: route.loginCsrf === true,
+    // The auth service speaks no WebSocket.
+    websocket: !authService && route.websocket !== false,
     authService,
   };
 }

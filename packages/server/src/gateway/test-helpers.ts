@@ -150,6 +150,8 @@ export interface HarnessOptions {
   publicDir?: string;
   /** Changes the deps before the gateway is built on them (e.g. a pending-revocation store). */
   deps?: (deps: Deps) => void;
+  /** Whether the process is stopping (GatewayOptions.draining). */
+  draining?: () => boolean;
 }
 
 export async function createGatewayHarness(options: HarnessOptions = {}): Promise<GatewayHarness> {
@@ -185,8 +187,10 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
     authUrl: auth.url,
     routes: options.routes?.(upstream.url) ?? [],
     ...(options.publicDir ? { publicDir: options.publicDir } : {}),
+    ...(options.draining ? { draining: options.draining } : {}),
   });
   server.on('request', gateway.handler);
+  server.on('upgrade', gateway.upgrade);
   server.on('clientError', gateway.clientError);
 
   return {

@@ -66,6 +66,7 @@ export class ConnectionGuard {
   private readonly perAddress = new Map<string, number>();
   private readonly exempt: BlockList | null;
   private readonly maxPerAddress: number;
+  private readonly drainListeners: (() => void)[] = [];
 
   constructor(
     private readonly server: Server,
@@ -97,6 +98,11 @@ export class ConnectionGuard {
     (req.socket as TrackedSocket)[CURRENT] = res;
     if (this.draining) res.setHeader('connection', 'close');
   };
+
+  /** Runs `listener` when a drain begins (the gateway closes its WebSockets then). */
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
 
   /** Open connections now. */
   get connections(): number {
@@ -133,6 +139,7 @@ export class ConnectionGuard {
    */
   async drain(drainMs: number): Promise<DrainResult> {
     this.draining = true;
+    for (const l of this.drainListeners) l();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) {
         resolve();

@@ -61,6 +61,9 @@ export async function openPublicServer(config: GatehouseConfig, cleanups: Cleanu
     server.on('request', (req, res) => {
       void attached.then(() => server.emit('request', req, res));
     });
+    server.on('upgrade', (req, socket, head) => {
+      void attached.then(() => server.emit('upgrade', req, socket, head));
+    });
     server.once('gatehouse:attached', () => release());
     await bind();
   }
@@ -136,7 +139,13 @@ export async function attachGateway(
     );
   }
   pub.server.removeAllListeners('request');
+  pub.server.removeAllListeners('upgrade');
   pub.server.on('request', pub.guard.wrap(gateway.handler));
+  // WebSocket upgrades: authenticated like any request, then proxied (gateway/pipeline/proxy/upgrade.ts).
+  pub.server.on('upgrade', gateway.upgrade);
+  // A graceful stop closes open WebSockets (1001) and event streams at once rather than after the
+  // drain time: they never end by themselves, and their clients reconnect to another instance.
+  pub.guard.onDrain(() => gateway.goingAway());
   pub.server.on('clientError', gateway.clientError);
   pub.server.emit('gatehouse:attached');
   await pub.listen();

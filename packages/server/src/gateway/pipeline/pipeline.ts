@@ -6,9 +6,10 @@ import { unauthenticated } from './authenticate/errors.js';
 import type { Authenticator, Identity } from './authenticate/types.js';
 import { authorize } from './authorize/authorize.js';
 import { checkBody } from './body/body.js';
-import { checkCsrf, checkLoginCsrf, type CsrfOrigins } from './csrf/csrf.js';
+import { checkCsrf, checkLoginCsrf, checkUpgradeOrigin, type CsrfOrigins } from './csrf/csrf.js';
 import type { PassportCache } from './passport/passport-cache.js';
 import type { Proxy } from './proxy/proxy.js';
+import type { UpgradeProxy } from './proxy/upgrade.js';
 import type { Refusals } from './respond/refusals.js';
 import type { StripRules } from './headers.js';
 import { strip, type StripOptions } from './strip/strip.js';
@@ -23,6 +24,8 @@ export interface PipelineStages {
   origins: CsrfOrigins;
   passports: PassportCache;
   proxy: Proxy;
+  /** The proxy stage of WebSocket upgrades. */
+  upgrader: UpgradeProxy;
   refusals: Refusals;
   /** `log.access`: undefined when off (the hot path then checks one field). */
   access: AccessLog | undefined;
@@ -48,6 +51,7 @@ export class Pipeline {
   private readonly origins: CsrfOrigins;
   private readonly passports: PassportCache;
   private readonly forwarder: Proxy;
+  private readonly upgrader: UpgradeProxy;
   private readonly refusals: Refusals;
   private readonly access: AccessLog | undefined;
 
@@ -59,6 +63,7 @@ export class Pipeline {
     this.origins = stages.origins;
     this.passports = stages.passports;
     this.forwarder = stages.proxy;
+    this.upgrader = stages.upgrader;
     this.refusals = stages.refusals;
     this.access = stages.access;
   }
@@ -107,6 +112,8 @@ export class Pipeline {
         ex.identity = identity;
         // csrf: cookie-authenticated writes need the token and no sign of a foreign origin.
         checkCsrf(ex, this.origins);
+        // A cookie-authenticated WebSocket must come from our own origin or an allowed one (CSWSH).
+        if (ex.upgrade !== undefined) checkUpgradeOrigin(ex, this.origins);
         // authorize: the route's roles and scopes.
         authorize(route, identity, ex.req.method ?? 'GET');
       }
@@ -128,6 +135,7 @@ export class Pipeline {
     if (access !== undefined && ex.identity !== null) access.note(ex.res, ex.route.label, ex.identity.user.id);
     // The client may have left while we were busy; don't start an upstream call for nobody.
     if (ex.res.destroyed) return;
-    this.forwarder.forward(ex, hasBody);
+    if (ex.upgrade !== undefined) this.upgrader.forward(ex);
+    else this.forwarder.forward(ex, hasBody);
   }
 }

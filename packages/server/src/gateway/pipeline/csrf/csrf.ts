@@ -131,6 +131,18 @@ export function checkCsrf(ex: Exchange, origins: CsrfOrigins): void {
   }
 }
 
+/**
+ * A WebSocket upgrade authenticated by the session cookie (any method check aside: it is a GET
+ * the browser sends with the cookie from any page): refused unless its `Origin` is the
+ * gateway's own or allow-listed (cross-site WebSocket hijacking). Browsers always send `Origin`
+ * on WebSocket handshakes; a client that sends none (not a browser) passes as with writes.
+ */
+export function checkUpgradeOrigin(ex: Exchange, origins: CsrfOrigins): void {
+  if (ex.identity === null || ex.identity.auth !== 'session') return;
+  const why = crossSite(ex, origins);
+  if (why !== null) throw refuse(ex, origins, why);
+}
+
 /** Sign-in and sign-up sent cross-site (login CSRF): refused before the auth service sees them. */
 export function checkLoginCsrf(ex: Exchange, origins: CsrfOrigins): void {
   const why = crossSite(ex, origins);

@@ -9,6 +9,7 @@ import type { StripRules } from '../headers.js';
 import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropListener } from '../respond/relay.js';
 import { HSTS, sendProblem } from '../respond/respond.js';
 import { REVOKED_HEADER } from '../../../credentials/revocation.js';
+import type { LiveConnection, LiveConnections, LiveEnd, LiveTarget } from '../../live-connections.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
@@ -55,6 +56,11 @@ class BodyLimit extends Transform {
 
 function noop(): void {}
 
+/** Whether a Content-Type is `text/event-stream` (server-sent events). */
+function isEventStream(type: unknown): boolean {
+  return typeof type === 'string' && type.trimStart().toLowerCase().startsWith('text/event-stream');
+}
+
 /** Where `name` sits in a flat `[name, value, ...]` header list (names lower-case), or -1. */
 function indexOfHeader(list: readonly (string | string[])[], name: string): number {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return i;
@@ -76,10 +82,14 @@ const BUFFERED_BODY_MAX = 64 * 1024;
  * the client response with backpressure, strips hop-by-hop response headers, maps failures to
  * 502/504 problem+json, and aborts the upstream call when the client goes away.
  */
-class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
+class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener, LiveTarget {
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
   bodyTooLarge = false;
+  /** Registered for live revocation: a streaming answer of a signed-in request (null for all others). */
+  private live: LiveConnection | null = null;
+  /** The registered stream is server-sent events. */
+  private sse = false;
 
   constructor(
     private readonly ex: Exchange,
@@ -90,9 +100,33 @@ class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
   }
 
   private onClientClose(): void {
+    if (this.live !== null) this.unlive();
     if (this.settled) return;
     this.settled = true;
     this.controller?.abort(new ClientGoneError());
+  }
+
+  private unlive(): void {
+    this.proxy.live!.remove(this.live!);
+    this.live = null;
+  }
+
+  /**
+   * Live revocation of a streaming answer (live-connections.ts): the upstream call is aborted and
+   * the answer ended. Server-sent events end cleanly (an EventSource reconnects and meets the
+   * refusal); any other stream is cut, since a clean end of a body without length would pass for
+   * a complete download. A drain ends only event streams; downloads may finish within it.
+   */
+  endLive(why: LiveEnd): void {
+    const res = this.ex.res;
+    const sse = this.sse;
+    if (why === 'going_away' && !sse) return;
+    if (this.live !== null) this.unlive();
+    if (this.settled) return;
+    this.settled = true;
+    this.controller?.abort(new ClientGoneError());
+    if (sse) res.end();
+    else res.destroy();
   }
 
   /** Made on the first backpressure only (most answers never need it). */
@@ -127,6 +161,16 @@ class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
     } catch (err) {
       // A header Node refuses to send: the upstream's answer cannot be relayed.
       controller.abort(err instanceof Error ? err : new Error('bad upstream header'));
+      return;
+    }
+    // A stream (no Content-Length: server-sent events, a long download) of a signed-in request
+    // is ended when its credential is revoked or expires; answers with a length never register.
+    if (headers['content-length'] === undefined && this.ex.identity !== null && statusCode !== 204 && statusCode !== 304 && this.ex.req.method !== 'HEAD') {
+      const live = this.proxy.live;
+      if (live !== undefined) {
+        this.sse = isEventStream(headers['content-type']);
+        this.live = live.add(this.ex, this);
+      }
     }
   }
 
@@ -144,12 +188,14 @@ class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
   }
 
   onResponseEnd(): void {
+    if (this.live !== null) this.unlive();
     if (this.settled) return;
     this.settled = true;
     this.ex.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.live !== null) this.unlive();
     if (this.settled) return;
     this.settled = true;
     const { req, res } = this.ex;
@@ -172,7 +218,7 @@ class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener {
  */
 const AUTH_AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
-function mapUpstreamError(err: Error, authService: boolean): GatehouseError {
+export function mapUpstreamError(err: Error, authService: boolean): GatehouseError {
   const code = (err as { code?: string }).code;
   if (authService && code !== undefined && AUTH_AWAY_CODES.has(code)) {
     return new GatehouseError('unavailable', { detail: 'The auth service is not reachable; try again shortly.', headers: { 'retry-after': '1' }, cause: err });
@@ -194,6 +240,8 @@ export class Proxy {
   readonly hsts: boolean;
   /** CORS is on: proxied answers vary by Origin. */
   readonly corsEnabled: boolean;
+  /** Where streaming answers register for live revocation (set by the gateway). */
+  live: LiveConnections | undefined = undefined;
 
   constructor(
     private readonly config: GatehouseConfig,
