@@ -100,7 +100,7 @@ const outDir = tempDir();
 const underCallgrind = (label, args, env, pattern) =>
   startChild([...NODE_FLAGS, ...args], env, pattern, {
     wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', ...(CACHE_SIM ? ['--cache-sim=yes'] : []), `--callgrind-out-file=${join(outDir, `cg.${label}.%p`)}`],
-    timeoutMs: 180_000,
+    timeoutMs: 600_000,
   });
 
 /**
