@@ -90,7 +90,7 @@ const watchdog = setTimeout(
     console.error('instructions.mjs: over its time budget; stopping');
     void cleanup().then(() => process.exit(1));
   },
-  (90 * kinds.length + (WARMUP + RUNS) * Math.ceil(REQUESTS / 100) * kinds.length + SIGNIN_ROUNDS * SIGNINS * 3) * (CACHE_SIM ? 6 : 3) * 1000,
+  (90 * kinds.length + (WARMUP + RUNS) * Math.ceil(REQUESTS / 100) * kinds.length + SIGNIN_ROUNDS * SIGNINS * 3) * (CACHE_SIM ? 12 : 6) * 1000,
 );
 watchdog.unref();
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().then(() => process.exit(130)));
