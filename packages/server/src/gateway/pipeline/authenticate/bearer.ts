@@ -65,17 +65,18 @@ export class BearerAuthenticator implements Authenticator {
     if (space < 0) throw malformed();
     const token = header.slice(space + 1).trim();
     const warming = this.revocations.whenReady();
+    const connection = input.req?.socket;
     if (warming !== null) {
       if (!TOKEN68.test(token)) throw malformed();
-      return warming.then(() => this.dispatch(token));
+      return warming.then(() => this.dispatch(token, connection));
     }
-    return this.dispatch(token);
+    return this.dispatch(token, connection);
   }
 
-  private dispatch(token: string): Identity | Promise<Identity> {
+  private dispatch(token: string, connection: object | null | undefined): Identity | Promise<Identity> {
     if (ApiTokenVerifier.owns(token)) {
       if (!TOKEN68.test(token)) throw malformed();
-      return this.apiTokens.verify(token);
+      return this.apiTokens.verify(token, connection);
     }
     // A token verified before, of either kind: one lookup each and no shape scan (a string equal
     // to a verified token is well-formed). The user's kind first: one lookup more for a client.
