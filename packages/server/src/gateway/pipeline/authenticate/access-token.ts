@@ -125,7 +125,6 @@ export class AccessTokenVerifier {
     this.tokens.clear();
   }
 
-
   get size(): number {
     return this.tokens.size;
   }

@@ -150,7 +150,6 @@ export class ClientTokenVerifier {
     this.tokens = new VerifiedTokens(max);
   }
 
-
   get size(): number {
     return this.tokens.size;
   }
