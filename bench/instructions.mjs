@@ -28,6 +28,10 @@
 // run: one bare hop, and for each kind in turn a fresh Gatehouse target (and baseline) measured
 // beside it (the bare hop measured again with that kind's header); sign-ins only with the cookie;
 // then a summary table of every kind (~12 min, ~15 min with --baseline-cli).
+// Each target's table also shows what the main thread ran in libuv's timer phase during the
+// batches (the revocation-log poll, connection checks, the event-loop delay monitor: work per
+// second, not per request, that weighs ~50x more per request under callgrind, and more on a
+// loaded box) and the count and ratio without it.
 // --keep DIR copies the callgrind dumps (cg.<label>.<pid>.<dump>-<thread>) to DIR, for
 // callgrind_annotate (JIT-compiled JavaScript has no symbols; V8's builtins and C++ do).
 //   node bench/instructions.mjs [--credential cookie|access_token|api_token|client_token|all] [--requests 4000] [--runs 5] [--warmup 3] [--signins 20] [--cache-sim] [--node-flags=--no-memory-reducer] [--keep DIR] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
@@ -56,8 +60,6 @@ const RUNS = Math.max(1, Math.min(Number(values.runs), 20));
 const WARMUP = Math.max(1, Math.min(Number(values.warmup), 20));
 const SIGNINS = Math.max(0, Math.min(Number(values.signins), 100));
 const SIGNIN_ROUNDS = 3;
-/** How long each target is left without requests to count its background (timers) per second. */
-const IDLE_MS = 3000;
 const CACHE_SIM = values['cache-sim'];
 const CREDENTIAL = values.credential;
 const KINDS = ['cookie', 'access_token', 'api_token', 'client_token'];
@@ -121,6 +123,22 @@ function costs(file) {
   return { ir, cycles };
 }
 
+/**
+ * Instructions the main thread spent in libuv's timer phase (JS timers: the revocation-log poll,
+ * connection checks, ...; the event-loop delay monitor) in one dump, from callgrind_annotate's
+ * inclusive cost of uv__run_timers: work done per second, not per request, which weighs ~50x more
+ * per request under callgrind's slowdown than at full speed, and more on a loaded box.
+ */
+function timerPhase(file) {
+  try {
+    const out = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', join(outDir, file)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+\S*:uv__run_timers \[/m.exec(out);
+    return m ? Number(m[1].replaceAll(',', '')) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Counts of dump number `n` of `child`: its main thread, all its threads, and its busiest other thread. */
 function instructions(label, pid, n) {
   const prefix = `cg.${label}.${pid}.${n}-`;
@@ -161,26 +179,18 @@ async function measure(t, signins) {
     if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors (first: ${firstError?.code ?? firstError?.message ?? 'none'})`);
   };
   for (let i = 0; i < WARMUP; i++) await batch();
-  // What the main thread runs with no request at all (timers: the event-loop delay monitor, the
-  // revocation poll, connection checks), per second: under callgrind a request takes ~50x longer,
-  // so this background weighs ~50x more per request than at full speed, and more on a loaded box.
-  execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
-  const idleStart = performance.now();
-  await new Promise((r) => setTimeout(r, IDLE_MS));
-  const idlePerSec = dump().main / ((performance.now() - idleStart) / 1000);
   const main = [];
   const all = [];
   const cycles = [];
   const background = [];
   for (let i = 1; i <= RUNS; i++) {
     execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
-    const started = performance.now();
     await batch();
     const n = dump();
     main.push(n.main / REQUESTS);
     all.push(n.all / REQUESTS);
     cycles.push(n.mainCycles / REQUESTS);
-    background.push((idlePerSec * (performance.now() - started)) / 1000 / REQUESTS);
+    background.push(timerPhase(`cg.${t.label}.${pid}.${t.child.dumps}-01`) / REQUESTS);
   }
   // Sequential sign-ins (a Gatehouse target): the main thread runs everything but the argon2id
   // hash, which runs on a hashing thread of its own (the busiest other thread).
@@ -202,7 +212,7 @@ async function measure(t, signins) {
 }
 
 const k = (x) => `${(x / 1000).toFixed(1)}k`;
-/** Each batch's main-thread count less its idle-background estimate. */
+/** Each batch's main-thread count less its timer phase. */
 const net = (r) => r.main.map((m, i) => m - r.background[i]);
 const KIND_NAMES = { cookie: 'session cookie', access_token: 'bearer access token', api_token: 'bearer API token', client_token: 'bearer client token (client_credentials)' };
 
@@ -214,7 +224,7 @@ function report(kind, targets, results) {
   console.log(`### ${KIND_NAMES[kind]}`);
   console.log('');
   const bareNet = median(net(results[0]));
-  console.log('| target | main thread, each batch | main thread, median | ÷ bare hop (bare ÷ target) | all threads, median | ÷ bare hop | idle background in the main-thread count, median | main thread less idle background, median | ÷ bare hop |');
+  console.log('| target | main thread, each batch | main thread, median | ÷ bare hop (bare ÷ target) | all threads, median | ÷ bare hop | of which timer phase, median | main thread less timer phase, median | ÷ bare hop |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   targets.forEach((t, i) => {
     const m = median(results[i].main);
@@ -302,13 +312,13 @@ try {
   }
   console.log('');
   console.log('Main thread: the request path. All threads adds the JIT compiler and GC helper threads (what the request path left them to do; noisier).');
-  console.log('Idle background: the main thread\'s instructions per second with no request (counted for 3 s after the warm-up) times each batch\'s duration, per request: timer work that the slowdown under callgrind (and a loaded box) puts into the count; an estimate, subtracted only in the columns that say so.');
+  console.log('Timer phase: what the main thread ran in libuv\'s timer phase during the batch (callgrind_annotate, inclusive uv__run_timers), per request: work done per second, not per request, which callgrind\'s slowdown (and a loaded box) puts into the count; subtracted only in the columns that say so.');
   if (kinds.length > 1) {
     console.log('');
     console.log('### Every credential kind (main thread, median instructions per request)');
     console.log('');
     const before = values['baseline-cli'] ? ' | --baseline-cli build | bare ÷ baseline |' : ' |';
-    console.log(`| credential | bare hop | Gatehouse | bare ÷ Gatehouse${before} less idle background: bare ÷ Gatehouse |${values['baseline-cli'] ? ' bare ÷ baseline |' : ''}`);
+    console.log(`| credential | bare hop | Gatehouse | bare ÷ Gatehouse${before} less timer phase: bare ÷ Gatehouse |${values['baseline-cli'] ? ' bare ÷ baseline |' : ''}`);
     console.log(`| --- | ---: | ---: | ---: |${values['baseline-cli'] ? ' ---: | ---: |' : ''} ---: |${values['baseline-cli'] ? ' ---: |' : ''}`);
     for (const { kind, medians: [b, g, o], nets: [nb, ng, no] } of summary) {
       const baseline = o !== undefined ? ` | ${k(o)} | ${(b / o).toFixed(3)}` : '';
