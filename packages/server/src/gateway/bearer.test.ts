@@ -332,6 +332,26 @@ describe('attacks: each one is 401 invalid_token with the Bearer challenge', () 
     expect((await send(h.url, '/api/home', { headers: bearer(token) })).status).toBe(200);
   });
 
+  it('after the real token was verified (and is remembered by its signature), tokens carrying the same signature are still refused', async () => {
+    const { token } = await accessToken(bob);
+    const [hd, pl, sig] = token.split('.') as [string, string, string];
+    expect((await send(h.url, '/api/home', { headers: bearer(token) })).status).toBe(200);
+    h.upstream.received.length = 0;
+    const payload = JSON.parse(Buffer.from(pl, 'base64url').toString()) as Record<string, unknown>;
+    await expectInvalid(`${hd}.${b64({ ...payload, roles: ['admin'] })}.${sig}`);
+    await expectInvalid(`${hd}.${b64({ ...payload, sub: alice.user.id, username: 'alice' })}.${sig}`);
+    await expectInvalid(`${b64({ alg: 'EdDSA', typ: 'at+jwt' })}.${pl}.${sig}`);
+    await expectInvalid(`${pl}.${sig}`);
+    await expectInvalid(`.${sig}`);
+    await expectInvalid(sig);
+    await expectInvalid(`${hd}.${pl}.${sig}.${sig}`);
+    // The real token still works, from the cache (no signature check).
+    const before = calls.publicKey;
+    expect((await send(h.url, '/api/home', { headers: bearer(token) })).status).toBe(200);
+    expect(last().headers['x-passport']).toBeDefined();
+    expect(calls.publicKey).toBe(before);
+  });
+
   it('wrong typ: a passport used as a bearer token, a JWT without typ, an id-token style typ', async () => {
     expect((await send(h.url, '/api/home', { headers: [['Cookie', alice.cookie]] })).status).toBe(200);
     const passport = last().headers['x-passport'] as string;

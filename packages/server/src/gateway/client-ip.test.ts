@@ -21,6 +21,21 @@ describe('client IP: closed by default', () => {
     expect(r.resolve('2001:DB8::A', undefined, undefined).ip).toBe('2001:db8::a');
   });
 
+  it('the same socket address again: the same answer object, not parsed again; other addresses in between answer for themselves', () => {
+    const r = xff([]);
+    const a = r.resolve('::ffff:192.0.2.10', undefined, undefined);
+    expect(r.resolve('::ffff:192.0.2.10', '203.0.113.1', undefined)).toBe(a);
+    expect(r.resolve('2001:DB8::A', undefined, undefined)).toEqual({ ip: '2001:db8::a', forwardedFor: '2001:db8::a' });
+    expect(r.resolve('::ffff:192.0.2.10', undefined, undefined)).toEqual({ ip: '192.0.2.10', forwardedFor: '192.0.2.10' });
+    expect(r.resolve('not an ip', undefined, undefined)).toEqual({ ip: 'not an ip', forwardedFor: 'not an ip' });
+    expect(r.resolve(undefined, undefined, undefined)).toEqual({ ip: '', forwardedFor: '' });
+    // From a trusted proxy the header still decides, also right after the memo answered for it.
+    const t = xff(['10.0.0.0/8']);
+    expect(t.resolve('10.1.2.3', undefined, undefined)).toEqual({ ip: '10.1.2.3', forwardedFor: '10.1.2.3' });
+    expect(t.resolve('10.1.2.3', '203.0.113.7', undefined)).toEqual({ ip: '203.0.113.7', forwardedFor: '203.0.113.7, 10.1.2.3' });
+    expect(t.resolve('10.1.2.3', undefined, undefined)).toEqual({ ip: '10.1.2.3', forwardedFor: '10.1.2.3' });
+  });
+
   it('an untrusted socket cannot get in by rotating X-Forwarded-For values', () => {
     const r = xff(['10.0.0.0/8']);
     const seen = new Set<string>();

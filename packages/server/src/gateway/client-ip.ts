@@ -7,9 +7,9 @@ export type ClientIpSource = 'x-forwarded-for' | 'forwarded';
 
 /** The client address and the `X-Forwarded-For` chain the upstream gets. */
 export interface ClientAddress {
-  ip: string;
+  readonly ip: string;
   /** `client, proxy1, …, socket`: only the hops the gateway could verify; its first entry is `ip`. */
-  forwardedFor: string;
+  readonly forwardedFor: string;
 }
 
 /**
@@ -41,11 +41,30 @@ export class ClientIpResolver {
     return this.trusted !== null;
   }
 
+  /**
+   * The last socket address seen and its answer as the client (one entry: the requests of a
+   * keep-alive connection, or of a proxy in front, repeat it), so a request from the same address
+   * neither parses it again nor makes an object. Shared, hence read-only.
+   */
+  private lastRemote: string | undefined = undefined;
+  private lastDirect: ClientAddress = { ip: '', forwardedFor: '' };
+
+  /** The socket address as the client: the address normalized, as it is when it is no IP. */
+  private direct(remoteAddress: string | undefined): ClientAddress {
+    if (remoteAddress === this.lastRemote && remoteAddress !== undefined) return this.lastDirect;
+    const socket = normalizeIp(remoteAddress ?? '') || (remoteAddress ?? '');
+    const answer = { ip: socket, forwardedFor: socket };
+    this.lastRemote = remoteAddress;
+    this.lastDirect = answer;
+    return answer;
+  }
+
   /** `xff` and `forwarded` are the joined header lines the client (or proxy) sent, if any. */
   resolve(remoteAddress: string | undefined, xff: string | undefined, forwarded: string | undefined): ClientAddress {
-    const socket = normalizeIp(remoteAddress ?? '') || (remoteAddress ?? '');
+    const direct = this.direct(remoteAddress);
+    const socket = direct.ip;
     const header = this.source === 'forwarded' ? forwarded : xff;
-    if (this.trusted === null || header === undefined || !this.isTrusted(socket)) return { ip: socket, forwardedFor: socket };
+    if (this.trusted === null || header === undefined || !this.isTrusted(socket)) return direct;
     const hops = this.source === 'forwarded' ? forwardedForNodes(header) : header.split(',');
     let ip = socket;
     let chain = socket;

@@ -15,6 +15,15 @@ describe('route table', () => {
     expect(table.match('/apiX')).toBeUndefined();
     expect(table.match('/other')).toBeUndefined();
   });
+  it('paths shorter than the longer prefixes still find theirs; "/" takes what nothing else does', () => {
+    expect(table.match('/api')?.prefix).toBe('/api');
+    expect(table.match('/ap')).toBeUndefined();
+    const withRoot = new RouteTable([route('/auth/device/authorize'), route('/'), route('/a')]);
+    expect(withRoot.match('/a')?.prefix).toBe('/a');
+    expect(withRoot.match('/')?.prefix).toBe('/');
+    expect(withRoot.match('/auth/device')?.prefix).toBe('/');
+    expect(withRoot.match('/auth/device/authorize/x')?.prefix).toBe('/auth/device/authorize');
+  });
   it('refuses route paths that are not plain', () => {
     expect(() => route('api')).toThrow();
     expect(() => route('/api/../x')).toThrow();

@@ -71,10 +71,15 @@ export class RouteTable {
 
   /** `/api/notes` matches `/api/notes` and `/api/notes/…`, never `/api/notesX`. */
   match(path: string): CompiledRoute | undefined {
-    for (const r of this.routes) {
+    const routes = this.routes;
+    const n = path.length;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
       const p = r.prefix;
+      // Longest first: the prefixes longer than the path (most auth routes, for an API path) cost a length compare.
+      if (p.length > n) continue;
       if (p === '/') return r;
-      if (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47)) return r;
+      if (path.startsWith(p) && (n === p.length || path.charCodeAt(p.length) === 47)) return r;
     }
     return undefined;
   }

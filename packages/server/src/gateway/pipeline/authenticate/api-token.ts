@@ -1,8 +1,8 @@
 import type { Deps } from '../../../context.js';
-import { hashSecret } from '../../../crypto/secrets.js';
 import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../credentials/token-formats.js';
 import type { ApiTokenRecord, UserSummary } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
+import { hashOnConnection } from './connection-hash.js';
 import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope } from './credential-cache.js';
 import { invalidToken } from './errors.js';
 import type { DegradedReporter, IdentityUser } from './types.js';
@@ -155,9 +155,10 @@ export class ApiTokenVerifier {
     return token.startsWith(API_TOKEN_PREFIX);
   }
 
-  verify(token: string): ApiTokenEntry | Promise<ApiTokenEntry> {
+  /** `connection`: the request's, where the token's hash is remembered for its next request (connection-hash.ts). */
+  verify(token: string, connection?: object | null): ApiTokenEntry | Promise<ApiTokenEntry> {
     if (token.length !== API_TOKEN_LENGTH) throw invalidToken();
-    return this.cache.get(hashSecret(token), token);
+    return this.cache.get(hashOnConnection(connection, token), token);
   }
 
   close(): void {

@@ -6,9 +6,27 @@ import type { AccessTokenVerifier } from './access-token.js';
 import { ApiTokenVerifier } from './api-token.js';
 import type { ClientTokenVerifier } from './client-token.js';
 import { invalidToken } from './errors.js';
+import { tokenKey } from './verified-tokens.js';
 import type { AuthInput, Authenticator, Identity } from './types.js';
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+const malformed = () => invalidToken('The bearer token is malformed.');
+
+/** "bearer" as char codes. */
+const BEARER = [98, 101, 97, 114, 101, 114];
+
+/**
+ * Whether the scheme (the `length` characters before the first space, or the whole header) is
+ * "Bearer" in any case; the same answer as `scheme.toLowerCase() === 'bearer'` without the two
+ * strings that makes (a code differs from its lower-case letter's only in bit 0x20: `c | 0x20`
+ * equals `b` only for `B` and `b`).
+ */
+function isBearerScheme(header: string, length: number): boolean {
+  if (length !== 6) return false;
+  for (let i = 0; i < 6; i++) if ((header.charCodeAt(i) | 0x20) !== BEARER[i]) return false;
+  return true;
+}
 
 /**
  * `Authorization: Bearer <token>` only (any case of "Bearer"; never the query string). Other
@@ -43,20 +61,30 @@ export class BearerAuthenticator implements Authenticator {
     if (header === undefined) return null;
     if (header === DUPLICATE) throw new GatehouseError('invalid_request', { detail: 'Send one Authorization header.' });
     const space = header.indexOf(' ');
-    const scheme = space < 0 ? header : header.slice(0, space);
-    if (scheme.toLowerCase() !== 'bearer') return null;
+    if (!isBearerScheme(header, space < 0 ? header.length : space)) return null;
+    if (space < 0) throw malformed();
     const token = header.slice(space + 1).trim();
-    if (space < 0 || !TOKEN68.test(token)) throw invalidToken('The bearer token is malformed.');
     const warming = this.revocations.whenReady();
-    if (warming !== null) return warming.then(() => this.dispatch(token));
-    return this.dispatch(token);
+    const connection = input.req?.socket;
+    if (warming !== null) {
+      if (!TOKEN68.test(token)) throw malformed();
+      return warming.then(() => this.dispatch(token, connection));
+    }
+    return this.dispatch(token, connection);
   }
 
-  private dispatch(token: string): Identity | Promise<Identity> {
-    if (ApiTokenVerifier.owns(token)) return this.apiTokens.verify(token);
-    // A user's token verified before: one Map lookup more than before client tokens came.
-    if (this.accessTokens.knows(token)) return this.accessTokens.verify(token);
-    if (this.clientTokens.knows(token) || claimsClientCredentials(token)) return this.clientTokens.verify(token);
+  private dispatch(token: string, connection: object | null | undefined): Identity | Promise<Identity> {
+    if (ApiTokenVerifier.owns(token)) {
+      if (!TOKEN68.test(token)) throw malformed();
+      return this.apiTokens.verify(token, connection);
+    }
+    // A token verified before, of either kind: one lookup each and no shape scan (a string equal
+    // to a verified token is well-formed). The user's kind first: one lookup more for a client.
+    const key = tokenKey(token);
+    const known = this.accessTokens.verifyKnown(token, key) ?? this.clientTokens.verifyKnown(token, key);
+    if (known !== undefined) return known;
+    if (!TOKEN68.test(token)) throw malformed();
+    if (claimsClientCredentials(token)) return this.clientTokens.verify(token);
     // Refresh tokens, session secrets and garbage fail the JWS shape check inside.
     return this.accessTokens.verify(token);
   }

@@ -4,7 +4,7 @@ import type { Deps } from '../../../context.js';
 import { GatehouseError } from '../../../errors/index.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { invalidToken } from './errors.js';
-import { VerifiedTokens } from './verified-tokens.js';
+import { tokenKey, VerifiedTokens } from './verified-tokens.js';
 import type { DegradedReporter, Identity, IdentityUser } from './types.js';
 
 /** Most verified client tokens kept (a service holds one at a time; a few per client and replica). */
@@ -150,13 +150,23 @@ export class ClientTokenVerifier {
     this.tokens = new VerifiedTokens(max);
   }
 
-  /** Whether `token` was verified here and is still remembered (the bearer dispatch's hot path). */
-  knows(token: string): boolean {
-    return this.tokens.has(token);
-  }
-
   get size(): number {
     return this.tokens.size;
+  }
+
+  /**
+   * The bearer hot path: a token verified here before, checked as `verify` checks it (expiry,
+   * revocation, the client's existence); undefined when it is not remembered (then `verify`).
+   */
+  verifyKnown(token: string, key = tokenKey(token)): ClientIdentity | Promise<ClientIdentity> | undefined {
+    const hit = this.tokens.known(token, key);
+    if (hit === undefined) return undefined;
+    const now = this.deps.clock.now();
+    if (now >= hit.expMs) {
+      this.tokens.forget(token);
+      throw invalidToken();
+    }
+    return this.current(token, this.check(hit, now), now);
   }
 
   verify(token: string): ClientIdentity | Promise<ClientIdentity> {

@@ -1,8 +1,8 @@
 import type { Deps } from '../../../context.js';
-import { hashSecret } from '../../../crypto/secrets.js';
 import type { SessionRecord, UserSummary } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
+import { hashOnConnection } from './connection-hash.js';
 import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope } from './credential-cache.js';
 import { InvalidSessionCookieError } from './errors.js';
 import type { AuthInput, Authenticator, DegradedReporter, IdentityUser } from './types.js';
@@ -149,7 +149,7 @@ export class SessionCookieAuthenticator implements Authenticator {
     const cookie = input.sessionCookie;
     if (cookie === undefined) return null;
     if (cookie === DUPLICATE || cookie === '' || cookie.length > MAX_COOKIE_LENGTH) throw new InvalidSessionCookieError();
-    return this.cache.get(hashSecret(cookie), cookie);
+    return this.cache.get(hashOnConnection(input.req?.socket, cookie), cookie);
   }
 
   close(): void {

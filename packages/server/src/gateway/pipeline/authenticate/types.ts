@@ -32,6 +32,8 @@ export interface Identity {
 export interface AuthInput {
   readonly authorization: string | undefined;
   readonly sessionCookie: string | undefined;
+  /** The request, for its connection (connection-hash.ts); absent where there is none. */
+  readonly req?: { readonly socket: object | null };
 }
 
 /**

@@ -43,6 +43,13 @@ describe('strip: cookies', () => {
     expect(r).toEqual({ session: undefined, forwarded: 'keep=1; Gatehouse=1' });
   });
 
+  it('names near the Gatehouse spellings: only gatehouse_, __Host-gatehouse_ or __Secure-gatehouse_ (any case) counts, and only the exact name is the session', () => {
+    const r = run(['gatehouse=1; gatehousex_=2; __Host-gatehouse=3; gatehouse_=4; gatehouse_sessionx=5; gatehouse_Session=6; __Host-gatehouse_session=7; _gatehouse_=8; g=9']);
+    expect(r).toEqual({ session: undefined, forwarded: 'gatehouse=1; gatehousex_=2; __Host-gatehouse=3; _gatehouse_=8; g=9' });
+    expect(run(['gatehouse_session =a; x=1'])).toEqual({ session: 'a', forwarded: 'x=1' });
+    expect(run(['__Host-gatehouse_session=r; __host-gatehouse_session=p'], { https: true })).toEqual({ session: 'r', forwarded: undefined });
+  });
+
   it('reads the session cookie by its exact name only: on https the __Host- one, never a bare planted one', () => {
     expect(run(['gatehouse_session=planted; __Host-gatehouse_session=real'], { https: true })).toEqual({ session: 'real', forwarded: undefined });
     expect(run(['Gatehouse_Session=odd-case'])).toEqual({ session: undefined, forwarded: undefined });

@@ -52,6 +52,25 @@ function isGatehouseCookie(name: string): boolean {
 }
 
 /**
+ * Whether the cookie name `value[s, e)` is a Gatehouse cookie (isGatehouseCookie), read in
+ * place: the spellings Gatehouse sets (`gatehouse_…`, `__Host-gatehouse_…`) are recognised without
+ * copying the name; any other that could be one (first character `g`, `G` or `_`) is copied and
+ * lower-cased as before.
+ */
+function isGatehouseCookieAt(value: string, s: number, e: number): boolean {
+  const c = value.charCodeAt(s);
+  if (c !== 103 && c !== 71 && c !== 95) return false;
+  if (e - s >= 10 && value.startsWith('gatehouse_', s)) return true;
+  if (e - s >= 17 && value.startsWith('__Host-gatehouse_', s)) return true;
+  return isGatehouseCookie(value.slice(s, e));
+}
+
+/** Whether the cookie name `value[s, e)` is exactly `name` (no copy). */
+function isNameAt(value: string, s: number, e: number, name: string): boolean {
+  return e - s === name.length && value.startsWith(name, s);
+}
+
+/**
  * What String.prototype.trim() removes, in the Latin-1 range header strings have: TAB, LF, VT,
  * FF, CR, space, NBSP. The same set as before this scan replaced split/trim, so a cookie name
  * padded with an odd space is recognised (and removed) exactly as an upstream's trim() sees it.
@@ -83,9 +102,8 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
     if (eq < 0 || eq > e) eq = e;
     let nameEnd = eq;
     while (nameEnd > s && isOws(value.charCodeAt(nameEnd - 1))) nameEnd--;
-    const name = value.slice(s, nameEnd);
-    if (isGatehouseCookie(name)) {
-      if (name === names.session) {
+    if (isGatehouseCookieAt(value, s, nameEnd)) {
+      if (isNameAt(value, s, nameEnd, names.session)) {
         let vs = eq + 1;
         while (vs < e && isOws(value.charCodeAt(vs))) vs++;
         const v = eq < e ? value.slice(vs, e) : '';
@@ -94,7 +112,7 @@ function filterCookies(ex: Exchange, value: string, names: CookieNames, keepDevi
         else if (ex.sessionCookie !== v) ex.sessionCookie = DUPLICATE;
         continue;
       }
-      if (!keepDevice || (name !== names.device && name !== names.knownDevice && name !== names.federation)) continue;
+      if (!keepDevice || !(isNameAt(value, s, nameEnd, names.device) || isNameAt(value, s, nameEnd, names.knownDevice) || isNameAt(value, s, nameEnd, names.federation))) continue;
     }
     const piece = value.slice(s, e);
     kept = kept === '' ? piece : `${kept}; ${piece}`;
