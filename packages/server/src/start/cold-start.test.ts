@@ -15,6 +15,7 @@ import { openDeps } from './open-deps.js';
 import { Cleanups } from './role-support.js';
 import { attachGateway, openPublicServer } from './run-gateway.js';
 import { startAll } from './start-all.js';
+import { freePort } from '../stores/redis/redis-server.test-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-cold-'));
 let dirs = 0;
@@ -28,15 +29,6 @@ function config(port: number): GatehouseConfig {
   c.demo = false;
   c.dataDir = join(tmp, `d${++dirs}`);
   return c;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe('cold start', () => {

@@ -1,9 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startHomeService, type RunningService } from '@gatehouse/demo-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startGatehouse, tempDataDir, type StartedGatehouse } from './harness.js';
+import { freePort } from '../../src/stores/redis/redis-server.test-helpers.js';
 
 // Client credentials (issue 14 §1, §3) through the real gateway of one `gatehouse start`: a
 // route that names the client (served by a demo home service of this test's own), the demo
@@ -18,17 +18,6 @@ const dataDir = tempDataDir();
  * quick refusal.
  */
 const POLL_MS = 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const add = runCli(['clients', 'add', 'billing', '--name', 'Billing', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read'], { dataDir });

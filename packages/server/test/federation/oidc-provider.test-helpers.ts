@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
+export { freePort } from '../../src/stores/redis/redis-server.test-helpers.js';
 
 export interface TestUser {
   readonly sub: string;
@@ -38,13 +39,6 @@ function close(server: Server): Promise<void> {
 }
 
 /** A port that was free a moment ago (nothing listens on it now): a provider that is down. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await close(s);
-  return port;
-}
-
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);

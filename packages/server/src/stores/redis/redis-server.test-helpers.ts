@@ -5,15 +5,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 
+/**
+ * A port free now, for a process the test starts later. Picked at random below Linux's ephemeral
+ * range (32768-60999), where nothing else on the box gets a port by itself: a port the kernel
+ * handed out for `listen(0)` and we closed could be taken again by any test's outgoing connection
+ * or `listen(0)` before our process binds it (seen: "port already in use" for an auth service of
+ * a scale-out test while the rest of the suite ran beside it).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (ok) return port;
+    if (attempt === 50) throw new Error('freePort: no free port found in 20000-31999 after 50 tries');
+  }
 }
 
 /** Sends PING on a raw socket; true when +PONG comes back within `timeoutMs`. */
