@@ -82,14 +82,9 @@ export class AccessTokenVerifier {
    * revocation, current user); undefined when it is not remembered (then `verify`).
    */
   verifyKnown(token: string, key = tokenKey(token)): AccessTokenIdentity | Promise<AccessTokenIdentity> | undefined {
-    const hit = this.tokens.known(token, key);
-    if (hit === undefined) return undefined;
     const now = this.deps.clock.now();
-    if (now >= hit.expMs) {
-      this.tokens.forget(token);
-      throw invalidToken();
-    }
-    return this.current(token, this.check(hit, now), now);
+    const hit = this.tokens.live(token, now, key);
+    return hit === undefined ? undefined : this.current(token, this.check(hit, now), now);
   }
 
   verify(token: string): AccessTokenIdentity | Promise<AccessTokenIdentity> {

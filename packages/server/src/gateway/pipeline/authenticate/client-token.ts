@@ -159,14 +159,9 @@ export class ClientTokenVerifier {
    * revocation, the client's existence); undefined when it is not remembered (then `verify`).
    */
   verifyKnown(token: string, key = tokenKey(token)): ClientIdentity | Promise<ClientIdentity> | undefined {
-    const hit = this.tokens.known(token, key);
-    if (hit === undefined) return undefined;
     const now = this.deps.clock.now();
-    if (now >= hit.expMs) {
-      this.tokens.forget(token);
-      throw invalidToken();
-    }
-    return this.current(token, this.check(hit, now), now);
+    const hit = this.tokens.live(token, now, key);
+    return hit === undefined ? undefined : this.current(token, this.check(hit, now), now);
   }
 
   verify(token: string): ClientIdentity | Promise<ClientIdentity> {
