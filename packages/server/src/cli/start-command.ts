@@ -48,33 +48,26 @@ function internalLine(internal: Record<string, string>): string {
     .join(', ');
 }
 
-function workersLine(running: RunningCluster): string {
-  return `  workers:   ${running.pids().length} gateway processes on one port (pids ${running.pids().join(', ')}; primary ${process.pid})`;
+/** The `workers:` start line of a cluster; none for one process. */
+function workersLine(running: { pids?: () => number[] }): string[] {
+  if (!running.pids) return [];
+  const pids = running.pids();
+  return [`  workers:   ${pids.length} gateway processes on one port (pids ${pids.join(', ')}; primary ${process.pid})`];
 }
+
+/** The parts of a start line both ways of running have (one process, or a cluster). */
+type Started = Pick<RunningCluster, 'url' | 'localUrl' | 'dataDir' | 'storesLine' | 'internal' | 'close'> & { pids?: () => number[] };
 
 /** `gatehouse start`: every role in this process (embedded, or the scale-out single box); with --workers N, the gateway in N processes. */
 export async function runStart(config: GatehouseConfig): Promise<number> {
   if (isClusterWorker()) return runWorker(config);
-  if (workerCount(config) > 1) {
-    const running = await startCluster({ config, role: 'start' });
-    const lines = [
-      `Gatehouse ${VERSION} is up at ${running.url}`,
-      `  data:      ${running.dataDir}`,
-      `  stores:    ${running.storesLine}`,
-      `  routes:    ${routesLine(config)}`,
-      workersLine(running),
-      `  internal:  ${internalLine(running.internal)} (loopback only)`,
-      `  sign in:   ${running.url}/signin   (create a user: ${running.url}/signup or "gatehouse users add <name>")`,
-      `  stop with Ctrl+C`,
-    ];
-    return serveUntilSignal(lines, running.close, 'Gatehouse', config.shutdown.drainTimeoutMs);
-  }
-  const running = await startAll({ config });
+  const running: Started = workerCount(config) > 1 ? await startCluster({ config, role: 'start' }) : await startAll({ config });
   const lines = [
     `Gatehouse ${VERSION} is up at ${running.url}`,
     `  data:      ${running.dataDir}`,
     `  stores:    ${running.storesLine}`,
-    `  routes:    ${routesLine(running.deps.config)}`,
+    `  routes:    ${routesLine(config)}`,
+    ...workersLine(running),
     `  internal:  ${internalLine(running.internal)} (loopback only)`,
     `  sign in:   ${running.url}/signin   (create a user: ${running.url}/signup or "gatehouse users add <name>")`,
     `  stop with Ctrl+C`,
@@ -85,30 +78,16 @@ export async function runStart(config: GatehouseConfig): Promise<number> {
 /** `gatehouse gateway`: the public gateway alone, forwarding /auth/* to GATEHOUSE_AUTH_URL. */
 export async function runGatewayCommand(config: GatehouseConfig): Promise<number> {
   if (isClusterWorker()) return runWorker(config);
-  if (workerCount(config) > 1) {
-    const running = await startCluster({ config, role: 'gateway' });
-    const { auth, ...demo } = running.internal;
-    const lines = [
-      `Gatehouse ${VERSION} is up at ${running.localUrl}`,
-      ...(running.url !== running.localUrl ? [`  public:    ${running.url} (GATEHOUSE_PUBLIC_URL)`] : []),
-      `  data:      ${running.dataDir}`,
-      `  stores:    ${running.storesLine}`,
-      `  routes:    ${routesLine(config)}`,
-      workersLine(running),
-      `  internal:  auth ${auth} (GATEHOUSE_AUTH_URL)${Object.keys(demo).length ? `, ${internalLine(demo)} (loopback only, in each worker)` : ''}`,
-      `  stop with Ctrl+C`,
-    ];
-    return serveUntilSignal(lines, running.close, 'Gatehouse gateway', config.shutdown.drainTimeoutMs);
-  }
-  const running = await runGateway({ config });
+  const running: Started = workerCount(config) > 1 ? await startCluster({ config, role: 'gateway' }) : await runGateway({ config });
   const { auth, ...demo } = running.internal;
   const lines = [
     `Gatehouse ${VERSION} is up at ${running.localUrl}`,
     ...(running.url !== running.localUrl ? [`  public:    ${running.url} (GATEHOUSE_PUBLIC_URL)`] : []),
     `  data:      ${running.dataDir}`,
     `  stores:    ${running.storesLine}`,
-    `  routes:    ${routesLine(running.deps.config)}`,
-    `  internal:  auth ${auth} (GATEHOUSE_AUTH_URL)${Object.keys(demo).length ? `, ${internalLine(demo)} (loopback only)` : ''}`,
+    `  routes:    ${routesLine(config)}`,
+    ...workersLine(running),
+    `  internal:  auth ${auth} (GATEHOUSE_AUTH_URL)${Object.keys(demo).length ? `, ${internalLine(demo)} (loopback only${running.pids ? ', in each worker' : ''})` : ''}`,
     `  stop with Ctrl+C`,
   ];
   return serveUntilSignal(lines, running.close, 'Gatehouse gateway', config.shutdown.drainTimeoutMs);
