@@ -2,19 +2,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
 import { runCli } from '../e2e/harness.js';
 import {
   bearerHeaders,
-  cliHasRoles,
   killLeftovers,
   removeTempDirs,
+  scaleOutReady,
+  type Session,
   signUpAndIn,
   startTwoInstances,
   tempDir,
-  whoami,
-  type Session,
   type TwoInstances,
+  whoami,
 } from './cluster.test-helpers.js';
 
 // Issue 14 §1 "clients remove" on PostgreSQL + Redis with two instances (two auth services, each
@@ -24,10 +23,7 @@ import {
 // session's refresh token is refused, and the session is gone from the user's device list.
 
 const SUITE = 'client removal scale-out tests';
-const pgOk = await requirePostgres(TEST_DATABASE_URL, SUITE);
-const redisOk = await requireRedisServerBinary();
-const ready = pgOk && redisOk;
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';

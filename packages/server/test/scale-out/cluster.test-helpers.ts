@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_DATABASE_URL, withTestClient } from '../../src/stores/postgres/test-env.test-helpers.js';
+import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL, withTestClient } from '../../src/stores/postgres/test-env.test-helpers.js';
 import { CLI } from '../e2e/harness.js';
 
 export { freePort, PrivateRedis } from '../../src/stores/redis/redis-server.test-helpers.js';
@@ -23,6 +23,19 @@ export const PASSWORD = 'correct horse battery staple';
 export function cliHasRoles(): boolean {
   const r = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', timeout: 10_000 });
   return /gatehouse auth\b/.test(r.stdout ?? '') && /gatehouse gateway\b/.test(r.stdout ?? '');
+}
+
+/**
+ * Whether a scale-out suite can run here: PostgreSQL on the test server and a redis-server binary
+ * (each check says what is missing, as it does alone); throws when they are there but the built
+ * CLI lacks the roles (`npm run build` not run), so the suite cannot skip for that.
+ */
+export async function scaleOutReady(suite: string): Promise<boolean> {
+  const pgOk = await requirePostgres(TEST_DATABASE_URL, suite);
+  const redisOk = await requireRedisServerBinary();
+  const ready = pgOk && redisOk;
+  if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+  return ready;
 }
 
 /** A database of its own on the test server: `gh_mp_<random>`, dropped (WITH FORCE) by `drop()`. */

@@ -1,17 +1,16 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
 import { runCli } from '../e2e/harness.js';
 import {
   bearerHeaders,
-  cliHasRoles,
   killLeftovers,
   removeTempDirs,
+  scaleOutReady,
   signUpAndIn,
   startTwoInstances,
   tempDir,
-  whoami,
   type TwoInstances,
+  whoami,
 } from './cluster.test-helpers.js';
 
 // Issue 14 §2 on PostgreSQL + Redis with two instances (two auth services, each behind its own
@@ -19,10 +18,7 @@ import {
 // on A and B exactly one redeems; a slow_down stored on A holds on B.
 
 const SUITE = 'device flow scale-out tests';
-const pgOk = await requirePostgres(TEST_DATABASE_URL, SUITE);
-const redisOk = await requireRedisServerBinary();
-const ready = pgOk && redisOk;
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
 import { startOidcProvider, type OidcProviderHandle } from '../federation/oidc-provider.test-helpers.js';
-import {
-  cliHasRoles,
-  killLeftovers,
-  removeTempDirs,
-  startTwoInstances,
-  whoami,
-  type TwoInstances,
-} from './cluster.test-helpers.js';
+import { killLeftovers, removeTempDirs, scaleOutReady, startTwoInstances, type TwoInstances, whoami } from './cluster.test-helpers.js';
 
 // Issue 15, scale-out: a federation sign-in started on instance A (its gateway and auth service)
 // finishes on instance B, as a load balancer without sticky sessions may send the provider's
@@ -16,10 +8,7 @@ import {
 // and the session it makes works on both. A link started on B finishes on A.
 
 const SUITE = 'federation scale-out tests';
-const pgOk = await requirePostgres(TEST_DATABASE_URL, SUITE);
-const redisOk = await requireRedisServerBinary();
-const ready = pgOk && redisOk;
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 afterAll(async () => {
   await killLeftovers();

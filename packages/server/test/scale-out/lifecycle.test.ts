@@ -2,27 +2,26 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
 import { rawConnection, responseHead, until } from '../e2e/harness.js';
 import {
   bearerHeaders,
-  cliHasRoles,
   cookieHeaders,
   createPrivateDatabase,
   freePort,
   killLeftovers,
   masterKey,
   passwordGrant,
+  type PrivateDatabase,
   PrivateRedis,
   removeTempDirs,
+  type RoleProcess,
+  scaleOutReady,
   signUpAndIn,
   sleep,
   startRole,
   tempDir,
   whoami,
   writeClusterConfig,
-  type PrivateDatabase,
-  type RoleProcess,
 } from './cluster.test-helpers.js';
 
 // Issue 11 items 11, 12, 18 and 19 with real processes of the built CLI on a private
@@ -31,10 +30,7 @@ import {
 // auth` on PostgreSQL keeping nothing on disk.
 
 const SUITE = 'multi-process lifecycle tests';
-const pgOk = await requirePostgres(TEST_DATABASE_URL, SUITE);
-const redisOk = await requireRedisServerBinary();
-const ready = pgOk && redisOk;
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 const measured: Record<string, string> = {};
 afterAll(async () => {

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closed, nextMessage, openWs, startWsUpstream, type WsUpstream } from '../../src/gateway/websocket.test-helpers.js';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
-import { cliHasRoles, killLeftovers, removeTempDirs, signUpAndIn, startTwoInstances, type TwoInstances } from './cluster.test-helpers.js';
+import { killLeftovers, removeTempDirs, scaleOutReady, signUpAndIn, startTwoInstances, type TwoInstances } from './cluster.test-helpers.js';
 
 // Issue 16 part 2 across two instances on PostgreSQL + Redis (two auth services, each behind its
 // own gateway): a WebSocket open through gateway B is closed with 1008 when its session signs out
 // through gateway A (the revocation reaches B over Redis), and one of another session stays open.
 
 const SUITE = 'WebSocket scale-out tests';
-const pgOk = await requirePostgres(TEST_DATABASE_URL, SUITE);
-const redisOk = await requireRedisServerBinary();
-const ready = pgOk && redisOk;
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 afterAll(async () => {
   await killLeftovers();

@@ -1,20 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { requirePostgres, requireRedisServerBinary, TEST_DATABASE_URL } from '../../src/stores/postgres/test-env.test-helpers.js';
 import {
-  cliHasRoles,
   createPrivateDatabase,
   freePort,
   killLeftovers,
   masterKey,
   PrivateRedis,
   removeTempDirs,
+  type RoleProcess,
+  scaleOutReady,
   signOut,
   signUpAndIn,
   startRole,
   tempDir,
   waitFor,
   writeClusterConfig,
-  type RoleProcess,
 } from './cluster.test-helpers.js';
 
 // Issue 16 part 1: `gatehouse gateway --workers 2` on PostgreSQL + Redis, beside one
@@ -23,8 +22,7 @@ import {
 // workers round-robin, and the access log lines name the worker that wrote them.
 
 const SUITE = 'gateway --workers tests';
-const ready = (await requirePostgres(TEST_DATABASE_URL, SUITE)) && (await requireRedisServerBinary());
-if (ready && !cliHasRoles()) throw new Error('The built CLI has no `gatehouse auth` / `gatehouse gateway` (run `npm run build`).');
+const ready = await scaleOutReady(SUITE);
 
 afterAll(async () => {
   await killLeftovers();
