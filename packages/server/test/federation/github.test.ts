@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { FederationProviderConfig } from '../../src/config/types.js';
-import { GatehouseError } from '../../src/errors/index.js';
 import { GithubProvider } from '../../src/auth/federation/providers/github.js';
 import { OidcProvider } from '../../src/auth/federation/providers/oidc.js';
 import { buildFederationProviders } from '../../src/auth/federation/providers/registry.js';
-import { freePort, startFakeGithub, type FakeGithubHandle, type FakeGithubUser } from './oidc-provider.test-helpers.js';
+import { freePort, refusal, startFakeGithub, type FakeGithubHandle, type FakeGithubUser } from './oidc-provider.test-helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/federation/github/callback';
 
@@ -28,20 +27,6 @@ function githubConfig(gh: { url: string; clientId: string }, overrides: Partial<
     apiUrl: gh.url,
     ...overrides,
   };
-}
-
-async function refusal(p: Promise<unknown>, code: 'federation_failed' | 'federation_unavailable', why?: RegExp): Promise<GatehouseError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a refusal').toBeInstanceOf(GatehouseError);
-  const g = err as GatehouseError;
-  expect(g.code, (g.cause as Error | undefined)?.message).toBe(code);
-  if (why) expect((g.cause as Error).message).toMatch(why);
-  expect(g.status).toBe(code === 'federation_failed' ? 400 : 503);
-  if (code === 'federation_unavailable') expect(g.headers?.['retry-after']).toMatch(/^\d+$/);
-  return g;
 }
 
 describe('GitHub adapter', () => {

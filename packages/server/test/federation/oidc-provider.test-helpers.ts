@@ -13,6 +13,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
+import { expect } from 'vitest';
+import { GatehouseError } from '../../src/errors/index.js';
 export { freePort } from '../../src/stores/redis/redis-server.test-helpers.js';
 
 export interface TestUser {
@@ -339,4 +341,24 @@ export async function startFakeGithub(): Promise<FakeGithubHandle> {
     })().catch(() => res.destroy());
   });
   return handle;
+}
+
+/** The refusal `p` rejects with: its code, and the cause (what the log gets) matching `why`. */
+export async function refusal(p: Promise<unknown>, code: 'federation_failed' | 'federation_unavailable', why?: RegExp): Promise<GatehouseError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'expected a refusal').toBeInstanceOf(GatehouseError);
+  const g = err as GatehouseError;
+  expect(g.code, (g.cause as Error | undefined)?.message).toBe(code);
+  if (why) expect((g.cause as Error).message).toMatch(why);
+  if (code === 'federation_unavailable') {
+    expect(g.status).toBe(503);
+    expect(g.headers?.['retry-after']).toMatch(/^\d+$/);
+  } else {
+    expect(g.status).toBe(400);
+  }
+  expect(g.detail).toMatch(/again|another way/);
+  return g;
 }

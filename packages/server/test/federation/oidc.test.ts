@@ -8,13 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FederationProviderConfig } from '../../src/config/types.js';
-import { GatehouseError } from '../../src/errors/index.js';
 import type { ProviderTransaction } from '../../src/auth/federation/identity.js';
 import { OidcProvider } from '../../src/auth/federation/providers/oidc.js';
 import { sealTransaction, unsealTransaction } from '../../src/auth/federation/transaction.js';
 import { deriveFederationTransactionKey } from '../../src/auth/derived-keys.js';
 import { systemClock } from '../../src/util/clock.js';
-import { ALICE, freePort, startHostileProvider, startOidcProvider, type HostileProviderHandle, type OidcProviderHandle } from './oidc-provider.test-helpers.js';
+import { ALICE, freePort, refusal, startHostileProvider, startOidcProvider, type HostileProviderHandle, type OidcProviderHandle } from './oidc-provider.test-helpers.js';
 
 const REDIRECT_A = 'http://127.0.0.1:8080/auth/federation/idp-a/callback';
 const REDIRECT_B = 'http://127.0.0.1:8080/auth/federation/idp-b/callback';
@@ -25,26 +24,6 @@ function adapter(id: string, issuer: string, clientId: string, clientSecret: str
   return new OidcProvider({ config, clientSecret, timeoutMs });
 }
 const forHandle = (id: string, h: { issuer: string; clientId: string; clientSecret: string }, timeoutMs?: number) => adapter(id, h.issuer, h.clientId, h.clientSecret, timeoutMs);
-
-/** The refusal `p` rejects with: its code, and the cause (what the log gets) matching `why`. */
-async function refusal(p: Promise<unknown>, code: 'federation_failed' | 'federation_unavailable', why?: RegExp): Promise<GatehouseError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a refusal').toBeInstanceOf(GatehouseError);
-  const g = err as GatehouseError;
-  expect(g.code, (g.cause as Error | undefined)?.message).toBe(code);
-  if (why) expect((g.cause as Error).message).toMatch(why);
-  if (code === 'federation_unavailable') {
-    expect(g.status).toBe(503);
-    expect(g.headers?.['retry-after']).toMatch(/^\d+$/);
-  } else {
-    expect(g.status).toBe(400);
-  }
-  expect(g.detail).toMatch(/again|another way/);
-  return g;
-}
 
 /** `callback` with its query parameters changed (null deletes one). */
 function edited(callback: URL, changes: Record<string, string | null>): URL {
