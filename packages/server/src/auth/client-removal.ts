@@ -27,7 +27,7 @@ export async function removeClientEverywhere(deps: Deps, clientId: string): Prom
   await removeClient(deps.stores.clients, clientId);
   // Taken after the removal, so no token minted before it escapes.
   const { event, keepUntil } = clientRemoval(deps.config, clientId, deps.clock.now());
-  await publishRevocation(deps, event, keepUntil);
+  await publishRevocation(deps, event, null, keepUntil);
   const ended = await deps.stores.sessions.deleteByClient(clientId);
   await revokeSessions(deps, ended.map((s) => s.id));
   for (const s of ended) {

@@ -3,7 +3,7 @@ import { GatehouseError, StoreUnavailableError } from '../errors/index.js';
 import type { RevocationEvent } from '../stores/types.js';
 import { startedBefore } from '../credentials/revocation.js';
 import { authMetricsOf } from './auth-metrics.js';
-import { noteRevocation } from './revocation-receipt.js';
+import { noteRevocation, type ReceiptRequest } from './revocation-receipt.js';
 
 /**
  * Publishing revocations (`publishRevocation`: durably, then on the feed), and revocations while
@@ -22,9 +22,9 @@ export const REVOCATION_KEEP_MS = 90 * 24 * 3600 * 1000;
 
 /**
  * Publishes a revocation and records it durably until `keepUntil` (default: REVOCATION_KEEP_MS
- * after it happened).
+ * after it happened). `request`: the one it is taken for, whose answer names it to the gateway.
  */
-export async function publishRevocation(deps: Deps, event: RevocationEvent, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
+export async function publishRevocation(deps: Deps, event: RevocationEvent, request?: ReceiptRequest, keepUntil = event.at + REVOCATION_KEEP_MS): Promise<void> {
   // Durable first, then spread: whatever a gateway hears by pub/sub, a restarted gateway's
   // warm-up and the polling fallback (Redis away) find too. Publishing is never held up by
   // Redis (the feed sends without waiting). Should the write fail, the event is still spread
@@ -35,14 +35,14 @@ export async function publishRevocation(deps: Deps, event: RevocationEvent, keep
     await deps.stores.revocations.add(event, keepUntil);
   } catch (err) {
     if (canDefer(deps, err)) {
-      await recordPending(deps, event, err);
+      await recordPending(deps, event, err, request);
       authMetricsOf(deps).revocation(event.type);
       return;
     }
     await deps.feed.publish(event).catch(() => undefined);
     throw err;
   }
-  noteRevocation(event);
+  noteRevocation(request, event);
   authMetricsOf(deps).revocation(event.type);
   await deps.feed.publish(event);
 }
@@ -65,7 +65,7 @@ export function notRecorded(cause?: unknown): GatehouseError {
  * Records `event` as pending (Redis) and spreads it; throws `notRecorded` (and spreads nothing)
  * when Redis cannot take it either. Returns the pending event.
  */
-export async function recordPending(deps: Deps, event: RevocationEvent, cause?: unknown): Promise<RevocationEvent> {
+export async function recordPending(deps: Deps, event: RevocationEvent, cause?: unknown, request?: ReceiptRequest): Promise<RevocationEvent> {
   const store = deps.pendingRevocations;
   if (store === undefined) throw notRecorded(cause);
   const pending: RevocationEvent = { ...event, pending: true };
@@ -78,7 +78,7 @@ export async function recordPending(deps: Deps, event: RevocationEvent, cause?: 
     throw notRecorded(err);
   }
   deps.logger.warn({ event: 'revocation.pending', type: event.type }, 'PostgreSQL unreachable: revocation held in Redis until it is back');
-  noteRevocation(pending);
+  noteRevocation(request, pending);
   await deps.feed.publish(pending);
   return pending;
 }

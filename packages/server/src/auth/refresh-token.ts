@@ -90,7 +90,7 @@ export async function redeemRefreshToken(
 /** A rotated token presented again after the grace period: someone else holds the family. */
 async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number, request: FastifyRequest | undefined): Promise<never> {
   authMetricsOf(deps).refreshReuse();
-  await endSessions(deps, { sessionIds: [session.id] });
+  await endSessions(deps, { sessionIds: [session.id] }, request);
   await recordAudit(deps, request ?? null, {
     type: 'refresh.reuse_detected',
     userId: user.id,

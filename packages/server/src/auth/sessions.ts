@@ -2,6 +2,7 @@ import type { Deps } from '../context.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
 import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
 import { canDefer, publishRevocation, recordPending } from './pending-revocations.js';
+import type { ReceiptRequest } from './revocation-receipt.js';
 
 // Defined in pending-revocations.ts, whose replay publishes through it (one file: no import cycle).
 export { publishRevocation, REVOCATION_KEEP_MS } from './pending-revocations.js';
@@ -36,7 +37,8 @@ export function sessionExpiry(deps: Deps, now: number, persistent: boolean): { e
  * Starts a device session: a fresh id, secret and CSRF token every time (no fixation). The
  * store replaces the device's earlier session in the same transaction; those are revoked here.
  */
-export async function createDeviceSession(deps: Deps, input: CreateDeviceSessionInput): Promise<CreatedDeviceSession> {
+/** `request`: the one it is created for, whose answer names the replaced sessions' revocations to the gateway. */
+export async function createDeviceSession(deps: Deps, input: CreateDeviceSessionInput, request?: ReceiptRequest): Promise<CreatedDeviceSession> {
   const now = deps.clock.now();
   const secret = randomSecret();
   const session: SessionRecord = {
@@ -53,16 +55,15 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
     scope: input.scope ?? null,
   };
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
-  await revokeSessions(deps, replaced);
+  await revokeSessions(deps, replaced, request);
   return { session, secret, replaced };
 }
 
-const revoke = (deps: Deps, event: RevocationEvent): Promise<void> => publishRevocation(deps, event);
 
 /** Publishes and records the end of sessions that are already deleted from the store. */
-export async function revokeSessions(deps: Deps, sessionIds: readonly string[]): Promise<void> {
+export async function revokeSessions(deps: Deps, sessionIds: readonly string[], request?: ReceiptRequest): Promise<void> {
   const at = deps.clock.now();
-  for (const sid of sessionIds) await revoke(deps, { type: 'session', sid, at });
+  for (const sid of sessionIds) await publishRevocation(deps, { type: 'session', sid, at }, request);
 }
 
 /** Which sessions to end. */
@@ -78,8 +79,11 @@ export type EndSessionsTarget =
    */
   | { userId: string; exceptSessionId?: string; allCredentials?: boolean };
 
-/** Ends sessions: deletes them, then publishes and records a revocation for each. Returns the ended ids. */
-export async function endSessions(deps: Deps, target: EndSessionsTarget): Promise<string[]> {
+/**
+ * Ends sessions: deletes them, then publishes and records a revocation for each. Returns the ended
+ * ids. `request`: the one they are ended for, whose answer names the revocations to the gateway.
+ */
+export async function endSessions(deps: Deps, target: EndSessionsTarget, request?: ReceiptRequest): Promise<string[]> {
   let ended: string[];
   try {
     if ('sessionIds' in target) {
@@ -90,12 +94,12 @@ export async function endSessions(deps: Deps, target: EndSessionsTarget): Promis
     }
   } catch (err) {
     if (!canDefer(deps, err)) throw err;
-    return endSessionsLater(deps, target, err);
+    return endSessionsLater(deps, target, err, request);
   }
-  await revokeSessions(deps, ended);
+  await revokeSessions(deps, ended, request);
   if (!('sessionIds' in target) && target.allCredentials) {
     const now = deps.clock.now();
-    await revoke(deps, { type: 'user', userId: target.userId, notBefore: now, at: now });
+    await publishRevocation(deps, { type: 'user', userId: target.userId, notBefore: now, at: now }, request);
   }
   return ended;
 }
@@ -106,17 +110,17 @@ export async function endSessions(deps: Deps, target: EndSessionsTarget): Promis
  * name without the store: given sessions of a known user, or every session of a user
  * (sign-out-all). Returns the session ids asked for (whether each existed is not known yet).
  */
-export async function endSessionsLater(deps: Deps, target: EndSessionsTarget, cause?: unknown): Promise<string[]> {
+export async function endSessionsLater(deps: Deps, target: EndSessionsTarget, cause?: unknown, request?: ReceiptRequest): Promise<string[]> {
   const at = deps.clock.now();
   if ('sessionIds' in target) {
     const userId = target.userId;
     if (userId === undefined) throw cause;
-    for (const sid of target.sessionIds) await recordPending(deps, { type: 'session', sid, userId, at }, cause);
+    for (const sid of target.sessionIds) await recordPending(deps, { type: 'session', sid, userId, at }, cause, request);
     return [...target.sessionIds];
   }
   // Ending every session but one cannot be said without listing them (password change).
   if (target.allCredentials !== true || target.exceptSessionId !== undefined) throw cause;
-  await recordPending(deps, { type: 'user', userId: target.userId, notBefore: at, at, sessions: true }, cause);
+  await recordPending(deps, { type: 'user', userId: target.userId, notBefore: at, at, sessions: true }, cause, request);
   return [];
 }
 

@@ -46,9 +46,9 @@ export function registerApiTokensDelete(app: FastifyInstance, { deps }: Endpoint
       if (!canDefer(deps, err)) throw err;
       deleted = false;
       deferred = true;
-      await recordPending(deps, { type: 'api_token', tokenId: id, userId: passport.sub, at: deps.clock.now() }, err);
+      await recordPending(deps, { type: 'api_token', tokenId: id, userId: passport.sub, at: deps.clock.now() }, err, request);
     }
-    if (deleted) await publishRevocation(deps, { type: 'api_token', tokenId: id, at: deps.clock.now() });
+    if (deleted) await publishRevocation(deps, { type: 'api_token', tokenId: id, at: deps.clock.now() }, request);
     // Someone else's token answers exactly like a missing one.
     else if (!deferred) throw new GatehouseError('not_found', { detail: 'No such API token.' });
     await recordAudit(deps, request, { type: 'api_token.deleted', userId: passport.sub, deviceId: passport.did ?? null, detail: { token_id: id, ...(deferred ? { pending: true } : {}) } });

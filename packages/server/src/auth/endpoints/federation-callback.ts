@@ -76,7 +76,7 @@ export function registerFederationCallback(app: FastifyInstance, { deps, federat
         const cookieDeviceId = deviceIdFromCookie(request, config);
         const deviceId = cookieDeviceId ?? randomId();
         const { user } = await resolveIdentity({ deps, request, deviceId }, identity, rules, { kind: 'signin' });
-        const { session, secret } = await createDeviceSession(deps, { user, deviceId, deviceName: null, persistent: true });
+        const { session, secret } = await createDeviceSession(deps, { user, deviceId, deviceName: null, persistent: true }, request);
         setSessionCookies(reply, config, session, secret);
         setDeviceCookie(reply, config, deviceId);
         setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);

@@ -62,7 +62,7 @@ export function registerPasswordChange(app: FastifyInstance, { deps, auth }: End
       checkNewPassword(request.body.new_password, user.username, deps.config);
       const passwordHash = await hashPassword(auth, request.body.new_password, admitHash(auth, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
-      const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) });
+      const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) }, request);
       await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });
       return reply.code(204).send();
     },

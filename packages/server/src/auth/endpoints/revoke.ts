@@ -5,6 +5,7 @@ import { isRefreshTokenShape, isWellFormedApiToken } from '../../credentials/tok
 import { GatehouseError } from '../../errors/index.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { readParams, requireParam, type ParamSpec } from '../oauth.js';
+import type { ReceiptRequest } from '../revocation-receipt.js';
 import { endSessions, publishRevocation } from '../sessions.js';
 import { claimsClientCredentials, verifyAccessToken, verifyClientAccessToken } from '../../credentials/access-token.js';
 import { PUBLIC_LANE } from '../lanes.js';
@@ -30,18 +31,18 @@ export type RevokedKind = 'refresh_token' | 'access_token' | 'client_token' | 'a
  * deleted; a service client's token (client credentials) is revoked by `jti` like an access
  * token. Unknown, expired or malformed tokens are ignored. Returns what was revoked.
  */
-export async function revokeToken(deps: Deps, token: string): Promise<{ kind: RevokedKind; userId?: string }> {
+export async function revokeToken(deps: Deps, token: string, request?: ReceiptRequest): Promise<{ kind: RevokedKind; userId?: string }> {
   if (isRefreshTokenShape(token)) {
     const record = await deps.stores.refreshTokens.findByHash(hashSecret(token));
     if (!record) return { kind: 'none' };
     const session = await deps.stores.sessions.findById(record.sessionId);
-    await endSessions(deps, { sessionIds: [record.sessionId] });
+    await endSessions(deps, { sessionIds: [record.sessionId] }, request);
     return session ? { kind: 'refresh_token', userId: session.userId } : { kind: 'refresh_token' };
   }
   if (isWellFormedApiToken(token)) {
     const record = await deps.stores.apiTokens.findByHash(hashSecret(token));
     if (!record || !(await deps.stores.apiTokens.delete(record.id, record.userId))) return { kind: 'none' };
-    await publishRevocation(deps, { type: 'api_token', tokenId: record.id, at: deps.clock.now() });
+    await publishRevocation(deps, { type: 'api_token', tokenId: record.id, at: deps.clock.now() }, request);
     return { kind: 'api_token', userId: record.userId };
   }
   if (token.split('.').length === 3) {
@@ -56,6 +57,7 @@ export async function revokeToken(deps: Deps, token: string): Promise<{ kind: Re
     await publishRevocation(
       deps,
       { type: 'access_token', jti: claims.jti, exp: claims.exp, at: deps.clock.now() },
+      request,
       claims.exp * 1000 + ACCESS_TOKEN_REVOCATION_SLACK_MS,
     );
     // A client token's sub is the client id, not a user's.
@@ -78,7 +80,7 @@ export function registerRevoke(app: FastifyInstance, { deps }: EndpointContext):
   app.post('/auth/revoke', { config: { lane: PUBLIC_LANE, oauthParams: revokeParams, openapi: REVOKE_DOC } }, async (request, reply) => {
     const params = readParams(request.body, revokeParams);
     const token = requireParam(params, 'token');
-    const { kind, userId } = await revokeToken(deps, token);
+    const { kind, userId } = await revokeToken(deps, token, request);
     deps.logger.info({ event: 'token.revoked', kind, userId, hint: params.token_type_hint, ip: clientIp(request) }, 'token revocation request');
     return reply.code(200).header('pragma', 'no-cache').send();
   });

@@ -84,7 +84,7 @@ export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointCon
     // Device: from the body (apps), else the browser's device cookie, else a new one.
     const deviceId = bodyDeviceId ?? cookieDeviceId ?? randomId();
     const persistent = body.remember !== false;
-    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent });
+    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent }, request);
 
     setSessionCookies(reply, deps.config, session, secret);
     if (bodyDeviceId === undefined) setDeviceCookie(reply, deps.config, deviceId);

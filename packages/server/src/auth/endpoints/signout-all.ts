@@ -19,7 +19,7 @@ const SIGNOUT_ALL_DOC: OperationDoc = {
 export function registerSignoutAll(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post('/auth/signout-all', { config: { lane: ACCOUNT_LANE, openapi: SIGNOUT_ALL_DOC } }, async (request, reply) => {
     const passport = passportOf(request);
-    const ended = await endSessions(deps, { userId: passport.sub, allCredentials: true });
+    const ended = await endSessions(deps, { userId: passport.sub, allCredentials: true }, request);
     clearSessionCookies(reply, deps.config);
     await recordAudit(deps, request, { type: 'signout_all', userId: passport.sub, deviceId: passport.did ?? null, detail: { ended: ended.length } });
     return reply.code(204).send();

@@ -17,7 +17,7 @@ export function registerSignout(app: FastifyInstance, { deps }: EndpointContext)
   app.post('/auth/signout', { config: { lane: DEVICE_LANE, openapi: SIGNOUT_DOC } }, async (request, reply) => {
     const passport = passportOf(request);
     // API-token passports carry no sid: there is no session to end.
-    const ended = passport.sid ? await endSessions(deps, { sessionIds: [passport.sid], userId: passport.sub }) : [];
+    const ended = passport.sid ? await endSessions(deps, { sessionIds: [passport.sid], userId: passport.sub }, request) : [];
     clearSessionCookies(reply, deps.config);
     await recordAudit(deps, request, {
       type: 'signout',

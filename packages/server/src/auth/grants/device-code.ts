@@ -78,10 +78,10 @@ export const deviceCodeGrant: Grant = {
     let session: SessionRecord | undefined;
     let refreshToken: string;
     try {
-      ({ session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope }));
+      ({ session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope }, request));
       refreshToken = await issueFirstRefreshToken(deps, session, registered.clientId);
     } catch (err) {
-      if (session !== undefined) await endSessions(deps, { sessionIds: [session.id] }).catch(() => undefined);
+      if (session !== undefined) await endSessions(deps, { sessionIds: [session.id] }, request).catch(() => undefined);
       return release(err);
     }
     // A `clients remove` racing this redemption: its sweep of the client's sessions (found by
@@ -92,11 +92,11 @@ export const deviceCodeGrant: Grant = {
     try {
       current = await deps.stores.clients.get(registered.clientId);
     } catch (err) {
-      await endSessions(deps, { sessionIds: [session.id] }).catch(() => undefined);
+      await endSessions(deps, { sessionIds: [session.id] }, request).catch(() => undefined);
       return release(err);
     }
     if (current === null || current.createdAt !== registered.createdAt) {
-      await endSessions(deps, { sessionIds: [session.id] });
+      await endSessions(deps, { sessionIds: [session.id] }, request);
       throw invalidClient('This client was removed ("gatehouse clients remove"): it can no longer get tokens.');
     }
     await recordAudit(deps, request, {

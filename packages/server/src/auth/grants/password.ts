@@ -42,7 +42,7 @@ export const passwordGrant: Grant = {
     if (!check.ok) throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
     const { user } = check;
     const scope = scopes.join(' ');
-    const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope });
+    const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope }, request);
     const refreshToken = await issueFirstRefreshToken(deps, session);
     await recordAudit(deps, request, {
       type: 'signin.success',
