@@ -1,6 +1,6 @@
 import type { Deps } from '../context.js';
 import { hashSecret, randomId, randomSecret } from '../crypto/secrets.js';
-import type { RevocationEvent, SessionRecord, UserRecord } from '../stores/types.js';
+import type { SessionRecord, UserRecord } from '../stores/types.js';
 import { canDefer, publishRevocation, recordPending } from './pending-revocations.js';
 import type { ReceiptRequest } from './revocation-receipt.js';
 
