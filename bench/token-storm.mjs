@@ -42,11 +42,14 @@
 //     counts too), read 1.5 s after the window (backends flush their stats at most once a second).
 // Bounded: each phase --duration s (default 10) plus preparation; `--phase all` ~2.5 min per
 // backend on 2 cores (the memory phase on PostgreSQL up to ~2 min more: 100 000 cold GETs). 127.0.0.1 only; stops by itself, every child and temp dir removed.
+// The Gatehouse processes log at --log-level (default error, as the other benches; `info`, the
+// server's default, adds a log line per grant, written to a pipe this process reads).
 // `--cpu-prof DIR` runs the Gatehouse processes under node --cpu-prof (profiles written to DIR on
 // exit) and prints the top self and inclusive functions of the refresh window.
 // Needs `npm run build`.
 //   node bench/token-storm.mjs [--backend sqlite|postgres|both] [--phase refresh|client|signin|signout|cookie-beside-refresh|memory|all]
-//     [--duration 10] [--concurrency 16] [--signin-concurrency 4] [--users 16] [--devices 64] [--sessions 10000,100000] [--cpu-prof DIR]
+//     [--duration 10] [--concurrency 16] [--signin-concurrency 4] [--users 16] [--devices 64] [--sessions 10000,100000]
+//     [--no-perf] [--log-level error] [--cpu-prof DIR] [--top 25]
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -87,6 +90,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '10000,100000' },
     'cpu-prof': { type: 'string' },
     'no-perf': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'error' },
     top: { type: 'string', default: '25' },
   },
 });
@@ -189,7 +193,7 @@ async function startTarget(backend, { cacheMax, profile } = {}) {
   };
   if (backend === 'sqlite') {
     const dataDir = tempDir();
-    const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: config, GATEHOUSE_BENCH_WRITES_FILE: writesFile };
+    const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_CONFIG: config, GATEHOUSE_BENCH_WRITES_FILE: writesFile, GATEHOUSE_LOG_LEVEL: values['log-level'] };
     t.secret = await addClient(env);
     const gh = await role('start', env);
     t.gateway = gh;
@@ -204,7 +208,7 @@ async function startTarget(backend, { cacheMax, profile } = {}) {
     if (!db) return null;
     const redis = new PrivateRedis();
     await redis.start();
-    const env = { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_DATABASE_URL: db, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_MASTER_KEY: masterKey(), GATEHOUSE_CONFIG: config };
+    const env = { GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_DATABASE_URL: db, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_MASTER_KEY: masterKey(), GATEHOUSE_CONFIG: config, GATEHOUSE_LOG_LEVEL: values['log-level'] };
     const auth = await role('auth', env);
     t.secret = await addClient(env);
     const gw = await role('gateway', { ...env, GATEHOUSE_AUTH_URL: auth.url });
@@ -278,7 +282,7 @@ async function countWrites(t) {
     const p0 = await probe();
     return async () => {
       const p1 = await probe();
-      const out = { writeTransactions: p1.writeTransactions - p0.writeTransactions, writeStatements: p1.writeStatements - p0.writeStatements };
+      const out = { writeTransactions: p1.writeTransactions - p0.writeTransactions, writeStatements: p1.writeStatements - p0.writeStatements, statements: p1.statements - p0.statements };
       if (perf) {
         await new Promise((r) => {
           perf.once('exit', r);
@@ -373,7 +377,7 @@ function report(t, r) {
   if (w) {
     const per = (x) => f2(x / r.ops);
     if (t.backend === 'sqlite') {
-      console.log(`    writes/op: ${per(w.writeTransactions)} write transactions (${per(w.writeStatements)} write statements), ${per(w.fsyncs)} fsync+fdatasync, ${per(w.walFrames)} WAL frames`);
+      console.log(`    writes/op: ${per(w.writeTransactions)} write transactions (${per(w.writeStatements)} write statements of ${per(w.statements)} statements), ${per(w.fsyncs)} fsync+fdatasync, ${per(w.walFrames)} WAL frames`);
     } else {
       console.log(`    writes/op: ${per(w.xactCommit)} commits (pg_stat_database, all transactions), ${per(w.tuples)} tuples written, ${per(w.walRecords)} WAL records, ${per(w.walSync)} WAL syncs (pg_stat_wal, cluster-wide)`);
     }
