@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueAccessToken } from '../credentials/access-token.js';
+import { issueAccessToken, issueClientAccessToken } from '../credentials/access-token.js';
+import { addClient } from '../credentials/clients.js';
+import { grantableScopes } from '../credentials/scope.js';
 import { generateApiToken } from '../credentials/token-formats.js';
 import { hashSecret, randomId } from '../crypto/secrets.js';
 import type { UserRecord } from '../stores/types.js';
@@ -32,6 +34,7 @@ beforeAll(async () => {
       { path: '/api/nows', upstream: up.url, service: 'live', auth: 'required', websocket: false },
       { path: '/api/open', upstream: up.url, service: 'live', auth: 'none' },
       { path: '/api/staff', upstream: up.url, service: 'live', auth: 'required', roles: ['staff'] },
+      { path: '/api/svc', upstream: up.url, service: 'live', auth: 'required', clients: ['feeder'] },
     ],
   });
   bob = await h.createUser('bob');
@@ -262,6 +265,33 @@ describe('live revocation', () => {
     const end = closed(o.ws);
     h.clock.advance(h.deps.config.tokens.accessTokenTtlSec * 1000 + 1000);
     expect(await end).toEqual({ code: 1008, reason: 'credential expired' });
+  });
+
+  it('a session past its absolute lifetime closes its cookie socket (the expiry wheel re-checks it)', async () => {
+    const s = await h.signIn(bob);
+    const o = await openWs(`${h.url}/api/live/chat`, { headers: cookieHeaders(s) });
+    expect(o.status).toBe(101);
+    const end = closed(o.ws);
+    // Touched now and then, a session slides; past its absolute lifetime it ends whatever its use.
+    h.clock.advance(h.deps.config.session.absoluteTtlSec * 1000 + 1000);
+    expect(await end).toEqual({ code: 1008, reason: 'credential expired' });
+  });
+
+  it("a removed client (the `client` revocation) closes its service's socket; a user's socket on the same path lives on", async () => {
+    const open = h.gateway.liveConnections();
+    await addClient(h.deps.stores.clients, { clientId: 'feeder', name: 'feeder', type: 'confidential', grants: ['client_credentials'], scopes: ['notes:read'], audiences: [] }, grantableScopes(h.deps.config), h.clock.now());
+    const { token } = await issueClientAccessToken(h.deps, { clientId: 'feeder', scope: 'notes:read' });
+    const svc = await openWs(`${h.url}/api/svc/feed`, { headers: { authorization: `Bearer ${token}` } });
+    const user = await openWs(`${h.url}/api/svc/feed`, { headers: cookieHeaders(await h.signIn(bob)) });
+    expect([svc.status, user.status]).toEqual([101, 101]);
+    const end = closed(svc.ws);
+    await h.deps.feed.publish({ type: 'client', clientId: 'feeder', at: h.clock.now() });
+    expect(await end).toEqual({ code: 1008, reason: 'credential revoked' });
+    user.ws.send('still here');
+    expect(await nextMessage(user.ws)).toBe('still here');
+    user.ws.close();
+    // Gone from the gateway's live connections before the next test counts them.
+    await until(() => h.gateway.liveConnections() === open);
   });
 
   it('sign-out ends a server-sent event stream; an answer with a length is never registered', async () => {
