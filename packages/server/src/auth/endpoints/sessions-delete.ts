@@ -43,11 +43,11 @@ export function registerSessionsDelete(app: FastifyInstance, { deps }: EndpointC
         // The store is away: the sign-out waits in Redis, scoped to the caller's own sessions
         // (pending-revocations.ts); whether the id exists is known when the store is back.
         if (!canDefer(deps, err)) throw err;
-        await endSessionsLater(deps, { sessionIds: [id], userId: passport.sub }, err);
+        await endSessionsLater(deps, { sessionIds: [id], userId: passport.sub }, err, request);
       }
       // Someone else's session answers exactly like a missing one.
       if (session === null || (session !== undefined && session.userId !== passport.sub)) throw new GatehouseError('not_found', { detail: 'No such session.' });
-      if (session !== undefined) await endSessions(deps, { sessionIds: [id], userId: passport.sub });
+      if (session !== undefined) await endSessions(deps, { sessionIds: [id], userId: passport.sub }, request);
       if (id === passport.sid) clearSessionCookies(reply, deps.config);
       await recordAudit(deps, request, {
         type: 'session.removed',
