@@ -3,7 +3,7 @@ import type { Deps } from '../context.js';
 import { hashSecret } from '../crypto/secrets.js';
 import { generateRefreshToken, isRefreshTokenShape, refreshTokenSuccessor } from '../credentials/token-formats.js';
 import { GatehouseError } from '../errors/index.js';
-import type { SessionRecord, UserRecord } from '../stores/types.js';
+import type { SessionRecord, UserSummary } from '../stores/types.js';
 import { recordAudit } from './audit.js';
 import { authMetricsOf } from './auth-metrics.js';
 import { endSessions, isSessionLive, sessionExpiry } from './sessions.js';
@@ -33,7 +33,8 @@ export async function issueFirstRefreshToken(deps: Deps, session: SessionRecord,
 
 export interface RedeemedRefreshToken {
   session: SessionRecord;
-  user: UserRecord;
+  /** The session's user, without its password hash (a refresh never needs it). */
+  user: UserSummary;
   /** The successor to hand out (the same for every presentation of one token within the grace period). */
   refreshToken: string;
   /** Space-separated scopes of the new access token: the session's, or the narrower requested ones. */
@@ -49,6 +50,8 @@ export interface RedeemedRefreshToken {
  * `clientId` is the client presenting it (null: the first-party client): a token issued to
  * another client is `invalid_grant` before anything else is looked at, so a stranger holding a
  * rotated token cannot even end the session with it.
+ * Store calls: one read (the token with its session and user) and, to rotate, one write
+ * transaction (the slide, the compare-and-swap and the successor together).
  */
 export async function redeemRefreshToken(
   deps: Deps,
@@ -59,14 +62,12 @@ export async function redeemRefreshToken(
 ): Promise<RedeemedRefreshToken> {
   if (!isRefreshTokenShape(token)) throw invalidGrant();
   const hash = hashSecret(token);
-  const record = await deps.stores.refreshTokens.findByHash(hash);
-  if (!record) throw invalidGrant();
+  const found = await deps.stores.refreshTokens.findWithSession(hash);
+  if (!found) throw invalidGrant();
+  const { token: record, session, user } = found;
   if (record.clientId !== clientId) throw invalidGrant('The refresh token was issued to another client.');
   const now = deps.clock.now();
-  const session = await deps.stores.sessions.findById(record.sessionId);
-  if (!session || !isSessionLive(session, now)) throw invalidGrant();
-  const user = await deps.stores.users.findById(session.userId);
-  if (!user) throw invalidGrant();
+  if (!isSessionLive(session, now)) throw invalidGrant();
   if (record.rotatedAt !== null && now - record.rotatedAt > REFRESH_REUSE_GRACE_MS) {
     await theft(deps, user, session, now - record.rotatedAt, request);
   }
@@ -76,19 +77,17 @@ export async function redeemRefreshToken(
 
   const successor = refreshTokenSuccessor(deps.refreshRotationKey, token);
   if (record.rotatedAt === null) {
-    const result = await deps.stores.refreshTokens.rotate(hash, { tokenHash: hashSecret(successor), sessionId: session.id, createdAt: now, rotatedAt: null, clientId: record.clientId }, now);
+    const next = { tokenHash: hashSecret(successor), sessionId: session.id, createdAt: now, rotatedAt: null, clientId: record.clientId };
+    const result = await deps.stores.refreshTokens.rotate(hash, next, now, sessionExpiry(deps, now, session.persistent).expiresAt);
     if (result === 'unknown') throw invalidGrant(); // the session ended meanwhile
-    if (result === 'rotated') {
-      await deps.stores.sessions.touch(session.id, now, sessionExpiry(deps, now, session.persistent).expiresAt);
-      return { session, user, scope, refreshToken: successor, outcome: 'rotated' };
-    }
+    if (result === 'rotated') return { session, user, scope, refreshToken: successor, outcome: 'rotated' };
     // 'already_rotated': a concurrent refresh of the same token won the race just now.
   }
   return { session, user, scope, refreshToken: successor, outcome: 'retry' };
 }
 
 /** A rotated token presented again after the grace period: someone else holds the family. */
-async function theft(deps: Deps, user: UserRecord, session: SessionRecord, rotatedAgoMs: number, request: FastifyRequest | undefined): Promise<never> {
+async function theft(deps: Deps, user: UserSummary, session: SessionRecord, rotatedAgoMs: number, request: FastifyRequest | undefined): Promise<never> {
   authMetricsOf(deps).refreshReuse();
   await endSessions(deps, { sessionIds: [session.id] }, request);
   await recordAudit(deps, request ?? null, {

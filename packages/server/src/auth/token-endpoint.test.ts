@@ -250,6 +250,41 @@ describe('refresh token rotation', () => {
     expect(after.expiresAt).toBe(before.expiresAt + 3600_000);
   });
 
+  it('a refresh is one store read and one write transaction: the token with its session and user, then the rotation with the slide', async () => {
+    const t0 = await passwordGrant('calls-1');
+    const stores = h.deps.stores;
+    const calls: string[] = [];
+    const restore: (() => void)[] = [];
+    // Every method of every store records its calls; the real store still answers.
+    for (const name of Object.keys(stores) as (keyof typeof stores)[]) {
+      const store = stores[name] as unknown as Record<string, unknown>;
+      if (typeof store !== 'object' || store === null) continue;
+      let proto: object | null = store;
+      const methods = new Set<string>();
+      while (proto !== null && proto !== Object.prototype) {
+        // `run`: the SQL stores' private wrapper around each of their calls, not a call of its own.
+        for (const m of Object.getOwnPropertyNames(proto)) if (m !== 'constructor' && m !== 'run' && typeof store[m] === 'function') methods.add(m);
+        proto = Object.getPrototypeOf(proto) as object | null;
+      }
+      for (const m of methods) {
+        const real = store[m] as (...args: unknown[]) => unknown;
+        store[m] = (...args: unknown[]) => {
+          calls.push(`${String(name)}.${m}`);
+          return real.apply(store, args);
+        };
+        restore.push(() => delete store[m]);
+      }
+    }
+    let res: LightMyRequestResponse;
+    try {
+      res = await refresh(t0.refresh_token);
+    } finally {
+      for (const r of restore) r();
+    }
+    expect(res.statusCode).toBe(200);
+    expect(calls).toEqual(['refreshTokens.findWithSession', 'refreshTokens.rotate']);
+  });
+
   it('20 parallel refreshes of one token: all 200 with the same new refresh token, exactly one live family', async () => {
     const t0 = await passwordGrant('race-20');
     const sid = (await verifyAccessToken(h.deps, t0.access_token)).sid;

@@ -252,6 +252,13 @@ export interface RefreshTokenRecord {
   clientId: string | null;
 }
 
+/** A refresh token with its session and the session's user (without its password hash): what a refresh reads. */
+export interface RefreshTokenWithSession {
+  token: RefreshTokenRecord;
+  session: SessionRecord;
+  user: UserSummary;
+}
+
 export interface RefreshTokenStore {
   /**
    * Inserts the first token of a session's family. Returns false (and inserts nothing) when the
@@ -260,12 +267,20 @@ export interface RefreshTokenStore {
   create(record: RefreshTokenRecord): Promise<boolean>;
   findByHash(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /**
-   * Compare-and-swap rotation in one write transaction: when `oldHash` exists and is current
-   * (rotatedAt null), marks it rotated at `now` and inserts `next` -> 'rotated'. When it was
-   * rotated already -> 'already_rotated' (nothing written). When it does not exist (never
-   * issued, or its session ended) -> 'unknown'.
+   * The token with this hash, its session and the session's user, in one read (a join); null
+   * when there is no such token (never issued, or its session ended) or its user is gone.
    */
-  rotate(oldHash: string, next: RefreshTokenRecord, now: number): Promise<'rotated' | 'already_rotated' | 'unknown'>;
+  findWithSession(tokenHash: string): Promise<RefreshTokenWithSession | null>;
+  /**
+   * Compare-and-swap rotation in one write transaction: when `oldHash` exists and is current
+   * (rotatedAt null), marks it rotated at `now` and inserts `next` -> 'rotated'; given
+   * `sessionExpiresAt`, the same transaction slides the token's session (lastSeenAt = `now`,
+   * expiresAt = the earlier of `sessionExpiresAt` and its absolute expiry). When it was
+   * rotated already -> 'already_rotated' (nothing written). When it does not exist (never
+   * issued, or its session ended) -> 'unknown'. Rotations of different tokens never fail
+   * each other (no serialization failures between unrelated rows).
+   */
+  rotate(oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt?: number): Promise<'rotated' | 'already_rotated' | 'unknown'>;
   /** Every token of one session's family (current and rotated), oldest first. */
   listBySession(sessionId: string): Promise<RefreshTokenRecord[]>;
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { issueAccessToken } from '../../credentials/access-token.js';
-import type { SessionRecord, UserRecord } from '../../stores/types.js';
+import type { SessionRecord, UserRecord, UserSummary } from '../../stores/types.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON } from '../oauth.js';
 
@@ -8,9 +8,11 @@ import { OAUTH_JSON } from '../oauth.js';
 export async function answerUserToken(
   reply: FastifyReply,
   ctx: EndpointContext,
-  grant: { user: UserRecord; session: SessionRecord; scope: string; refreshToken: string; clientId?: string | null },
+  grant: { user: UserSummary; session: SessionRecord; scope: string; refreshToken: string; clientId?: string | null },
 ): Promise<FastifyReply> {
-  const at = await issueAccessToken(ctx.deps, grant);
+  // issueAccessToken reads the user's id, username and roles only; its input type still says
+  // UserRecord (credentials/access-token.ts), while a refresh reads the user without its hash.
+  const at = await issueAccessToken(ctx.deps, { ...grant, user: grant.user as UserRecord });
   return reply
     .code(200)
     .header('pragma', 'no-cache')

@@ -28,6 +28,8 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       await expect(stores.keys.list()).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.revocations.since(0)).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.refreshTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.refreshTokens.findWithSession('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.refreshTokens.rotate('x', { tokenHash: 'y', sessionId: 's', createdAt: 0, rotatedAt: null, clientId: null }, 0, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.identities.findBySubject('p', 'x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.apiTokens.getWithUser('x')).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -68,6 +68,19 @@ export function isRetryableTransactionError(err: unknown): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `fn` in a transaction at `isolation`, run again after a serialization failure or deadlock. */
+async function retriedTransaction<T>(db: Kysely<GatehouseDb>, isolation: 'serializable' | 'read committed', fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().setIsolationLevel(isolation).execute(fn);
+    } catch (err) {
+      if (attempt >= WRITE_TX_ATTEMPTS || !isRetryableTransactionError(err)) throw err;
+      // Jittered, growing pause so the racers do not collide again in lockstep.
+      await sleep(Math.random() * 5 * Math.min(attempt, 6));
+    }
+  }
+}
+
 /**
  * PostgreSQL-specific bits of the SQL stores.
  *
@@ -76,7 +89,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * read-then-write the stores do, without the flavor having to know which rows or tables they
  * touch: two sign-ins racing on one device (delete-then-insert on sessions), the first signing
  * key on an empty store (`insertIfNoSigner`: select-then-insert), a refresh token created
- * while its session ends, concurrent rotations of one refresh token. Of conflicting
+ * while its session ends. (Refresh-token rotation, the hottest write, uses rowLockTransaction
+ * instead: its compare-and-swap needs no predicate locks.) Of conflicting
  * transactions PostgreSQL lets one commit and aborts the others with 40001; a rerun then sees
  * the winner's rows, exactly as the loser of SQLite's write lock would. Unlike `LOCK TABLE`,
  * non-conflicting transactions (other users, other devices) do not wait for each other, and
@@ -96,15 +110,18 @@ export const postgresFlavor: SqlFlavor = {
     }
     return own;
   },
-  async writeTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await db.transaction().setIsolationLevel('serializable').execute(fn);
-      } catch (err) {
-        if (attempt >= WRITE_TX_ATTEMPTS || !isRetryableTransactionError(err)) throw err;
-        // Jittered, growing pause so the racers do not collide again in lockstep.
-        await sleep(Math.random() * 5 * Math.min(attempt, 6));
-      }
-    }
+  writeTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T> {
+    return retriedTransaction(db, 'serializable', fn);
+  },
+  /**
+   * READ COMMITTED: each statement sees what committed before it, an UPDATE waits for the row
+   * lock of a concurrent one and then re-checks its WHERE on the row as committed, so a
+   * conditional UPDATE is a compare-and-swap that exactly one of several racers wins. It takes
+   * no predicate locks: SERIALIZABLE's cover a whole B-tree leaf page (every row of a small
+   * table) or, under a sequential scan, the whole table, so rotations of different devices'
+   * refresh tokens failed each other with 40001 (issue 19: 503s after 12 attempts, 16 devices).
+   */
+  rowLockTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T> {
+    return retriedTransaction(db, 'read committed', fn);
   },
 };

@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../errors/index.js';
 import { ManualClock } from '../../util/clock.js';
-import { makeUser } from '../contract/fixtures.test-helpers.js';
+import { DAY, makeSession, makeUser, T0 } from '../contract/fixtures.test-helpers.js';
+import { hashSecret } from '../../crypto/secrets.js';
 import { runStoreContracts } from '../contract/index.test-helpers.js';
 import { guard } from '../sql/flavor.js';
 import { gatehouseMigrations } from '../sql/migrations.js';
@@ -284,6 +285,50 @@ describe.skipIf(!available)('PostgreSQL stores', () => {
         await stores.close();
       }
     });
+  });
+});
+
+describe.skipIf(!available)('PostgreSQL refresh rotation (READ COMMITTED, row locks)', () => {
+  /** Waits until `n` backends of the test database wait for a lock (the rotations queued behind the held row). */
+  async function lockWaiters(n: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const r = await withTestClient((c) => c.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"));
+      if (Number(r.rows[0]!.n) >= n) return;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    throw new Error(`fewer than ${n} backends waiting for a lock`);
+  }
+
+  it('two rotations of one token queued behind its session\'s row lock: one rotated, one already_rotated; the session keeps the winner\'s slide', async () => {
+    const schema = freshSchema();
+    const stores = await open(schema);
+    try {
+      const alice = makeUser();
+      await stores.users.create(alice);
+      const session = makeSession(alice.id);
+      await stores.sessions.createReplacingDevice(session);
+      const old = { tokenHash: hashSecret('old'), sessionId: session.id, createdAt: T0, rotatedAt: null, clientId: null };
+      await stores.refreshTokens.create(old);
+      const next = (i: number) => ({ ...old, tokenHash: hashSecret(`next-${i}`), createdAt: T0 + 1 });
+      const results = await withTestClient(async (c) => {
+        await c.query('begin');
+        await c.query(`select id from "${schema}".sessions where id = $1 for update`, [session.id]);
+        const racing = [0, 1].map((i) => stores.refreshTokens.rotate(old.tokenHash, next(i), T0 + 1, T0 + 31 * DAY + i));
+        try {
+          await lockWaiters(2);
+        } finally {
+          await c.query('rollback');
+        }
+        return Promise.all(racing);
+      });
+      expect([...results].sort()).toEqual(['already_rotated', 'rotated']);
+      const winner = results.indexOf('rotated');
+      expect(await stores.sessions.findById(session.id)).toEqual({ ...session, lastSeenAt: T0 + 1, expiresAt: T0 + 31 * DAY + winner });
+      const family = await stores.refreshTokens.listBySession(session.id);
+      expect(family.filter((t) => t.rotatedAt === null).map((t) => t.tokenHash)).toEqual([next(winner).tokenHash]);
+    } finally {
+      await stores.close();
+    }
   });
 });
 

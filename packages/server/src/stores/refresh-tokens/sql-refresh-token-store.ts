@@ -1,7 +1,9 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
-import { num, numOrNull, type GatehouseDb, type RefreshTokensTable } from '../sql/schema.js';
-import type { RefreshTokenRecord, RefreshTokenStore } from '../types.js';
+import { num, numOrNull, type GatehouseDb, type RefreshTokensTable, type SessionsTable } from '../sql/schema.js';
+import { toSessionRecord } from '../sessions/sql-session-store.js';
+import type { RefreshTokenRecord, RefreshTokenStore, RefreshTokenWithSession } from '../types.js';
+import { toUserSummary, USER_SUMMARY_COLUMNS, type UserSummaryColumns } from '../users/sql-user-store.js';
 
 function toRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
   return {
@@ -13,16 +15,85 @@ function toRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
   };
 }
 
+/** What `findWithSession`'s join adds to a sessions row: the token's own columns, renamed apart. */
+interface TokenColumns {
+  rt_token_hash: string;
+  rt_created_at: number;
+  rt_rotated_at: number | null;
+  rt_client_id: string | null;
+}
+
+/** Rolls a rotation back that lost its compare-and-swap after sliding the session (a racer won). */
+class LostRace {}
+
 /**
- * RefreshTokenStore over kysely. Rotation is a compare-and-swap inside one write transaction
- * (BEGIN IMMEDIATE on SQLite, a row lock with PostgreSQL), so concurrent refreshes of one token
- * leave exactly one current token. Rows go with their session (foreign key, on delete cascade).
+ * The statements of a refresh, compiled once per store: kysely's builder costs ~20 µs a query,
+ * more than SQLite takes to run most of them. Each runs again with its parameters in the order
+ * noted (the order of their placeholders in the SQL text).
+ */
+function compileRefreshQueries(db: Kysely<GatehouseDb>) {
+  return {
+    /** [tokenHash]: the token, its session and the session's user (never the password hash). */
+    withSession: db
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select(['refresh_tokens.token_hash as rt_token_hash', 'refresh_tokens.created_at as rt_created_at', 'refresh_tokens.rotated_at as rt_rotated_at', 'refresh_tokens.client_id as rt_client_id'])
+      .select(USER_SUMMARY_COLUMNS)
+      .where('refresh_tokens.token_hash', '=', '')
+      .compile(),
+    /**
+     * [lastSeenAt, expiresAt, expiresAt, oldHash]: slides the session of a current token (never
+     * past its absolute expiry). First in the transaction, so the session's row is locked
+     * before its tokens', the order in which deleting a session cascades (no deadlock with one).
+     */
+    slide: db
+      .updateTable('sessions')
+      .set({ last_seen_at: 0, expires_at: sql<number>`case when ${0} < absolute_expires_at then ${0} else absolute_expires_at end` })
+      .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', '').where('rotated_at', 'is', null))
+      .compile(),
+    /** [now, oldHash]: the compare-and-swap: only one caller moves rotated_at off null. */
+    cas: db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: 0 })
+      .where('token_hash', '=', '')
+      .where('rotated_at', 'is', null)
+      .returning(['session_id', 'client_id'])
+      .compile(),
+    /** [tokenHash, sessionId, createdAt, clientId]: the successor, current. */
+    insertSuccessor: db
+      .insertInto('refresh_tokens')
+      .values({ token_hash: '', session_id: '', created_at: 0, rotated_at: sql<null>`null`, client_id: '' })
+      .compile(),
+    /** [tokenHash]: whether the token exists at all. */
+    exists: db.selectFrom('refresh_tokens').select('token_hash').where('token_hash', '=', '').compile(),
+  } satisfies Record<string, CompiledQuery>;
+}
+
+/** Runs a compiled query again with new parameters. */
+function bind(query: CompiledQuery, parameters: readonly unknown[]): CompiledQuery {
+  return { ...query, parameters };
+}
+
+/**
+ * RefreshTokenStore over kysely. A refresh is one read (`findWithSession`: token, session and
+ * user in one join) and one write transaction (`rotate`: the session's slide, the
+ * compare-and-swap of the old token and the successor's insert); the queries of both are
+ * compiled once. Rotation runs in the flavor's rowLockTransaction (BEGIN IMMEDIATE on SQLite,
+ * READ COMMITTED with row locks on PostgreSQL), so concurrent refreshes of one token leave
+ * exactly one current token and refreshes of different tokens never fail each other. Rows go
+ * with their session (foreign key, on delete cascade).
  */
 export class SqlRefreshTokenStore implements RefreshTokenStore {
+  private readonly q: ReturnType<typeof compileRefreshQueries>;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
-  ) {}
+  ) {
+    this.q = compileRefreshQueries(db);
+  }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     return guard(this.flavor, 'refresh tokens', op);
@@ -49,29 +120,48 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
-  rotate(oldHash: string, next: RefreshTokenRecord, now: number): Promise<'rotated' | 'already_rotated' | 'unknown'> {
-    return this.run(() =>
-      this.flavor.writeTransaction(this.db, async (trx) => {
-        // The conditional update is the compare-and-swap: only one caller can move rotated_at off null.
-        const updated = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now })
-          .where('token_hash', '=', oldHash)
-          .where('rotated_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) {
-          const row = await trx.selectFrom('refresh_tokens').select('token_hash').where('token_hash', '=', oldHash).executeTakeFirst();
-          return row ? 'already_rotated' : 'unknown';
-        }
-        // The successor keeps the session and the client of the token it replaces.
-        const old = await trx.selectFrom('refresh_tokens').select(['session_id', 'client_id']).where('token_hash', '=', oldHash).executeTakeFirstOrThrow();
-        await trx
-          .insertInto('refresh_tokens')
-          .values({ token_hash: next.tokenHash, session_id: old.session_id, created_at: next.createdAt, rotated_at: null, client_id: old.client_id ?? null })
-          .execute();
-        return 'rotated';
-      }),
-    );
+  findWithSession(tokenHash: string): Promise<RefreshTokenWithSession | null> {
+    return this.run(async () => {
+      const { rows } = await this.db.executeQuery<Selectable<SessionsTable> & TokenColumns & UserSummaryColumns>(bind(this.q.withSession, [tokenHash]));
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        token: { tokenHash: row.rt_token_hash, sessionId: row.id, createdAt: num(row.rt_created_at), rotatedAt: numOrNull(row.rt_rotated_at), clientId: row.rt_client_id ?? null },
+        session: toSessionRecord(row),
+        user: toUserSummary(row),
+      };
+    });
+  }
+
+  rotate(oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt?: number): Promise<'rotated' | 'already_rotated' | 'unknown'> {
+    const q = this.q;
+    return this.run(async () => {
+      try {
+        return await this.flavor.rowLockTransaction(this.db, async (trx) => {
+          const notRotated = async (): Promise<'already_rotated' | 'unknown'> =>
+            (await trx.executeQuery(bind(q.exists, [oldHash]))).rows.length > 0 ? 'already_rotated' : 'unknown';
+          if (sessionExpiresAt !== undefined) {
+            const slid = await trx.executeQuery(bind(q.slide, [now, sessionExpiresAt, sessionExpiresAt, oldHash]));
+            // No current token with this hash: nothing to rotate, nothing written.
+            if (Number(slid.numAffectedRows ?? 0) === 0) return notRotated();
+          }
+          const swapped = await trx.executeQuery<{ session_id: string; client_id: string | null }>(bind(q.cas, [now, oldHash]));
+          const old = swapped.rows[0];
+          if (!old) {
+            // A racer rotated it between the slide and here (PostgreSQL only: SQLite's write
+            // lock serializes them): undo the slide, as if this call had come second.
+            if (sessionExpiresAt !== undefined) throw new LostRace();
+            return notRotated();
+          }
+          // The successor keeps the session and the client of the token it replaces.
+          await trx.executeQuery(bind(q.insertSuccessor, [next.tokenHash, old.session_id, next.createdAt, old.client_id ?? null]));
+          return 'rotated';
+        });
+      } catch (err) {
+        if (err instanceof LostRace) return 'already_rotated';
+        throw err;
+      }
+    });
   }
 
   listBySession(sessionId: string): Promise<RefreshTokenRecord[]> {

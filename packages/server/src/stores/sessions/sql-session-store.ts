@@ -4,7 +4,8 @@ import { num, type GatehouseDb, type SessionsTable } from '../sql/schema.js';
 import type { SessionRecord, SessionStore, UserSummary } from '../types.js';
 import { compileWithUser, toUserSummary, type UserSummaryColumns } from '../users/sql-user-store.js';
 
-function toRecord(row: Selectable<SessionsTable>): SessionRecord {
+/** A sessions row as a SessionRecord (also read by the refresh-token store's join). */
+export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
     id: row.id,
     tokenHash: row.token_hash,
@@ -71,7 +72,7 @@ export class SqlSessionStore implements SessionStore {
   findByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
     return this.run(async () => {
       const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-      return row ? toRecord(row) : null;
+      return row ? toSessionRecord(row) : null;
     });
   }
 
@@ -79,21 +80,21 @@ export class SqlSessionStore implements SessionStore {
     return this.run(async () => {
       const { rows } = await this.db.executeQuery<Selectable<SessionsTable> & UserSummaryColumns>({ ...this.withUser, parameters: [tokenHash] });
       const row = rows[0];
-      return row ? { session: toRecord(row), user: toUserSummary(row) } : null;
+      return row ? { session: toSessionRecord(row), user: toUserSummary(row) } : null;
     });
   }
 
   findById(id: string): Promise<SessionRecord | null> {
     return this.run(async () => {
       const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-      return row ? toRecord(row) : null;
+      return row ? toSessionRecord(row) : null;
     });
   }
 
   listByUser(userId: string): Promise<SessionRecord[]> {
     return this.run(async () => {
       const rows = await this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
-      return rows.map(toRecord);
+      return rows.map(toSessionRecord);
     });
   }
 
@@ -133,7 +134,7 @@ export class SqlSessionStore implements SessionStore {
       // predecessor's client, so every token of a family names the same one), with their rows.
       const ofClient = this.db.selectFrom('refresh_tokens').select('session_id').where('client_id', '=', clientId);
       const rows = await this.db.deleteFrom('sessions').where('id', 'in', ofClient).returningAll().execute();
-      return rows.map(toRecord);
+      return rows.map(toSessionRecord);
     });
   }
 

@@ -21,6 +21,15 @@ export interface SqlFlavor {
    * read-then-write inside it cannot interleave with another process's write.
    */
   writeTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a write transaction whose statements make their read-then-writes race-safe
+   * themselves: a conditional UPDATE as the compare-and-swap, the row locks that UPDATEs take,
+   * rows locked in one order (a session before its refresh tokens, the order in which deleting a
+   * session cascades). SQLite: BEGIN IMMEDIATE, as writeTransaction. PostgreSQL: READ COMMITTED,
+   * which takes no predicate locks, so transactions on unrelated rows never fail each other;
+   * deadlocks are retried. Throwing from `fn` rolls the transaction back.
+   */
+  rowLockTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T>;
 }
 
 /**

@@ -26,6 +26,10 @@ export const sqliteFlavor: SqlFlavor = {
   },
   // BEGIN IMMEDIATE takes the write lock up front (waiting busy_timeout), where a plain BEGIN
   // could fail with SQLITE_BUSY_SNAPSHOT when upgrading a read to a write.
+  // The write lock serializes every writer, so a compare-and-swap needs nothing more.
+  rowLockTransaction(db, fn) {
+    return sqliteFlavor.writeTransaction(db, fn);
+  },
   writeTransaction(db, fn) {
     return db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);

@@ -14,7 +14,7 @@ function parseRoles(text: string): string[] {
 }
 
 /** The user columns `getWithUser` selects next to a session or token (never the password hash). */
-const USER_SUMMARY_COLUMNS = [
+export const USER_SUMMARY_COLUMNS = [
   'users.username as user_username',
   'users.username_canonical as user_username_canonical',
   'users.roles as user_roles',
