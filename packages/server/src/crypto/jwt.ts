@@ -9,7 +9,7 @@ import type { ActiveSigningKey, Keyring } from './keyring-types.js';
  * The one JWT module of the server: every token is signed and verified here, so the library
  * choice stays in this file. Only EdDSA with our own keys, looked up by `kid`. Keys are imported
  * and published with jose (crypto/keyring.ts); signing is node:crypto's Ed25519 on the key's
- * KeyObject, producing exactly the compact JWS jose's SignJWT makes (jwt.test.ts holds them equal).
+ * KeyObject, producing exactly the compact JWS jose's SignJWT makes (jwt-sign-parity.test.ts holds them equal).
  */
 
 export type { JWTPayload };
