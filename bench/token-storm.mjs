@@ -45,7 +45,7 @@
 // The Gatehouse processes log at --log-level (default error, as the other benches; `info`, the
 // server's default, adds a log line per grant, written to a pipe this process reads).
 // `--cpu-prof DIR` runs the Gatehouse processes under node --cpu-prof (profiles written to DIR on
-// exit) and prints the top self and inclusive functions of the refresh window.
+// exit) and prints the top self and inclusive functions of the refresh window (the client window when only that runs).
 // Needs `npm run build`.
 //   node bench/token-storm.mjs [--backend sqlite|postgres|both] [--phase refresh|client|signin|signout|cookie-beside-refresh|memory|all]
 //     [--duration 10] [--concurrency 16] [--signin-concurrency 4] [--users 16] [--devices 64] [--sessions 10000,100000]
@@ -447,7 +447,7 @@ async function hashingOnly(seconds, threads) {
   return { rate: n / ((performance.now() - t0) / 1000), params: ARGON2ID_OPTIONS };
 }
 
-/** The measured refresh window (epoch ms) and its ops, for --cpu-prof. */
+/** The measured refresh window (or the client one when refresh is not run; epoch ms), its ops and their name, for --cpu-prof. */
 let profileWindow = null;
 
 /**
@@ -513,12 +513,12 @@ function summariseProfile(file, win, stoppedAt) {
     areas.set(a, (areas.get(a) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   }
   const per = (us) => (us / win.ops).toFixed(1).padStart(7);
-  console.log(`\n  profile ${relative(process.cwd(), file)}: ${per(total).trim()} µs of main-thread CPU (not idle) per refresh in the window (${win.ops} refreshes)`);
-  console.log('  self time by area, µs per refresh:');
+  console.log(`\n  profile ${relative(process.cwd(), file)}: ${per(total).trim()} µs of main-thread CPU (not idle) per ${win.what} in the window (${win.ops} ops)`);
+  console.log(`  self time by area, µs per ${win.what}:`);
   for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${per(v)}  ${k}`);
-  console.log('  top self time, µs per refresh:');
+  console.log(`  top self time, µs per ${win.what}:`);
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${per(v)}  ${k}`);
-  console.log('  top inclusive time, µs per refresh:');
+  console.log(`  top inclusive time, µs per ${win.what}:`);
   for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, TOP * 2)) console.log(`  ${per(v)}  ${k}`);
 }
 
@@ -545,7 +545,7 @@ async function runBackend(backend) {
         const from = Date.now();
         const full = await window(t, `refresh, ${CONCURRENCY} in flight`, refreshWorkers(t, devices, CONCURRENCY), DURATION);
         results.refresh = full;
-        profileWindow = { from, to: Date.now(), ops: full.ops };
+        profileWindow = { from, to: Date.now(), ops: full.ops, what: 'refresh' };
         if (full.rate > 0) {
           const half = full.rate / 2;
           const r = await window(t, `refresh at half that rate (${f1(half)}/s, paced)`, refreshWorkers(t, devices, CONCURRENCY), Math.max(2, DURATION / 2), { pace: (CONCURRENCY * 1000) / half, writes: false });
@@ -555,7 +555,10 @@ async function runBackend(backend) {
         const auth = { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${t.secret}`).toString('base64')}` };
         const w = () => Array.from({ length: CONCURRENCY }, () => () => token(t, { grant_type: 'client_credentials' }, auth));
         await window(t, 'client_credentials warm-up', w(), Math.min(2, DURATION), { writes: false });
+        const from = Date.now();
         results.client = await window(t, `client_credentials, ${CONCURRENCY} in flight`, w(), DURATION);
+        // --cpu-prof summarises the refresh window when there is one, else this one.
+        if (!phases.includes('refresh')) profileWindow = { from, to: Date.now(), ops: results.client.ops, what: 'client grant' };
       } else if (phase === 'signin') {
         const threads = Math.max(1, Math.min(4, availableParallelism() - 1)); // password.maxConcurrentHashes' default
         // Hashing alone just before and just after the sign-ins (this box drifts): their mean is the scale.

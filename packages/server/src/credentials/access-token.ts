@@ -73,7 +73,7 @@ async function signAccessJwt<C extends AccessTokenClaims | ClientAccessTokenClai
   const iat = Math.floor(deps.clock.now() / 1000);
   const jti = randomId();
   const claims = { iss, aud: iss, ...body, jti, iat, exp: iat + expiresIn };
-  const token = await signJwt(claims, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
+  const token = signJwt(claims, { typ: ACCESS_TOKEN_TYP, key: deps.keyring.signingKey() });
   return { token, expiresIn, jti };
 }
 

@@ -51,7 +51,7 @@ export function passportClaims(issuer: string, subject: PassportSubject, aud: st
   return claims;
 }
 
-/** Signs passport claims with the current signing key. */
-export function signPassport(claims: PassportClaims, key: ActiveSigningKey): Promise<string> {
+/** Signs passport claims with the current signing key (synchronous underneath; a failure is a rejection, as before). */
+export async function signPassport(claims: PassportClaims, key: ActiveSigningKey): Promise<string> {
   return signJwt({ ...claims }, { typ: PASSPORT_TYP, key });
 }

@@ -5,7 +5,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type Crypt
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../errors/index.js';
 import { ManualClock } from '../util/clock.js';
-import { signJwt, verifyJwt, type VerifyJwtOptions } from './jwt.js';
+import { activeSigningKey, signJwt, verifyJwt, type VerifyJwtOptions } from './jwt.js';
 import type { ActiveSigningKey } from './keyring-types.js';
 
 const TYP = 'at+jwt';
@@ -25,7 +25,7 @@ let opts: VerifyJwtOptions;
 async function newKey(): Promise<ActiveSigningKey & { publicJwk: JWK; publicKey: CryptoKey }> {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const publicJwk = await exportJWK(publicKey);
-  return { kid: await calculateJwkThumbprint(publicJwk), alg: 'EdDSA', privateKey, publicKey, publicJwk };
+  return { ...activeSigningKey(await calculateJwkThumbprint(publicJwk), privateKey), publicKey, publicJwk };
 }
 
 function claims(over: JWTPayload = {}): JWTPayload {
@@ -55,7 +55,7 @@ async function rejects(token: string, o: Partial<VerifyJwtOptions> = {}): Promis
 
 beforeAll(async () => {
   const k = await newKey();
-  ours = { kid: k.kid, alg: 'EdDSA', privateKey: k.privateKey };
+  ours = activeSigningKey(k.kid, k.privateKey);
   ourJwk = k.publicJwk;
   keys.set(k.kid, k.publicKey);
   attacker = await newKey();

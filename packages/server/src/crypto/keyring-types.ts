@@ -1,9 +1,14 @@
+import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWK } from 'jose';
 
+/** A key that may sign now. Made by `activeSigningKey` (crypto/jwt.ts), which checks it is Ed25519. */
 export interface ActiveSigningKey {
   kid: string;
   alg: 'EdDSA';
+  /** The key as jose imported it (JWKS, tests that sign with jose). */
   privateKey: CryptoKey;
+  /** The same key as node:crypto holds it: `signJwt` signs with it synchronously (Ed25519, `sign(null, …)`). */
+  keyObject: KeyObject;
 }
 
 /**

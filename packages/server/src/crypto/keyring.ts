@@ -2,6 +2,7 @@ import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, exportJWK, gene
 import { StoreUnavailableError } from '../errors/index.js';
 import type { KeyRecord, KeyStore } from '../stores/types.js';
 import type { Clock } from '../util/clock.js';
+import { activeSigningKey } from './jwt.js';
 import type { ActiveSigningKey, Keyring } from './keyring-types.js';
 
 const ALG = 'EdDSA';
@@ -69,7 +70,7 @@ async function loadKey(record: KeyRecord, masterKey: Uint8Array, now: number): P
     }
     const priv = JSON.parse(decoder.decode(plaintext)) as JWK;
     if (headerKid !== record.kid || priv.x !== jwk.x) throw new Error(`signing key ${record.kid} does not match its stored public key`);
-    signing = { kid: record.kid, alg: ALG, privateKey: (await importJWK(priv, ALG)) as CryptoKey };
+    signing = activeSigningKey(record.kid, (await importJWK(priv, ALG)) as CryptoKey);
   }
   return { record, publicKey, signing, publicJwk };
 }
