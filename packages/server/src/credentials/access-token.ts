@@ -37,7 +37,8 @@ export interface AccessTokenClaims {
 }
 
 export interface IssueAccessTokenInput {
-  user: UserRecord;
+  /** Only what the token names (a refresh reads the user without the password hash). */
+  user: Pick<UserRecord, 'id' | 'username' | 'roles'>;
   session: SessionRecord;
   scope: string;
   /** The registered client the session was granted to (device flow); omitted or null: the first-party client. */

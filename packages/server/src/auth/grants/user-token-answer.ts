@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { issueAccessToken } from '../../credentials/access-token.js';
-import type { SessionRecord, UserRecord, UserSummary } from '../../stores/types.js';
+import type { SessionRecord, UserSummary } from '../../stores/types.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { OAUTH_JSON } from '../oauth.js';
 
@@ -10,9 +10,7 @@ export async function answerUserToken(
   ctx: EndpointContext,
   grant: { user: UserSummary; session: SessionRecord; scope: string; refreshToken: string; clientId?: string | null },
 ): Promise<FastifyReply> {
-  // issueAccessToken reads the user's id, username and roles only; its input type still says
-  // UserRecord (credentials/access-token.ts), while a refresh reads the user without its hash.
-  const at = await issueAccessToken(ctx.deps, { ...grant, user: grant.user as UserRecord });
+  const at = await issueAccessToken(ctx.deps, grant);
   return reply
     .code(200)
     .header('pragma', 'no-cache')
