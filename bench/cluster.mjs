@@ -225,6 +225,21 @@ export function quantiles(samples) {
  * exact, not tick-sampled): its main thread (the event loop: gateway and auth service in one
  * process) and all threads (adds the argon2id hashing threads and V8's helpers). null elsewhere.
  */
+/** `pid` and its children (a cluster's workers), from /proc. */
+export function processFamily(pid) {
+  const out = [pid];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
 export function threadCpuNs(pid) {
   if (!existsSync(`/proc/${pid}/task`)) return null;
   let main = 0;

@@ -64,6 +64,7 @@ import {
   cleanup,
   masterKey,
   PASSWORD,
+  processFamily,
   PrivateRedis,
   privateDatabase,
   quantiles,
@@ -131,20 +132,6 @@ const ms = (x) => x.toFixed(2);
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
-/** PIDs of `pid` and its children (a cluster's workers), from /proc. */
-function family(pid) {
-  const out = [pid];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
 const cpuNs = (pids) => pids.reduce((a, p) => a + (threadCpuNs(p)?.all ?? 0), 0);
 
 function status(pid) {
@@ -226,7 +213,7 @@ async function startTarget(backend, { cacheMax, profile } = {}) {
     };
   }
   t.pool = new Pool(t.base, { connections: Math.max(CONCURRENCY, SIGNIN_CONCURRENCY) * 2, pipelining: 1 });
-  t.pids = () => t.processes.flatMap((p) => family(p.proc.pid));
+  t.pids = () => t.processes.flatMap((p) => processFamily(p.proc.pid));
   return t;
 }
 

@@ -15,11 +15,11 @@
 // A loader (internal): node bench/workers.mjs --as-loader <url> <cookie> <connections> <warmup s> <duration s>
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cleanup, signIn, signUp, startChild, startRole, tempDir, writeConfig } from './cluster.mjs';
+import { cleanup, processFamily, signIn, signUp, startChild, startRole, tempDir, writeConfig } from './cluster.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -79,21 +79,6 @@ function cpuMicros(pid) {
   }
 }
 
-/** `pid` and its children (the cluster's workers), from /proc. */
-function family(pid) {
-  const out = [pid];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
 
 const sum = (pids) => pids.reduce((a, p) => a + cpuMicros(p), 0);
 
@@ -163,7 +148,7 @@ try {
   const rows = [];
   for (const n of WORKERS) {
     const gh = await startRole('start', { GATEHOUSE_CONFIG: config, GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_WORKERS: String(n) });
-    const pids = family(gh.proc.pid);
+    const pids = processFamily(gh.proc.pid);
     if (pids.length !== (n > 1 ? n + 1 : 1)) throw new Error(`expected ${n > 1 ? n + 1 : 1} Gatehouse processes, found ${pids.length}`);
     await signUp(gh.url, `bench${n}`);
     const { cookie } = await signIn(gh.url, `bench${n}`);
