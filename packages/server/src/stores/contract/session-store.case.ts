@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../crypto/secrets.js';
 import type { Stores, UserRecord } from '../types.js';
-import { DAY, makeSession, type MakeStores, type StoreContractOptions, storesWithTwoUsers, T0 } from './fixtures.test-helpers.js';
+import { DAY, makeSession, makeUser, type MakeStores, type StoreContractOptions, storesWithTwoUsers, T0 } from './fixtures.test-helpers.js';
 
 /** The SessionStore contract, run by every backend's test file. */
 export function runSessionStoreContract(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
@@ -71,6 +71,32 @@ export function runSessionStoreContract(name: string, makeStores: MakeStores, op
       expect(left).toHaveLength(1);
       // Every session but the survivor was reported as replaced exactly once.
       expect(results.flatMap((r) => r.replaced)).toHaveLength(9);
+    });
+
+    it('16 users signing in on their own devices at once, 20 times each: none fails, one session per device', async () => {
+      // Different users never conflict (PostgreSQL: no predicate locks across users' rows).
+      const users = await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const u = makeUser();
+          await stores.users.create(u);
+          return u;
+        }),
+      );
+      const failures: unknown[] = [];
+      await Promise.all(
+        users.map(async (u) => {
+          for (let round = 1; round <= 20; round++) {
+            try {
+              const { replaced } = await stores.sessions.createReplacingDevice(makeSession(u.id, { deviceId: 'tv' }));
+              if (replaced.length !== (round === 1 ? 0 : 1)) failures.push(`${replaced.length} replaced at round ${round}`);
+            } catch (err) {
+              failures.push(err);
+            }
+          }
+        }),
+      );
+      expect(failures).toEqual([]);
+      for (const u of users) expect(await stores.sessions.listByUser(u.id)).toHaveLength(1);
     });
 
     it('refuses a second session with the same token hash', async () => {

@@ -124,4 +124,7 @@ export const postgresFlavor: SqlFlavor = {
   rowLockTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T> {
     return retriedTransaction(db, 'read committed', fn);
   },
+  async lockUser(trx: Kysely<GatehouseDb>, userId: string): Promise<void> {
+    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+  },
 };

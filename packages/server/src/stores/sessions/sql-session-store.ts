@@ -38,9 +38,17 @@ export class SqlSessionStore implements SessionStore {
     return guard(this.flavor, 'sessions', op);
   }
 
+  /**
+   * One session per device: the device's earlier sessions are deleted and the new one inserted in
+   * one transaction, under the user's row lock (`flavor.lockUser`), so sign-ins racing on one
+   * device leave one session, while other users' sign-ins never wait for or fail each other
+   * (SERIALIZABLE's predicate locks on the sessions index made them fail each other with 40001
+   * on PostgreSQL, past the retries: 503s under parallel sign-ins, issue 19).
+   */
   createReplacingDevice(s: SessionRecord): Promise<{ replaced: string[] }> {
     return this.run(() =>
-      this.flavor.writeTransaction(this.db, async (trx) => {
+      this.flavor.rowLockTransaction(this.db, async (trx) => {
+        await this.flavor.lockUser(trx, s.userId);
         const old = await trx
           .deleteFrom('sessions')
           .where('user_id', '=', s.userId)

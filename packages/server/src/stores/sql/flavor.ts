@@ -30,6 +30,13 @@ export interface SqlFlavor {
    * deadlocks are retried. Throwing from `fn` rolls the transaction back.
    */
   rowLockTransaction<T>(db: Kysely<GatehouseDb>, fn: (trx: Kysely<GatehouseDb>) => Promise<T>): Promise<T>;
+  /**
+   * Inside a rowLockTransaction: locks the user's row until the transaction ends, so the
+   * transactions that change one user's rows (a sign-in replacing a device's session) run one
+   * after the other while other users' run beside them. PostgreSQL: `SELECT … FOR UPDATE`.
+   * SQLite: nothing to do (BEGIN IMMEDIATE already serializes every writer).
+   */
+  lockUser(trx: Kysely<GatehouseDb>, userId: string): Promise<void>;
 }
 
 /**

@@ -30,6 +30,7 @@ export const sqliteFlavor: SqlFlavor = {
   rowLockTransaction(db, fn) {
     return sqliteFlavor.writeTransaction(db, fn);
   },
+  lockUser: () => Promise.resolve(),
   writeTransaction(db, fn) {
     return db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
