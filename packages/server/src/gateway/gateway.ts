@@ -24,7 +24,7 @@ import { csrfOrigins } from './pipeline/csrf/csrf.js';
 import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Pipeline } from './pipeline/pipeline.js';
-import { Proxy, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { Proxy, type InProcessService, type ProxyObserver } from './pipeline/proxy/proxy.js';
 import { UpgradeProxy } from './pipeline/proxy/upgrade.js';
 import { Refusals } from './pipeline/respond/refusals.js';
 import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
@@ -35,6 +35,11 @@ import { RouteTable, compileRoute, routingPath, type CompiledRoute } from './rou
 export interface GatewayOptions {
   /** Base URL of the internal auth service. */
   authUrl: string;
+  /**
+   * The auth service's request handler when it runs in this process (`gatehouse start`): /auth
+   * requests are handed to it without the loopback hop (pipeline/proxy/proxy.ts InProcessService).
+   */
+  authInProcess?: InProcessService;
   /** Routes of the config file and the demo services (the /auth routes are added here). */
   routes: RouteConfig[];
   /** Folder of the web pages (default: `@gatehouse/web`'s publicDir); tests pass placeholders. */
@@ -150,6 +155,7 @@ class GatewayImpl implements ProxyObserver {
     // After the authenticators: the credential caches hear of an event before the live check runs.
     this.live = new LiveConnections(deps, this.authenticators.chain, this.revocations);
     this.proxy.live = this.live;
+    this.proxy.authInProcess = opts.authInProcess;
     this.draining = opts.draining ?? (() => false);
     const upgrader = new UpgradeProxy({
       logger: deps.logger,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { buildAuthService } from '../auth/auth-service.js';
 import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
+import type { InProcessService } from '../gateway/pipeline/proxy/proxy.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { ConnectionGuard } from './connections.js';
@@ -13,7 +14,7 @@ import { Cleanups, shareIssuer, startBackground, urlHost } from './role-support.
  * gracefully: no new connections, requests in flight finish (their answers say
  * `Connection: close`) for up to `shutdown.drainTimeoutMs`, then Fastify closes.
  */
-export async function listenAuthService(deps: Deps, where: { port: number; host: string }): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenAuthService(deps: Deps, where: { port: number; host: string }): Promise<{ url: string; routing: InProcessService; close(): Promise<void> }> {
   const app = await buildAuthService(deps);
   // Before Fastify's own listener; Fastify would answer requests that come while it closes with 503.
   const guard = new ConnectionGuard(app.server);
@@ -33,6 +34,9 @@ export async function listenAuthService(deps: Deps, where: { port: number; host:
   const port = typeof addr === 'object' && addr !== null ? addr.port : where.port;
   return {
     url: `http://${urlHost(where.host)}:${port}`,
+    // Fastify's request handler, for a gateway in this process (gatehouse start): requests
+    // handed to it directly are the public server's, drained by its guard before this one closes.
+    routing: (req, res) => app.routing(req, res),
     close: async () => {
       await guard.drain(deps.config.shutdown.drainTimeoutMs);
       await app.close();

@@ -14,8 +14,9 @@ export type StartAllOptions = GatewayRoleOptions;
 
 /**
  * `gatehouse start`: every part as its own HTTP server on loopback in this process, so even the
- * embedded default crosses a real HTTP hop between gateway and services. Only the gateway
- * port is public. With `databaseUrl` / `redisUrl` it is the scale-out single box: the same
+ * embedded default crosses a real HTTP hop between gateway and services — except the auth
+ * service, whose handler the gateway calls directly with the request (no loopback hop for a
+ * token grant; its loopback listener stays for probes). Only the gateway port is public. With `databaseUrl` / `redisUrl` it is the scale-out single box: the same
  * roles as `gatehouse auth` + `gatehouse gateway`, sharing one set of store connections.
  */
 export async function startAll(options: StartAllOptions): Promise<RunningGatehouse> {
@@ -34,7 +35,7 @@ export async function startAll(options: StartAllOptions): Promise<RunningGatehou
     const deps = opened.deps;
     const auth = await listenAuthService(deps, { port: 0, host: '127.0.0.1' });
     cleanups.push(() => auth.close());
-    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
+    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, authInProcess: auth.routing, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
     startBackground(deps, cleanups, options.keyReloadMs);
     // The public server drains first (its requests to the auth service included), then the rest closes.
     const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);

@@ -1,3 +1,4 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { isHttps } from '../../../config/issuer.js';
@@ -213,6 +214,63 @@ class ProxyCall implements Dispatcher.DispatchHandler, ResponseDropListener, Liv
 }
 
 /**
+ * A service that runs in the gateway's own process and takes Node's request and response as
+ * they are (`gatehouse start`'s auth service: its Fastify `routing`). The request reaches it with
+ * the headers the upstream would get and the answer passes the same relay rules, but with no
+ * loopback hop: no request written and parsed again, no answer copied through a second socket
+ * (bench/token-storm.mjs: most of what a refresh grant cost beyond the store and the signature).
+ */
+export type InProcessService = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The relay side of one in-process answer: its headers pass the respond stage's rules as a proxied answer's do. */
+class InProcessAnswer implements ResponseDropListener {
+  constructor(
+    private readonly ex: Exchange,
+    private readonly proxy: Proxy,
+    private readonly writeHead: ServerResponse['writeHead'],
+    /** Headers the gateway itself set on the response before the call (HSTS, CORS): not the service's. */
+    private readonly own: readonly string[],
+  ) {}
+
+  headerDropped(kind: DroppedResponseHeader, name: string): void {
+    this.proxy.observer.upstreamHeaderDropped(this.ex, kind, name);
+  }
+
+  /** What the service's `writeHead(status, [message], [headers])` becomes (Node's implicit head included). */
+  head(res: ServerResponse, statusCode: number, headers: OutgoingHttpHeaders | undefined): ServerResponse {
+    const proxy = this.proxy;
+    const ex = this.ex;
+    const given: Record<string, string | string[] | undefined> = {};
+    // Headers the service set with setHeader, then those given here (which win, as in Node); the
+    // gateway's own stay on the response, where Node merges them under these as it does for a
+    // proxied answer.
+    for (const name of res.getHeaderNames()) {
+      if (this.own.includes(name)) continue;
+      given[name] = headerValue(res.getHeader(name));
+      res.removeHeader(name);
+    }
+    if (headers !== undefined) for (const name in headers) given[name.toLowerCase()] = headerValue(headers[name]);
+    if (statusCode >= 200) proxy.observer.upstreamAnswered(ex, statusCode, (performance.now() - ex.startedAt) / 1000);
+    if (statusCode >= 200 && statusCode < 300) {
+      const revoked = given[REVOKED_HEADER];
+      if (typeof revoked === 'string') proxy.observer.authRevoked?.(ex, revoked);
+    }
+    const out = relayedResponseHeaders(given, proxy.identityRules, true, this);
+    if (proxy.hsts) setHeader(out, 'strict-transport-security', HSTS);
+    if (proxy.corsEnabled) {
+      const i = indexOfHeader(out, 'vary');
+      const vary = i < 0 ? '*' : out[i + 1]!;
+      if (vary !== '*') out[i + 1] = `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
+    }
+    return this.writeHead.call(res, statusCode, out);
+  }
+}
+
+function headerValue(v: number | string | readonly string[] | undefined): string | string[] | undefined {
+  return v === undefined ? undefined : typeof v === 'number' ? String(v) : typeof v === 'string' ? v : [...v];
+}
+
+/**
  * The auth service not reachable (stopped, restarting, its host gone): DESIGN §4 says sign-in
  * and sign-up answer 503 `unavailable` then, like any store a decision needs, not 502.
  */
@@ -242,6 +300,8 @@ export class Proxy {
   readonly corsEnabled: boolean;
   /** Where streaming answers register for live revocation (set by the gateway). */
   live: LiveConnections | undefined = undefined;
+  /** The auth service when it runs in this process (`gatehouse start`); undefined: over HTTP like any upstream. */
+  authInProcess: InProcessService | undefined = undefined;
 
   constructor(
     private readonly config: GatehouseConfig,
@@ -279,6 +339,10 @@ export class Proxy {
    */
   forward(ex: Exchange, hasBody: boolean): void {
     const route = ex.route;
+    if (route.authService && this.authInProcess !== undefined) {
+      this.forwardInProcess(ex, this.authInProcess);
+      return;
+    }
     const call = new ProxyCall(ex, this);
     if (hasBody && !ex.chunked) {
       const length = Number(ex.contentLength);
@@ -299,6 +363,32 @@ export class Proxy {
       } else body = ex.req;
     }
     this.dispatch(ex, call, body);
+  }
+
+  /**
+   * Hands the request to a service in this process: the request's headers become the upstream's
+   * (strip's list, with Transfer-Encoding back for a chunked body, which the service reads from
+   * the stream under its own body limit), its URL the upstream path, and the response's head
+   * passes the relay rules (InProcessAnswer). The service answers on the client's own response.
+   */
+  private forwardInProcess(ex: Exchange, service: InProcessService): void {
+    const { req, res, route } = ex;
+    const list = ex.headers;
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      const had = headers[name];
+      headers[name] = had === undefined ? list[i + 1]! : `${had}, ${list[i + 1]!}`;
+    }
+    if (ex.chunked) headers['transfer-encoding'] = 'chunked';
+    req.headers = headers;
+    req.url = route.basePath === '' ? ex.target : route.basePath + ex.target;
+    const answer = new InProcessAnswer(ex, this, res.writeHead, res.getHeaderNames());
+    res.writeHead = function (this: ServerResponse, statusCode: number, message?: unknown, headers?: unknown): ServerResponse {
+      return answer.head(this, statusCode, (typeof message === 'string' ? headers : message) as OutgoingHttpHeaders | undefined);
+    } as ServerResponse['writeHead'];
+    ex.startedAt = performance.now();
+    service(req, res);
   }
 
   /** Reads a Content-Length body (Node's parser holds it to that length) whole, then dispatches. */
