@@ -367,9 +367,9 @@ export class Proxy {
 
   /**
    * Hands the request to a service in this process: the request's headers become the upstream's
-   * (strip's list, with Transfer-Encoding back for a chunked body, which the service reads from
-   * the stream under its own body limit), its URL the upstream path, and the response's head
-   * passes the relay rules (InProcessAnswer). The service answers on the client's own response.
+   * (strip's list; a chunked body is read from the stream by the service's content parser under
+   * its own body limit, as when it came over HTTP), its URL the upstream path, and the response's
+   * head passes the relay rules (InProcessAnswer). The service answers on the client's own response.
    */
   private forwardInProcess(ex: Exchange, service: InProcessService): void {
     const { req, res, route } = ex;
@@ -380,7 +380,6 @@ export class Proxy {
       const had = headers[name];
       headers[name] = had === undefined ? list[i + 1]! : `${had}, ${list[i + 1]!}`;
     }
-    if (ex.chunked) headers['transfer-encoding'] = 'chunked';
     req.headers = headers;
     req.url = route.basePath === '' ? ex.target : route.basePath + ex.target;
     const answer = new InProcessAnswer(ex, this, res.writeHead, res.getHeaderNames());
