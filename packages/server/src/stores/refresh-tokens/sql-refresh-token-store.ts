@@ -2,6 +2,8 @@ import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, numOrNull, type GatehouseDb, type RefreshTokensTable, type SessionsTable } from '../sql/schema.js';
 import { toSessionRecord } from '../sessions/sql-session-store.js';
+import type { QueryObserver } from '../sql/observed-dialect.js';
+import type { SqliteHandle, SqliteStatement } from '../sqlite/database.js';
 import type { RefreshTokenRecord, RefreshTokenStore, RefreshTokenWithSession } from '../types.js';
 import { toUserSummary, USER_SUMMARY_COLUMNS, type UserSummaryColumns } from '../users/sql-user-store.js';
 
@@ -21,6 +23,17 @@ interface TokenColumns {
   rt_created_at: number;
   rt_rotated_at: number | null;
   rt_client_id: string | null;
+}
+
+type WithSessionRow = Selectable<SessionsTable> & TokenColumns & UserSummaryColumns;
+
+function withSessionOf(row: WithSessionRow | undefined): RefreshTokenWithSession | null {
+  if (!row) return null;
+  return {
+    token: { tokenHash: row.rt_token_hash, sessionId: row.id, createdAt: num(row.rt_created_at), rotatedAt: numOrNull(row.rt_rotated_at), clientId: row.rt_client_id ?? null },
+    session: toSessionRecord(row),
+    user: toUserSummary(row),
+  };
 }
 
 /** Rolls a rotation back that lost its compare-and-swap after sliding the session (a racer won). */
@@ -71,6 +84,17 @@ function compileRefreshQueries(db: Kysely<GatehouseDb>) {
   } satisfies Record<string, CompiledQuery>;
 }
 
+/**
+ * The SQLite connection itself, for the refresh's statements run synchronously (better-sqlite3)
+ * while the store holds kysely's connection: kysely's path costs an await, a mutex turn and an
+ * observer call per statement, more than SQLite takes to run them (bench/refresh-store.mjs).
+ * `observer` hears of each call as the observed dialect would tell it (disk full, success).
+ */
+export interface DirectSqlite {
+  handle: SqliteHandle;
+  observer: QueryObserver;
+}
+
 /** Runs a compiled query again with new parameters. */
 function bind(query: CompiledQuery, parameters: readonly unknown[]): CompiledQuery {
   return { ...query, parameters };
@@ -88,11 +112,16 @@ function bind(query: CompiledQuery, parameters: readonly unknown[]): CompiledQue
 export class SqlRefreshTokenStore implements RefreshTokenStore {
   private readonly q: ReturnType<typeof compileRefreshQueries>;
 
+  /** The SQLite path (undefined on PostgreSQL): the two calls of a refresh run synchronously on the connection. */
+  private readonly direct: DirectPath | undefined;
+
   constructor(
     private readonly db: Kysely<GatehouseDb>,
     private readonly flavor: SqlFlavor,
+    direct?: DirectSqlite,
   ) {
     this.q = compileRefreshQueries(db);
+    this.direct = direct === undefined ? undefined : new DirectPath(direct, this.q);
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
@@ -121,20 +150,19 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   }
 
   findWithSession(tokenHash: string): Promise<RefreshTokenWithSession | null> {
+    const direct = this.direct;
+    if (direct !== undefined) return this.run(() => this.db.connection().execute(async () => withSessionOf(direct.find(tokenHash))));
     return this.run(async () => {
-      const { rows } = await this.db.executeQuery<Selectable<SessionsTable> & TokenColumns & UserSummaryColumns>(bind(this.q.withSession, [tokenHash]));
-      const row = rows[0];
-      if (!row) return null;
-      return {
-        token: { tokenHash: row.rt_token_hash, sessionId: row.id, createdAt: num(row.rt_created_at), rotatedAt: numOrNull(row.rt_rotated_at), clientId: row.rt_client_id ?? null },
-        session: toSessionRecord(row),
-        user: toUserSummary(row),
-      };
+      const { rows } = await this.db.executeQuery<WithSessionRow>(bind(this.q.withSession, [tokenHash]));
+      return withSessionOf(rows[0]);
     });
   }
 
   rotate(oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt?: number): Promise<'rotated' | 'already_rotated' | 'unknown'> {
     const q = this.q;
+    const direct = this.direct;
+    // Inside kysely's connection (its mutex): no kysely transaction is open on it meanwhile.
+    if (direct !== undefined) return this.run(() => this.db.connection().execute(async () => direct.rotate(oldHash, next, now, sessionExpiresAt)));
     return this.run(async () => {
       try {
         return await this.flavor.rowLockTransaction(this.db, async (trx) => {
@@ -175,5 +203,74 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
         .execute();
       return rows.map(toRecord);
     });
+  }
+}
+
+type Statement = SqliteStatement;
+type RotateResult = 'rotated' | 'already_rotated' | 'unknown';
+
+/**
+ * The refresh's read and rotation as synchronous better-sqlite3 calls: the same SQL as the
+ * kysely path (its compiled text), prepared once, the rotation in one BEGIN IMMEDIATE
+ * transaction. SQLite's write lock serializes writers, so the compare-and-swap cannot lose
+ * after the slide here (the kysely path's LostRace is PostgreSQL's).
+ */
+class DirectPath {
+  private statements: { withSession: Statement; slide: Statement; cas: Statement; insertSuccessor: Statement; exists: Statement } | undefined;
+  private readonly rotateTx: (oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt: number | undefined) => RotateResult;
+
+  constructor(
+    private readonly direct: DirectSqlite,
+    private readonly q: ReturnType<typeof compileRefreshQueries>,
+  ) {
+    this.rotateTx = direct.handle.transaction((oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt: number | undefined): RotateResult => {
+      const st = this.prepared();
+      const notRotated = (): RotateResult => (st.exists.get(oldHash) !== undefined ? 'already_rotated' : 'unknown');
+      if (sessionExpiresAt !== undefined && st.slide.run(now, sessionExpiresAt, sessionExpiresAt, oldHash).changes === 0) return notRotated();
+      const old = st.cas.get(now, oldHash) as { session_id: string; client_id: string | null } | undefined;
+      if (old === undefined) return notRotated();
+      st.insertSuccessor.run(next.tokenHash, old.session_id, next.createdAt, old.client_id ?? null);
+      return 'rotated';
+    }).immediate;
+  }
+
+  /** Prepared on first use (after the migrations ran). */
+  private prepared() {
+    if (this.statements === undefined) {
+      const h = this.direct.handle;
+      const q = this.q;
+      this.statements = {
+        withSession: h.prepare(q.withSession.sql),
+        slide: h.prepare(q.slide.sql),
+        cas: h.prepare(q.cas.sql),
+        insertSuccessor: h.prepare(q.insertSuccessor.sql),
+        exists: h.prepare(q.exists.sql),
+      };
+    }
+    return this.statements;
+  }
+
+  find(tokenHash: string): WithSessionRow | undefined {
+    const observer = this.direct.observer;
+    try {
+      const row = this.prepared().withSession.get(tokenHash) as WithSessionRow | undefined;
+      observer.succeeded(false);
+      return row;
+    } catch (err) {
+      observer.failed(err);
+      throw err;
+    }
+  }
+
+  rotate(oldHash: string, next: RefreshTokenRecord, now: number, sessionExpiresAt: number | undefined): RotateResult {
+    const observer = this.direct.observer;
+    try {
+      const result = this.rotateTx(oldHash, next, now, sessionExpiresAt);
+      observer.succeeded(result === 'rotated');
+      return result;
+    } catch (err) {
+      observer.failed(err);
+      throw err;
+    }
   }
 }

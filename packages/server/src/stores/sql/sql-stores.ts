@@ -6,7 +6,7 @@ import { SqlDeviceCodeStore } from '../device-codes/sql-device-code-store.js';
 import { SqlIdentityStore } from '../identities/sql-identity-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
 import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
-import { SqlRefreshTokenStore } from '../refresh-tokens/sql-refresh-token-store.js';
+import { SqlRefreshTokenStore, type DirectSqlite } from '../refresh-tokens/sql-refresh-token-store.js';
 import { SqlRevocationStore } from '../revocations/sql-revocation-store.js';
 import { SqlSessionStore } from '../sessions/sql-session-store.js';
 import type { DatabaseHealth } from '../health/database-health.js';
@@ -34,7 +34,7 @@ class ClosedGuard implements KyselyPlugin {
  * swaps in the Redis store. `release` runs once, on the first `close()`. `database` is the
  * database's health (breaker, storage), shared with whoever owns it; `health` lists it.
  */
-export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, label: string, release: () => Promise<void>, database?: DatabaseHealth): Stores {
+export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, label: string, release: () => Promise<void>, database?: DatabaseHealth, direct?: DirectSqlite): Stores {
   const guard = new ClosedGuard();
   const db = base.withPlugin(guard);
   const health = new StoreHealth();
@@ -49,7 +49,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     sessions: new SqlSessionStore(db, flavor),
     keys: new SqlKeyStore(db, flavor),
     revocations: new SqlRevocationStore(db, flavor),
-    refreshTokens: new SqlRefreshTokenStore(db, flavor),
+    refreshTokens: new SqlRefreshTokenStore(db, flavor, direct),
     apiTokens: new SqlApiTokenStore(db, flavor),
     clients: new SqlClientStore(db, flavor),
     deviceCodes: new SqlDeviceCodeStore(db, flavor),

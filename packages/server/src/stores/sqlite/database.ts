@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
 export type SqliteHandle = Database.Database;
+/** A prepared statement taking positional parameters. */
+export type SqliteStatement = Database.Statement<unknown[]>;
 
 /** The embedded database's file name in the data directory. */
 export const SQLITE_FILE_NAME = 'gatehouse.db';

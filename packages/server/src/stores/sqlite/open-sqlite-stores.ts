@@ -4,6 +4,7 @@ import { DatabaseHealth } from '../health/database-health.js';
 import { checkWritable } from '../health/disk-check.js';
 import { observedDialect } from '../sql/observed-dialect.js';
 import { cachedStatements } from './statement-cache.js';
+import type { SqliteHandle } from './database.js';
 import type { Clock } from '../../util/clock.js';
 import type { GatehouseDb } from '../sql/schema.js';
 import { buildSqlStores } from '../sql/sql-stores.js';
@@ -28,6 +29,8 @@ const isSqliteOutage = (err: unknown): boolean => {
 interface Shared {
   db: Kysely<GatehouseDb>;
   health: DatabaseHealth;
+  /** The connection itself, for the refresh store's synchronous path (refresh-tokens/sql-refresh-token-store.ts). */
+  handle: SqliteHandle;
   refs: number;
   ready: Promise<void>;
 }
@@ -62,7 +65,7 @@ async function acquire(file: string): Promise<Shared> {
       ...(file === ':memory:' ? {} : { storageCheck: () => checkWritable(dirname(file)) }),
     });
     const db = new Kysely<GatehouseDb>({ dialect: observedDialect(new SqliteDialect({ database: cachedStatements(handle) }), health) });
-    shared = { db, health, refs: 1, ready: migrateSqlite(db) };
+    shared = { db, health, handle, refs: 1, ready: migrateSqlite(db) };
     if (file !== ':memory:') openFiles.set(file, shared);
   }
   try {
@@ -89,5 +92,5 @@ async function release(file: string, shared: Shared): Promise<void> {
 export async function openSqliteStores(options: SqliteStoresOptions): Promise<Stores> {
   const file = options.file === ':memory:' ? options.file : resolve(options.file);
   const shared = await acquire(file);
-  return buildSqlStores(shared.db, sqliteFlavor, `SQLite ${file}`, () => release(file, shared), shared.health);
+  return buildSqlStores(shared.db, sqliteFlavor, `SQLite ${file}`, () => release(file, shared), shared.health, { handle: shared.handle, observer: shared.health });
 }
