@@ -15,9 +15,11 @@
 // counters; refresh grants rotate the tokens of --devices device sessions (password grant), each
 // refreshed by one worker in turn, as devices do. Prints every batch and the medians.
 // Needs valgrind on PATH and `npm run build`. Bounded: ~15 min with --baseline-cli on a loaded 2-core box.
-//   node bench/grant-instructions.mjs [--grants 500] [--runs 3] [--warmup 4] [--devices 8] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
+// --keep DIR keeps the dumps (cg.<this|base>.<pid>.<dump>-<thread>) for bench/callgrind-js.mjs, with
+// --node-flags="--no-memory-reducer --perf-basic-prof" so it can name the JIT code (--per = --grants).
+//   node bench/grant-instructions.mjs [--kind client_credentials|refresh_token|both] [--grants 500] [--runs 3] [--warmup 4] [--devices 8] [--node-flags=--no-memory-reducer] [--keep DIR] [--baseline-cli <other build>/packages/server/dist/cli/main.js]
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -30,8 +32,12 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '4' },
     devices: { type: 'string', default: '8' },
     'baseline-cli': { type: 'string' },
+    'node-flags': { type: 'string', default: '--no-memory-reducer' },
+    keep: { type: 'string' },
+    kind: { type: 'string', default: 'both' },
   },
 });
+const NODE_FLAGS = values['node-flags'].split(' ').filter(Boolean);
 const GRANTS = Math.max(100, Math.min(Number(values.grants), 10_000));
 const RUNS = Math.max(1, Math.min(Number(values.runs), 10));
 const WARMUP = Math.max(1, Math.min(Number(values.warmup), 10));
@@ -93,7 +99,7 @@ async function target(name, label, cli) {
   const add = await startChild([cli, 'clients', 'add', CLIENT_ID, '--name', 'Grant bench', '--type', 'confidential', '--grants', 'client_credentials', '--scopes', 'notes:read'], env, /^(ghc_[0-9A-Za-z]{49})$/m);
   const secret = add.url;
   await add.stop();
-  const child = await startChild(['--no-memory-reducer', cli, 'start', '--port', '0'], env, /is up at (http:\/\/\S+)/, {
+  const child = await startChild([...NODE_FLAGS, cli, 'start', '--port', '0'], env, /is up at (http:\/\/\S+)/, {
     wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(outDir, `cg.${label}.%p`)}`],
     timeoutMs: 600_000,
   });
@@ -143,7 +149,7 @@ try {
   const targets = [await target('this build', 'this', CLI)];
   if (values['baseline-cli']) targets.push(await target('--baseline-cli build', 'base', values['baseline-cli']));
   console.log(`${GRANTS} grants per batch, ${WARMUP} warm-up + ${RUNS} measured batches per target, ${IN_FLIGHT} in flight, ${DEVICES} devices; instructions per grant (main thread / all threads)`);
-  for (const kind of ['client_credentials', 'refresh_token']) {
+  for (const kind of values.kind === 'both' ? ['client_credentials', 'refresh_token'] : [values.kind]) {
     const results = await Promise.all(targets.map((t) => measure(t, kind)));
     console.log(`\n### ${kind}\n`);
     console.log('| target | batches: main / all | median main | median all |');
@@ -158,6 +164,7 @@ try {
     }
   }
   for (const t of targets) await t.pool.close();
+  if (values.keep) cpSync(outDir, values.keep, { recursive: true });
 } finally {
   await cleanup();
 }
