@@ -467,6 +467,14 @@ export const AUDIT_EVENT_TYPES = [
   'password.set',
   /** The user changed their username (detail: old, new: the display forms). */
   'username.changed',
+  /** Second factors (issue 17): a TOTP factor confirmed / removed (detail: by: 'user' or 'admin'). */
+  'mfa.totp_added',
+  'mfa.totp_removed',
+  /** New recovery codes (the old ones stop working); one used at sign-in (detail: remaining). */
+  'mfa.recovery_codes_generated',
+  'mfa.recovery_code_used',
+  /** A wrong one-time code or recovery code at the second step of a sign-in (detail: via, attempts_left). */
+  'signin.mfa_failure',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
