@@ -229,3 +229,30 @@ describe('sign-in with a second factor', () => {
     expect((await h.deps.stores.audit.listByUser(u.session.userId, 50)).some((e) => e.type === 'mfa.totp_removed')).toBe(true);
   });
 });
+
+describe('token endpoint: password grant, then the mfa-otp grant', () => {
+  const token = (params: Record<string, string>) =>
+    h.app.inject({ method: 'POST', url: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+
+  it('answers 401 mfa_required with an mfa_token; the grant with a code gives tokens once; a browser ticket is refused there', async () => {
+    const u = await enrolled('app');
+    const first = await token({ grant_type: 'password', username: u.username, password: STRONG_PASSWORD, device_id: 'phone-1', scope: 'notes:read' });
+    expect(first.statusCode).toBe(401);
+    const body = first.json() as { error: string; mfa_token: string; factors: string[] };
+    expect(body).toMatchObject({ error: 'mfa_required', factors: ['totp', 'recovery_code'] });
+    const code = totpCodeAt(u.secret, h.clock.now());
+    const done = await token({ grant_type: 'urn:gatehouse:params:oauth:grant-type:mfa-otp', mfa_token: body.mfa_token, otp: code });
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ token_type: 'Bearer', scope: 'notes:read' });
+    const again = await token({ grant_type: 'urn:gatehouse:params:oauth:grant-type:mfa-otp', mfa_token: body.mfa_token, otp: code });
+    expect(again.statusCode).toBe(400);
+    expect(again.json().error).toBe('invalid_grant');
+    // A ticket of the browser sign-in does not finish a grant (nor the other way round).
+    h.clock.advance(STEP_MS);
+    const browserTicket = await firstStep(u.username);
+    const cross = await token({ grant_type: 'urn:gatehouse:params:oauth:grant-type:mfa-otp', mfa_token: browserTicket, otp: totpCodeAt(u.secret, h.clock.now()) });
+    expect(cross.json().error).toBe('invalid_grant');
+    const first2 = await token({ grant_type: 'password', username: u.username, password: STRONG_PASSWORD, device_id: 'phone-2' });
+    expect((await secondStep({ ticket: (first2.json() as { mfa_token: string }).mfa_token, code: totpCodeAt(u.secret, h.clock.now()) })).json().code).toBe('invalid_mfa_ticket');
+  });
+});
