@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCodeAt, TOTP_PERIOD_SEC } from './mfa/totp.js';
+import { resetMfa } from './user-admin.js';
 import { createAuthHarness, leakingBodies, passportFor, signin, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type SignedIn } from './test-helpers.js';
 
 /**
@@ -254,5 +255,18 @@ describe('token endpoint: password grant, then the mfa-otp grant', () => {
     expect(cross.json().error).toBe('invalid_grant');
     const first2 = await token({ grant_type: 'password', username: u.username, password: STRONG_PASSWORD, device_id: 'phone-2' });
     expect((await secondStep({ ticket: (first2.json() as { mfa_token: string }).mfa_token, code: totpCodeAt(u.secret, h.clock.now()) })).json().code).toBe('invalid_mfa_ticket');
+  });
+});
+
+describe('gatehouse users mfa reset (support)', () => {
+  it('removes the app and the recovery codes, records it, and the password alone signs in', async () => {
+    const u = await enrolled('support');
+    const done = await resetMfa(h.deps, u.username.toUpperCase());
+    expect(done).toMatchObject({ totp: true, recoveryCodes: 10 });
+    expect(await h.deps.stores.mfa.findTotp(u.session.userId)).toBeNull();
+    expect((await signin(h.app, { username: u.username, password: STRONG_PASSWORD })).statusCode).toBe(200);
+    const removed = (await h.deps.stores.audit.listByUser(u.session.userId, 50)).find((e) => e.type === 'mfa.totp_removed');
+    expect(removed?.detail).toMatchObject({ by: 'admin' });
+    await expect(resetMfa(h.deps, 'nobody-here')).rejects.toMatchObject({ code: 'not_found' });
   });
 });
