@@ -35,7 +35,7 @@ export function registerMfaStatus(app: FastifyInstance, { deps }: EndpointContex
     const totp = await deps.stores.mfa.findTotp(user.id);
     const status = totp === null ? 'none' : totp.confirmedAt === null ? 'pending' : 'enabled';
     return reply.code(200).send({
-      totp: { status, confirmed_at: totp?.confirmedAt == null ? null : iso(totp.confirmedAt) },
+      totp: { status, confirmed_at: totp === null || totp.confirmedAt === null ? null : iso(totp.confirmedAt) },
       recovery_codes_left: await deps.stores.mfa.countUnusedRecoveryCodes(user.id),
     });
   });

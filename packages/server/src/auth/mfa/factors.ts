@@ -11,7 +11,7 @@ export type SecondFactor = 'totp' | 'recovery_code';
  */
 export async function secondFactorsOf(deps: Pick<Deps, 'stores'>, userId: string): Promise<SecondFactor[]> {
   const totp = await deps.stores.mfa.findTotp(userId);
-  if (totp?.confirmedAt == null) return [];
+  if (totp === null || totp.confirmedAt === null) return [];
   const factors: SecondFactor[] = ['totp'];
   if ((await deps.stores.mfa.countUnusedRecoveryCodes(userId)) > 0) factors.push('recovery_code');
   return factors;
@@ -27,7 +27,7 @@ export type SecondFactorProof = { code: string } | { recoveryCode: string };
  */
 export async function takeSecondFactor(deps: Pick<Deps, 'stores' | 'mfaKey' | 'clock'>, userId: string, proof: SecondFactorProof): Promise<'totp' | 'recovery_code' | null> {
   const totp = await deps.stores.mfa.findTotp(userId);
-  if (totp?.confirmedAt == null) return null;
+  if (totp === null || totp.confirmedAt === null) return null;
   if ('code' in proof) {
     const secret = await openTotpSecret(deps, userId, totp.secretJwe);
     const step = totpStepOf(secret, proof.code, deps.clock.now());
