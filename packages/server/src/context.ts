@@ -21,6 +21,8 @@ export interface Deps {
   challengeKey: Uint8Array;
   /** HKDF of the master key that seals the federation transaction cookie (`auth/derived-keys.ts`, `auth/federation/transaction.ts`); never logged. */
   federationKey: Uint8Array;
+  /** HKDF of the master key that encrypts TOTP secrets at rest (`auth/derived-keys.ts`, `auth/mfa/totp.ts`); never logged. */
+  mfaKey: Uint8Array;
   /** Shared hot copy of sessions and API tokens (Redis in scale-out). Absent: none (embedded). */
   hotCache?: HotCache;
   /**

@@ -32,6 +32,12 @@ import { registerFederationCallback } from './endpoints/federation-callback.js';
 import { registerFederationLink } from './endpoints/federation-link.js';
 import { registerFederationProviders } from './endpoints/federation-providers.js';
 import { registerFederationStart } from './endpoints/federation-start.js';
+import { registerMfaRecoveryCodes } from './endpoints/mfa-recovery-codes.js';
+import { registerMfaStatus } from './endpoints/mfa-status.js';
+import { registerMfaTotpConfirm } from './endpoints/mfa-totp-confirm.js';
+import { registerMfaTotpDelete } from './endpoints/mfa-totp-delete.js';
+import { registerMfaTotpEnrol } from './endpoints/mfa-totp-enrol.js';
+import { registerSigninMfa } from './endpoints/signin-mfa.js';
 import { buildFederationProviders } from './federation/providers/registry.js';
 import { GatehouseError } from '../errors/index.js';
 import { findDuplicateKey } from './strict-json.js';
@@ -138,6 +144,12 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerFederationStart(app, ctx);
   registerFederationLink(app, ctx);
   registerFederationCallback(app, ctx);
+  registerSigninMfa(app, ctx);
+  registerMfaStatus(app, ctx);
+  registerMfaTotpEnrol(app, ctx);
+  registerMfaTotpConfirm(app, ctx);
+  registerMfaTotpDelete(app, ctx);
+  registerMfaRecoveryCodes(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);

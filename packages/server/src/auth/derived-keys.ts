@@ -19,3 +19,8 @@ export function deriveChallengeKey(masterKey: Uint8Array): Uint8Array {
 export function deriveFederationTransactionKey(masterKey: Uint8Array): Uint8Array {
   return derive(masterKey, 'gatehouse federation transaction');
 }
+
+/** Encrypts (A256GCM) the TOTP secrets at rest (issue 17, `auth/mfa/totp.ts`). */
+export function deriveMfaSecretKey(masterKey: Uint8Array): Uint8Array {
+  return derive(masterKey, 'gatehouse totp secret');
+}

@@ -140,6 +140,12 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   { method: 'DELETE', route: '/auth/identities/:provider/:subject', path: (f) => `/auth/identities/google/${f.identitySubject}`, expect: account(204) },
+  // Second factors (issue 17): the fixture user has none, so past the lane 409 mfa_not_enrolled, except enrolment itself.
+  { method: 'GET', route: '/auth/mfa', path: () => '/auth/mfa', expect: account(200) },
+  { method: 'POST', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: PASSWORD }, expect: account(200) },
+  { method: 'POST', route: '/auth/mfa/totp/confirm', path: () => '/auth/mfa/totp/confirm', body: { code: '000000' }, expect: account(409) },
+  { method: 'DELETE', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: 'not the password' }, expect: account(401) },
+  { method: 'POST', route: '/auth/mfa/recovery-codes', path: () => '/auth/mfa/recovery-codes', body: { password: PASSWORD }, expect: account(409) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
     method: 'POST',
@@ -174,6 +180,7 @@ const PUBLIC: Array<{ method: string; route: string; path?: string; body?: strin
   { method: 'GET', route: '/auth/federation/:provider/callback', path: '/auth/federation/x/callback', expect: 404 },
   { method: 'POST', route: '/auth/signup', body: JSON.stringify({ username: 'x', password: 'short' }), contentType: 'application/json', expect: 400 },
   { method: 'POST', route: '/auth/signin', body: () => JSON.stringify({ username: `nobody-${randomId().slice(0, 8)}`, password: 'wrong password 1' }), contentType: 'application/json', expect: 401 },
+  { method: 'POST', route: '/auth/signin/mfa', body: JSON.stringify({ ticket: 'not-a-ticket', code: '000000' }), contentType: 'application/json', expect: 401 },
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },
   { method: 'POST', route: '/auth/revoke', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 200 },
   { method: 'POST', route: '/auth/introspect', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 401 },

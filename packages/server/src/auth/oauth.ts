@@ -94,6 +94,9 @@ function oauthCode(err: GatehouseError): string | null {
     case 'access_denied':
     case 'expired_token':
       return err.code;
+    // A second factor is asked for (issue 17): the body carries mfa_token and factors.
+    case 'mfa_required':
+      return err.code;
     case 'busy':
       // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).
       return 'temporarily_unavailable';
@@ -109,7 +112,7 @@ export function sendOAuthError(reply: FastifyReply, err: GatehouseError, code: s
     .header('cache-control', 'no-store')
     .header('pragma', 'no-cache')
     .type(OAUTH_JSON)
-    .send(JSON.stringify({ error: code, error_description: err.detail ?? err.message }));
+    .send(JSON.stringify({ error: code, error_description: err.detail ?? err.message, ...(code === 'mfa_required' ? err.extra : undefined) }));
 }
 
 /**

@@ -20,6 +20,7 @@ import { tokenParams } from './endpoints/token.js';
 import { ACCOUNT_LANE, declaredRoutes, type DeclaredRoute } from './lanes.js';
 import { paramsSchema } from './oauth.js';
 import { OPENAPI_CACHE_CONTROL, OPENAPI_PATH, securityOf } from './openapi.js';
+import { totpCodeAt } from './mfa/totp.js';
 import { createAuthHarness, relaxAbuseLimits, type AuthHarness } from './test-helpers.js';
 import { freePort, startOidcProvider, type OidcProviderHandle } from '../../test/federation/oidc-provider.test-helpers.js';
 
@@ -308,6 +309,17 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/api-tokens', '/auth/api-tokens', { headers: browser });
     await call('DELETE /auth/api-tokens/{id}', `/auth/api-tokens/${String(created.json!.id)}`, { headers: browser });
     await call('GET /auth/activity', '/auth/activity', { headers: browser });
+    // Second factors (issue 17): enrol, confirm with a code computed here, regenerate recovery
+    // codes, a sign-in finished with one of them, remove (the password alone signs in again below).
+    const enrol = await call('POST /auth/mfa/totp', '/auth/mfa/totp', { headers: browser, json: { password } });
+    await call('POST /auth/mfa/totp/confirm', '/auth/mfa/totp/confirm', { headers: browser, json: { code: totpCodeAt(enrol.json!.secret as string, Date.now()) } });
+    await call('GET /auth/mfa', '/auth/mfa', { headers: browser });
+    const recovery = await call('POST /auth/mfa/recovery-codes', '/auth/mfa/recovery-codes', { headers: browser, json: { password } });
+    const firstStep = await fetch(`${gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json', origin: gh.url }, body: JSON.stringify({ username, password }) });
+    expect(firstStep.status).toBe(401);
+    const ticket = ((await firstStep.json()) as { mfa_ticket: string }).mfa_ticket;
+    await call('POST /auth/signin/mfa', '/auth/signin/mfa', { headers: { origin: gh.url }, json: { ticket, recovery_code: (recovery.json!.recovery_codes as unknown as string[])[0] } });
+    await call('DELETE /auth/mfa/totp', '/auth/mfa/totp', { headers: browser, json: { password } });
     // Sign-in methods (issue 15): a linked provider account is listed and unlinked (the password stays).
     const me = await gh.deps.stores.users.findByCanonical(username);
     await gh.deps.stores.identities.link({ provider: 'docs-idp', subject: 'docs|1', userId: me!.id, email: 'docs@example.com', emailVerified: true, createdAt: 0, lastUsedAt: 0 });

@@ -5,6 +5,7 @@ import type { RateLimitRule, UserRecord } from '../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from './auth-context.js';
 import { clientIp } from './client-ip.js';
 import { knownDeviceFor } from './device-cookie.js';
+import { secondFactorsOf, type SecondFactor } from './mfa/factors.js';
 import { canonicalUsername } from './policy/username.js';
 import { limitPerIp, rateLimited } from './rate-limit.js';
 
@@ -19,7 +20,8 @@ export interface SigninAttempt {
 }
 
 export type SigninCheck =
-  | { ok: true; user: UserRecord; canonical: string; knownDevice: boolean }
+  /** `factors`: the user's second factors (issue 17); non-empty: the sign-in is not done, its lock count was kept (see `checkSecondStep`). */
+  | { ok: true; user: UserRecord; canonical: string; knownDevice: boolean; factors: SecondFactor[] }
   | { ok: false; canonical: string };
 
 /** The counter key of an account: a hash, so unknown names (often mistyped passwords) are not kept as such. */
@@ -123,8 +125,13 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
     throw err;
   }
   if (user && ok) {
-    await deps.stores.rateLimits.reset(key);
-    return { ok: true, user, canonical, knownDevice: device !== null };
+    // A user with a second factor has not signed in yet: a right password gives its own point
+    // back but does not clear the count (only a right second step does, checkSecondStep), so
+    // it cannot wipe the wrong codes and give unlimited guesses at them.
+    const factors = await secondFactorsOf(deps, user.id);
+    if (factors.length === 0) await deps.stores.rateLimits.reset(key);
+    else await deps.stores.rateLimits.refund(key, rule);
+    return { ok: true, user, canonical, knownDevice: device !== null, factors };
   }
   if (user) {
     // In the background: an awaited write would make failures slower for existing usernames.
@@ -142,4 +149,45 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
     );
   }
   return { ok: false, canonical };
+}
+
+/**
+ * The second step of a sign-in (issue 17: a one-time code or a recovery code), behind the same
+ * per-IP limit and the same per-account (or per known device) lock as the password: a point is
+ * reserved before `verify` runs; a wrong code keeps it (429 once the budget is spent, whatever
+ * the code), a right one clears the count. `verify` answers whether the code was right (and
+ * took it: a code is accepted once).
+ */
+export async function checkSecondStep(
+  auth: AuthContext,
+  request: FastifyRequest,
+  user: UserRecord,
+  via: SigninVia,
+  verify: () => Promise<boolean>,
+): Promise<{ ok: boolean; attemptsLeft: number; knownDevice: boolean }> {
+  const { deps } = auth;
+  const cfg = deps.config.signin;
+  await limitPerIp(deps, request, 'signin', cfg.perIpPerMinute);
+  const canonical = user.usernameCanonical;
+  const device = knownDeviceFor(deps, request, canonical);
+  const key = device ? deviceKey(canonical, device.nonce) : accountKey(canonical);
+  const rule: RateLimitRule = { points: device ? cfg.knownDeviceMaxFailures : cfg.maxFailures, durationSec: cfg.lockWindowSec };
+  const reserved = await deps.stores.rateLimits.consume(key, rule);
+  if (!reserved.allowed) {
+    auth.metrics.signin('locked');
+    throw rateLimited(reserved.retryAfterMs, device ? 'Too many failed sign-ins from this browser for this account.' : 'Too many failed sign-ins for this account.');
+  }
+  let ok: boolean;
+  try {
+    ok = await verify();
+  } catch (err) {
+    await deps.stores.rateLimits.refund(key, rule).catch(() => undefined);
+    throw err;
+  }
+  if (ok) {
+    await deps.stores.rateLimits.reset(key);
+    return { ok: true, attemptsLeft: rule.points, knownDevice: device !== null };
+  }
+  auth.metrics.signin('failure');
+  return { ok: false, attemptsLeft: reserved.remaining, knownDevice: device !== null };
 }

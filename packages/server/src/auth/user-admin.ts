@@ -4,6 +4,7 @@ import { randomId } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
 import { UsernameTakenError, type UserRecord } from '../stores/types.js';
 import { usernameSkeleton } from '../util/confusable-skeleton.js';
+import { recordAudit } from './audit.js';
 import { admitHash, hashPassword, type AuthContext } from './auth-context.js';
 import { checkNewPassword } from './policy/password.js';
 import { canonicalUsername, validateUsername } from './policy/username.js';
@@ -160,4 +161,19 @@ export async function revokeRole(deps: Deps, username: string, role: string): Pr
   await deps.stores.users.setRoles(user.id, roles, now);
   deps.logger.info({ event: 'user.role.revoked', userId: user.id, username: user.usernameCanonical, role }, 'role revoked');
   return { ...user, roles, updatedAt: now };
+}
+
+/**
+ * `gatehouse users mfa reset <name>` (support, issue 17): removes the user's second factors
+ * (the TOTP app, pending or confirmed) and recovery codes, so the password alone signs in
+ * again; recorded in the user's activity (`mfa.totp_removed`, by: admin). Sessions stay.
+ * Throws `not_found`. Returns what was removed.
+ */
+export async function resetMfa(deps: Deps, username: string): Promise<{ user: UserRecord; totp: boolean; recoveryCodes: number }> {
+  const user = await findUser(deps, username);
+  const totp = await deps.stores.mfa.deleteTotp(user.id);
+  const recoveryCodes = await deps.stores.mfa.deleteRecoveryCodes(user.id);
+  await recordAudit(deps, null, { type: 'mfa.totp_removed', userId: user.id, deviceId: null, detail: { by: 'admin', totp, recovery_codes_removed: recoveryCodes } });
+  deps.logger.info({ event: 'user.mfa.reset', userId: user.id, username: user.usernameCanonical, totp, recovery_codes: recoveryCodes }, 'second factors reset');
+  return { user, totp, recoveryCodes };
 }

@@ -1,13 +1,13 @@
 import { closeAuthContext, createAuthContext } from '../auth/auth-context.js';
-import { createUser, grantRole, revokeRole } from '../auth/user-admin.js';
+import { createUser, grantRole, resetMfa, revokeRole } from '../auth/user-admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
 import { readPassword } from './read-password.js';
 
-const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list'];
-const USAGE = 'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list';
+const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa'];
+const USAGE = 'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list | users mfa reset <username>';
 
 /** `gatehouse users ...`: works on the same data directory as a running `gatehouse start`. */
 export async function runUsers(config: GatehouseConfig, args: string[], roles: string[]): Promise<number> {
@@ -32,6 +32,17 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
       const user = sub === 'grant' ? await grantRole(opened.deps, name, role) : await revokeRole(opened.deps, name, role);
       process.stdout.write(`${user.username} now has roles: ${user.roles.join(', ') || '(none)'}.\n`);
       process.stdout.write('Running gateways pick the change up within session.cacheTtlMs (default 30 s).\n');
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  if (sub === 'mfa' && name === 'reset' && role && args.length === 3) {
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
+    try {
+      const done = await resetMfa(opened.deps, role);
+      const what = done.totp || done.recoveryCodes > 0 ? `removed ${done.totp ? 'the authenticator app' : 'no authenticator app'} and ${done.recoveryCodes} recovery code(s)` : 'had no second factor';
+      process.stdout.write(`${done.user.username}: ${what}. The password alone signs in now; the user can set up a new app from the account page.\n`);
       return 0;
     } finally {
       await opened.close();

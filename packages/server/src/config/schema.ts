@@ -427,6 +427,10 @@ export const SCHEMA = {
       max: 60_000,
     }),
   }),
+  mfa: group('Second factors (issue 17): TOTP, recovery codes and the second step of a sign-in.', {
+    ticketTtlSec: int(300, 'How long the MFA ticket of a sign-in waiting for its second step may be used, once (seconds).', { min: 30, max: 900, suffix: ' seconds' }),
+    totpIssuer: string('Gatehouse', 'The issuer authenticator apps show beside the username (otpauth URI).'),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

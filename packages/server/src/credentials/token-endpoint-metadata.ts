@@ -7,7 +7,7 @@
  */
 
 /** `grant_types_supported`. */
-export const TOKEN_GRANT_TYPES = ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] as const;
+export const TOKEN_GRANT_TYPES = ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:gatehouse:params:oauth:grant-type:mfa-otp'] as const;
 
 /** The device authorization endpoint (RFC 8628 §3.1), relative to the public URL: discovery's `device_authorization_endpoint`. */
 export const DEVICE_AUTHORIZATION_PATH = '/auth/device/authorize';

@@ -30,6 +30,9 @@ export const ERROR_REGISTRY = {
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
   invalid_credentials: { status: 401, title: 'The username or password is wrong' },
   invalid_client: { status: 401, title: 'The client could not be authenticated' },
+  mfa_required: { status: 401, title: 'The password is right; a second factor is required' },
+  invalid_mfa_ticket: { status: 401, title: 'The MFA ticket is unknown, used or expired; sign in again' },
+  invalid_mfa_code: { status: 401, title: 'The one-time code or recovery code is wrong or used' },
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },
@@ -46,6 +49,8 @@ export const ERROR_REGISTRY = {
   identity_taken: { status: 409, title: 'This external account is linked to another user' },
   last_sign_in_method: { status: 409, title: 'The last way to sign in cannot be removed' },
   password_exists: { status: 409, title: 'The account has a password already' },
+  mfa_enrolled: { status: 409, title: 'A one-time code app is set up already; remove it first' },
+  mfa_not_enrolled: { status: 409, title: 'No one-time code app is set up or waiting for confirmation' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431

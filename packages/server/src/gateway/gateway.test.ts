@@ -477,7 +477,7 @@ describe('gateway endpoints and pages', () => {
       revocation_endpoint: `${h.url}/auth/revoke`,
       introspection_endpoint: `${h.url}/auth/introspect`,
       device_authorization_endpoint: `${h.url}/auth/device/authorize`,
-      grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:gatehouse:params:oauth:grant-type:mfa-otp'],
       token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     });
   });

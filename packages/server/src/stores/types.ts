@@ -467,6 +467,14 @@ export const AUDIT_EVENT_TYPES = [
   'password.set',
   /** The user changed their username (detail: old, new: the display forms). */
   'username.changed',
+  /** Second factors (issue 17): a TOTP factor confirmed / removed (detail: by: 'user' or 'admin'). */
+  'mfa.totp_added',
+  'mfa.totp_removed',
+  /** New recovery codes (the old ones stop working); one used at sign-in (detail: remaining). */
+  'mfa.recovery_codes_generated',
+  'mfa.recovery_code_used',
+  /** A wrong one-time code or recovery code at the second step of a sign-in (detail: via, attempts_left). */
+  'signin.mfa_failure',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -613,9 +621,78 @@ export class IdentityTakenError extends Error {
   }
 }
 
+/** A user's TOTP factor (issue 17, RFC 6238): one per user. */
+export interface TotpFactorRecord {
+  userId: string;
+  /** Compact JWE (dir, A256GCM, key derived from the master key) of the base32 secret; never the secret itself. */
+  secretJwe: string;
+  createdAt: number;
+  /** When a first code confirmed it; null: enrolment pending (it does not count as a factor). */
+  confirmedAt: number | null;
+  /** The last time step (unix seconds / 30) a code was accepted for; null before the first. */
+  lastStep: number | null;
+}
+
+/** A pending second step of a sign-in (issue 17): the MFA ticket, held as a SHA-256 hash only. */
+export interface MfaTicketRecord {
+  ticketHash: string;
+  userId: string;
+  /** Where the first step came from: `signin` (browser) or `password_grant` (token endpoint). */
+  via: string;
+  /** The device of the session to create (browser sign-in), or null. */
+  deviceId: string | null;
+  deviceName: string | null;
+  persistent: boolean;
+  /** The password grant's client and scope (what the tokens will carry), or null. */
+  clientId: string | null;
+  scope: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** When the second step used it; null while unused. */
+  usedAt: number | null;
+}
+
+/**
+ * Second factors (issue 17): TOTP factors, recovery codes and MFA tickets. Every single-use
+ * thing is taken by one conditional UPDATE (compare-and-swap), so of two instances taking the
+ * same TOTP step, recovery code or ticket at once exactly one succeeds.
+ */
+export interface MfaStore {
+  findTotp(userId: string): Promise<TotpFactorRecord | null>;
+  /**
+   * Stores a new pending (unconfirmed) factor, replacing a pending one. Returns false, writing
+   * nothing, when the user has a confirmed factor already.
+   */
+  putPendingTotp(record: TotpFactorRecord): Promise<boolean>;
+  /**
+   * Confirms the pending factor whose secret is `secretJwe` (not one replaced meanwhile), taking
+   * `step` as its first used step. True for exactly one caller.
+   */
+  confirmTotp(userId: string, secretJwe: string, step: number, at: number): Promise<boolean>;
+  /** Takes `step` for the confirmed factor when it is later than the last one taken: true for exactly one caller (replay refusal). */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Removes the user's factor (pending or confirmed); whether there was one. */
+  deleteTotp(userId: string): Promise<boolean>;
+  /** Replaces every recovery code of the user with these hashes (one transaction). */
+  replaceRecoveryCodes(userId: string, codeHashes: readonly string[], at: number): Promise<void>;
+  /** Marks the unused code with this hash used: true for exactly one caller. */
+  useRecoveryCode(userId: string, codeHash: string, at: number): Promise<boolean>;
+  /** How many unused recovery codes the user has. */
+  countUnusedRecoveryCodes(userId: string): Promise<number>;
+  /** Removes the user's recovery codes; how many. */
+  deleteRecoveryCodes(userId: string): Promise<number>;
+  createTicket(record: MfaTicketRecord): Promise<void>;
+  /** The ticket with this hash, whatever its state; null when unknown. */
+  findTicket(ticketHash: string): Promise<MfaTicketRecord | null>;
+  /** Unused and unexpired at `now` -> used (one conditional UPDATE): true for exactly one caller. */
+  useTicket(ticketHash: string, now: number): Promise<boolean>;
+  /** Removes tickets that expired before `before`; how many. */
+  deleteExpiredTickets(before: number): Promise<number>;
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
-  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit', string>;
+  describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit' | 'mfa', string>;
   users: UserStore;
   sessions: SessionStore;
   keys: KeyStore;
@@ -632,6 +709,8 @@ export interface Stores {
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */
   audit: AuditStore;
+  /** Second factors: TOTP, recovery codes, MFA tickets (issue 17). */
+  mfa: MfaStore;
   /** Cheap liveness probe per store (one query; may wait for a hung database: /readyz reads `health`). */
   ready(): Promise<Record<string, boolean>>;
   /**

@@ -118,7 +118,7 @@ describe('client credentials through the gateway', () => {
     const oidc = (await (await fetch(`${gh.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     const rfc8414 = (await (await fetch(`${gh.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
     expect(rfc8414).toEqual(oidc);
-    expect(oidc.grant_types_supported).toEqual(['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+    expect(oidc.grant_types_supported).toEqual(['password', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:gatehouse:params:oauth:grant-type:mfa-otp']);
     expect(oidc.device_authorization_endpoint).toBe(`${gh.url}/auth/device/authorize`);
     expect(oidc.token_endpoint_auth_methods_supported).toEqual(['none', 'client_secret_basic', 'client_secret_post']);
   });

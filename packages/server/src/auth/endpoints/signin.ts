@@ -10,6 +10,7 @@ import { checkDeviceField } from '../policy/device.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
+import { issueTicket, mfaRequired } from '../mfa/ticket.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 
 export const signinSchema = {
@@ -30,7 +31,7 @@ export const signinSchema = {
 /** The body as the schema above admits it (derived, so the two cannot drift apart). */
 export type SigninBody = FromSchema<(typeof signinSchema)['body']>;
 
-const SIGNIN_DOC: OperationDoc = {
+export const SIGNIN_DOC: OperationDoc = {
   summary: 'Sign in a browser (sets the session, CSRF and device cookies)',
   answers: {
     200: {
@@ -64,6 +65,8 @@ const SIGNIN_DOC: OperationDoc = {
  * wrong password get the same 401 after the same work (a dummy hash is verified). Behind the
  * abuse limits of `signin-guard.ts` (429 `rate_limited` with Retry-After); a success leaves the
  * signed `gatehouse_known_device` cookie that exempts this browser from the account lock.
+ * A user with a second factor gets 401 `mfa_required` with a single-use ticket instead (no
+ * session, no cookie): `POST /auth/signin/mfa` finishes it (endpoints/signin-mfa.ts).
  */
 export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: SigninBody }>('/auth/signin', { schema: signinSchema, config: { lane: PUBLIC_LANE, openapi: SIGNIN_DOC } }, async (request, reply) => {
@@ -84,7 +87,13 @@ export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointCon
     // Device: from the body (apps), else the browser's device cookie, else a new one.
     const deviceId = bodyDeviceId ?? cookieDeviceId ?? randomId();
     const persistent = body.remember !== false;
-    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent }, request);
+    if (check.factors.length > 0) {
+      // Only the first step is done: no session, no cookie, a single-use ticket for POST /auth/signin/mfa.
+      const via = bodyDeviceId === undefined ? 'signin' : 'signin_app';
+      const { ticket, expiresAt } = await issueTicket(deps, { user, via, deviceId, deviceName, persistent, clientId: null, scope: null });
+      throw mfaRequired(ticket, expiresAt, check.factors, deps.clock.now(), 'mfa_ticket');
+    }
+    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent, amr: ['pwd'] }, request);
 
     setSessionCookies(reply, deps.config, session, secret);
     if (bodyDeviceId === undefined) setDeviceCookie(reply, deps.config, deviceId);

@@ -2,6 +2,7 @@ import { GatehouseError } from '../../errors/index.js';
 import { parseScope, tokenScopes } from '../../credentials/scope.js';
 import { recordAudit } from '../audit.js';
 import { checkDeviceField } from '../policy/device.js';
+import { issueTicket, mfaRequired } from '../mfa/ticket.js';
 import { issueFirstRefreshToken } from '../refresh-token.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
@@ -14,7 +15,9 @@ import { answerUserToken } from './user-token-answer.js';
  * grant_type=password (RFC 6749 §4.3) with username, password, device_id (device_name, scope
  * optional), first-party client only: a device session exactly like a browser sign-in (the same
  * device's earlier session ends), its first refresh token and an access token. `scope` defaults
- * to `tokens.defaultScopes` and may name `account` (this client is first-party).
+ * to `tokens.defaultScopes` and may name `account` (this client is first-party). A user with a
+ * second factor gets 401 `{"error": "mfa_required", "mfa_token", "factors", "expires_in"}` and
+ * no token: the mfa-otp grant (grants/mfa-otp.ts) finishes it with a code.
  */
 export const passwordGrant: Grant = {
   type: 'password',
@@ -42,7 +45,12 @@ export const passwordGrant: Grant = {
     if (!check.ok) throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
     const { user } = check;
     const scope = scopes.join(' ');
-    const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope }, request);
+    if (check.factors.length > 0) {
+      // Only the first step is done: no session, no token; the mfa-otp grant finishes it (grants/mfa-otp.ts).
+      const { ticket, expiresAt } = await issueTicket(deps, { user, via: 'password_grant', deviceId, deviceName, persistent: true, clientId: null, scope });
+      throw mfaRequired(ticket, expiresAt, check.factors, deps.clock.now(), 'mfa_token');
+    }
+    const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope, amr: ['pwd'] }, request);
     const refreshToken = await issueFirstRefreshToken(deps, session);
     await recordAudit(deps, request, {
       type: 'signin.success',

@@ -1,6 +1,7 @@
 import type { Grant } from './grant.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { deviceCodeGrant } from './device-code.js';
+import { mfaOtpGrant } from './mfa-otp.js';
 import { passwordGrant } from './password.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import { tokenExchangeGrant } from './token-exchange.js';
@@ -10,4 +11,4 @@ import { tokenExchangeGrant } from './token-exchange.js';
  * and a line here; `credentials/token-endpoint-metadata.ts` lists the same names for discovery
  * (grants.test.ts holds the two together).
  */
-export const GRANTS: readonly Grant[] = [passwordGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant, tokenExchangeGrant];
+export const GRANTS: readonly Grant[] = [passwordGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant, tokenExchangeGrant, mfaOtpGrant];

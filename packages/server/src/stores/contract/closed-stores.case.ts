@@ -21,6 +21,7 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
         identities: false,
         rateLimits: true,
         audit: false,
+        mfa: false,
       });
       await expect(stores.users.findById('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.sessions.findByTokenHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -7,6 +7,7 @@ import { runClosedStoresContract } from './closed-stores.case.js';
 import { runDeviceCodeStoreContract } from './device-code-store.case.js';
 import { runIdentityStoreContract } from './identity-store.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
+import { runMfaStoreContract } from './mfa-store.case.js';
 import { runRateLimitStoreContract } from './rate-limit-store.case.js';
 import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
 import { runRevocationStoreContract } from './revocation-store.case.js';
@@ -21,6 +22,7 @@ export {
   runDeviceCodeStoreContract,
   runIdentityStoreContract,
   runKeyStoreContract,
+  runMfaStoreContract,
   runRateLimitStoreContract,
   runRefreshTokenStoreContract,
   runRevocationStoreContract,
@@ -39,6 +41,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runClientStoreContract(name, makeStores, options);
   runDeviceCodeStoreContract(name, makeStores, options);
   runIdentityStoreContract(name, makeStores, options);
+  runMfaStoreContract(name, makeStores, options);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

@@ -105,8 +105,8 @@ describe.skipIf(!available)('PostgreSQL stores', () => {
       try {
         const u = new URL(TEST_DATABASE_URL);
         const label = `PostgreSQL ${u.hostname}:${u.port || '5432'}${u.pathname} (schema ${schema})`;
-        expect(stores.describe).toEqual({ users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, identities: label, rateLimits: 'memory', audit: label });
-        expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true, refreshTokens: true, apiTokens: true, clients: true, deviceCodes: true, identities: true, rateLimits: true, audit: true });
+        expect(stores.describe).toEqual({ users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, identities: label, rateLimits: 'memory', audit: label, mfa: label });
+        expect(await stores.ready()).toEqual({ users: true, sessions: true, keys: true, revocations: true, refreshTokens: true, apiTokens: true, clients: true, deviceCodes: true, identities: true, rateLimits: true, audit: true, mfa: true });
       } finally {
         await stores.close();
       }

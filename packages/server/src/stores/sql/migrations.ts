@@ -261,6 +261,51 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.dropTable('identities').ifExists().execute();
       },
     },
+    '0011_mfa': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Second factors (issue 17). The TOTP secret only as a JWE under a key derived from the
+        // master key; last_step: the last accepted time step (replay refusal by one conditional
+        // UPDATE). Recovery codes and MFA tickets as SHA-256 hashes only; used_at taken by CAS.
+        // Needs nothing of 0010 or 0012: new tables only.
+        await db.schema
+          .createTable('totp_factors')
+          .ifNotExists()
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('secret_jwe', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('confirmed_at', 'bigint')
+          .addColumn('last_step', 'bigint')
+          .execute();
+        await db.schema
+          .createTable('recovery_codes')
+          .ifNotExists()
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .addPrimaryKeyConstraint('recovery_codes_pkey', ['user_id', 'code_hash'])
+          .execute();
+        await db.schema
+          .createTable('mfa_tickets')
+          .ifNotExists()
+          .addColumn('ticket_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('via', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text')
+          .addColumn('device_name', 'text')
+          .addColumn('persistent', 'integer', (c) => c.notNull())
+          .addColumn('client_id', 'text')
+          .addColumn('scope', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('mfa_tickets_expires_at_idx').ifNotExists().on('mfa_tickets').column('expires_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const t of ['mfa_tickets', 'recovery_codes', 'totp_factors']) await db.schema.dropTable(t).ifExists().execute();
+      },
+    },
   };
 }
 

@@ -146,6 +146,40 @@ export interface IdentitiesTable {
   last_used_at: number;
 }
 
+export interface TotpFactorsTable {
+  /** Primary key; references users.id, on delete cascade. */
+  user_id: string;
+  /** Compact JWE of the secret (never the secret). */
+  secret_jwe: string;
+  created_at: number;
+  confirmed_at: number | null;
+  last_step: number | null;
+}
+
+export interface RecoveryCodesTable {
+  /** SHA-256 (base64url) of the normalised code; with user_id, the primary key. */
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface MfaTicketsTable {
+  /** SHA-256 (base64url) of the ticket; primary key. */
+  ticket_hash: string;
+  user_id: string;
+  via: string;
+  device_id: string | null;
+  device_name: string | null;
+  /** 0 or 1. */
+  persistent: number;
+  client_id: string | null;
+  scope: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -157,6 +191,9 @@ export interface GatehouseDb {
   oauth_clients: OauthClientsTable;
   device_codes: DeviceCodesTable;
   identities: IdentitiesTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  mfa_tickets: MfaTicketsTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

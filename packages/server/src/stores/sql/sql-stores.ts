@@ -5,6 +5,7 @@ import { SqlClientStore } from '../clients/sql-client-store.js';
 import { SqlDeviceCodeStore } from '../device-codes/sql-device-code-store.js';
 import { SqlIdentityStore } from '../identities/sql-identity-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
+import { SqlMfaStore } from '../mfa/sql-mfa-store.js';
 import { MemoryRateLimitStore } from '../rate-limits/memory-rate-limit-store.js';
 import { SqlRefreshTokenStore, type DirectSqlite } from '../refresh-tokens/sql-refresh-token-store.js';
 import { SqlRevocationStore } from '../revocations/sql-revocation-store.js';
@@ -44,7 +45,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
   }
   return {
     health,
-    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, identities: label, rateLimits: 'memory', audit: label },
+    describe: { users: label, sessions: label, keys: label, revocations: label, refreshTokens: label, apiTokens: label, clients: label, deviceCodes: label, identities: label, rateLimits: 'memory', audit: label, mfa: label },
     users: new SqlUserStore(db, flavor),
     sessions: new SqlSessionStore(db, flavor),
     keys: new SqlKeyStore(db, flavor),
@@ -56,6 +57,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     identities: new SqlIdentityStore(db, flavor),
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
+    mfa: new SqlMfaStore(db, flavor),
     async ready() {
       let ok = false;
       try {
@@ -64,7 +66,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
       } catch {
         ok = false;
       }
-      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, deviceCodes: ok, identities: ok, rateLimits: true, audit: ok };
+      return { users: ok, sessions: ok, keys: ok, revocations: ok, refreshTokens: ok, apiTokens: ok, clients: ok, deviceCodes: ok, identities: ok, rateLimits: true, audit: ok, mfa: ok };
     },
     async close() {
       if (guard.closed) return;

@@ -57,6 +57,7 @@ describe('openSqliteStores', () => {
         identities: label,
         rateLimits: 'memory',
         audit: label,
+        mfa: label,
       });
       expect(await stores.ready()).toEqual({
         users: true,
@@ -70,6 +71,7 @@ describe('openSqliteStores', () => {
         identities: true,
         rateLimits: true,
         audit: true,
+        mfa: true,
       });
     } finally {
       await stores.close();

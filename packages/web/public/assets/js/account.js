@@ -12,6 +12,7 @@ import { initPasswordForm } from './account-password.js';
 import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
 import { initSignInMethods } from './account-methods.js';
+import { initMfa } from './account-mfa.js';
 
 /** @type {Record<string, string>} */
 const ACTIVITY = {
@@ -30,6 +31,11 @@ const ACTIVITY = {
   'identity.unlinked': 'Sign-in method removed',
   'password.set': 'Password set',
   'username.changed': 'Username changed',
+  'mfa.totp_added': 'Authenticator app turned on',
+  'mfa.totp_removed': 'Authenticator app removed',
+  'mfa.recovery_codes_generated': 'New recovery codes made',
+  'mfa.recovery_code_used': 'A recovery code was used to sign in',
+  'signin.mfa_failure': 'Wrong sign-in code',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
@@ -155,6 +161,7 @@ export function initAccount() {
   });
   const tokens = initTokens(gone, loadActivity);
   const methods = initSignInMethods(usernameEl, gone, loadActivity);
+  const mfa = initMfa(usernameEl, gone, loadActivity);
 
   // ---- activity
 
@@ -215,5 +222,6 @@ export function initAccount() {
     devices.load().then(loadActivity);
     tokens.load();
     methods.load();
+    mfa.load();
   });
 }

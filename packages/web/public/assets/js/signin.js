@@ -1,7 +1,7 @@
 // @ts-check
 /** The sign-in page (signin.html). */
 import { $, clockTime, describeWait } from './dom.js';
-import { problemCode, problemMessage, retryAfterSeconds, signIn } from './api.js';
+import { problemCode, problemMessage, request, retryAfterSeconds, signIn } from './api.js';
 import { checkFields, setBusy, setFieldError } from './forms.js';
 import { go, keepNextOn, nextParam } from './session.js';
 import { initProviderButtons } from './federation.js';
@@ -64,6 +64,12 @@ export function initSignin() {
       }
       setBusy(form, false);
       const code = problemCode(result);
+      const mfaTicket = code === 'mfa_required' ? /** @type {{ mfa_ticket?: unknown }} */ (result.problem).mfa_ticket : undefined;
+      if (typeof mfaTicket === 'string') {
+        password.value = '';
+        askSecondFactor(mfaTicket);
+        return;
+      }
       if (code === 'invalid_credentials') {
         formError.textContent = 'The username or password is incorrect.';
         password.value = '';
@@ -74,6 +80,73 @@ export function initSignin() {
         password.value = '';
       } else {
         formError.textContent = problemMessage(result);
+      }
+    });
+  });
+
+  const mfaForm = $('mfa-form', HTMLFormElement);
+  const mfaCode = $('mfa-code', HTMLInputElement);
+  const mfaCodeLabel = $('mfa-code-label');
+  const mfaIntro = $('mfa-intro');
+  const mfaCodeError = $('mfa-code-error');
+  const mfaFormError = $('mfa-form-error');
+  const useRecovery = $('mfa-use-recovery', HTMLButtonElement);
+  let ticket = '';
+  let recovery = false;
+
+  /**
+   * The second step: the password was right and the account has a second factor.
+   * @param {string} mfaTicket single use, valid a few minutes
+   */
+  function askSecondFactor(mfaTicket) {
+    ticket = mfaTicket;
+    form.hidden = true;
+    mfaForm.hidden = false;
+    mfaCode.value = '';
+    mfaCode.focus();
+  }
+
+  useRecovery.addEventListener('click', function () {
+    recovery = true;
+    mfaIntro.textContent = 'Enter one of the recovery codes you saved. Each works once.';
+    mfaCodeLabel.textContent = 'Recovery code';
+    mfaCode.inputMode = 'text';
+    mfaCode.autocomplete = 'off';
+    useRecovery.hidden = true;
+    mfaCode.value = '';
+    mfaCode.focus();
+  });
+
+  mfaForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    setFieldError(mfaCode, mfaCodeError, '');
+    mfaFormError.textContent = '';
+    const value = mfaCode.value.trim();
+    if (!checkFields([[mfaCode, mfaCodeError, !value && (recovery ? 'Enter a recovery code.' : 'Enter the code from your app.')]])) return;
+    setBusy(mfaForm, true);
+    /** @type {Record<string, string>} */
+    const body = recovery ? { ticket: ticket, recovery_code: value } : { ticket: ticket, code: value };
+    request('POST', '/auth/signin/mfa', body).then(function (result) {
+      if (result.ok) {
+        go(nextParam() || '/');
+        return;
+      }
+      setBusy(mfaForm, false);
+      const code = problemCode(result);
+      if (code === 'invalid_mfa_code') {
+        setFieldError(mfaCode, mfaCodeError, recovery ? 'That recovery code is wrong or was used already.' : 'That code is wrong or was used already. Wait for the next one and try again.');
+        mfaCode.value = '';
+        mfaCode.focus();
+      } else if (code === 'invalid_mfa_ticket') {
+        // The ticket expired or was used: back to the password.
+        mfaForm.hidden = true;
+        form.hidden = false;
+        formError.textContent = 'That took too long. Please sign in again.';
+        password.focus();
+      } else if (code === 'rate_limited' || result.status === 429) {
+        mfaFormError.textContent = lockoutMessage(result);
+      } else {
+        mfaFormError.textContent = problemMessage(result);
       }
     });
   });

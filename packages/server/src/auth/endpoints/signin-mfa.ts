@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
+import { GatehouseError } from '../../errors/index.js';
+import { recordAudit } from '../audit.js';
+import { setDeviceCookie, setSessionCookies } from '../cookies.js';
+import { setKnownDeviceCookie } from '../device-cookie.js';
+import { iso, type EndpointContext } from '../endpoint-context.js';
+import { PUBLIC_LANE } from '../lanes.js';
+import { finishSecondStep } from '../mfa/second-step.js';
+import { type OperationDoc } from '../openapi.js';
+import { createDeviceSession } from '../sessions.js';
+import { SIGNIN_DOC } from './signin.js';
+
+export const signinMfaSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ticket'],
+    properties: {
+      ticket: { type: 'string', minLength: 1, maxLength: 128 },
+      code: { type: 'string', minLength: 1, maxLength: 16 },
+      recovery_code: { type: 'string', minLength: 1, maxLength: 64 },
+    },
+  },
+} as const;
+
+/** The body as the schema above admits it (derived, so the two cannot drift apart). */
+export type SigninMfaBody = FromSchema<(typeof signinMfaSchema)['body']>;
+
+const SIGNIN_MFA_DOC: OperationDoc = {
+  summary: 'Finish a sign-in that answered 401 mfa_required: the ticket with a one-time code (or a recovery code)',
+  answers: SIGNIN_DOC.answers,
+};
+
+/**
+ * POST /auth/signin/mfa {ticket, code | recovery_code} -> 200 as POST /auth/signin, the session
+ * recording amr ["pwd","otp","mfa"] (a recovery code counts as a one-time code). The ticket is
+ * single use and must come from `POST /auth/signin` (not the password grant); a wrong or reused
+ * code is 401 `invalid_mfa_code` and counts toward the account's sign-in lock (429 once spent).
+ */
+export function registerSigninMfa(app: FastifyInstance, ctx: EndpointContext): void {
+  const { deps } = ctx;
+  app.post<{ Body: SigninMfaBody }>('/auth/signin/mfa', { schema: signinMfaSchema, config: { lane: PUBLIC_LANE, openapi: SIGNIN_MFA_DOC } }, async (request, reply) => {
+    const body = request.body;
+    const { ticket, user, knownDevice, factor } = await finishSecondStep(ctx, request, {
+      ticket: body.ticket,
+      code: body.code,
+      recoveryCode: body.recovery_code,
+      via: ['signin', 'signin_app'],
+      auditVia: 'signin',
+    });
+    if (ticket.deviceId === null) throw new GatehouseError('invalid_mfa_ticket');
+    const { session, secret, replaced } = await createDeviceSession(
+      deps,
+      { user, deviceId: ticket.deviceId, deviceName: ticket.deviceName, persistent: ticket.persistent, amr: ['pwd', 'otp', 'mfa'] },
+      request,
+    );
+    setSessionCookies(reply, deps.config, session, secret);
+    if (ticket.via === 'signin') setDeviceCookie(reply, deps.config, ticket.deviceId);
+    setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);
+    await recordAudit(deps, request, {
+      type: 'signin.success',
+      userId: user.id,
+      deviceId: ticket.deviceId,
+      detail: { via: 'signin', sid: session.id, persistent: ticket.persistent, replaced: replaced.length, known_device: knownDevice, mfa: factor },
+    });
+    return reply.code(200).send({
+      user: { id: user.id, username: user.username, roles: user.roles },
+      session: { id: session.id, device_id: session.deviceId, expires_at: iso(session.expiresAt) },
+      csrf_token: session.csrfToken,
+    });
+  });
+}

@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import { GatehouseError } from '../../errors/index.js';
+import { NO_PASSWORD, type UserRecord } from '../../stores/types.js';
+import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from '../auth-context.js';
+import { clientIp } from '../client-ip.js';
+import { rateLimited } from '../rate-limit.js';
+
+/**
+ * Re-authentication before a change to the second factors (issue 17, i17 §4): the current
+ * password in the request itself, behind its own lock per user (`signin.maxFailures` per
+ * `signin.lockWindowSec`, like the password change), so a stolen session cannot change factors
+ * nor guess the password without limit. An account without a password (federation only) is
+ * refused with 403 until a recent-sign-in check (the session's auth_time) covers it.
+ */
+export async function requireCurrentPassword(auth: AuthContext, request: FastifyRequest, user: UserRecord, password: string | undefined): Promise<void> {
+  const { deps } = auth;
+  if (user.passwordHash === NO_PASSWORD) {
+    throw new GatehouseError('forbidden', { detail: 'Set a password first (POST /auth/password/set): changing second factors asks for it.' });
+  }
+  if (password === undefined) throw new GatehouseError('invalid_request', { detail: 'Send the current password as "password" to change second factors.' });
+  const { maxFailures, lockWindowSec } = deps.config.signin;
+  const key = `mfa-change:user:${user.id}`;
+  const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
+  checkHashAdmission(auth, hashReq);
+  const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
+  if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
+  if (!(await verifyPassword(auth, user.passwordHash, password, admitHash(auth, hashReq)))) {
+    deps.logger.warn({ event: 'mfa.change.failure', userId: user.id, ip: clientIp(request) }, 'second-factor change refused: wrong current password');
+    throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
+  }
+  await deps.stores.rateLimits.reset(key);
+}
