@@ -91,6 +91,14 @@ export interface SessionRecord {
    * browser session (cookies carry every scope). Refreshes keep it.
    */
   scope?: string | null;
+  /**
+   * How the user proved who they are (RFC 8176 method names: `['pwd']`, `['pwd','otp','mfa']`,
+   * `['hwk','user','mfa']`; `['ext']` for an external provider). The store always returns it;
+   * absent when written means `['pwd']`.
+   */
+  amr?: readonly string[];
+  /** When the user last authenticated on this session (ms): the sign-in, or a later re-authentication. The store always returns it; absent when written means createdAt. */
+  authTime?: number;
 }
 
 export interface SessionStore {
@@ -110,6 +118,13 @@ export interface SessionStore {
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Throttled sliding-expiry write: sets lastSeenAt and expiresAt. */
   touch(id: string, lastSeenAt: number, expiresAt: number): Promise<void>;
+  /**
+   * Records a fresh authentication on an existing session (re-authentication, step-up, a second
+   * factor completed on it): sets its amr and authTime in place, keeping its id, secret and
+   * expiry. Never moves authTime backwards (a slower concurrent call does not undo a newer one).
+   * Returns the session as stored now, or null when it does not exist.
+   */
+  recordAuthentication(id: string, amr: readonly string[], authTime: number): Promise<SessionRecord | null>;
   /** Deletes one session; returns whether it existed. */
   delete(id: string): Promise<boolean>;
   /** Deletes every session of a user except `exceptId`; returns the ids deleted. */

@@ -33,6 +33,10 @@ export interface SessionsTable {
   absolute_expires_at: number;
   /** Space-separated scopes of a token session (migration 0002); null for browser sessions. */
   scope: string | null;
+  /** RFC 8176 methods, space-separated (migration 0010); null only before the migration filled it ('pwd'). */
+  amr: string | null;
+  /** When the user last authenticated on this session, ms (0010); null only before the migration filled it (created_at). */
+  auth_time: number | null;
 }
 
 export interface SigningKeysTable {
