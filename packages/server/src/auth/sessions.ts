@@ -7,6 +7,15 @@ import type { ReceiptRequest } from './revocation-receipt.js';
 // Defined in pending-revocations.ts, whose replay publishes through it (one file: no import cycle).
 export { publishRevocation, REVOCATION_KEEP_MS } from './pending-revocations.js';
 
+/** amr of a session signed in with a password alone (RFC 8176 `pwd`). */
+export const AMR_PASSWORD: readonly string[] = Object.freeze(['pwd']);
+/**
+ * amr of a session signed in through an external identity provider: `ext` (not an RFC 8176
+ * name; RFC 8176 §2 allows others). What the provider itself checked is not known here (no
+ * provider's amr is trusted), so it never satisfies `mfa: true`.
+ */
+export const AMR_EXTERNAL: readonly string[] = Object.freeze(['ext']);
+
 export interface CreateDeviceSessionInput {
   user: Pick<UserRecord, 'id'>;
   deviceId: string;
@@ -15,6 +24,8 @@ export interface CreateDeviceSessionInput {
   persistent: boolean;
   /** Space-separated scopes of a token session (password grant); omit for a browser session. */
   scope?: string;
+  /** How the user proved it (RFC 8176 values, e.g. ['pwd'], ['pwd','otp'], ['hwk']); default ['pwd']. */
+  amr?: readonly string[];
 }
 
 export interface CreatedDeviceSession {
@@ -53,6 +64,8 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
     lastSeenAt: now,
     ...sessionExpiry(deps, now, input.persistent),
     scope: input.scope ?? null,
+    amr: [...(input.amr ?? AMR_PASSWORD)],
+    authTime: now,
   };
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
   await revokeSessions(deps, replaced, request);

@@ -30,6 +30,7 @@ export const ERROR_REGISTRY = {
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
   invalid_credentials: { status: 401, title: 'The username or password is wrong' },
   invalid_client: { status: 401, title: 'The client could not be authenticated' },
+  insufficient_user_authentication: { status: 401, title: 'A stronger or more recent sign-in is required' },
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },

@@ -196,7 +196,14 @@ export type RevocationEvent =
    * `clientId`, and every user access token granted to it (`client_id`, device flow), issued at
    * or before `at` (its second) is refused, also once a new client takes the id.
    */
-  | { type: 'client'; clientId: string; at: number; pending?: boolean };
+  | { type: 'client'; clientId: string; at: number; pending?: boolean }
+  /**
+   * Not a revocation: the user authenticated again on a live session (re-authentication, step-up,
+   * issue 17), so its amr and auth_time changed (`authTime`, ms). Every gateway re-reads the
+   * session at once instead of keeping its cached copy for `session.cacheTtlMs`. Never pending
+   * (recording it needs the session store).
+   */
+  | { type: 'session_auth'; sid: string; userId: string; authTime: number; at: number; pending?: boolean };
 
 /** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
 export function isRevocationEvent(v: unknown): v is RevocationEvent {
@@ -215,6 +222,8 @@ export function isRevocationEvent(v: unknown): v is RevocationEvent {
       return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
     case 'client':
       return typeof e.clientId === 'string' && e.clientId !== '';
+    case 'session_auth':
+      return typeof e.sid === 'string' && typeof e.userId === 'string' && typeof e.authTime === 'number';
     default:
       return false;
   }
@@ -482,6 +491,8 @@ export const AUDIT_EVENT_TYPES = [
   'password.set',
   /** The user changed their username (detail: old, new: the display forms). */
   'username.changed',
+  /** Re-authentication on a live session (issue 17, step-up; detail: sid, amr). */
+  'session.reauthenticated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
