@@ -30,6 +30,7 @@ const ACTIVITY = {
   'identity.unlinked': 'Sign-in method removed',
   'password.set': 'Password set',
   'username.changed': 'Username changed',
+  'session.reauthenticated': 'Identity confirmed again on a device',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
