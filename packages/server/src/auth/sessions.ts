@@ -20,6 +20,8 @@ export interface CreateDeviceSessionInput {
   user: Pick<UserRecord, 'id'>;
   deviceId: string;
   deviceName: string | null;
+  /** When the user authenticated (ms), when not now: a device approved from another session keeps that session's. */
+  authTime?: number;
   /** false: a browser-session cookie and the shorter server-side lifetime (remember:false). */
   persistent: boolean;
   /** Space-separated scopes of a token session (password grant); omit for a browser session. */
@@ -65,7 +67,7 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
     ...sessionExpiry(deps, now, input.persistent),
     scope: input.scope ?? null,
     amr: [...(input.amr ?? AMR_PASSWORD)],
-    authTime: now,
+    authTime: input.authTime ?? now,
   };
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
   await revokeSessions(deps, replaced, request);

@@ -544,6 +544,13 @@ export interface DeviceCodeRecord {
   status: DeviceCodeStatus;
   /** The user who approved or denied it; null while pending. */
   userId: string | null;
+  /**
+   * How the approving session's user had signed in (its amr and auth_time, ms; issue 17): the
+   * device session starts with them. Absent or null: not recorded (a request approved before
+   * migration 0010, or still pending).
+   */
+  approvedAmr?: readonly string[] | null;
+  approvedAuthTime?: number | null;
 }
 
 export interface DeviceCodeStore {
@@ -557,10 +564,11 @@ export interface DeviceCodeStore {
   /** The pending request with this (normalised) user code that has not expired at `now`; null otherwise. */
   findPendingByUserCode(userCode: string, now: number): Promise<DeviceCodeRecord | null>;
   /**
-   * pending and unexpired -> `decision`, recording `userId` (one conditional UPDATE: of two
+   * pending and unexpired -> `decision`, recording `userId` and, given, how the approving session
+   * signed in (`approval`: approvedAmr, approvedAuthTime) (one conditional UPDATE: of two
    * parallel decisions exactly one wins). The updated record, or null when nothing changed.
    */
-  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number): Promise<DeviceCodeRecord | null>;
+  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number, approval?: { amr: readonly string[]; authTime: number }): Promise<DeviceCodeRecord | null>;
   /** approved and unexpired -> redeemed (one conditional UPDATE); true for exactly one caller. */
   redeem(deviceCodeHash: string, now: number): Promise<boolean>;
   /**

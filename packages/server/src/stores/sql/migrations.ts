@@ -269,6 +269,10 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         // Sessions from before have only ever seen a password: `pwd`, authenticated at creation.
         await addColumnIfMissing(db, 'sessions', 'amr', 'text');
         await addColumnIfMissing(db, 'sessions', 'auth_time', 'bigint');
+        // A device authorization (RFC 8628) records how the approving session had signed in: the
+        // device's session starts with it (null: approved before this, read as a password).
+        await addColumnIfMissing(db, 'device_codes', 'approved_amr', 'text');
+        await addColumnIfMissing(db, 'device_codes', 'approved_auth_time', 'bigint');
         const sessions = db as unknown as Kysely<GatehouseDb>;
         await sessions.updateTable('sessions').set({ amr: 'pwd' }).where('amr', 'is', null).execute();
         await sessions

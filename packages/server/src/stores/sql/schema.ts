@@ -87,6 +87,10 @@ export interface DeviceCodesTable {
   /** 'pending' | 'approved' | 'denied' | 'redeemed'. */
   status: string;
   user_id: string | null;
+  /** The approving session's amr, space-separated (migration 0010); null when not recorded. */
+  approved_amr: string | null;
+  /** The approving session's auth_time, ms (0010); null when not recorded. */
+  approved_auth_time: number | null;
 }
 
 export interface ApiTokensTable {
