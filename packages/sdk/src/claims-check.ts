@@ -64,8 +64,8 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
   if (auth === 'client') {
     // A service calling as itself: no user, so nothing a user-minded check could mistake for one.
     if (payload.client_id !== sub) throw malformed('client_id must equal sub in a client passport');
-    if (username !== undefined || payload.sid !== undefined || payload.did !== undefined) {
-      throw malformed('a client passport carries no username, sid or did');
+    if (username !== undefined || payload.sid !== undefined || payload.did !== undefined || payload.amr !== undefined || payload.auth_time !== undefined) {
+      throw malformed('a client passport carries no username, sid, did, amr or auth_time');
     }
     if (roles.length !== 0) throw malformed('a client passport carries no roles');
     // Token exchange acts for users only; a client passport never carries an act chain.
@@ -92,6 +92,15 @@ export function toPassportClaims(payload: JWTPayload): PassportClaims {
   if (scope !== undefined) claims.scope = scope;
   if (sid !== undefined) claims.sid = sid;
   if (did !== undefined) claims.did = did;
+  const { amr, auth_time: authTime } = payload;
+  if (amr !== undefined) {
+    if (!Array.isArray(amr) || !amr.every((m): m is string => typeof m === 'string')) throw malformed('amr must be an array of strings');
+    claims.amr = Object.freeze([...amr]);
+  }
+  if (authTime !== undefined) {
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime)) throw malformed('auth_time must be a number');
+    claims.auth_time = authTime;
+  }
   if (payload.act !== undefined) {
     const { act, actors } = checkActor(payload.act);
     claims.act = act;

@@ -48,6 +48,16 @@ export interface UserPassportClaims extends PassportClaimsBase {
   did?: string;
   auth: UserPassportAuth;
   client_id?: undefined;
+  /**
+   * How the user proved who they are on this session (RFC 8176 method names): `["pwd"]` a
+   * password; `["pwd","otp","mfa"]` a password and a one-time code (or a recovery code);
+   * `["pwd","hwk","mfa"]` a password and a passkey; `["hwk","user","mfa"]` a passkey alone with
+   * user verification; `["ext"]` an external identity provider. Absent for API tokens (no sign-in).
+   * `requireAuthentication` checks it.
+   */
+  amr?: readonly string[];
+  /** When the user last authenticated (epoch seconds, as OIDC's `auth_time`): the sign-in or a later re-authentication. Absent where `amr` is. */
+  auth_time?: number;
 }
 
 /**
@@ -64,6 +74,8 @@ export interface ClientPassportClaims extends PassportClaimsBase {
   username?: undefined;
   sid?: undefined;
   did?: undefined;
+  amr?: undefined;
+  auth_time?: undefined;
 }
 
 /** The claims of a Gatehouse passport (`typ: passport+jwt`), as a verified service sees them. */

@@ -24,6 +24,10 @@
  *
  * 403:
  * - `forbidden`: a valid passport that lacks a required role (see `requireRole`).
+ *
+ * 401, the user must sign in again or more strongly (RFC 9470):
+ * - `insufficient_user_authentication`: a valid passport whose `amr` lacks `mfa` or whose
+ *   `auth_time` is too old for what the service asked (see `requireAuthentication`).
  */
 export type PassportErrorCode =
   | 'passport_missing'
@@ -37,7 +41,8 @@ export type PassportErrorCode =
   | 'signature_invalid'
   | 'jwks_unreachable'
   | 'jwks_invalid'
-  | 'forbidden';
+  | 'forbidden'
+  | 'insufficient_user_authentication';
 
 /** Every code, with the HTTP status the middleware answers it with. */
 export const PASSPORT_ERROR_STATUS: Readonly<Record<PassportErrorCode, 401 | 403 | 503>> = Object.freeze({
@@ -53,6 +58,7 @@ export const PASSPORT_ERROR_STATUS: Readonly<Record<PassportErrorCode, 401 | 403
   jwks_unreachable: 503,
   jwks_invalid: 503,
   forbidden: 403,
+  insufficient_user_authentication: 401,
 });
 
 /**
@@ -68,6 +74,13 @@ export class PassportError extends Error {
     super(message, options);
     this.code = code;
   }
+
+  /**
+   * For `insufficient_user_authentication` (`requireAuthentication`): what was missing, `mfa` or
+   * `max_age`, and the most seconds since the sign-in the service accepts, when it set one.
+   */
+  required?: 'mfa' | 'max_age';
+  maxAgeSec?: number;
 
   /** The HTTP status the middleware answers with: 401, 403 (`forbidden`) or 503 (`jwks_*`). */
   get status(): 401 | 403 | 503 {

@@ -64,6 +64,21 @@ export function refusalFor(err: unknown): PassportRefusal {
         headers,
         body: problem('forbidden', 403, 'Not allowed', 'The passport does not grant access to this resource.'),
       };
+    case 'insufficient_user_authentication': {
+      // RFC 9470: the client is to sign in again (or with a second factor) at Gatehouse.
+      const e = err instanceof PassportError ? err : undefined;
+      const mfa = e?.required !== 'max_age';
+      const description = mfa ? 'A sign-in with a second factor or a passkey is required' : 'A more recent sign-in is required';
+      const maxAge = e?.maxAgeSec;
+      return {
+        status: 401,
+        headers: {
+          ...headers,
+          'www-authenticate': `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="${description}"${maxAge === undefined ? '' : `, max_age=${maxAge}`}`,
+        },
+        body: problem('insufficient_user_authentication', 401, 'A stronger or more recent sign-in is required', `${description}. Re-authenticate at Gatehouse and try again.`),
+      };
+    }
     case 'passport_missing':
       return {
         status: 401,

@@ -20,6 +20,7 @@ import { registerIdentitiesList } from './endpoints/identities-list.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
 import { registerPasswordSet } from './endpoints/password-set.js';
 import { registerUsernameChange } from './endpoints/username-change.js';
+import { registerReauth } from './endpoints/reauth.js';
 import { registerRevoke } from './endpoints/revoke.js';
 import { registerSessionsDelete } from './endpoints/sessions-delete.js';
 import { registerSessionsList } from './endpoints/sessions-list.js';
@@ -150,6 +151,7 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerMfaTotpConfirm(app, ctx);
   registerMfaTotpDelete(app, ctx);
   registerMfaRecoveryCodes(app, ctx);
+  registerReauth(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);

@@ -10,7 +10,7 @@ import { verifyAccessToken } from '../credentials/access-token.js';
 import { captureLogs } from '../util/log-capture.test-helpers.js';
 import { formatUserCode, normaliseUserCode, USER_CODE_ALPHABET } from './device-flow.js';
 import { DEVICE_CODE_GRANT_TYPE } from './grants/device-code.js';
-import { createAuthHarness, leakingBodies, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type SignedIn } from './test-helpers.js';
+import { createAuthHarness, leakingBodies, mintPassport, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type SignedIn } from './test-helpers.js';
 
 /** The device authorization grant (RFC 8628, issue 14 §2): authorize, the /device endpoints, polling, redemption, refresh. */
 
@@ -270,6 +270,25 @@ describe('polling POST /auth/token with the device code', () => {
     const ok = await poll(s.device_code, kiosk);
     expect(ok.statusCode, ok.body).toBe(200);
     expect(decodeJwt((ok.json() as { access_token: string }).access_token).client_id).toBe('kiosk');
+  });
+});
+
+describe('how the device session signed in (issue 17)', () => {
+  it('starts with the approving session\'s amr and auth_time, carried by its tokens and refreshes', async () => {
+    const s = await start({ client_id: 'tv-app', scope: 'notes:read' });
+    const authTimeSec = Math.floor(h.clock.now() / 1000) - 120;
+    const approver = await mintPassport(h.deps, { sub: alice.userId, username: alice.username, roles: alice.roles, sid: alice.sid, did: alice.deviceId, auth: 'session', amr: ['hwk', 'user', 'mfa'], auth_time: authTimeSec });
+    const approved = await h.app.inject({ method: 'POST', url: '/auth/device/approve', headers: { 'x-passport': approver, 'x-gatehouse-client-ip': '198.51.100.7' }, payload: { user_code: s.user_code } });
+    expect(approved.json()).toEqual({ status: 'approved' });
+    const tokens = (await poll(s.device_code)).json() as { access_token: string; refresh_token: string };
+    const claims = await verifyAccessToken(h.deps, tokens.access_token);
+    expect([claims.amr, claims.auth_time]).toEqual([['hwk', 'user', 'mfa'], authTimeSec]);
+    expect(await h.deps.stores.sessions.findById(claims.sid)).toMatchObject({ amr: ['hwk', 'user', 'mfa'], authTime: authTimeSec * 1000 });
+    h.clock.advance(60_000);
+    const refreshed = await form('/auth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'tv-app' });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    const again = await verifyAccessToken(h.deps, (refreshed.json() as { access_token: string }).access_token);
+    expect([again.amr, again.auth_time]).toEqual([['hwk', 'user', 'mfa'], authTimeSec]);
   });
 });
 

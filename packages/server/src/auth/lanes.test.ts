@@ -125,6 +125,21 @@ const ENDPOINTS: Endpoint[] = [
   // A name of the fixture's own (each pair has a new user): 200 {username}.
   { method: 'POST', route: '/auth/username', path: () => '/auth/username', body: (f) => ({ username: `${f.user.username}-new` }), expect: account(200) },
   { method: 'GET', route: '/auth/identities', path: () => '/auth/identities', expect: account(200) },
+  // Re-authentication (issue 17) records a fresh sign-in on a browser session: no token may.
+  {
+    method: 'POST',
+    route: '/auth/reauth',
+    path: () => '/auth/reauth',
+    body: { password: PASSWORD },
+    expect: {
+      cookie: 200,
+      access_token: 'credential_not_allowed',
+      'access_token+account': 'credential_not_allowed',
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    },
+  },
   // A browser session only (the callback needs the same session back); no provider "x" here: 404 once past the lane.
   {
     method: 'POST',

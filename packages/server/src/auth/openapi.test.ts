@@ -346,6 +346,8 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('POST /auth/device/deny', '/auth/device/deny', { headers: browser, json: { user_code: other.json!.user_code } });
     const polled = await call('POST /auth/token', '/auth/token', { form: { ...tvClient, grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.json!.device_code as string } });
     expect(polled.json!.refresh_token).toMatch(/^ghr_/);
+    // Step-up (issue 17): the browser session confirms its password again.
+    await call('POST /auth/reauth', '/auth/reauth', { headers: browser, json: { password } });
     await call('POST /auth/password', '/auth/password', { headers: browser, json: { current_password: password, new_password: 'documented passphrase 2' } });
     // Federation (issue 15), against a real oidc-provider: list, link (answers the URL), the provider's login, the callback (links).
     await call('GET /auth/federation/providers', '/auth/federation/providers');

@@ -114,6 +114,9 @@ export async function applyPending(deps: Deps, event: RevocationEvent): Promise<
       break;
     case 'access_token':
       break;
+    case 'session_auth':
+      // Never recorded as pending (re-authentication needs the session store).
+      break;
     case 'client':
       // `clients remove` deletes the client before it records the event (and cannot while the
       // store is away), so there is nothing left to apply.

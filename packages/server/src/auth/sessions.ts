@@ -7,10 +7,21 @@ import type { ReceiptRequest } from './revocation-receipt.js';
 // Defined in pending-revocations.ts, whose replay publishes through it (one file: no import cycle).
 export { publishRevocation, REVOCATION_KEEP_MS } from './pending-revocations.js';
 
+/** amr of a session signed in with a password alone (RFC 8176 `pwd`). */
+export const AMR_PASSWORD: readonly string[] = Object.freeze(['pwd']);
+/**
+ * amr of a session signed in through an external identity provider: `ext` (not an RFC 8176
+ * name; RFC 8176 §2 allows others). What the provider itself checked is not known here (no
+ * provider's amr is trusted), so it never satisfies `mfa: true`.
+ */
+export const AMR_EXTERNAL: readonly string[] = Object.freeze(['ext']);
+
 export interface CreateDeviceSessionInput {
   user: Pick<UserRecord, 'id'>;
   deviceId: string;
   deviceName: string | null;
+  /** When the user authenticated (ms), when not now: a device approved from another session keeps that session's. */
+  authTime?: number;
   /** false: a browser-session cookie and the shorter server-side lifetime (remember:false). */
   persistent: boolean;
   /** Space-separated scopes of a token session (password grant); omit for a browser session. */
@@ -55,6 +66,8 @@ export async function createDeviceSession(deps: Deps, input: CreateDeviceSession
     lastSeenAt: now,
     ...sessionExpiry(deps, now, input.persistent),
     scope: input.scope ?? null,
+    amr: [...(input.amr ?? AMR_PASSWORD)],
+    authTime: input.authTime ?? now,
   };
   const { replaced } = await deps.stores.sessions.createReplacingDevice(session);
   await revokeSessions(deps, replaced, request);

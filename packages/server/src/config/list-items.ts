@@ -105,6 +105,24 @@ function parseRoute(r: unknown, at: string): RouteConfig {
     if (typeof r.websocket !== 'boolean') throw new ConfigError(`Config key "${at}.websocket" must be true or false.`);
     route.websocket = r.websocket;
   }
+  if (r.mfa !== undefined) {
+    if (typeof r.mfa !== 'boolean') throw new ConfigError(`Config key "${at}.mfa" must be true or false.`);
+    if (r.mfa) route.mfa = true;
+  }
+  if (r.maxAuthAgeSec !== undefined) {
+    if (typeof r.maxAuthAgeSec !== 'number' || !Number.isInteger(r.maxAuthAgeSec) || r.maxAuthAgeSec < 1 || r.maxAuthAgeSec > 31_536_000) {
+      throw new ConfigError(`Config key "${at}.maxAuthAgeSec" must be a whole number of seconds from 1 to 31536000.`);
+    }
+    route.maxAuthAgeSec = r.maxAuthAgeSec;
+  }
+  if (route.mfa === true || route.maxAuthAgeSec !== undefined) {
+    // How the user signed in says nothing about a service calling as itself, and a route without
+    // a credential has no sign-in to judge.
+    if (auth === 'none') throw new ConfigError(`Config key "${at}": "mfa" and "maxAuthAgeSec" need "auth": "required" or "optional".`);
+    if (route.clients !== undefined && route.clients.length > 0) {
+      throw new ConfigError(`Config key "${at}": "mfa" and "maxAuthAgeSec" concern a user's sign-in; service clients have none. Give "clients" a route of their own.`);
+    }
+  }
   return route;
 }
 

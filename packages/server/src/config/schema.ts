@@ -123,6 +123,14 @@ export interface RouteConfig {
   maxBodyBytes?: number;
   /** WebSocket upgrades are proxied (default true); false: refused with 403 `websocket_disabled`. */
   websocket?: boolean;
+  /**
+   * Only users whose session proved a second factor or a passkey (amr holds `mfa`) get a passport
+   * (issue 17); others get 401 `insufficient_user_authentication` (RFC 9470), pages a redirect to
+   * re-authentication. API tokens and service clients (no sign-in) are refused.
+   */
+  mfa?: boolean;
+  /** Step-up: the user must have authenticated within this many seconds (`auth_time`); same refusal. */
+  maxAuthAgeSec?: number;
   /** Internal: a sign-in style endpoint; refused when sent cross-site (login CSRF). */
   loginCsrf?: boolean;
 }
@@ -167,7 +175,7 @@ export interface FederationProviderConfig {
 }
 
 /** The keys a route takes in the config file (`loginCsrf` is internal: only Gatehouse's own routes set it). */
-export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes', 'websocket'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
+export const ROUTE_KEYS = ['path', 'upstream', 'service', 'auth', 'roles', 'clients', 'scopes', 'contentTypes', 'maxBodyBytes', 'websocket', 'mfa', 'maxAuthAgeSec'] as const satisfies readonly Exclude<keyof RouteConfig, 'loginCsrf'>[];
 /** The keys a federation provider takes. */
 export const FEDERATION_PROVIDER_KEYS = [
   'id',

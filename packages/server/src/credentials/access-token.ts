@@ -34,6 +34,10 @@ export interface AccessTokenClaims {
   exp: number;
   username: string;
   roles: string[];
+  /** How the user proved who they are on the token's session (RFC 8176 names); refreshed tokens carry the session's current value. Absent only on tokens minted before issue 17. */
+  amr?: string[];
+  /** When the user last authenticated on the session (epoch seconds, OIDC `auth_time`); absent where `amr` is. */
+  auth_time?: number;
 }
 
 export interface IssueAccessTokenInput {
@@ -58,6 +62,8 @@ export async function issueAccessToken(
     did: input.session.deviceId,
     username: input.user.username,
     roles: [...input.user.roles],
+    amr: [...(input.session.amr ?? ['pwd'])],
+    auth_time: Math.floor((input.session.authTime ?? input.session.createdAt) / 1000),
   });
 }
 
@@ -195,5 +201,16 @@ export async function verifyAccessToken(deps: Pick<Deps, 'config' | 'keyring' | 
   ) {
     throw invalid();
   }
-  return { iss, aud: iss, sub, client_id: clientId, scope, sid, did, jti, iat, exp, username, roles: [...roles] };
+  const claims: AccessTokenClaims = { iss, aud: iss, sub, client_id: clientId, scope, sid, did, jti, iat, exp, username, roles: [...roles] };
+  // Optional (tokens minted before issue 17 lack them), but well-formed when present.
+  const { amr, auth_time: authTime } = p;
+  if (amr !== undefined) {
+    if (!Array.isArray(amr) || !amr.every(isString)) throw invalid();
+    claims.amr = [...amr];
+  }
+  if (authTime !== undefined) {
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime)) throw invalid();
+    claims.auth_time = authTime;
+  }
+  return claims;
 }

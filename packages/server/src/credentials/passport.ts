@@ -32,6 +32,10 @@ export interface PassportSubject {
   readonly act?: PassportActor | undefined;
   /** For `auth: "client"` (a service calling as itself): its client id (`user.id` is the same). */
   readonly clientId?: string | undefined;
+  /** How the user proved who they are (RFC 8176 names); undefined: not known (API tokens, clients). */
+  readonly amr?: readonly string[] | undefined;
+  /** When the user last authenticated (epoch seconds); undefined where `amr` is. */
+  readonly authTime?: number | undefined;
 }
 
 /** The claims of a passport for `aud`, valid from `iat` to `exp` (epoch seconds), with a new `jti`. */
@@ -46,6 +50,8 @@ export function passportClaims(issuer: string, subject: PassportSubject, aud: st
     if (subject.sid !== undefined) claims.sid = subject.sid;
     if (subject.did !== undefined) claims.did = subject.did;
     if (subject.act !== undefined) claims.act = subject.act;
+    if (subject.amr !== undefined) claims.amr = [...subject.amr];
+    if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
   }
   if (subject.scope !== undefined) claims.scope = subject.scope;
   return claims;

@@ -33,6 +33,7 @@ export const ERROR_REGISTRY = {
   mfa_required: { status: 401, title: 'The password is right; a second factor is required' },
   invalid_mfa_ticket: { status: 401, title: 'The MFA ticket is unknown, used or expired; sign in again' },
   invalid_mfa_code: { status: 401, title: 'The one-time code or recovery code is wrong or used' },
+  insufficient_user_authentication: { status: 401, title: 'A stronger or more recent sign-in is required' },
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },

@@ -184,6 +184,7 @@ class GatewayImpl implements ProxyObserver {
       upgrader,
       refusals: this.refusals,
       access: this.access,
+      clock: deps.clock,
     });
   }
 

@@ -76,6 +76,9 @@ function keyOfEvent(event: RevocationEvent): string {
       return `k\n${event.tokenId}`;
     case 'client':
       return `c\n${event.clientId}`;
+    case 'session_auth':
+      // Re-checked as after any change to its session (a route's mfa or maxAuthAgeSec still holds).
+      return `s\n${event.sid}`;
   }
 }
 
@@ -212,7 +215,7 @@ export class LiveConnections {
       if (identity === null || live.identity === null || identity.user.id !== live.identity.user.id) refused = true;
       else {
         try {
-          authorize(live.route, identity, 'GET');
+          authorize(live.route, identity, 'GET', this.deps.clock);
         } catch {
           refused = true;
         }

@@ -24,6 +24,10 @@ export interface CompiledRoute {
   readonly loginCsrf: boolean;
   /** WebSocket upgrades are proxied (`routes[].websocket`, default true). */
   readonly websocket: boolean;
+  /** `routes[].mfa`: the user's amr must hold `mfa`. */
+  readonly mfa: boolean;
+  /** `routes[].maxAuthAgeSec`: the user must have authenticated within this many seconds; undefined: any time. */
+  readonly maxAuthAgeSec: number | undefined;
   /** A route of the auth service itself: it still gets the device cookies (never the session or CSRF cookie). */
   readonly authService: boolean;
 }
@@ -56,8 +60,24 @@ export function compileRoute(route: RouteConfig, defaultMaxBodyBytes: number, au
     loginCsrf: route.loginCsrf === true,
     // The auth service speaks no WebSocket.
     websocket: !authService && route.websocket !== false,
+    mfa: route.mfa === true,
+    maxAuthAgeSec: route.maxAuthAgeSec,
     authService,
   };
+}
+
+/** `target` when it is a path of this origin ("/x", never "//host" or "/\\host"), else "/". */
+function samePath(target: string): string {
+  return target.charCodeAt(0) === 47 && target.charCodeAt(1) !== 47 && target.charCodeAt(1) !== 92 ? target : '/';
+}
+
+/**
+ * Where a page refused for a stale or weak sign-in goes (issue 17, step-up): the sign-in page in
+ * re-authentication mode, which proves the user again on the same session (POST /auth/reauth) and
+ * returns to `next`, a same-origin path. `mfa=1`: a second factor is needed.
+ */
+export function reauthLocation(target: string, mfa: boolean): string {
+  return `/signin?reauth=1&next=${encodeURIComponent(samePath(target))}${mfa ? '&mfa=1' : ''}`;
 }
 
 /** Longest-prefix matching on segment boundaries; equal prefixes: the first listed wins. */
@@ -129,7 +149,7 @@ export function routingPath(rawPath: string): string | GatehouseError {
  * caller has validated as a same-origin path; anything else falls back to `/`.
  */
 export function signinLocation(target: string, signedOut = false): string {
-  const safe = target.charCodeAt(0) === 47 && target.charCodeAt(1) !== 47 && target.charCodeAt(1) !== 92 ? target : '/';
+  const safe = samePath(target);
   // `reason=signed_out`: the session cookie named an ended session; the page says so (a fixed sentence).
   return `/signin?next=${encodeURIComponent(safe)}${signedOut ? '&reason=signed_out' : ''}`;
 }

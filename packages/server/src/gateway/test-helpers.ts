@@ -137,7 +137,7 @@ export interface GatewayHarness {
   /** Store reads by token hash (to show the hot path makes none). */
   sessionReads: { count: number };
   createUser(username: string, roles?: string[]): Promise<UserRecord>;
-  signIn(user: UserRecord, opts?: { persistent?: boolean; deviceId?: string }): Promise<SignedIn>;
+  signIn(user: UserRecord, opts?: { persistent?: boolean; deviceId?: string; amr?: string[] }): Promise<SignedIn>;
   /** Verifies a forwarded passport the way a service would (typ, iss, aud, EdDSA). */
   verifyPassport(token: string, audience: string): Promise<JWTPayload>;
   close(): Promise<void>;
@@ -225,6 +225,8 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
         lastSeenAt: now,
         expiresAt: now + ttl * 1000,
         absoluteExpiresAt: now + config.session.absoluteTtlSec * 1000,
+        amr: opts.amr ?? ['pwd'],
+        authTime: now,
       };
       await stores.sessions.createReplacingDevice(session);
       return { user, session, secret, cookie: `gatehouse_session=${secret}` };

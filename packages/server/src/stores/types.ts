@@ -91,6 +91,14 @@ export interface SessionRecord {
    * browser session (cookies carry every scope). Refreshes keep it.
    */
   scope?: string | null;
+  /**
+   * How the user proved who they are (RFC 8176 method names: `['pwd']`, `['pwd','otp','mfa']`,
+   * `['hwk','user','mfa']`; `['ext']` for an external provider). The store always returns it;
+   * absent when written means `['pwd']`.
+   */
+  amr?: readonly string[];
+  /** When the user last authenticated on this session (ms): the sign-in, or a later re-authentication. The store always returns it; absent when written means createdAt. */
+  authTime?: number;
 }
 
 export interface SessionStore {
@@ -110,6 +118,13 @@ export interface SessionStore {
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Throttled sliding-expiry write: sets lastSeenAt and expiresAt. */
   touch(id: string, lastSeenAt: number, expiresAt: number): Promise<void>;
+  /**
+   * Records a fresh authentication on an existing session (re-authentication, step-up, a second
+   * factor completed on it): sets its amr and authTime in place, keeping its id, secret and
+   * expiry. Never moves authTime backwards (a slower concurrent call does not undo a newer one).
+   * Returns the session as stored now, or null when it does not exist.
+   */
+  recordAuthentication(id: string, amr: readonly string[], authTime: number): Promise<SessionRecord | null>;
   /** Deletes one session; returns whether it existed. */
   delete(id: string): Promise<boolean>;
   /** Deletes every session of a user except `exceptId`; returns the ids deleted. */
@@ -181,7 +196,14 @@ export type RevocationEvent =
    * `clientId`, and every user access token granted to it (`client_id`, device flow), issued at
    * or before `at` (its second) is refused, also once a new client takes the id.
    */
-  | { type: 'client'; clientId: string; at: number; pending?: boolean };
+  | { type: 'client'; clientId: string; at: number; pending?: boolean }
+  /**
+   * Not a revocation: the user authenticated again on a live session (re-authentication, step-up,
+   * issue 17), so its amr and auth_time changed (`authTime`, ms). Every gateway re-reads the
+   * session at once instead of keeping its cached copy for `session.cacheTtlMs`. Never pending
+   * (recording it needs the session store).
+   */
+  | { type: 'session_auth'; sid: string; userId: string; authTime: number; at: number; pending?: boolean };
 
 /** Whether `v` is a well-formed RevocationEvent (from the channel, or an auth service's answer). */
 export function isRevocationEvent(v: unknown): v is RevocationEvent {
@@ -200,6 +222,8 @@ export function isRevocationEvent(v: unknown): v is RevocationEvent {
       return typeof e.tokenId === 'string' && (e.userId === undefined || typeof e.userId === 'string');
     case 'client':
       return typeof e.clientId === 'string' && e.clientId !== '';
+    case 'session_auth':
+      return typeof e.sid === 'string' && typeof e.userId === 'string' && typeof e.authTime === 'number';
     default:
       return false;
   }
@@ -475,6 +499,8 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.recovery_code_used',
   /** A wrong one-time code or recovery code at the second step of a sign-in (detail: via, attempts_left). */
   'signin.mfa_failure',
+  /** Re-authentication on a live session (issue 17, step-up; detail: sid, amr). */
+  'session.reauthenticated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -526,6 +552,13 @@ export interface DeviceCodeRecord {
   status: DeviceCodeStatus;
   /** The user who approved or denied it; null while pending. */
   userId: string | null;
+  /**
+   * How the approving session's user had signed in (its amr and auth_time, ms; issue 17): the
+   * device session starts with them. Absent or null: not recorded (a request approved before
+   * migration 0010, or still pending).
+   */
+  approvedAmr?: readonly string[] | null;
+  approvedAuthTime?: number | null;
 }
 
 export interface DeviceCodeStore {
@@ -539,10 +572,11 @@ export interface DeviceCodeStore {
   /** The pending request with this (normalised) user code that has not expired at `now`; null otherwise. */
   findPendingByUserCode(userCode: string, now: number): Promise<DeviceCodeRecord | null>;
   /**
-   * pending and unexpired -> `decision`, recording `userId` (one conditional UPDATE: of two
+   * pending and unexpired -> `decision`, recording `userId` and, given, how the approving session
+   * signed in (`approval`: approvedAmr, approvedAuthTime) (one conditional UPDATE: of two
    * parallel decisions exactly one wins). The updated record, or null when nothing changed.
    */
-  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number): Promise<DeviceCodeRecord | null>;
+  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number, approval?: { amr: readonly string[]; authTime: number }): Promise<DeviceCodeRecord | null>;
   /** approved and unexpired -> redeemed (one conditional UPDATE); true for exactly one caller. */
   redeem(deviceCodeHash: string, now: number): Promise<boolean>;
   /**

@@ -170,6 +170,10 @@ describe('federation sign-in through the gateway (real oidc-provider)', () => {
     const who = await me(jar);
     expect(who.status).toBe(200);
     expect(who.body.username).toBe('alice');
+    // How: an external provider (issue 17), never a second factor of ours.
+    const whoami = await fetch(`${base}/api/home/whoami`, { headers: { cookie: jar.header() } });
+    expect(whoami.status).toBe(200);
+    expect(((await whoami.json()) as { amr?: unknown }).amr).toEqual(['ext']);
 
     // The same cookies (names and attributes) as POST /auth/signin sets.
     const pw = new Jar();

@@ -10,7 +10,7 @@ import { federationCookieName, unsealTransaction } from '../federation/transacti
 import { PUBLIC_LANE } from '../lanes.js';
 import type { OperationDoc } from '../openapi.js';
 import { limitPerIp } from '../rate-limit.js';
-import { createDeviceSession } from '../sessions.js';
+import { AMR_EXTERNAL, createDeviceSession } from '../sessions.js';
 import { federationProviderParams, providerOrNotFound, type FederationParams } from './federation-start.js';
 
 const CALLBACK_DOC: OperationDoc = {
@@ -76,7 +76,7 @@ export function registerFederationCallback(app: FastifyInstance, { deps, federat
         const cookieDeviceId = deviceIdFromCookie(request, config);
         const deviceId = cookieDeviceId ?? randomId();
         const { user } = await resolveIdentity({ deps, request, deviceId }, identity, rules, { kind: 'signin' });
-        const { session, secret } = await createDeviceSession(deps, { user, deviceId, deviceName: null, persistent: true }, request);
+        const { session, secret } = await createDeviceSession(deps, { user, deviceId, deviceName: null, persistent: true, amr: AMR_EXTERNAL }, request);
         setSessionCookies(reply, config, session, secret);
         setDeviceCookie(reply, config, deviceId);
         setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);

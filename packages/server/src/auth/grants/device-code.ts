@@ -7,8 +7,8 @@ import { deviceFlowClient, forgetPolls, pollTooSoon } from '../device-flow.js';
 import { clientIp } from '../endpoint-context.js';
 import { requireParam } from '../oauth.js';
 import { issueFirstRefreshToken } from '../refresh-token.js';
-import type { SessionRecord } from '../../stores/types.js';
 import { createDeviceSession, endSessions } from '../sessions.js';
+import type { DeviceCodeRecord, SessionRecord } from '../../stores/types.js';
 import { CLIENT_ID_PARAM, CLIENT_SECRET_PARAM, type Grant } from './grant.js';
 import { answerUserToken } from './user-token-answer.js';
 
@@ -78,7 +78,7 @@ export const deviceCodeGrant: Grant = {
     let session: SessionRecord | undefined;
     let refreshToken: string;
     try {
-      ({ session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope }, request));
+      ({ session } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope: record.scope, ...approvedSignIn(record) }, request));
       refreshToken = await issueFirstRefreshToken(deps, session, registered.clientId);
     } catch (err) {
       if (session !== undefined) await endSessions(deps, { sessionIds: [session.id] }, request).catch(() => undefined);
@@ -110,3 +110,16 @@ export const deviceCodeGrant: Grant = {
     return answerUserToken(reply, ctx, { user, session, scope: record.scope, refreshToken, clientId: registered.clientId });
   },
 };
+
+/**
+ * The device's session starts with how the approving session's user had signed in (issue 17):
+ * its amr and auth_time, so a TV neither claims a factor the user did not show nor looks more
+ * recently authenticated than the approval's session. Not recorded (approved before migration
+ * 0010): the defaults, a password now.
+ */
+function approvedSignIn(record: DeviceCodeRecord): { amr?: readonly string[]; authTime?: number } {
+  return {
+    ...(record.approvedAmr ? { amr: record.approvedAmr } : {}),
+    ...(record.approvedAuthTime !== null && record.approvedAuthTime !== undefined ? { authTime: record.approvedAuthTime } : {}),
+  };
+}

@@ -183,7 +183,7 @@ export const tokenExchangeGrant: Grant = {
     const exp = Math.min(subject.exp, iat + passportTtlSec(deps.config));
     const claims = passportClaims(
       issuerOf(deps.config),
-      { auth: subject.auth, user: { id: subject.sub, username: subject.username, roles: subject.roles }, sid: subject.sid, did: subject.did, scope, act },
+      { auth: subject.auth, user: { id: subject.sub, username: subject.username, roles: subject.roles }, sid: subject.sid, did: subject.did, scope, act, amr: subject.amr, authTime: subject.auth_time },
       audience,
       iat,
       exp,

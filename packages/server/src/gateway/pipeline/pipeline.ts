@@ -12,6 +12,7 @@ import type { Proxy } from './proxy/proxy.js';
 import type { UpgradeProxy } from './proxy/upgrade.js';
 import type { Refusals } from './respond/refusals.js';
 import type { StripRules } from './headers.js';
+import type { Clock } from '../../util/clock.js';
 import { strip, type StripOptions } from './strip/strip.js';
 
 /** The parts of the stages, built once per gateway (gateway.ts). */
@@ -29,6 +30,8 @@ export interface PipelineStages {
   refusals: Refusals;
   /** `log.access`: undefined when off (the hot path then checks one field). */
   access: AccessLog | undefined;
+  /** Read only for a route with `maxAuthAgeSec` (authorize). */
+  clock: Clock;
 }
 
 /**
@@ -54,6 +57,7 @@ export class Pipeline {
   private readonly upgrader: UpgradeProxy;
   private readonly refusals: Refusals;
   private readonly access: AccessLog | undefined;
+  private readonly clock: Clock;
 
   constructor(stages: PipelineStages) {
     this.stripRules = stages.stripRules;
@@ -66,6 +70,7 @@ export class Pipeline {
     this.upgrader = stages.upgrader;
     this.refusals = stages.refusals;
     this.access = stages.access;
+    this.clock = stages.clock;
   }
 
   /**
@@ -114,8 +119,8 @@ export class Pipeline {
         checkCsrf(ex, this.origins);
         // A cookie-authenticated WebSocket must come from our own origin or an allowed one (CSWSH).
         if (ex.upgrade !== undefined) checkUpgradeOrigin(ex, this.origins);
-        // authorize: the route's roles and scopes.
-        authorize(route, identity, ex.req.method ?? 'GET');
+        // authorize: the route's roles and scopes, then how the user signed in (mfa, maxAuthAgeSec).
+        authorize(route, identity, ex.req.method ?? 'GET', this.clock);
       }
     }
     // csrf of sign-in and sign-up (no credential yet).

@@ -78,6 +78,15 @@ export function runDeviceCodeStoreContract(name: string, makeStores: MakeStores,
       expect((await stores.deviceCodes.findByHash(old.deviceCodeHash))?.status).toBe('pending');
     });
 
+    it('decide records how the approving session signed in (amr, auth_time), read back with the request', async () => {
+      const r = code({ userCode: 'MMMMNNNN' });
+      await stores.deviceCodes.create(r);
+      const approval = { amr: ['hwk', 'user', 'mfa'], authTime: T0 - 5 * MIN };
+      const approved = { ...r, status: 'approved', userId: alice.id, approvedAmr: approval.amr, approvedAuthTime: approval.authTime };
+      expect(await stores.deviceCodes.decide('MMMMNNNN', 'approved', alice.id, T0 + 1, approval)).toEqual(approved);
+      expect(await stores.deviceCodes.findByHash(r.deviceCodeHash)).toEqual(approved);
+    });
+
     it('10 parallel decisions of one request: exactly one wins', async () => {
       const r = code({ userCode: 'HHHHJJJJ' });
       await stores.deviceCodes.create(r);

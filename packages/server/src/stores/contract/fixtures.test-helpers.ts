@@ -44,6 +44,8 @@ export function makeSession(userId: string, over: Partial<SessionRecord> = {}): 
     expiresAt: T0 + 30 * DAY,
     absoluteExpiresAt: T0 + 90 * DAY,
     scope: null,
+    amr: ['pwd'],
+    authTime: T0,
     ...over,
   };
 }

@@ -178,6 +178,26 @@ export function runSessionStoreContract(name: string, makeStores: MakeStores, op
       expect(await stores.sessions.deleteExpired(now)).toBe(0);
     });
 
+    it('stores how the user authenticated (amr, authTime); a session written without them proved a password at creation', async () => {
+      const mfa = makeSession(alice.id, { amr: ['pwd', 'otp', 'mfa'], authTime: T0 + 7 });
+      const { amr: _a, authTime: _t, ...bare } = makeSession(bob.id, { createdAt: T0 + 3 });
+      for (const x of [mfa, bare]) await stores.sessions.createReplacingDevice(x);
+      expect(await stores.sessions.findById(mfa.id)).toEqual(mfa);
+      expect((await stores.sessions.getWithUser(mfa.tokenHash))?.session).toEqual(mfa);
+      expect(await stores.sessions.findById(bare.id)).toEqual({ ...bare, amr: ['pwd'], authTime: T0 + 3 });
+    });
+
+    it('recordAuthentication sets amr and authTime in place (same id, secret and expiry), never backwards', async () => {
+      const s = makeSession(alice.id);
+      await stores.sessions.createReplacingDevice(s);
+      const later = await stores.sessions.recordAuthentication(s.id, ['pwd', 'otp', 'mfa'], T0 + 60_000);
+      expect(later).toEqual({ ...s, amr: ['pwd', 'otp', 'mfa'], authTime: T0 + 60_000 });
+      expect(await stores.sessions.findByTokenHash(s.tokenHash)).toEqual(later);
+      // An older authentication arriving late does not undo the newer one.
+      expect(await stores.sessions.recordAuthentication(s.id, ['pwd'], T0 + 30_000)).toEqual(later);
+      expect(await stores.sessions.recordAuthentication('unknown', ['pwd'], T0)).toBeNull();
+    });
+
     it.skipIf(!options.reopen)('keeps sessions across a restart', async () => {
       const s = makeSession(alice.id);
       await stores.sessions.createReplacingDevice(s);

@@ -19,6 +19,9 @@ function toRecord(row: Selectable<DeviceCodesTable>): DeviceCodeRecord {
     // An unknown value (a later version's) is treated as used: never approvable, never redeemable.
     status: (STATUSES as readonly string[]).includes(row.status) ? (row.status as DeviceCodeStatus) : 'redeemed',
     userId: row.user_id,
+    // Only where an approval recorded them (migration 0010).
+    ...(row.approved_amr ? { approvedAmr: row.approved_amr.split(' ') } : {}),
+    ...(row.approved_auth_time !== null && row.approved_auth_time !== undefined ? { approvedAuthTime: num(row.approved_auth_time) } : {}),
   };
 }
 
@@ -93,11 +96,11 @@ export class SqlDeviceCodeStore implements DeviceCodeStore {
     });
   }
 
-  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number): Promise<DeviceCodeRecord | null> {
+  decide(userCode: string, decision: 'approved' | 'denied', userId: string, now: number, approval?: { amr: readonly string[]; authTime: number }): Promise<DeviceCodeRecord | null> {
     return this.run(async () => {
       const row = await this.db
         .updateTable('device_codes')
-        .set({ status: decision, user_id: userId })
+        .set({ status: decision, user_id: userId, approved_amr: approval === undefined ? null : approval.amr.join(' '), approved_auth_time: approval?.authTime ?? null })
         .where('user_code', '=', userCode)
         .where('status', '=', 'pending')
         .where('expires_at', '>', now)

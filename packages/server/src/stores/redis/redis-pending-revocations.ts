@@ -38,6 +38,8 @@ export function pendingField(e: RevocationEvent): string {
       return `k\u0000${e.tokenId}\u0000${e.userId ?? ''}`;
     case 'client':
       return `c\u0000${e.clientId}`;
+    case 'session_auth':
+      return `r\u0000${e.sid}\u0000${e.userId}`;
   }
 }
 

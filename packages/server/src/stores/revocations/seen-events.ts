@@ -21,6 +21,8 @@ function eventKey(e: RevocationEvent): string {
       return `k\u0000${e.tokenId}\u0000${e.at}`;
     case 'client':
       return `c\u0000${e.clientId}\u0000${e.at}`;
+    case 'session_auth':
+      return `r\u0000${e.sid}\u0000${e.authTime}\u0000${e.at}`;
   }
 }
 

@@ -19,7 +19,22 @@ export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     expiresAt: num(row.expires_at),
     absoluteExpiresAt: num(row.absolute_expires_at),
     scope: row.scope ?? null,
+    amr: parseAmr(row.amr),
+    authTime: row.auth_time === null ? num(row.created_at) : num(row.auth_time),
   };
+}
+
+/** The stored form of an amr: RFC 8176 method names separated by single spaces. */
+export function formatAmr(amr: readonly string[] | undefined): string {
+  return (amr ?? DEFAULT_AMR).join(' ');
+}
+
+/** Every session from before migration 0010, and any created without one, proved a password. */
+const DEFAULT_AMR: readonly string[] = Object.freeze(['pwd']);
+
+function parseAmr(v: string | null): string[] {
+  if (v === null || v === '') return [...DEFAULT_AMR];
+  return v.split(' ');
 }
 
 /** SessionStore over kysely. Only the SHA-256 of the session secret is stored (tokenHash). */
@@ -70,6 +85,8 @@ export class SqlSessionStore implements SessionStore {
             expires_at: s.expiresAt,
             absolute_expires_at: s.absoluteExpiresAt,
             scope: s.scope ?? null,
+            amr: formatAmr(s.amr),
+            auth_time: s.authTime ?? s.createdAt,
           })
           .execute();
         return { replaced: old.map((r) => r.id) };
@@ -117,6 +134,20 @@ export class SqlSessionStore implements SessionStore {
         })
         .where('id', '=', id)
         .execute();
+    });
+  }
+
+  recordAuthentication(id: string, amr: readonly string[], authTime: number): Promise<SessionRecord | null> {
+    return this.run(async () => {
+      // One statement: a call older than the stored auth_time changes nothing (never backwards).
+      await this.db
+        .updateTable('sessions')
+        .set({ amr: formatAmr(amr), auth_time: authTime })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('auth_time', 'is', null), eb('auth_time', '<=', authTime)]))
+        .execute();
+      const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toSessionRecord(row) : null;
     });
   }
 

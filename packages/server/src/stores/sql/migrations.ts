@@ -261,6 +261,30 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         await db.schema.dropTable('identities').ifExists().execute();
       },
     },
+    '0010_session_amr': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // How the session's user proved who they are (issue 17): `amr`, RFC 8176 method names
+        // separated by single spaces (`pwd`, `pwd otp mfa`, `hwk user mfa`), and `auth_time`
+        // (ms), the last time they did (a sign-in, or a re-authentication on the same session).
+        // Sessions from before have only ever seen a password: `pwd`, authenticated at creation.
+        await addColumnIfMissing(db, 'sessions', 'amr', 'text');
+        await addColumnIfMissing(db, 'sessions', 'auth_time', 'bigint');
+        // A device authorization (RFC 8628) records how the approving session had signed in: the
+        // device's session starts with it (null: approved before this, read as a password).
+        await addColumnIfMissing(db, 'device_codes', 'approved_amr', 'text');
+        await addColumnIfMissing(db, 'device_codes', 'approved_auth_time', 'bigint');
+        const sessions = db as unknown as Kysely<GatehouseDb>;
+        await sessions.updateTable('sessions').set({ amr: 'pwd' }).where('amr', 'is', null).execute();
+        await sessions
+          .updateTable('sessions')
+          .set((eb) => ({ auth_time: eb.ref('created_at') }))
+          .where('auth_time', 'is', null)
+          .execute();
+      },
+      async down(): Promise<void> {
+        // Columns are only added; a dropped column would lose what later code relies on.
+      },
+    },
     '0011_mfa': {
       async up(db: Kysely<unknown>): Promise<void> {
         // Second factors (issue 17). The TOTP secret only as a JWE under a key derived from the

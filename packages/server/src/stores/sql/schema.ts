@@ -33,6 +33,10 @@ export interface SessionsTable {
   absolute_expires_at: number;
   /** Space-separated scopes of a token session (migration 0002); null for browser sessions. */
   scope: string | null;
+  /** RFC 8176 methods, space-separated (migration 0010); null only before the migration filled it ('pwd'). */
+  amr: string | null;
+  /** When the user last authenticated on this session, ms (0010); null only before the migration filled it (created_at). */
+  auth_time: number | null;
 }
 
 export interface SigningKeysTable {
@@ -83,6 +87,10 @@ export interface DeviceCodesTable {
   /** 'pending' | 'approved' | 'denied' | 'redeemed'. */
   status: string;
   user_id: string | null;
+  /** The approving session's amr, space-separated (migration 0010); null when not recorded. */
+  approved_amr: string | null;
+  /** The approving session's auth_time, ms (0010); null when not recorded. */
+  approved_auth_time: number | null;
 }
 
 export interface ApiTokensTable {

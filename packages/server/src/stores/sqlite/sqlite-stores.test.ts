@@ -155,6 +155,41 @@ describe('openSqliteStores', () => {
     }
   });
 
+  it('migration 0010: sessions from before it proved a password at their creation (amr pwd, auth_time = created_at)', async () => {
+    const file = join(root, 'upgrade-0010', 'gatehouse.db');
+    const before = Object.fromEntries(Object.entries(gatehouseMigrations(sqliteFlavor)).filter(([name]) => name < '0010'));
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    const provider = { getMigrations: async (): Promise<Record<string, Migration>> => before };
+    expect((await new Migrator({ db, provider }).migrateToLatest()).error).toBeUndefined();
+    const user = makeUser();
+    await db
+      .insertInto('users')
+      .values({ id: user.id, username: user.username, username_canonical: user.usernameCanonical, password_hash: user.passwordHash, roles: '[]', created_at: user.createdAt, updated_at: user.updatedAt })
+      .execute();
+    const { amr: _a, authTime: _t, ...old } = makeSession(user.id, { createdAt: 1_700_000_000_123, scope: null });
+    await db
+      .insertInto('sessions')
+      .values({
+        id: old.id, token_hash: old.tokenHash, user_id: old.userId, device_id: old.deviceId, device_name: old.deviceName, csrf_token: old.csrfToken, persistent: 1,
+        created_at: old.createdAt, last_seen_at: old.lastSeenAt, expires_at: old.expiresAt, absolute_expires_at: old.absoluteExpiresAt, scope: null,
+      })
+      .execute();
+    await db.destroy();
+    const stores = await open(file);
+    try {
+      expect(await stores.sessions.findById(old.id)).toEqual({ ...old, amr: ['pwd'], authTime: 1_700_000_000_123 });
+    } finally {
+      await stores.close();
+    }
+    // Filled in the rows themselves, not only read so (another reader sees the same).
+    const raw = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: openSqliteDatabase(file) }) });
+    try {
+      expect(await raw.selectFrom('sessions').select(['amr', 'auth_time']).where('id', '=', old.id).executeTakeFirst()).toEqual({ amr: 'pwd', auth_time: 1_700_000_000_123 });
+    } finally {
+      await raw.destroy();
+    }
+  });
+
   it('migration 0009: a user\'s identities go with it (on delete cascade)', async () => {
     const file = join(root, 'identities-cascade', 'gatehouse.db');
     const stores = await open(file);

@@ -36,6 +36,7 @@ const ACTIVITY = {
   'mfa.recovery_codes_generated': 'New recovery codes made',
   'mfa.recovery_code_used': 'A recovery code was used to sign in',
   'signin.mfa_failure': 'Wrong sign-in code',
+  'session.reauthenticated': 'Identity confirmed again on a device',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;

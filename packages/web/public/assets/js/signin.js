@@ -5,6 +5,7 @@ import { problemCode, problemMessage, request, retryAfterSeconds, signIn } from 
 import { checkFields, setBusy, setFieldError } from './forms.js';
 import { go, keepNextOn, nextParam } from './session.js';
 import { initProviderButtons } from './federation.js';
+import { initReauth } from './reauth.js';
 
 /**
  * @param {import('./api.js').Result} result
@@ -28,6 +29,9 @@ export function initSignin() {
   const usernameError = $('username-error');
   const passwordError = $('password-error');
   const formError = $('form-error');
+
+  // `/signin?reauth=1`: confirm the session's user instead of a new sign-in (step-up).
+  if (initReauth()) return;
 
   keepNextOn($('signup-link', HTMLAnchorElement), '/signup');
   initProviderButtons();

@@ -36,6 +36,9 @@ export class AccessTokenIdentity implements Identity {
    * client-credentials token speaks for, and a user's token speaks for its user.
    */
   readonly grantedTo: string | null;
+  readonly amr: readonly string[] | undefined;
+  /** Epoch seconds. */
+  readonly authTime: number | undefined;
 
   constructor(
     readonly claims: AccessTokenClaims,
@@ -48,7 +51,10 @@ export class AccessTokenIdentity implements Identity {
     this.did = claims.did;
     this.scopes = new Set(claims.scope.split(' ').filter((s) => s !== ''));
     this.cacheKey = `at\n${claims.sid}\n${[...this.scopes].join(' ')}`;
-    this.stamp = `${this.user.id}\n${claims.did}\n${this.user.username}\n${this.user.roles.join(',')}`;
+    // Tokens minted before issue 17 carry neither: no amr, so no route that asks for one takes them.
+    this.amr = claims.amr;
+    this.authTime = claims.auth_time;
+    this.stamp = `${this.user.id}\n${claims.did}\n${this.user.username}\n${this.user.roles.join(',')}\n${claims.amr?.join(' ') ?? ''}\n${claims.auth_time ?? ''}`;
     this.jti = claims.jti;
     this.iat = claims.iat;
     this.expMs = claims.exp * 1000;

@@ -35,7 +35,12 @@ export type RevocationMatch =
    * Something about a user changed (roles, sign-out-all): their credentials are re-read, or, with
    * `ended`, kept in memory to be refused by `refusal` (also while the store is away).
    */
-  | { readonly kind: 'user'; readonly userId: string; readonly ended: boolean };
+  | { readonly kind: 'user'; readonly userId: string; readonly ended: boolean }
+  /**
+   * One credential changed but lives on (a re-authentication on a session: its amr and
+   * auth_time): dropped from memory and the shared copy, so the next request re-reads it.
+   */
+  | { readonly kind: 'changed'; readonly id: string };
 
 /**
  * Why a cached credential is refused on a request: `'expired'` drops it from memory only;
@@ -298,6 +303,13 @@ export class CredentialCache<E extends CredentialEntry, R> {
         this.hot?.delete(this.adapter.hotPrefix + tokenHash);
       }
       this.onDrop?.(m.id);
+    } else if (m.kind === 'changed') {
+      const tokenHash = this.byId.get(m.id);
+      if (tokenHash !== undefined) {
+        // Deleting it unindexes it and drops its passports (dispose -> onDrop).
+        this.cache.delete(tokenHash);
+        this.hot?.delete(this.adapter.hotPrefix + tokenHash);
+      }
     } else {
       const set = this.byUser.get(m.userId);
       if (set !== undefined) {

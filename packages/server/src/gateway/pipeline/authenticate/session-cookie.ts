@@ -38,6 +38,8 @@ function isHotSession(h: HotEnvelope & Partial<HotSession>, tokenHash: string): 
     typeof s.lastSeenAt === 'number' &&
     typeof s.expiresAt === 'number' &&
     typeof s.absoluteExpiresAt === 'number' &&
+    (s.amr === undefined || (Array.isArray(s.amr) && s.amr.every((m) => typeof m === 'string'))) &&
+    (s.authTime === undefined || typeof s.authTime === 'number') &&
     typeof u === 'object' &&
     u !== null &&
     u.id === s.userId &&
@@ -57,6 +59,9 @@ export class SessionEntry implements CredentialEntry {
   readonly csrfToken: string;
   readonly cacheKey: string;
   readonly stamp: string;
+  readonly amr: readonly string[];
+  /** Epoch seconds. */
+  readonly authTime: number;
 
   constructor(
     readonly tokenHash: string,
@@ -72,7 +77,10 @@ export class SessionEntry implements CredentialEntry {
     this.did = session.deviceId;
     this.csrfToken = session.csrfToken;
     this.cacheKey = session.id;
-    this.stamp = `${user.username}\n${user.roles.join(',')}`;
+    // A hot copy written before migration 0010's code has neither: a password at creation, as the store says.
+    this.amr = session.amr ?? ['pwd'];
+    this.authTime = Math.floor((session.authTime ?? session.createdAt) / 1000);
+    this.stamp = `${user.username}\n${user.roles.join(',')}\n${this.amr.join(' ')}\n${this.authTime}`;
   }
 }
 
@@ -98,6 +106,8 @@ export const sessionCredentials: CredentialAdapter<SessionEntry, SessionWithUser
     // Token revocations concern the bearer authenticators, not sessions.
     if (event.type === 'session') return { kind: 'credential', id: event.sid, userId: event.userId };
     if (event.type === 'user') return { kind: 'user', userId: event.userId, ended: event.sessions === true };
+    // A re-authentication on the session (step-up): its amr and auth_time changed, re-read it.
+    if (event.type === 'session_auth') return { kind: 'changed', id: event.sid };
     return null;
   },
   refusal(entry, now, revocations) {

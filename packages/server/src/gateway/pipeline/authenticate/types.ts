@@ -17,12 +17,19 @@ export interface Identity {
   readonly scopes: ReadonlySet<string> | undefined;
   /** The OAuth client a client-credentials token speaks for (`auth: "client"`); undefined for a user's credential. */
   readonly clientId?: string | undefined;
+  /**
+   * How the user proved who they are (RFC 8176 names), from the session (a cookie) or the access
+   * token; undefined for API tokens and service clients, which record no sign-in.
+   */
+  readonly amr?: readonly string[] | undefined;
+  /** When the user last authenticated (epoch seconds); undefined where `amr` is. */
+  readonly authTime?: number | undefined;
   /** The session's synchronizer token; only for cookie sessions (CSRF check). */
   readonly csrfToken: string | undefined;
   /** Passport cache key of this credential (the sid, or a token id). */
   readonly cacheKey: string;
   /**
-   * Changes whenever a claim of the passport would change (username, roles, scopes), so a
+   * Changes whenever a claim of the passport would change (username, roles, scopes, amr, auth_time), so a
    * cached passport minted from older data is not reused.
    */
   readonly stamp: string;

@@ -58,7 +58,7 @@ export class PassportCache {
     const iat = Math.floor(this.deps.clock.now() / 1000);
     const exp = iat + this.ttlSec;
     const scope = identity.scopes === undefined ? undefined : [...identity.scopes].join(' ');
-    const claims = passportClaims(this.issuer, { auth: identity.auth, user: identity.user, sid: identity.sid, did: identity.did, scope, clientId: identity.clientId }, aud, iat, exp);
+    const claims = passportClaims(this.issuer, { auth: identity.auth, user: identity.user, sid: identity.sid, did: identity.did, scope, clientId: identity.clientId, amr: identity.amr, authTime: identity.authTime }, aud, iat, exp);
 
     let byAud = existing;
     if (byAud === undefined) {

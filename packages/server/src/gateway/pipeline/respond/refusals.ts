@@ -6,9 +6,9 @@ import { noteRefusal } from '../../../stores/health/outage-log.js';
 import { isLoggedRefusal, pathOnly, type AccessLog } from '../../access-log.js';
 import type { Exchange } from '../../exchange.js';
 import type { RouteMetrics } from '../../metrics.js';
-import { signinLocation, type CompiledRoute } from '../../routing.js';
+import { reauthLocation, signinLocation, type CompiledRoute } from '../../routing.js';
 import { CredentialRefusal, InvalidSessionCookieError } from '../authenticate/errors.js';
-import { AuthorizationRefusal } from '../authorize/authorize.js';
+import { AuthorizationRefusal, StepUpRefusal } from '../authorize/authorize.js';
 import { CsrfRefusal } from '../csrf/csrf.js';
 import { sendProblem, sendRedirect } from './respond.js';
 
@@ -69,6 +69,13 @@ export class Refusals {
     const access = this.opts.access;
     if (access !== undefined && ex.identity !== null) access.note(res, ex.route.label, ex.identity.user.id);
     const signedOut = err instanceof InvalidSessionCookieError;
+    if (err instanceof StepUpRefusal && err.session && isPageRequest(ex)) {
+      // A browser page whose sign-in is too old or too weak: re-authenticate on the same session, then back here.
+      if (res.headersSent || res.destroyed) return;
+      sendRedirect(res, reauthLocation(ex.target, err.required === 'mfa'));
+      metrics.count('redirect_reauth');
+      return;
+    }
     if (err instanceof GatehouseError && (err.code === 'unauthenticated' || err.code === 'invalid_token') && isPageRequest(ex)) {
       if (res.headersSent || res.destroyed) return;
       sendRedirect(res, signinLocation(ex.target, signedOut), signedOut ? this.clear : undefined);
@@ -119,6 +126,7 @@ export class Refusals {
       // The operator sees who was refused where, and which role or scope to grant.
       // A service client the route does not name: which client, so the operator can add it to `clients`.
       else if (err instanceof AuthorizationRefusal && err.kind === 'client') logger.info({ ...refused, route: err.route, client_id: err.missing }, 'request refused: client not named by the route');
+      else if (err instanceof StepUpRefusal) logger.info({ ...refused, route: err.route, user_id: err.userId, required: err.required }, 'request refused: a stronger or more recent sign-in is required');
       else if (err instanceof AuthorizationRefusal) logger.info({ ...refused, route: err.route, user_id: err.userId, [`missing_${err.kind}`]: err.missing }, 'request refused: missing ' + err.kind);
       else logger.info(refused, 'request refused');
     } else logger.debug({ code }, 'request refused');
