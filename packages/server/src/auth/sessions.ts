@@ -15,6 +15,8 @@ export interface CreateDeviceSessionInput {
   persistent: boolean;
   /** Space-separated scopes of a token session (password grant); omit for a browser session. */
   scope?: string;
+  /** How the user proved it (RFC 8176 values, e.g. ['pwd'], ['pwd','otp'], ['hwk']); default ['pwd']. */
+  amr?: readonly string[];
 }
 
 export interface CreatedDeviceSession {

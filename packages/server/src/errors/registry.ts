@@ -25,11 +25,13 @@ export const ERROR_REGISTRY = {
   expired_token: { status: 400, title: 'The device code has expired' },
   invalid_user_code: { status: 400, title: 'The code is wrong, expired or used' },
   federation_failed: { status: 400, title: 'The sign-in with the external provider did not complete' },
+  passkey_registration_failed: { status: 400, title: 'The passkey could not be registered' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
   invalid_credentials: { status: 401, title: 'The username or password is wrong' },
   invalid_client: { status: 401, title: 'The client could not be authenticated' },
+  invalid_passkey: { status: 401, title: 'The passkey was not accepted' },
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },
@@ -46,6 +48,7 @@ export const ERROR_REGISTRY = {
   identity_taken: { status: 409, title: 'This external account is linked to another user' },
   last_sign_in_method: { status: 409, title: 'The last way to sign in cannot be removed' },
   password_exists: { status: 409, title: 'The account has a password already' },
+  passkeys_unavailable: { status: 409, title: 'Passkeys are not available at this address' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431
