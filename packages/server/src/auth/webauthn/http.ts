@@ -16,7 +16,7 @@ export const PUBLIC_KEY_CREDENTIAL_SCHEMA = {
   properties: {
     id: { type: 'string', minLength: 1, maxLength: 1400 },
     rawId: { type: 'string', minLength: 1, maxLength: 1400 },
-    type: { type: 'string', const: 'public-key' },
+    type: { type: 'string', enum: ['public-key'] },
     authenticatorAttachment: { type: 'string', maxLength: 64 },
     clientExtensionResults: { type: 'object' },
     response: {
