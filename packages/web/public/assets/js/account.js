@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The account page (account.html): who is signed in, the devices (sessions) list and the
- * sign-out buttons, the recent activity; the password form and the API tokens are in
- * account-password.js and account-tokens.js.
+ * sign-out buttons, the recent activity; the password form, the API tokens and the passkeys
+ * are in account-password.js, account-tokens.js and account-passkeys.js.
  */
 import { $, addMeta, deviceName, el, text, timeElement } from './dom.js';
 import { listOf, problemMessage, request } from './api.js';
@@ -12,6 +12,7 @@ import { initPasswordForm } from './account-password.js';
 import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
 import { initSignInMethods } from './account-methods.js';
+import { initPasskeys } from './account-passkeys.js';
 
 /** @type {Record<string, string>} */
 const ACTIVITY = {
@@ -30,6 +31,9 @@ const ACTIVITY = {
   'identity.unlinked': 'Sign-in method removed',
   'password.set': 'Password set',
   'username.changed': 'Username changed',
+  'passkey.registered': 'Passkey added',
+  'passkey.renamed': 'Passkey renamed',
+  'passkey.removed': 'Passkey removed',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
@@ -155,6 +159,7 @@ export function initAccount() {
   });
   const tokens = initTokens(gone, loadActivity);
   const methods = initSignInMethods(usernameEl, gone, loadActivity);
+  const passkeys = initPasskeys(usernameEl, gone, loadActivity);
 
   // ---- activity
 
@@ -215,5 +220,7 @@ export function initAccount() {
     devices.load().then(loadActivity);
     tokens.load();
     methods.load();
+    $('passkeys-status').textContent = 'Loading your passkeys…';
+    passkeys.load();
   });
 }
