@@ -173,7 +173,9 @@ export function initAccount() {
           // Sign-ins, links and unlinks through an identity provider name it (issue 15).
           : (ev.detail && typeof ev.detail === 'object' && 'provider' in ev.detail && typeof ev.detail.provider === 'string' ? 'With ' + ev.detail.provider
             // A username change names the old and the new name.
-            : (ev.detail && typeof ev.detail === 'object' && 'old' in ev.detail && 'new' in ev.detail ? 'From ' + text(ev.detail.old) + ' to ' + text(ev.detail.new) : '')));
+            : (ev.detail && typeof ev.detail === 'object' && 'old' in ev.detail && 'new' in ev.detail ? 'From ' + text(ev.detail.old) + ' to ' + text(ev.detail.new)
+              // A sign-in with a passkey (issue 17) says so.
+              : (ev.detail && typeof ev.detail === 'object' && 'via' in ev.detail && ev.detail.via === 'passkey' ? 'With a passkey' : ''))));
       const meta = el('p', 'row-meta');
       const at = timeElement(ev.at, 'relative');
       if (at) addMeta(meta, '', at);
