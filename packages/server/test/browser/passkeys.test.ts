@@ -1,5 +1,9 @@
+import { join } from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { openSqliteStores } from '../../src/stores/sqlite/open-sqlite-stores.js';
+import { NO_PASSWORD } from '../../src/stores/types.js';
+import { systemClock } from '../../src/util/clock.js';
 import { haveChromium, newContext, shots, signInWithPage, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
 // Issue 17, passkeys in the pages: the account page registers one (name + current password),
@@ -104,6 +108,46 @@ describe.skipIf(!haveChromium)('passkeys in the pages (virtual authenticator)', 
     expect(page.url()).toBe(`${base}/signin`);
     expect(await page.isEnabled('#passkey-signin-button')).toBe(true);
 
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('a password-less account adds one without a password field (a recent sign-in) and cannot remove its last way to sign in', async () => {
+    const base = suite.gh.url.replace('127.0.0.1', 'localhost');
+    const context = await newContext(suite.browser, base);
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    await addAuthenticator(page);
+    await page.goto(`${base}/signup`);
+    await page.fill('#username', 'no-password-user');
+    await page.fill('#password', 'soon to be no password');
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#signup-form button[type=submit]')]);
+    // As if it had signed up through a provider and unlinked it: no password, no identity.
+    const stores = await openSqliteStores({ file: join(suite.dataDir, 'gatehouse.db'), clock: systemClock });
+    try {
+      const user = (await stores.users.findByCanonical('no-password-user'))!;
+      await stores.users.setPasswordHash(user.id, NO_PASSWORD, Date.now());
+    } finally {
+      await stores.close();
+    }
+    await page.goto(`${base}/account`);
+    await expect.poll(() => page.textContent('#passkeys-status')).toBe('You have no passkeys yet.');
+    expect(await page.isVisible('#passkey-password')).toBe(false);
+    await page.fill('#passkey-name', 'phone');
+    await page.click('#passkey-form button[type=submit]');
+    await expect.poll(() => page.textContent('#passkey-status')).toBe('Passkey "phone" added. You can sign in with it now.');
+    await expect.poll(() => page.locator('#passkeys-list > li').count()).toBe(1);
+
+    await page.click('button[aria-label="Remove passkey phone"]');
+    const confirm = page.locator('#passkeys-list form.confirm');
+    expect(await confirm.locator('input').count()).toBe(0);
+    await confirm.locator('button[type=submit]').click();
+    await expect.poll(() => confirm.locator('.form-error').textContent()).toContain('last way to sign in');
+    expect(await page.locator('#passkeys-list > li').count()).toBe(1);
+    // Cancel closes the question and gives the focus back to its button.
+    await confirm.locator('button:has-text("Cancel")').click();
+    expect(await page.locator('#passkeys-list form').count()).toBe(0);
+    expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute("aria-label")')).toBe('Remove passkey phone');
     expect(problems).toEqual([]);
     await context.close();
   });
