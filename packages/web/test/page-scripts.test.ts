@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { publicDir } from '../index.js';
+import { publicDir, vendorFiles } from '../index.js';
 
 // The pages load their script as native ES modules, with no build step: a page that names a
 // missing script, or a module that imports a missing file, fails only in a browser. The type
@@ -16,8 +16,9 @@ function scriptsOf(html: string): { attrs: string; inline: boolean }[] {
   return [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map((m) => ({ attrs: m[1] ?? '', inline: (m[2] ?? '').trim() !== '' }));
 }
 
-/** The module specifiers a file imports or re-exports (static and dynamic). */
-function specifiersOf(source: string): string[] {
+/** The module specifiers a file imports or re-exports (static and dynamic), comments left out (JSDoc's `import('…')` types are not loaded). */
+function specifiersOf(code: string): string[] {
+  const source = code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const found: string[] = [];
   for (const m of source.matchAll(/^\s*(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"]+)['"]/gm)) found.push(m[1] ?? '');
   for (const m of source.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) found.push(m[1] ?? '');
@@ -112,7 +113,19 @@ describe('page scripts', () => {
   });
 
   it('the import reader finds static, re-exported, side-effect and dynamic imports', () => {
-    const source = "import { a } from './a.js';\nimport {\n  b,\n  c,\n} from \"./b.js\";\nexport { d } from './d.js';\nimport './e.js';\nconst f = import('./f.js');\n// import nothing\n";
+    const source = "import { a } from './a.js';\nimport {\n  b,\n  c,\n} from \"./b.js\";\nexport { d } from './d.js';\nimport './e.js';\nconst f = import('./f.js');\n// import nothing\n/** @type {import('./g.js').G} */\n// const h = import('./h.js');\n";
     expect(specifiersOf(source)).toEqual(['./a.js', './b.js', './d.js', './e.js', './f.js']);
+  });
+
+  it('every library file the gateway serves from node_modules exists and is loaded by a page module by its path', () => {
+    const sources = allScripts(assets).map((f) => [f, readFileSync(f, 'utf8')] as const);
+    for (const [urlPath, file] of Object.entries(vendorFiles)) {
+      expect(urlPath).toMatch(/^\/assets\/js\/vendor\/[\w.-]+\.js$/);
+      expect(existsSync(file) && statSync(file).isFile(), `${urlPath}: ${file}`).toBe(true);
+      // Not in public/ (served from node_modules), so the import walk cannot see it: a module names it with a URL relative to itself.
+      expect(existsSync(join(publicDir, urlPath))).toBe(false);
+      const users = sources.filter(([f, src]) => src.includes(`'${relative(dirname(f), join(publicDir, urlPath)).split(sep).join('/').replace(/^(?!\.)/, './')}'`));
+      expect(users.length, `a page module loads ${urlPath}`).toBeGreaterThan(0);
+    }
   });
 });

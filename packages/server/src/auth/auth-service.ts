@@ -19,6 +19,13 @@ import { registerIdentitiesDelete } from './endpoints/identities-delete.js';
 import { registerIdentitiesList } from './endpoints/identities-list.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
 import { registerPasswordSet } from './endpoints/password-set.js';
+import { registerPasskeysDelete } from './endpoints/passkeys-delete.js';
+import { registerPasskeysList } from './endpoints/passkeys-list.js';
+import { registerPasskeysRegister } from './endpoints/passkeys-register.js';
+import { registerPasskeysRegisterOptions } from './endpoints/passkeys-register-options.js';
+import { registerPasskeysRename } from './endpoints/passkeys-rename.js';
+import { registerSigninPasskey } from './endpoints/signin-passkey.js';
+import { registerSigninPasskeyOptions } from './endpoints/signin-passkey-options.js';
 import { registerUsernameChange } from './endpoints/username-change.js';
 import { registerReauth } from './endpoints/reauth.js';
 import { registerRevoke } from './endpoints/revoke.js';
@@ -152,6 +159,13 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerMfaTotpDelete(app, ctx);
   registerMfaRecoveryCodes(app, ctx);
   registerReauth(app, ctx);
+  registerPasskeysRegisterOptions(app, ctx);
+  registerPasskeysRegister(app, ctx);
+  registerPasskeysList(app, ctx);
+  registerPasskeysRename(app, ctx);
+  registerPasskeysDelete(app, ctx);
+  registerSigninPasskeyOptions(app, ctx);
+  registerSigninPasskey(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);

@@ -1,3 +1,4 @@
+import { SoftAuthenticator } from './webauthn/soft-authenticator.test-helpers.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,6 +327,19 @@ describe('GET /auth/openapi.json through the gateway', () => {
     const methods = await call('GET /auth/identities', '/auth/identities', { headers: browser });
     expect(methods.json!.has_password).toBe(true);
     await call('DELETE /auth/identities/{provider}/{subject}', `/auth/identities/docs-idp/${encodeURIComponent('docs|1')}`, { headers: browser });
+    // Passkeys (issue 17): each operation once (the ceremonies themselves: passkeys.test.ts, test/browser/passkeys.test.ts).
+    // The RP id of a loopback gateway is localhost, so the page is at http://localhost:<port>.
+    const atLocalhost = { ...browser, origin: gh.url.replace('127.0.0.1', 'localhost') };
+    const creation = await call('POST /auth/passkeys/options', '/auth/passkeys/options', { headers: atLocalhost, json: { password } });
+    expect(creation.json).toMatchObject({ rp: { id: 'localhost' } });
+    const authenticator = new SoftAuthenticator('localhost', atLocalhost.origin);
+    const made = await call('POST /auth/passkeys', '/auth/passkeys', { headers: atLocalhost, json: { name: 'docs', response: authenticator.register(creation.json as never) } });
+    const passkeyPath = `/auth/passkeys/${encodeURIComponent(String(made.json!.id))}`;
+    await call('GET /auth/passkeys', '/auth/passkeys', { headers: browser });
+    await call('PATCH /auth/passkeys/{id}', passkeyPath, { headers: browser, json: { name: 'docs laptop' } });
+    const request = await call('POST /auth/signin/passkey/options', '/auth/signin/passkey/options', { headers: { origin: atLocalhost.origin } });
+    await call('POST /auth/signin/passkey', '/auth/signin/passkey', { headers: { origin: atLocalhost.origin }, json: { response: authenticator.assert(request.json as never) } });
+    await call('DELETE /auth/passkeys/{id}', passkeyPath, { headers: browser, json: { password } });
     // A new username (the sign-up rules), then the old one back: the sign-ins below use it.
     const renamed = await call('POST /auth/username', '/auth/username', { headers: browser, json: { username: `${username}-docs` } });
     expect(renamed.json).toEqual({ username: `${username}-docs` });

@@ -25,6 +25,7 @@ export const ERROR_REGISTRY = {
   expired_token: { status: 400, title: 'The device code has expired' },
   invalid_user_code: { status: 400, title: 'The code is wrong, expired or used' },
   federation_failed: { status: 400, title: 'The sign-in with the external provider did not complete' },
+  passkey_registration_failed: { status: 400, title: 'The passkey could not be registered' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
@@ -34,6 +35,7 @@ export const ERROR_REGISTRY = {
   invalid_mfa_ticket: { status: 401, title: 'The MFA ticket is unknown, used or expired; sign in again' },
   invalid_mfa_code: { status: 401, title: 'The one-time code or recovery code is wrong or used' },
   insufficient_user_authentication: { status: 401, title: 'A stronger or more recent sign-in is required' },
+  invalid_passkey: { status: 401, title: 'The passkey was not accepted' },
   // 403
   forbidden: { status: 403, title: 'Not allowed' },
   csrf: { status: 403, title: 'Cross-site request refused' },
@@ -52,6 +54,7 @@ export const ERROR_REGISTRY = {
   password_exists: { status: 409, title: 'The account has a password already' },
   mfa_enrolled: { status: 409, title: 'A one-time code app is set up already; remove it first' },
   mfa_not_enrolled: { status: 409, title: 'No one-time code app is set up or waiting for confirmation' },
+  passkeys_unavailable: { status: 409, title: 'Passkeys are not available at this address' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431

@@ -1,7 +1,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { publicDir as webPublicDir } from '@gatehouse/web';
+import { publicDir as webPublicDir, vendorFiles as webVendorFiles } from '@gatehouse/web';
 import { cookieNames } from '../config/cookie-names.js';
 import { isHttps } from '../config/issuer.js';
 import type { RouteConfig } from '../config/types.js';
@@ -134,7 +134,7 @@ class GatewayImpl implements ProxyObserver {
     this.local = guardPublicDetail(full, localEndpoints(deps, this.metrics, { ...state, bareReadyz: true }).get('/readyz')!, config);
     this.metrics.watchState({ feedMode: deps.feedMode ?? (() => 'in-process'), hotCache: deps.hotCache });
     this.metrics.watchHealth(deps.stores.health);
-    this.pages = new Pages(opts.publicDir ?? webPublicDir);
+    this.pages = new Pages(opts.publicDir ?? webPublicDir, webVendorFiles);
     // x-passport is always dropped (headers.ts); the list adds the configured identity headers.
     const stripRules = compileStripRules(config.gateway.stripHeaders);
     const publicUrl = new URL(config.publicUrl!);

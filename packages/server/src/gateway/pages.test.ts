@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicDir } from '@gatehouse/web';
+import { publicDir, vendorFiles } from '@gatehouse/web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_SECURITY_HEADERS, Pages } from './pages.js';
 
@@ -106,5 +106,32 @@ describe('Pages: assets in subfolders', () => {
         expect(m.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       }
     });
+  });
+
+  it('serves a library file from node_modules at its fixed path, cached as the page modules are (the passkey library, no CDN)', async () => {
+    await withServer(new Pages(publicDir, vendorFiles), async (url) => {
+      const r = await fetch(`${url}/assets/js/vendor/simplewebauthn-browser.js`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(r.headers.get('cache-control')).toBe('no-cache');
+      for (const [k, v] of Object.entries(PAGE_SECURITY_HEADERS)) expect(r.headers.get(k), k).toBe(v);
+      const body = await r.text();
+      expect(body).toMatch(/^\/\* \[@simplewebauthn\/browser@13\./);
+      expect(body).toContain('SimpleWebAuthnBrowser');
+      const again = await fetch(`${url}/assets/js/vendor/simplewebauthn-browser.js`, { headers: { 'if-none-match': r.headers.get('etag')! } });
+      expect(again.status).toBe(304);
+    });
+    // Without the vendor files (a bare Pages), that path is not served.
+    await withServer(new Pages(publicDir), async (url) => {
+      expect((await fetch(`${url}/assets/js/vendor/simplewebauthn-browser.js`)).status).toBe(404);
+    });
+  });
+
+  it('refuses a vendor path outside /assets/ or with an odd name', async () => {
+    for (const bad of ['/elsewhere/x.js', '/assets/../x.js', '/assets/js/.x.js']) {
+      await withServer(new Pages(dir, { [bad]: join(dir, 'assets', 'style.css') }), async (url) => {
+        expect((await fetch(`${url}/assets/style.css`)).status, bad).toBe(404);
+      });
+    }
   });
 });

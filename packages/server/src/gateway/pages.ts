@@ -67,7 +67,15 @@ const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export class Pages {
   private files: Promise<Map<string, StaticFile>> | undefined;
 
-  constructor(private readonly dir: string) {}
+  /**
+   * @param dir the pages folder (`index.html`, `assets/`, …)
+   * @param vendor files from npm packages to serve too, URL path → absolute file (@gatehouse/web's
+   *   `vendorFiles`): read with the folder, cached as any file at that path would be.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly vendor: Readonly<Record<string, string>> = {},
+  ) {}
 
   /** Whether this path is a page or asset path (whatever the method). */
   static handles(path: string): boolean {
@@ -119,13 +127,24 @@ export class Pages {
       }
       for (const d of entries) {
         if (!ASSET_NAME.test(d.name)) continue;
-        if (d.isFile()) await add(`${urlDir}/${d.name}`, join(dir, d.name), urlDir === '/assets/js' || urlDir.startsWith('/assets/js/') ? REVALIDATE : ASSET_CACHE);
+        if (d.isFile()) await add(`${urlDir}/${d.name}`, join(dir, d.name), cacheFor(urlDir));
         else if (d.isDirectory()) await walk(`${urlDir}/${d.name}`, join(dir, d.name));
       }
     };
     await walk('/assets', join(this.dir, 'assets'));
+    // Library files the page modules import (e.g. /assets/js/vendor/simplewebauthn-browser.js): a
+    // fixed path each, never a path from a request; a missing one is simply not served (404).
+    for (const [urlPath, file] of Object.entries(this.vendor)) {
+      if (!urlPath.startsWith('/assets/') || urlPath.split('/').slice(2).some((n) => !ASSET_NAME.test(n))) throw new Error(`not an asset path: ${urlPath}`);
+      await add(urlPath, file, cacheFor(urlPath.slice(0, urlPath.lastIndexOf('/'))));
+    }
     return files;
   }
+}
+
+/** The cache-control of a file in URL folder `urlDir`: the page modules (assets/js/ and below) revalidated, other assets kept a while. */
+function cacheFor(urlDir: string): string {
+  return urlDir === '/assets/js' || urlDir.startsWith('/assets/js/') ? REVALIDATE : ASSET_CACHE;
 }
 
 /** Whether an If-None-Match header names `etag` (a list, `*`, weak forms compared weakly as RFC 9110 §13.1.2 says). */

@@ -88,6 +88,8 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
       await deps.stores.revocations.deleteExpired(now);
       // Kept an hour past expiry, so a late poll still hears expired_token rather than invalid_grant.
       await deps.stores.deviceCodes.deleteExpired(now - HOUR);
+      // WebAuthn challenges live minutes; a used or expired one is refused by its row either way.
+      await deps.stores.webauthn.deleteExpiredChallenges(now);
     } catch (err) {
       logStoreFailure(logger, err, 'housekeeping failed; will retry');
     }

@@ -501,6 +501,10 @@ export const AUDIT_EVENT_TYPES = [
   'signin.mfa_failure',
   /** Re-authentication on a live session (issue 17, step-up; detail: sid, amr). */
   'session.reauthenticated',
+  /** Passkeys (issue 17): registered (detail: credential_id, name), renamed, removed. */
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -724,6 +728,72 @@ export interface MfaStore {
   deleteExpiredTickets(before: number): Promise<number>;
 }
 
+/** A WebAuthn credential (passkey, issue 17) registered to a user. Holds no secret: the public key only. */
+export interface WebAuthnCredentialRecord {
+  /** The credential id (base64url), as the authenticator made it: the primary key. */
+  id: string;
+  userId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0: the authenticator keeps none). */
+  counter: number;
+  /** Transports the browser reported at registration (hints for the next ceremony). */
+  transports: string[];
+  /** 'singleDevice' (bound to one authenticator) or 'multiDevice' (synced passkey). */
+  deviceType: 'singleDevice' | 'multiDevice';
+  /** The backup-state flag (BS) of the last ceremony. */
+  backedUp: boolean;
+  /** The user's name for it. */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** A WebAuthn ceremony's challenge, kept so any instance can finish it and it is good once. */
+export interface WebAuthnChallengeRecord {
+  /** SHA-256 (base64url) of the challenge as the options carried it (base64url): the primary key. */
+  challengeHash: string;
+  kind: 'registration' | 'authentication';
+  /** The user a registration is for; null for a passwordless sign-in (anyone may answer). */
+  userId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface WebAuthnStore {
+  /** Adds a credential; throws `PasskeyTakenError` when the credential id is registered already. */
+  createCredential(record: WebAuthnCredentialRecord): Promise<void>;
+  findCredential(id: string): Promise<WebAuthnCredentialRecord | null>;
+  /** The user's credentials, oldest first. */
+  listCredentials(userId: string): Promise<WebAuthnCredentialRecord[]>;
+  /** Renames the user's credential; false when the user has no such credential. */
+  renameCredential(userId: string, id: string, name: string): Promise<boolean>;
+  /** Deletes the user's credential; false when the user has no such credential. */
+  deleteCredential(userId: string, id: string): Promise<boolean>;
+  /**
+   * Records a verified use, as a compare-and-swap on the counter: the row changes only while its
+   * counter is still `fromCounter`, so of two instances accepting assertions of one credential
+   * at once only one moves it (the other is refused as a possible clone). Returns whether it changed.
+   */
+  recordUse(id: string, use: { fromCounter: number; counter: number; backedUp: boolean; at: number }): Promise<boolean>;
+  createChallenge(record: WebAuthnChallengeRecord): Promise<void>;
+  /**
+   * Takes the challenge, once: a conditional UPDATE (`used_at is null`, not expired, of this
+   * kind), so of any number of instances exactly one gets it. null: unknown, used, expired or
+   * of the other kind.
+   */
+  consumeChallenge(challengeHash: string, kind: WebAuthnChallengeRecord['kind'], now: number): Promise<WebAuthnChallengeRecord | null>;
+  /** Deletes challenges that expired before `before`; returns how many. */
+  deleteExpiredChallenges(before: number): Promise<number>;
+}
+
+export class PasskeyTakenError extends Error {
+  constructor() {
+    super('this credential is registered already');
+    this.name = 'PasskeyTakenError';
+  }
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
   describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit' | 'mfa', string>;
@@ -739,6 +809,8 @@ export interface Stores {
   deviceCodes: DeviceCodeStore;
   /** External identities linked to users (federation, issue 15). */
   identities: IdentityStore;
+  /** WebAuthn credentials (passkeys) and ceremony challenges (issue 17). */
+  webauthn: WebAuthnStore;
   /** Abuse-limit counters (sign-in lock, per-IP limits, used proof-of-work challenges). */
   rateLimits: RateLimitStore;
   /** Security event log (account activity). */

@@ -13,6 +13,7 @@ import { runRefreshTokenStoreContract } from './refresh-token-store.case.js';
 import { runRevocationStoreContract } from './revocation-store.case.js';
 import { runSessionStoreContract } from './session-store.case.js';
 import { runUserStoreContract } from './user-store.case.js';
+import { runWebAuthnStoreContract } from './webauthn-store.case.js';
 
 export type { MakeStores, StoreContractOptions } from './fixtures.test-helpers.js';
 export {
@@ -28,6 +29,7 @@ export {
   runRevocationStoreContract,
   runSessionStoreContract,
   runUserStoreContract,
+  runWebAuthnStoreContract,
 };
 
 export function runStoreContracts(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
@@ -42,6 +44,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runDeviceCodeStoreContract(name, makeStores, options);
   runIdentityStoreContract(name, makeStores, options);
   runMfaStoreContract(name, makeStores, options);
+  runWebAuthnStoreContract(name, makeStores);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

@@ -330,6 +330,43 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         for (const t of ['mfa_tickets', 'recovery_codes', 'totp_factors']) await db.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0012_webauthn': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Passkeys (issue 17): public keys only, so nothing here is secret. Challenges live here
+        // (not in one process's memory) so any instance can finish a ceremony another began,
+        // and `used_at` makes each good once (compare-and-swap). New tables only: independent
+        // of 0010 and 0011.
+        await db.schema
+          .createTable('webauthn_credentials')
+          .ifNotExists()
+          .addColumn('credential_id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('counter', 'bigint', (c) => c.notNull())
+          .addColumn('transports', 'text', (c) => c.notNull())
+          .addColumn('device_type', 'text', (c) => c.notNull())
+          .addColumn('backed_up', 'integer', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('webauthn_credentials_user_idx').ifNotExists().on('webauthn_credentials').column('user_id').execute();
+        await db.schema
+          .createTable('webauthn_challenges')
+          .ifNotExists()
+          .addColumn('challenge_hash', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('webauthn_challenges_expires_at_idx').ifNotExists().on('webauthn_challenges').column('expires_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const t of ['webauthn_challenges', 'webauthn_credentials']) await db.schema.dropTable(t).ifExists().execute();
+      },
+    },
   };
 }
 

@@ -188,6 +188,37 @@ export interface MfaTicketsTable {
   used_at: number | null;
 }
 
+export interface WebauthnCredentialsTable {
+  /** The credential id (base64url); primary key. */
+  credential_id: string;
+  /** References users.id, on delete cascade. */
+  user_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number;
+  /** JSON array of strings. */
+  transports: string;
+  /** 'singleDevice' | 'multiDevice'. */
+  device_type: string;
+  /** 0 or 1. */
+  backed_up: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface WebauthnChallengesTable {
+  /** SHA-256 (base64url) of the challenge; primary key. */
+  challenge_hash: string;
+  /** 'registration' | 'authentication'. */
+  kind: string;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  /** null until taken (single use by compare-and-swap). */
+  used_at: number | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -202,6 +233,8 @@ export interface GatehouseDb {
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
   mfa_tickets: MfaTicketsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

@@ -14,6 +14,7 @@ import type { DatabaseHealth } from '../health/database-health.js';
 import { StoreHealth } from '../health/store-health.js';
 import type { Stores } from '../types.js';
 import { SqlUserStore } from '../users/sql-user-store.js';
+import { SqlWebAuthnStore } from '../webauthn/sql-webauthn-store.js';
 import type { SqlFlavor } from './flavor.js';
 import type { GatehouseDb } from './schema.js';
 
@@ -55,6 +56,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     clients: new SqlClientStore(db, flavor),
     deviceCodes: new SqlDeviceCodeStore(db, flavor),
     identities: new SqlIdentityStore(db, flavor),
+    webauthn: new SqlWebAuthnStore(db, flavor),
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
     mfa: new SqlMfaStore(db, flavor),

@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The account page (account.html): who is signed in, the devices (sessions) list and the
- * sign-out buttons, the recent activity; the password form and the API tokens are in
- * account-password.js and account-tokens.js.
+ * sign-out buttons, the recent activity; the password form, the API tokens and the passkeys
+ * are in account-password.js, account-tokens.js and account-passkeys.js.
  */
 import { $, addMeta, deviceName, el, text, timeElement } from './dom.js';
 import { listOf, problemMessage, request } from './api.js';
@@ -13,6 +13,7 @@ import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
 import { initSignInMethods } from './account-methods.js';
 import { initMfa } from './account-mfa.js';
+import { initPasskeys } from './account-passkeys.js';
 
 /** @type {Record<string, string>} */
 const ACTIVITY = {
@@ -37,6 +38,9 @@ const ACTIVITY = {
   'mfa.recovery_code_used': 'A recovery code was used to sign in',
   'signin.mfa_failure': 'Wrong sign-in code',
   'session.reauthenticated': 'Identity confirmed again on a device',
+  'passkey.registered': 'Passkey added',
+  'passkey.renamed': 'Passkey renamed',
+  'passkey.removed': 'Passkey removed',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
@@ -163,6 +167,7 @@ export function initAccount() {
   const tokens = initTokens(gone, loadActivity);
   const methods = initSignInMethods(usernameEl, gone, loadActivity);
   const mfa = initMfa(usernameEl, gone, loadActivity);
+  const passkeys = initPasskeys(usernameEl, gone, loadActivity);
 
   // ---- activity
 
@@ -176,7 +181,9 @@ export function initAccount() {
           // Sign-ins, links and unlinks through an identity provider name it (issue 15).
           : (ev.detail && typeof ev.detail === 'object' && 'provider' in ev.detail && typeof ev.detail.provider === 'string' ? 'With ' + ev.detail.provider
             // A username change names the old and the new name.
-            : (ev.detail && typeof ev.detail === 'object' && 'old' in ev.detail && 'new' in ev.detail ? 'From ' + text(ev.detail.old) + ' to ' + text(ev.detail.new) : '')));
+            : (ev.detail && typeof ev.detail === 'object' && 'old' in ev.detail && 'new' in ev.detail ? 'From ' + text(ev.detail.old) + ' to ' + text(ev.detail.new)
+              // A sign-in with a passkey (issue 17) says so.
+              : (ev.detail && typeof ev.detail === 'object' && 'via' in ev.detail && ev.detail.via === 'passkey' ? 'With a passkey' : ''))));
       const meta = el('p', 'row-meta');
       const at = timeElement(ev.at, 'relative');
       if (at) addMeta(meta, '', at);
@@ -224,5 +231,7 @@ export function initAccount() {
     tokens.load();
     methods.load();
     mfa.load();
+    $('passkeys-status').textContent = 'Loading your passkeys…';
+    passkeys.load();
   });
 }

@@ -1,11 +1,12 @@
 // @ts-check
 /** The sign-in page (signin.html). */
-import { $, clockTime, describeWait } from './dom.js';
+import { $, clockTime, describeWait, deviceName } from './dom.js';
 import { problemCode, problemMessage, request, retryAfterSeconds, signIn } from './api.js';
 import { checkFields, setBusy, setFieldError } from './forms.js';
 import { go, keepNextOn, nextParam } from './session.js';
 import { initProviderButtons } from './federation.js';
 import { initReauth } from './reauth.js';
+import { passkeyErrorMessage, passkeysSupported, webAuthn } from './webauthn.js';
 
 /**
  * @param {import('./api.js').Result} result
@@ -35,6 +36,7 @@ export function initSignin() {
 
   keepNextOn($('signup-link', HTMLAnchorElement), '/signup');
   initProviderButtons();
+  initPasskeySignin(remember);
 
   // Only a known flag picks one of our own sentences: nothing from the URL is shown.
   if (new URLSearchParams(window.location.search).get('reason') === 'signed_out') {
@@ -158,6 +160,66 @@ export function initSignin() {
   [username, password].forEach(function (input) {
     input.addEventListener('input', function () {
       input.removeAttribute('aria-invalid');
+    });
+  });
+}
+
+/**
+ * "Sign in with a passkey" (issue 17): no username, the browser offers the passkeys it holds for
+ * this site (discoverable credentials), the server checks the assertion and signs in. Shown
+ * only where the browser has WebAuthn.
+ * @param {HTMLInputElement} remember
+ */
+function initPasskeySignin(remember) {
+  if (!passkeysSupported()) return;
+  const box = $('passkey-signin');
+  const button = $('passkey-signin-button', HTMLButtonElement);
+  const error = $('passkey-signin-error');
+  const label = button.textContent || '';
+  box.hidden = false;
+
+  /** @param {boolean} busy */
+  function busy(busy) {
+    button.disabled = busy;
+    button.textContent = busy ? (button.dataset.busyLabel || label) : label;
+    if (busy) button.setAttribute('aria-busy', 'true');
+    else button.removeAttribute('aria-busy');
+  }
+
+  /** @param {string} message */
+  function fail(message) {
+    busy(false);
+    error.textContent = message;
+  }
+
+  button.addEventListener('click', function () {
+    error.textContent = '';
+    $('form-error').textContent = '';
+    busy(true);
+    Promise.all([webAuthn(), request('POST', '/auth/signin/passkey/options')]).then(function (both) {
+      const lib = both[0];
+      const options = both[1];
+      if (!options.ok || !options.data || typeof options.data !== 'object') {
+        fail(problemMessage(options));
+        return;
+      }
+      return lib.startAuthentication({ optionsJSON: options.data }).then(function (response) {
+        return request('POST', '/auth/signin/passkey', { response: response, device_name: deviceName(), remember: remember.checked });
+      }, function (err) {
+        fail(passkeyErrorMessage(err));
+        return null;
+      }).then(function (result) {
+        if (!result) return;
+        if (result.ok) {
+          go(nextParam() || '/');
+          return;
+        }
+        fail(problemCode(result) === 'invalid_passkey'
+          ? 'That passkey did not sign you in. It may have been removed from your account; sign in with your password instead.'
+          : problemMessage(result));
+      });
+    }, function (err) {
+      fail(passkeyErrorMessage(err));
     });
   });
 }
