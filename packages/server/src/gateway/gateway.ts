@@ -25,6 +25,7 @@ import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { Proxy, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { GrantGate } from './pipeline/proxy/grant-budget.js';
 import { UpgradeProxy } from './pipeline/proxy/upgrade.js';
 import { Refusals } from './pipeline/respond/refusals.js';
 import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
@@ -41,6 +42,12 @@ export interface GatewayOptions {
   publicDir?: string;
   /** Whether the process is stopping (SIGTERM): /readyz then answers 503 at once. */
   draining?: () => boolean;
+  /**
+   * The auth service runs in this process, on this event loop (`gatehouse start`, not a lone
+   * gateway nor --workers): token grants are held to `gateway.grantSharePercent` of the loop
+   * while others are served (pipeline/proxy/grant-budget.ts).
+   */
+  authInProcess?: boolean;
 }
 
 export interface Gateway {
@@ -150,6 +157,11 @@ class GatewayImpl implements ProxyObserver {
     // After the authenticators: the credential caches hear of an event before the live check runs.
     this.live = new LiveConnections(deps, this.authenticators.chain, this.revocations);
     this.proxy.live = this.live;
+    const grantShare = config.gateway.grantSharePercent / 100;
+    if (opts.authInProcess === true && grantShare < 1) {
+      const proxy = this.proxy;
+      proxy.grants = new GrantGate({ share: grantShare }, (ex, call, body) => proxy.dispatch(ex, call, body, true), this, this.metrics.grantObserver);
+    }
     this.draining = opts.draining ?? (() => false);
     const upgrader = new UpgradeProxy({
       logger: deps.logger,
@@ -270,6 +282,7 @@ class GatewayImpl implements ProxyObserver {
     this.revocations.close();
     this.passports.clear();
     this.metrics.close();
+    this.proxy.grants?.close();
     await this.proxy.close();
   }
 

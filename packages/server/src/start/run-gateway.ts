@@ -110,7 +110,7 @@ export async function startDemoServices(deps: Deps, cleanups: Cleanups, demoVeri
 export async function attachGateway(
   deps: Deps,
   pub: PublicServer,
-  options: { authUrl: string; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions; demoUrls?: DemoUrls },
+  options: { authUrl: string; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions; demoUrls?: DemoUrls; authInProcess?: boolean },
 ): Promise<Record<string, string>> {
   const config = deps.config;
   const { cleanups } = options;
@@ -121,7 +121,7 @@ export async function attachGateway(
     Object.assign(internal, urls);
     routes.push(...demoRoutes(urls));
   }
-  const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining });
+  const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining, authInProcess: options.authInProcess === true });
   cleanups.push(() => gateway.close());
   if (!(await gateway.ready(READY_WAIT_MS))) {
     deps.logger.warn('the revocation set could not be loaded yet; opening anyway (bearer requests answer 503 until it is)');

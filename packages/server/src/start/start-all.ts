@@ -34,7 +34,7 @@ export async function startAll(options: StartAllOptions): Promise<RunningGatehou
     const deps = opened.deps;
     const auth = await listenAuthService(deps, { port: 0, host: '127.0.0.1' });
     cleanups.push(() => auth.close());
-    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
+    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, cleanups, authInProcess: true, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
     startBackground(deps, cleanups, options.keyReloadMs);
     // The public server drains first (its requests to the auth service included), then the rest closes.
     const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);

@@ -10,6 +10,7 @@ import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropLi
 import { HSTS, sendProblem } from '../respond/respond.js';
 import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 import type { LiveConnection, LiveConnections, LiveEnd, LiveTarget } from '../../live-connections.js';
+import type { GrantGate } from './grant-budget.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
@@ -242,6 +243,8 @@ export class Proxy {
   readonly corsEnabled: boolean;
   /** Where streaming answers register for live revocation (set by the gateway). */
   live: LiveConnections | undefined = undefined;
+  /** Grants held to a share of the event loop when the auth service shares it (set by the gateway; grant-budget.ts). */
+  grants: GrantGate<ProxyCall, Readable | Buffer | null> | undefined = undefined;
 
   constructor(
     private readonly config: GatehouseConfig,
@@ -318,7 +321,9 @@ export class Proxy {
     req.once('error', noop);
   }
 
-  private dispatch(ex: Exchange, call: ProxyCall, body: Readable | Buffer | null): void {
+  /** `held`: a grant the budget released (it was counted when it came). */
+  dispatch(ex: Exchange, call: ProxyCall, body: Readable | Buffer | null, held = false): void {
+    if (!held && this.grants !== undefined && !this.grants.pass(ex, call, body)) return;
     const route = ex.route;
     ex.startedAt = performance.now();
     this.pool(route.origin).dispatch(
