@@ -97,11 +97,11 @@ describe('grant budget in gatehouse start', () => {
       // Answered by the auth service, or refused past the wait (2 s) on a slow box.
       expect(statuses.every((s) => s === 400 || s === 503)).toBe(true);
       expect(statuses).toContain(400);
-      // Without the budget all are answered within about a dozen of the others (each ~4 ms of
-      // loop; measured 12 of 12); at 2 % of the loop they are spread over windows of 50 ms,
-      // with the others served between them.
+      // Without the budget the last is answered within about twenty of the others (each ~4 ms
+      // of loop; measured 12 and 21); at 2 % of the loop they are spread over windows of
+      // 50 ms with the others served between them (measured 339 and 363).
       seen.sort((a, b) => a - b);
-      expect(seen[seen.length - 1]!).toBeGreaterThan(30);
+      expect(seen[seen.length - 1]!).toBeGreaterThan(100);
     } finally {
       await gh.close();
       await new Promise((r) => up.server.close(r));
