@@ -10,17 +10,17 @@ import { sendProblem } from '../respond/respond.js';
  * their throughput). A cap on grants in flight is not enough on one core; this holds grants to a
  * SHARE of the loop while the loop is saturated and other requests are being served.
  *
- * Windows of `windowMs`: each counts the grants dispatched and the other requests (one counter
- * increment on their path, nothing else), and reads the loop's busy time from
- * `performance.eventLoopUtilization()`. From them two costs are estimated (EWMA): another
- * request's (windows without grants: busy / others) and a grant's (windows with grants: the busy
- * time the others do not explain, per grant). When a window was saturated (utilisation ≥
- * `saturation`) and others were served, the next window lets grants use
- * max(share, saturation − the others' load) of it (work-conserving: others that need little
+ * Windows of `windowMs` (one unref'd interval for the process, never a timer per request): each
+ * counts the grants dispatched and the other requests (one counter increment on their path,
+ * nothing else), and reads the loop's busy time from `performance.eventLoopUtilization()`. The
+ * two costs, another request's and a grant's, are estimated by least squares over the recent
+ * windows (busy ≈ otherCost × others + grantCost × grants, decayed ~1 s). When a window was
+ * saturated (utilisation ≥ `saturation`) and others were served, the next window lets grants
+ * use max(share, saturation − the others' load) of it (work-conserving: others that need little
  * leave the rest to grants; others that take all they get converge to 1 − share), and the rest
  * wait FIFO, released at the next windows. A queue over `queueMax`, or a wait over `maxWaitMs`,
- * is answered 503 `unavailable` with Retry-After by the caller's `refuse`. A loop that is not
- * saturated, or serves grants alone, lets grants pass with no delay and no timer.
+ * is refused: 503 `unavailable` with Retry-After (GrantGate). A loop that is not saturated, or
+ * serves grants alone, lets grants pass with no delay.
  *
  * Only `POST /auth/token` counts as a grant (refresh, password, client credentials and device
  * polls all come there). Not /auth/revoke: a revocation must never wait behind a storm; not
@@ -32,7 +32,11 @@ export interface GrantBudgetOptions {
   share: number;
   /** Length of a window (ms). */
   windowMs?: number;
-  /** Loop utilisation (0..1) from which a window counts as saturated. */
+  /**
+   * Loop utilisation (0..1) from which a window counts as saturated. Below 1: where the load
+   * shares the cores with the process (another process, a load generator), a loop at 0.6 may
+   * already be all the CPU it gets (measured: the gateway at 0.6 cores, its loop never near 1).
+   */
   saturation?: number;
   /** Most grants waiting; more are refused at once. */
   queueMax?: number;
@@ -60,6 +64,8 @@ const DEFAULT_OTHER_MS = 0.1;
 const DECAY = 0.95;
 /** A cost is never estimated below this (ms): a guard against a noisy window. */
 const MIN_COST_MS = 0.01;
+/** Others below this share of a window (by their estimated cost) leave grants unlimited. */
+const TRICKLE = 0.05;
 /**
  * A grant's cost is never estimated above this (ms; a refresh measured ~0.5): beside heavy
  * others a grant's share of a window is within their noise, and an estimate of tens of ms
@@ -119,7 +125,7 @@ export class GrantBudget<T> {
     if (!(options.share > 0 && options.share <= 1)) throw new RangeError('grant share must be in (0, 1]');
     this.share = options.share;
     this.windowMs = options.windowMs ?? 50;
-    this.saturation = options.saturation ?? 0.9;
+    this.saturation = options.saturation ?? 0.6;
     this.queueMax = options.queueMax ?? 1024;
     this.maxWaitMs = options.maxWaitMs ?? 2_000;
     this.now = options.now ?? (() => performance.now());
@@ -256,10 +262,12 @@ export class GrantBudget<T> {
     this.estimate(o, g, busy);
     const saturated = span > 0 && busy / span >= this.saturation;
     const wasLimited = this.limited;
-    this.limited = this.share < 1 && saturated && o > 0;
-    if (!this.limited) return;
     const othersLoad = span > 0 ? Math.min(1, (this.otherCostMs * o) / span) : 1;
-    const allowance = this.windowMs * Math.max(this.share, this.saturation - othersLoad);
+    // A trickle of others (health checks, a few users) does not hold a storm back.
+    this.limited = this.share < 1 && saturated && othersLoad >= TRICKLE;
+    if (!this.limited) return;
+    // The next window lasts about as long as this one (the ticker comes late on a busy loop).
+    const allowance = Math.max(this.windowMs, span) * Math.max(this.share, this.saturation - othersLoad);
     // An overdrawn window (a grant costs more than the allowance) is paid back by the next ones;
     // an unused allowance is not saved up.
     this.budgetMs = wasLimited ? Math.min(allowance, this.budgetMs + allowance) : allowance;
