@@ -25,7 +25,7 @@ import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { Proxy, type ProxyObserver } from './pipeline/proxy/proxy.js';
-import { GrantGate } from './pipeline/proxy/grant-budget.js';
+import { GrantGate, type GrantBudgetOptions } from './pipeline/proxy/grant-budget.js';
 import { UpgradeProxy } from './pipeline/proxy/upgrade.js';
 import { Refusals } from './pipeline/respond/refusals.js';
 import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
@@ -48,6 +48,8 @@ export interface GatewayOptions {
    * while others are served (pipeline/proxy/grant-budget.ts).
    */
   authInProcess?: boolean;
+  /** Tests: the grant budget's window, saturation, bounds or clock (the share is the config's). */
+  grantBudget?: Omit<GrantBudgetOptions, 'share'>;
 }
 
 export interface Gateway {
@@ -160,7 +162,7 @@ class GatewayImpl implements ProxyObserver {
     const grantShare = config.gateway.grantSharePercent / 100;
     if (opts.authInProcess === true && grantShare < 1) {
       const proxy = this.proxy;
-      proxy.grants = new GrantGate({ share: grantShare }, (ex, call, body) => proxy.dispatch(ex, call, body, true), this, this.metrics.grantObserver);
+      proxy.grants = new GrantGate({ ...opts.grantBudget, share: grantShare }, (ex, call, body) => proxy.dispatch(ex, call, body, true), this, this.metrics.grantObserver);
     }
     this.draining = opts.draining ?? (() => false);
     const upgrader = new UpgradeProxy({

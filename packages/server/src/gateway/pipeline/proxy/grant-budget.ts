@@ -64,6 +64,8 @@ const DEFAULT_OTHER_MS = 0.1;
 const DECAY = 0.95;
 /** A cost is never estimated below this (ms): a guard against a noisy window. */
 const MIN_COST_MS = 0.01;
+/** Decayed sum of squared counts (≈ windows × count²) each kind needs before the two costs are fitted together. */
+const MIN_EVIDENCE = 50;
 /** Others below this share of a window (by their estimated cost) leave grants unlimited. */
 const TRICKLE = 0.05;
 /**
@@ -236,7 +238,10 @@ export class GrantBudget<T> {
     this.sgb = this.sgb * d + g * busy;
     const det = this.soo * this.sgg - this.sog * this.sog;
     const clamp = (ms: number, max = this.windowMs) => Math.min(Math.max(ms, MIN_COST_MS), max);
-    if (det > 0.02 * this.soo * this.sgg) {
+    // Jointly only with enough of both kinds in the recent windows: one grant beside a few
+    // others fits any split of the busy time (measured: others estimated near 0, taken for a
+    // trickle, grants never held).
+    if (this.soo >= MIN_EVIDENCE && this.sgg >= MIN_EVIDENCE && det > 0.02 * this.soo * this.sgg) {
       const c = (this.sob * this.sgg - this.sgb * this.sog) / det;
       const G = (this.sgb * this.soo - this.sob * this.sog) / det;
       if (c > 0 && G > 0) {
