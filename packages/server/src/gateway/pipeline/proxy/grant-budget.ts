@@ -38,6 +38,12 @@ export interface GrantBudgetOptions {
    * already be all the CPU it gets (measured: the gateway at 0.6 cores, its loop never near 1).
    */
   saturation?: number;
+  /**
+   * A grant's cost is never estimated below this (ms; default 0.1: signing, a store write and
+   * two HTTP hops never cost less). Beside heavy others the fit can put a grant near 0 and let
+   * a whole storm through.
+   */
+  minGrantMs?: number;
   /** Most grants waiting; more are refused at once. */
   queueMax?: number;
   /** Longest wait of a grant (ms); past it, refused. */
@@ -96,6 +102,7 @@ export class GrantBudget<T> {
   private readonly windowMs: number;
   private readonly saturation: number;
   private readonly queueMax: number;
+  private readonly minGrantMs: number;
   private readonly maxWaitMs: number;
   private readonly now: () => number;
   private readonly loopActiveMs: () => number;
@@ -129,6 +136,7 @@ export class GrantBudget<T> {
     this.windowMs = options.windowMs ?? 50;
     this.saturation = options.saturation ?? 0.6;
     this.queueMax = options.queueMax ?? 1024;
+    this.minGrantMs = options.minGrantMs ?? 0.1;
     this.maxWaitMs = options.maxWaitMs ?? 2_000;
     this.now = options.now ?? (() => performance.now());
     this.loopActiveMs = options.loopActiveMs ?? (() => performance.eventLoopUtilization().active);
@@ -237,7 +245,7 @@ export class GrantBudget<T> {
     this.sob = this.sob * d + o * busy;
     this.sgb = this.sgb * d + g * busy;
     const det = this.soo * this.sgg - this.sog * this.sog;
-    const clamp = (ms: number, max = this.windowMs) => Math.min(Math.max(ms, MIN_COST_MS), max);
+    const clamp = (ms: number, max = this.windowMs, min = MIN_COST_MS) => Math.min(Math.max(ms, min), max);
     // Jointly only with enough of both kinds in the recent windows: one grant beside a few
     // others fits any split of the busy time (measured: others estimated near 0, taken for a
     // trickle, grants never held).
@@ -246,12 +254,14 @@ export class GrantBudget<T> {
       const G = (this.sgb * this.soo - this.sob * this.sog) / det;
       if (c > 0 && G > 0) {
         this.otherCostMs = clamp(c);
-        this.grantCostMs = clamp(G, MAX_GRANT_MS);
+        this.grantCostMs = clamp(G, MAX_GRANT_MS, this.minGrantMs);
         return;
       }
     }
-    if (this.soo > 0 && (g === 0 || this.sgg === 0)) this.otherCostMs = clamp((this.sob - this.grantCostMs * this.sog) / this.soo);
-    else if (this.sgg > 0) this.grantCostMs = clamp((this.sgb - this.otherCostMs * this.sog) / this.sgg, MAX_GRANT_MS);
+    // A window without grants measures the others alone (not through the grant estimate, which
+    // when too high pushed the others' towards 0: a trickle, and grants never held).
+    if (g === 0 && o > 0) this.otherCostMs = clamp(this.otherCostMs + 0.2 * (busy / o - this.otherCostMs));
+    else if (this.sgg > 0) this.grantCostMs = clamp((this.sgb - this.otherCostMs * this.sog) / this.sgg, MAX_GRANT_MS, this.minGrantMs);
   }
 
   private roll(now: number): void {
