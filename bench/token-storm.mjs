@@ -49,7 +49,8 @@
 // Needs `npm run build`.
 //   node bench/token-storm.mjs [--backend sqlite|postgres|both] [--phase refresh|client|signin|signout|cookie-beside-refresh|memory|all]
 //     [--duration 10] [--concurrency 16] [--signin-concurrency 4] [--users 16] [--devices 64] [--sessions 10000,100000]
-//     [--no-perf] [--log-level error] [--cpu-prof DIR] [--top 25]
+//     [--no-perf] [--log-level error] [--cpu-prof DIR] [--top 25] [--grant-share PERCENT]
+// `--grant-share 100` turns the grant CPU-share budget of `gatehouse start` off (gateway.grantSharePercent).
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -93,6 +94,7 @@ const { values } = parseArgs({
     'no-perf': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'error' },
     top: { type: 'string', default: '25' },
+    'grant-share': { type: 'string' },
   },
 });
 const PHASES = ['refresh', 'client', 'signin', 'signout', 'cookie-beside-refresh', 'memory'];
@@ -160,6 +162,7 @@ async function startTarget(backend, { cacheMax, profile } = {}) {
     demo: false,
     routes: [{ path: '/api/bench', upstream: upstream.url, service: 'bench', auth: 'required' }],
     ...(cacheMax ? { session: { cacheMax } } : {}),
+    ...(values['grant-share'] ? { gateway: { grantSharePercent: Number(values['grant-share']) } } : {}),
   });
   const writesFile = join(tempDir(), 'writes.json');
   const nodeFlags = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];

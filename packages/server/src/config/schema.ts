@@ -304,6 +304,12 @@ export const SCHEMA = {
     upstreamHeadersTimeoutMs: int(30_000, 'Time for an upstream to send its response headers (ms).'),
     upstreamBodyTimeoutMs: int(30_000, 'Time between body chunks from an upstream (ms).'),
     upstreamConnections: int(64, 'Keep-alive connections per upstream.'),
+    // Issue 19: a refresh costs the shared loop ~6 cookie requests; 15 kept cookies at >= 0.8 beside a storm (BENCHMARKS.md).
+    grantSharePercent: int(
+      15,
+      '`gatehouse start` (auth service in the gateway\'s process): the share of the event loop token grants (POST /auth/token) keep while the loop is saturated and other requests are served; the rest wait (503 `unavailable` past 2 s or 1024 waiting). Idle loop or grants alone: no limit. 100: off.',
+      { min: 1, max: 100, suffix: ' %' },
+    ),
     trustedProxies: strings([], 'Addresses/CIDR blocks of reverse proxies whose forwarding header is believed; empty: none.', {
       check(list) {
         try {

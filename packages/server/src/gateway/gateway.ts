@@ -25,6 +25,7 @@ import { compileStripRules } from './pipeline/headers.js';
 import { PassportCache } from './pipeline/passport/passport-cache.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { Proxy, type InProcessService, type ProxyObserver } from './pipeline/proxy/proxy.js';
+import { GrantGate, type GrantBudgetOptions } from './pipeline/proxy/grant-budget.js';
 import { UpgradeProxy } from './pipeline/proxy/upgrade.js';
 import { Refusals } from './pipeline/respond/refusals.js';
 import type { DroppedResponseHeader } from './pipeline/respond/relay.js';
@@ -36,8 +37,11 @@ export interface GatewayOptions {
   /** Base URL of the internal auth service. */
   authUrl: string;
   /**
-   * The auth service's request handler when it runs in this process (`gatehouse start`): /auth
-   * requests are handed to it without the loopback hop (pipeline/proxy/proxy.ts InProcessService).
+   * The auth service's request handler when it runs in this process, on this event loop
+   * (`gatehouse start`, not a lone gateway nor --workers): /auth requests are handed to it
+   * without the loopback hop (pipeline/proxy/proxy.ts InProcessService), and token grants are
+   * held to `gateway.grantSharePercent` of the loop while others are served
+   * (pipeline/proxy/grant-budget.ts).
    */
   authInProcess?: InProcessService;
   /** Routes of the config file and the demo services (the /auth routes are added here). */
@@ -46,6 +50,8 @@ export interface GatewayOptions {
   publicDir?: string;
   /** Whether the process is stopping (SIGTERM): /readyz then answers 503 at once. */
   draining?: () => boolean;
+  /** Tests: the grant budget's window, saturation, bounds or clock (the share is the config's). */
+  grantBudget?: Omit<GrantBudgetOptions, 'share'>;
 }
 
 export interface Gateway {
@@ -156,6 +162,11 @@ class GatewayImpl implements ProxyObserver {
     this.live = new LiveConnections(deps, this.authenticators.chain, this.revocations);
     this.proxy.live = this.live;
     this.proxy.authInProcess = opts.authInProcess;
+    const grantShare = config.gateway.grantSharePercent / 100;
+    if (opts.authInProcess !== undefined && grantShare < 1) {
+      const proxy = this.proxy;
+      proxy.grants = new GrantGate({ ...opts.grantBudget, share: grantShare }, (ex) => proxy.sendInProcess(ex), this, this.metrics.grantObserver);
+    }
     this.draining = opts.draining ?? (() => false);
     const upgrader = new UpgradeProxy({
       logger: deps.logger,
@@ -277,6 +288,7 @@ class GatewayImpl implements ProxyObserver {
     this.revocations.close();
     this.passports.clear();
     this.metrics.close();
+    this.proxy.grants?.close();
     await this.proxy.close();
   }
 

@@ -131,6 +131,8 @@ export class GatewayMetrics {
   private readonly loopDelay: IntervalHistogram;
   readonly degraded: Counter<'reason'>;
   readonly droppedResponseHeaders: Counter<'route' | 'kind'>;
+  /** Grants of the grant CPU-share budget (grant-budget.ts), by outcome: queued or refused. */
+  readonly grantBudget: Counter<'outcome'>;
   private readonly degradedChildren = new Map<DegradedReason, ReturnType<Counter<'reason'>['labels']>>();
 
   constructor() {
@@ -179,7 +181,19 @@ export class GatewayMetrics {
       labelNames: ['route', 'kind'],
       registers: [this.registry],
     });
+    this.grantBudget = new Counter({
+      name: 'gatehouse_gateway_grants_held_total',
+      help: 'Token grants (POST /auth/token) held to gateway.grantShare of the event loop while other requests were served (`gatehouse start`), by outcome: queued (waited for a later window) or refused (503: queue full or waited too long).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
   }
+
+  /** For the grant budget: counted when a grant waits or is refused (rare next to requests). */
+  readonly grantObserver = {
+    grantQueued: (): void => this.grantBudget.labels('queued').inc(),
+    grantRefused: (): void => this.grantBudget.labels('refused').inc(),
+  };
 
   /** Counts a header dropped from an upstream answer (rare: a labelled inc is fine here). */
   countDroppedResponseHeader(route: string, kind: 'set_cookie' | 'identity_header'): void {

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/load-config.js';
 import { issuerOf } from '../config/issuer.js';
 import type { GatehouseConfig } from '../config/types.js';
 import type { Deps } from '../context.js';
-import { createGateway } from '../gateway/gateway.js';
+import { createGateway, type GatewayOptions } from '../gateway/gateway.js';
 import type { InProcessService } from '../gateway/pipeline/proxy/proxy.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -111,7 +111,7 @@ export async function startDemoServices(deps: Deps, cleanups: Cleanups, demoVeri
 export async function attachGateway(
   deps: Deps,
   pub: PublicServer,
-  options: { authUrl: string; authInProcess?: InProcessService; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions; demoUrls?: DemoUrls },
+  options: { authUrl: string; authInProcess?: InProcessService; cleanups: Cleanups; demoVerifier?: DemoVerifierOptions; demoUrls?: DemoUrls; grantBudget?: GatewayOptions['grantBudget'] },
 ): Promise<Record<string, string>> {
   const config = deps.config;
   const { cleanups } = options;
@@ -122,7 +122,7 @@ export async function attachGateway(
     Object.assign(internal, urls);
     routes.push(...demoRoutes(urls));
   }
-  const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining, ...(options.authInProcess ? { authInProcess: options.authInProcess } : {}) });
+  const gateway = createGateway(deps, { authUrl: options.authUrl, routes, draining: () => pub.guard.draining, ...(options.authInProcess ? { authInProcess: options.authInProcess } : {}), ...(options.grantBudget ? { grantBudget: options.grantBudget } : {}) });
   cleanups.push(() => gateway.close());
   if (!(await gateway.ready(READY_WAIT_MS))) {
     deps.logger.warn('the revocation set could not be loaded yet; opening anyway (bearer requests answer 503 until it is)');

@@ -4,13 +4,17 @@ import { createLogger } from '../util/logger.js';
 import { openDeps } from './open-deps.js';
 import { Cleanups, shareIssuer, startBackground } from './role-support.js';
 import { listenAuthService } from './run-auth.js';
+import type { GatewayOptions } from '../gateway/gateway.js';
 import { attachGateway, drainThenClose, openPublicServer, type GatewayRoleOptions, type RunningGateway } from './run-gateway.js';
 
 /** What `gatehouse start` runs: the same shape as a lone gateway role (it is one, plus auth). */
 export type RunningGatehouse = RunningGateway;
 
 /** `gatehouse start` takes what the gateway role takes (run-gateway.ts documents each option). */
-export type StartAllOptions = GatewayRoleOptions;
+export type StartAllOptions = GatewayRoleOptions & {
+  /** Tests: the grant budget's window, saturation, bounds (gateway/pipeline/proxy/grant-budget.ts). */
+  grantBudget?: GatewayOptions['grantBudget'];
+};
 
 /**
  * `gatehouse start`: every part as its own HTTP server on loopback in this process, so even the
@@ -35,7 +39,7 @@ export async function startAll(options: StartAllOptions): Promise<RunningGatehou
     const deps = opened.deps;
     const auth = await listenAuthService(deps, { port: 0, host: '127.0.0.1' });
     cleanups.push(() => auth.close());
-    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, authInProcess: auth.routing, cleanups, ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
+    const internal = { auth: auth.url, ...(await attachGateway(deps, pub, { authUrl: auth.url, cleanups, authInProcess: auth.routing, ...(options.grantBudget ? { grantBudget: options.grantBudget } : {}), ...(options.demoVerifier ? { demoVerifier: options.demoVerifier } : {}) })) };
     startBackground(deps, cleanups, options.keyReloadMs);
     // The public server drains first (its requests to the auth service included), then the rest closes.
     const close = drainThenClose(pub.guard, config.shutdown.drainTimeoutMs, cleanups);

@@ -11,6 +11,7 @@ import { relayedResponseHeaders, type DroppedResponseHeader, type ResponseDropLi
 import { HSTS, sendProblem } from '../respond/respond.js';
 import { REVOKED_HEADER } from '../../../credentials/revocation.js';
 import type { LiveConnection, LiveConnections, LiveEnd, LiveTarget } from '../../live-connections.js';
+import type { GrantGate } from './grant-budget.js';
 
 /** What the proxy reports per call (metrics); kept to a counter and a histogram observation. */
 export interface ProxyObserver {
@@ -302,6 +303,12 @@ export class Proxy {
   live: LiveConnections | undefined = undefined;
   /** The auth service when it runs in this process (`gatehouse start`); undefined: over HTTP like any upstream. */
   authInProcess: InProcessService | undefined = undefined;
+  /**
+   * Grants held to a share of the event loop when the auth service shares it (set by the
+   * gateway with authInProcess; grant-budget.ts): token grants wait there, every other proxied
+   * request is counted. A released grant goes to `sendInProcess`.
+   */
+  grants: GrantGate<null, null> | undefined = undefined;
 
   constructor(
     private readonly config: GatehouseConfig,
@@ -340,6 +347,7 @@ export class Proxy {
   forward(ex: Exchange, hasBody: boolean): void {
     const route = ex.route;
     if (route.authService && this.authInProcess !== undefined) {
+      if (this.grants !== undefined && !this.grants.pass(ex, null, null)) return;
       this.forwardInProcess(ex, this.authInProcess);
       return;
     }
@@ -407,7 +415,14 @@ export class Proxy {
     req.once('error', noop);
   }
 
+  /** A grant the budget held, released: to the auth service in this process. */
+  sendInProcess(ex: Exchange): void {
+    if (this.authInProcess !== undefined) this.forwardInProcess(ex, this.authInProcess);
+  }
+
   private dispatch(ex: Exchange, call: ProxyCall, body: Readable | Buffer | null): void {
+    // Counted as another request beside the grants (one increment; upstreams never get grants).
+    if (this.grants !== undefined) this.grants.pass(ex, null, null);
     const route = ex.route;
     ex.startedAt = performance.now();
     this.pool(route.origin).dispatch(
