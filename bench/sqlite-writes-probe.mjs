@@ -23,20 +23,39 @@ const BEGIN = /^\s*begin\b/i;
 const COMMIT = /^\s*(commit|end)\b/i;
 const ROLLBACK = /^\s*rollback\b/i;
 
+/** Each statement's kind, read from its SQL once (reading `source` makes a string each time). */
+const kinds = new WeakMap();
+const OTHER = 0;
+const WRITE_KIND = 1;
+const BEGIN_KIND = 2;
+const COMMIT_KIND = 3;
+const ROLLBACK_KIND = 4;
+
+function kindOf(stmt) {
+  let kind = kinds.get(stmt);
+  if (kind === undefined) {
+    const sql = stmt.source;
+    kind = WRITE.test(sql) ? WRITE_KIND : BEGIN.test(sql) ? BEGIN_KIND : COMMIT.test(sql) ? COMMIT_KIND : ROLLBACK.test(sql) ? ROLLBACK_KIND : OTHER;
+    kinds.set(stmt, kind);
+  }
+  return kind;
+}
+
 function before(stmt) {
-  const sql = stmt.source;
   counts.statements++;
-  if (WRITE.test(sql)) {
+  const kind = kindOf(stmt);
+  if (kind === OTHER) return;
+  if (kind === WRITE_KIND) {
     counts.writeStatements++;
     if (stmt.database.inTransaction) writeInTransaction = true;
     else counts.writeTransactions++;
-  } else if (BEGIN.test(sql)) {
+  } else if (kind === BEGIN_KIND) {
     writeInTransaction = false;
-  } else if (COMMIT.test(sql)) {
+  } else if (kind === COMMIT_KIND) {
     counts.commits++;
     if (writeInTransaction) counts.writeTransactions++;
     writeInTransaction = false;
-  } else if (ROLLBACK.test(sql)) {
+  } else {
     counts.rollbacks++;
     writeInTransaction = false;
   }
