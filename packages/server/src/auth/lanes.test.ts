@@ -80,6 +80,11 @@ function account(status: number): Endpoint['expect'] {
   return { ...ACCOUNT, cookie: status, 'access_token+account': status, 'api_token+account': status };
 }
 
+/** How the user signs in (SIGN_IN_METHODS_LANE): the account lane without API tokens, whatever their scopes. */
+function signInMethods(status: number): Endpoint['expect'] {
+  return { ...account(status), api_token: 'credential_not_allowed', 'api_token+account': 'credential_not_allowed' };
+}
+
 const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
@@ -157,10 +162,10 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'DELETE', route: '/auth/identities/:provider/:subject', path: (f) => `/auth/identities/google/${f.identitySubject}`, expect: account(204) },
   // Second factors (issue 17): the fixture user has none, so past the lane 409 mfa_not_enrolled, except enrolment itself.
   { method: 'GET', route: '/auth/mfa', path: () => '/auth/mfa', expect: account(200) },
-  { method: 'POST', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: PASSWORD }, expect: account(200) },
-  { method: 'POST', route: '/auth/mfa/totp/confirm', path: () => '/auth/mfa/totp/confirm', body: { code: '000000' }, expect: account(409) },
-  { method: 'DELETE', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: 'not the password' }, expect: account(401) },
-  { method: 'POST', route: '/auth/mfa/recovery-codes', path: () => '/auth/mfa/recovery-codes', body: { password: PASSWORD }, expect: account(409) },
+  { method: 'POST', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: PASSWORD }, expect: signInMethods(200) },
+  { method: 'POST', route: '/auth/mfa/totp/confirm', path: () => '/auth/mfa/totp/confirm', body: { code: '000000' }, expect: signInMethods(409) },
+  { method: 'DELETE', route: '/auth/mfa/totp', path: () => '/auth/mfa/totp', body: { password: 'not the password' }, expect: signInMethods(401) },
+  { method: 'POST', route: '/auth/mfa/recovery-codes', path: () => '/auth/mfa/recovery-codes', body: { password: PASSWORD }, expect: signInMethods(409) },
   // Passkeys (issue 17): made in a browser, so registering takes a browser session only; the
   // RP id here is localhost and the walk's Origin 127.0.0.1, so options answer 409 passkeys_unavailable
   // once past the lane, and a made-up answer 400. Listing, renaming and removing are account endpoints.
@@ -181,8 +186,8 @@ const ENDPOINTS: Endpoint[] = [
       none: 'unauthenticated',
     } },
   { method: 'GET', route: '/auth/passkeys', path: () => '/auth/passkeys', expect: account(200) },
-  { method: 'PATCH', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { name: 'walk' }, expect: account(404) },
-  { method: 'DELETE', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { password: PASSWORD }, expect: account(404) },
+  { method: 'PATCH', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { name: 'walk' }, expect: signInMethods(404) },
+  { method: 'DELETE', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { password: PASSWORD }, expect: signInMethods(404) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
     method: 'POST',

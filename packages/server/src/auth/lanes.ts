@@ -78,6 +78,17 @@ export const MINT_API_TOKEN_LANE: Lane = {
 };
 
 /**
+ * How the user signs in (second factors, recovery codes, passkeys): a browser session, or an
+ * access token with the `account` scope (an app's own account screen). Never an API token,
+ * whatever its scopes: a leaked script token must not change, or remove, what protects the
+ * account (the change still needs the password in the body).
+ */
+export const SIGN_IN_METHODS_LANE: Lane = {
+  accepts: { session: NO_SCOPES, access_token: ACCOUNT },
+  hint: `An API token cannot change how its owner signs in; sign in, or use an access token with the "${ACCOUNT_SCOPE}" scope.`,
+};
+
+/**
  * A person at a browser, signed in with the session cookie (whose writes the gateway holds to
  * the CSRF token): approving or denying a device (RFC 8628). Never a token: a TV or a script
  * must not approve devices, whatever its scopes.

@@ -3,7 +3,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { secondFactorsOf } from '../mfa/factors.js';
 import { requireCurrentPassword } from '../mfa/reauth.js';
 import { hashRecoveryCode, newRecoveryCodes } from '../mfa/recovery-codes.js';
@@ -44,7 +44,7 @@ const MFA_RECOVERY_CODES_DOC: OperationDoc = {
 export function registerMfaRecoveryCodes(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: MfaRecoveryCodesBody }>(
     '/auth/mfa/recovery-codes',
-    { schema: mfaRecoveryCodesSchema, config: { lane: ACCOUNT_LANE, openapi: MFA_RECOVERY_CODES_DOC } },
+    { schema: mfaRecoveryCodesSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: MFA_RECOVERY_CODES_DOC } },
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);

@@ -3,7 +3,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { hashRecoveryCode, newRecoveryCodes } from '../mfa/recovery-codes.js';
 import { openTotpSecret, totpStepOf } from '../mfa/totp.js';
 import { type OperationDoc } from '../openapi.js';
@@ -45,7 +45,7 @@ const MFA_TOTP_CONFIRM_DOC: OperationDoc = {
 export function registerMfaTotpConfirm(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post<{ Body: MfaTotpConfirmBody }>(
     '/auth/mfa/totp/confirm',
-    { schema: mfaTotpConfirmSchema, config: { lane: ACCOUNT_LANE, openapi: MFA_TOTP_CONFIRM_DOC } },
+    { schema: mfaTotpConfirmSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: MFA_TOTP_CONFIRM_DOC } },
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);

@@ -3,7 +3,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { requireCurrentPassword } from '../mfa/reauth.js';
 import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
@@ -32,7 +32,7 @@ const MFA_TOTP_DELETE_DOC: OperationDoc = {
 export function registerMfaTotpDelete(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.delete<{ Body: MfaTotpDeleteBody }>(
     '/auth/mfa/totp',
-    { schema: mfaTotpDeleteSchema, config: { lane: ACCOUNT_LANE, openapi: MFA_TOTP_DELETE_DOC } },
+    { schema: mfaTotpDeleteSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: MFA_TOTP_DELETE_DOC } },
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import type { EndpointContext } from '../endpoint-context.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { requireCurrentPassword } from '../mfa/reauth.js';
 import { newTotpSecret, sealTotpSecret, totpQrSvg, totpUri } from '../mfa/totp.js';
 import { type OperationDoc } from '../openapi.js';
@@ -42,7 +42,7 @@ const MFA_TOTP_ENROL_DOC: OperationDoc = {
 export function registerMfaTotpEnrol(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: MfaTotpEnrolBody }>(
     '/auth/mfa/totp',
-    { schema: mfaTotpEnrolSchema, config: { lane: ACCOUNT_LANE, openapi: MFA_TOTP_ENROL_DOC } },
+    { schema: mfaTotpEnrolSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: MFA_TOTP_ENROL_DOC } },
     async (request, reply) => {
       const user = await accountOf(deps, passportOf(request));
       await requireCurrentPassword(auth, request, user, request.body.password);

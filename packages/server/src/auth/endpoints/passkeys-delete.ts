@@ -5,7 +5,7 @@ import { hasPassword } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 import { requireReauthentication } from '../webauthn/reauth.js';
 
@@ -27,7 +27,7 @@ const DOC: OperationDoc = { summary: 'Remove one of the user\'s passkeys (the cu
  */
 export function registerPasskeysDelete(app: FastifyInstance, ctx: EndpointContext): void {
   const { deps } = ctx;
-  app.delete<{ Params: Params; Body: PasskeysDeleteBody }>('/auth/passkeys/:id', { schema: passkeysDeleteSchema, config: { lane: ACCOUNT_LANE, openapi: DOC } }, async (request, reply) => {
+  app.delete<{ Params: Params; Body: PasskeysDeleteBody }>('/auth/passkeys/:id', { schema: passkeysDeleteSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: DOC } }, async (request, reply) => {
     const passport = passportOf(request);
     const user = await accountOf(deps, passport);
     const mine = await deps.stores.webauthn.listCredentials(user.id);

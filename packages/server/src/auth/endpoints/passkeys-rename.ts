@@ -4,7 +4,7 @@ import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
-import { ACCOUNT_LANE } from '../lanes.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 import { passkeyName } from './passkeys-list.js';
 
@@ -23,7 +23,7 @@ const DOC: OperationDoc = { summary: 'Rename one of the user\'s passkeys', answe
  * label, not a factor: no re-authentication (removing and registering ask for it). Audited.
  */
 export function registerPasskeysRename(app: FastifyInstance, { deps }: EndpointContext): void {
-  app.patch<{ Params: PasskeyParams; Body: PasskeysRenameBody }>('/auth/passkeys/:id', { schema: passkeysRenameSchema, config: { lane: ACCOUNT_LANE, openapi: DOC } }, async (request, reply) => {
+  app.patch<{ Params: PasskeyParams; Body: PasskeysRenameBody }>('/auth/passkeys/:id', { schema: passkeysRenameSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: DOC } }, async (request, reply) => {
     const passport = passportOf(request);
     const user = await accountOf(deps, passport);
     const name = passkeyName(request.body.name);
