@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCodeAt, TOTP_PERIOD_SEC } from './mfa/totp.js';
 import { mintPassport, passportFor, createAuthHarness, signinOk, signup, STRONG_PASSWORD, leakingBodies, type AuthHarness, type SignedIn } from './test-helpers.js';
 
 /*
@@ -85,5 +86,36 @@ describe('POST /auth/reauth', () => {
     h.events.length = 0;
     expect((await reauth(s, { password: STRONG_PASSWORD })).statusCode).toBe(401);
     expect(h.events).toEqual([]);
+  });
+});
+
+describe('POST /auth/reauth with the authenticator app', () => {
+  it('password + code: a session from before the app was set up steps up to pwd otp mfa; the code is taken once; wrong codes share the lock', async () => {
+    await signup(h.app, 'otto');
+    // Signed in with the password alone, then the app is set up on that session.
+    const s = await signinOk(h.app, { username: 'otto', password: STRONG_PASSWORD });
+    const headers = { 'x-passport': await passportFor(h.deps, s) };
+    const enrol = await h.app.inject({ method: 'POST', url: '/auth/mfa/totp', headers, payload: { password: STRONG_PASSWORD } });
+    const { secret } = enrol.json() as { secret: string };
+    expect((await h.app.inject({ method: 'POST', url: '/auth/mfa/totp/confirm', headers, payload: { code: totpCodeAt(secret, h.clock.now()) } })).statusCode).toBe(200);
+    expect((await h.deps.stores.sessions.findById(s.sid))?.amr).toEqual(['pwd']);
+    h.clock.advance(TOTP_PERIOD_SEC * 1000);
+
+    const code = totpCodeAt(secret, h.clock.now());
+    const res = await reauth(s, { password: STRONG_PASSWORD, code });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect((await h.deps.stores.sessions.findById(s.sid))?.amr).toEqual(['pwd', 'otp', 'mfa']);
+
+    // The same code again (its time step is used): refused, nothing changes.
+    const replay = await reauth(s, { password: STRONG_PASSWORD, code });
+    expect(replay.statusCode).toBe(401);
+    expect(replay.json().code).toBe('invalid_mfa_code');
+
+    // Wrong codes count toward the password-change lock: past signin.maxFailures, 429 even for a right code.
+    h.clock.advance(TOTP_PERIOD_SEC * 1000);
+    for (let i = 0; i < h.deps.config.signin.maxFailures; i++) await reauth(s, { code: '000000' === totpCodeAt(secret, h.clock.now()) ? '111111' : '000000' });
+    const locked = await reauth(s, { code: totpCodeAt(secret, h.clock.now()) });
+    expect(locked.statusCode).toBe(429);
   });
 });

@@ -22,7 +22,8 @@ const REAUTH_DOC: OperationDoc = {
   summary: 'Re-authenticate on this browser session (step-up): its amr and auth_time change in place',
   description:
     'For routes with `maxAuthAgeSec` or `mfa: true` (the gateway sends pages to /signin?reauth=1). Same session, same cookie; ' +
-    'passports carry the new amr and auth_time at once on every gateway. A wrong proof: 401 invalid_credentials (counted with password-change guesses).',
+    'passports carry the new amr and auth_time at once on every gateway. Proofs: `password` (pwd) and `code`, a one-time code of the authenticator app (otp); both together give amr pwd otp mfa. ' +
+    'A wrong password: 401 invalid_credentials; a wrong or used code: 401 invalid_mfa_code (both counted with password-change guesses).',
   answers: {
     200: {
       description: 'Re-authenticated.',
@@ -37,7 +38,7 @@ const REAUTH_DOC: OperationDoc = {
 };
 
 /**
- * POST /auth/reauth {password} (browser session + CSRF token) -> 200 {amr, auth_time}: every proof
+ * POST /auth/reauth {password?, code?} (browser session + CSRF token) -> 200 {amr, auth_time}: every proof
  * in the body is checked (REAUTH_PROOFS), then the session records the fresh authentication
  * (recordReauthentication). Activity log: `session.reauthenticated`.
  */
