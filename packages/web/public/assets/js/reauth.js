@@ -34,9 +34,11 @@ export function initReauth() {
   if (heading) heading.textContent = 'Confirm it’s you';
   document.title = 'Confirm it’s you · Gatehouse';
   // Only our own sentences: nothing from the URL is shown.
-  notice.textContent = params.get('mfa') === '1'
-    ? 'This page needs a sign-in with a second factor or a passkey. Confirm your password to continue.'
+  const wantsMfa = params.get('mfa') === '1';
+  notice.textContent = wantsMfa
+    ? 'This page needs a sign-in with a second factor. Confirm your password and enter the code from your authenticator app.'
     : 'This page needs a recent sign-in. Confirm your password to continue.';
+  const code = wantsMfa ? addCodeField(password) : null;
   notice.hidden = false;
   for (const id of ['remember', 'federation']) {
     const part = document.getElementById(id);
@@ -62,22 +64,33 @@ export function initReauth() {
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     setFieldError(password, passwordError, '');
+    if (code) setFieldError(code.input, code.error, '');
     formError.textContent = '';
-    if (!checkFields([[password, passwordError, !password.value && 'Enter your password.']])) return;
+    /** @type {[HTMLInputElement, HTMLElement, string | false][]} */
+    const checks = [[password, passwordError, !password.value && 'Enter your password.']];
+    if (code) checks.push([code.input, code.error, !/^\d{6}$/.test(code.input.value.replace(/\s/g, '')) && 'Enter the 6-digit code from your authenticator app.']);
+    if (!checkFields(checks)) return;
     setBusy(form, true);
-    request('POST', '/auth/reauth', { password: password.value }).then(function (result) {
+    /** @type {Record<string, string>} */
+    const proof = { password: password.value };
+    if (code) proof.code = code.input.value.replace(/\s/g, '');
+    request('POST', '/auth/reauth', proof).then(function (result) {
       if (result.ok) {
         go(nextParam() || '/');
         return;
       }
       setBusy(form, false);
       password.value = '';
-      const code = problemCode(result);
-      if (code === 'invalid_credentials') {
+      if (code) code.input.value = '';
+      const problem = problemCode(result);
+      if (problem === 'invalid_mfa_code' && code) {
+        setFieldError(code.input, code.error, 'The code is wrong or was used already. Wait for the next code in your app.');
+        code.input.focus();
+      } else if (problem === 'invalid_credentials') {
         formError.textContent = 'The password is incorrect.';
         password.setAttribute('aria-invalid', 'true');
         password.focus();
-      } else if (code === 'rate_limited' || result.status === 429) {
+      } else if (problem === 'rate_limited' || result.status === 429) {
         const wait = retryAfterSeconds(result.response);
         formError.textContent = 'Too many wrong passwords. Try again ' + (wait ? 'in ' + wait + ' seconds.' : 'later.');
       } else if (result.status === 401) {
@@ -88,4 +101,36 @@ export function initReauth() {
     });
   });
   return true;
+}
+
+/**
+ * The one-time code field of a re-authentication for an `mfa: true` page, after the password's.
+ * @param {HTMLInputElement} password
+ * @returns {{ input: HTMLInputElement, error: HTMLElement }}
+ */
+function addCodeField(password) {
+  const field = document.createElement('div');
+  field.className = 'field';
+  const label = document.createElement('label');
+  label.htmlFor = 'reauth-code';
+  label.textContent = 'One-time code';
+  const input = document.createElement('input');
+  input.id = 'reauth-code';
+  input.name = 'code';
+  input.type = 'text';
+  input.inputMode = 'numeric';
+  input.autocomplete = 'one-time-code';
+  input.setAttribute('autocapitalize', 'none');
+  input.spellcheck = false;
+  input.required = true;
+  input.setAttribute('aria-describedby', 'reauth-code-error');
+  const error = document.createElement('p');
+  error.id = 'reauth-code-error';
+  error.className = 'error';
+  error.setAttribute('role', 'alert');
+  error.setAttribute('aria-live', 'polite');
+  field.append(label, input, error);
+  const passwordField = password.closest('.field') || password.parentElement;
+  if (passwordField) passwordField.after(field);
+  return { input, error };
 }
