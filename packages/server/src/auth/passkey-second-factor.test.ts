@@ -116,7 +116,7 @@ describe('a passkey as the second factor after a password', () => {
     expect(answers).toEqual([401, 401, 401, 401, 401, 429]);
     expect((await secondStep(ticket, u.auth, await optionsFor(ticket))).statusCode).toBe(429);
     expect((await signin(h.app, { username: u.username, password: STRONG_PASSWORD })).statusCode).toBe(429);
-    expect((await h.deps.stores.audit.listByUser(u.session.userId, 50)).some((e) => e.type === 'signin.mfa_failure' && e.detail.factor === 'passkey')).toBe(true);
+    expect((await h.deps.stores.audit.listByUser(u.session.userId, 50)).some((e) => e.type === 'signin.mfa_failure' && e.detail?.factor === 'passkey')).toBe(true);
   });
 
   it('one proof only; an unknown ticket gets no options; a user without a passkey gets none either', async () => {
