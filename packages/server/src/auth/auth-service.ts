@@ -26,8 +26,10 @@ import { registerPasskeysRegisterOptions } from './endpoints/passkeys-register-o
 import { registerPasskeysRename } from './endpoints/passkeys-rename.js';
 import { registerSigninPasskey } from './endpoints/signin-passkey.js';
 import { registerSigninPasskeyOptions } from './endpoints/signin-passkey-options.js';
+import { registerSigninMfaPasskeyOptions } from './endpoints/signin-mfa-passkey-options.js';
 import { registerUsernameChange } from './endpoints/username-change.js';
 import { registerReauth } from './endpoints/reauth.js';
+import { registerReauthPasskeyOptions } from './endpoints/reauth-passkey-options.js';
 import { registerRevoke } from './endpoints/revoke.js';
 import { registerSessionsDelete } from './endpoints/sessions-delete.js';
 import { registerSessionsList } from './endpoints/sessions-list.js';
@@ -153,12 +155,14 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerFederationLink(app, ctx);
   registerFederationCallback(app, ctx);
   registerSigninMfa(app, ctx);
+  registerSigninMfaPasskeyOptions(app, ctx);
   registerMfaStatus(app, ctx);
   registerMfaTotpEnrol(app, ctx);
   registerMfaTotpConfirm(app, ctx);
   registerMfaTotpDelete(app, ctx);
   registerMfaRecoveryCodes(app, ctx);
   registerReauth(app, ctx);
+  registerReauthPasskeyOptions(app, ctx);
   registerPasskeysRegisterOptions(app, ctx);
   registerPasskeysRegister(app, ctx);
   registerPasskeysList(app, ctx);

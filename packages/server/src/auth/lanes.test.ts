@@ -145,6 +145,21 @@ const ENDPOINTS: Endpoint[] = [
       none: 'unauthenticated',
     },
   },
+  // Passkey options for a re-authentication: a browser session only, as /auth/reauth; the walk's Origin is
+  // 127.0.0.1 (RP id localhost) and the fixture user has no passkey: 409 once past the lane.
+  {
+    method: 'POST',
+    route: '/auth/reauth/passkey-options',
+    path: () => '/auth/reauth/passkey-options',
+    expect: {
+      cookie: 409,
+      access_token: 'credential_not_allowed',
+      'access_token+account': 'credential_not_allowed',
+      api_token: 'credential_not_allowed',
+      'api_token+account': 'credential_not_allowed',
+      none: 'unauthenticated',
+    },
+  },
   // A browser session only (the callback needs the same session back); no provider "x" here: 404 once past the lane.
   {
     method: 'POST',
@@ -224,6 +239,7 @@ const PUBLIC: Array<{ method: string; route: string; path?: string; body?: strin
   { method: 'POST', route: '/auth/signup', body: JSON.stringify({ username: 'x', password: 'short' }), contentType: 'application/json', expect: 400 },
   { method: 'POST', route: '/auth/signin', body: () => JSON.stringify({ username: `nobody-${randomId().slice(0, 8)}`, password: 'wrong password 1' }), contentType: 'application/json', expect: 401 },
   { method: 'POST', route: '/auth/signin/mfa', body: JSON.stringify({ ticket: 'not-a-ticket', code: '000000' }), contentType: 'application/json', expect: 401 },
+  { method: 'POST', route: '/auth/signin/mfa/passkey-options', body: JSON.stringify({ ticket: 'not-a-ticket' }), contentType: 'application/json', atLocalhost: true, expect: 401 },
   { method: 'POST', route: '/auth/signin/passkey/options', body: '{}', contentType: 'application/json', atLocalhost: true, expect: 200 },
   { method: 'POST', route: '/auth/signin/passkey', body: JSON.stringify({ response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } } }), contentType: 'application/json', expect: 401 },
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },

@@ -339,6 +339,14 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('PATCH /auth/passkeys/{id}', passkeyPath, { headers: browser, json: { name: 'docs laptop' } });
     const request = await call('POST /auth/signin/passkey/options', '/auth/signin/passkey/options', { headers: { origin: atLocalhost.origin } });
     await call('POST /auth/signin/passkey', '/auth/signin/passkey', { headers: { origin: atLocalhost.origin }, json: { response: authenticator.assert(request.json as never) } });
+    // The passkey as a re-authentication proof, then as the second factor after the password.
+    const reauthOptions = await call('POST /auth/reauth/passkey-options', '/auth/reauth/passkey-options', { headers: atLocalhost });
+    await call('POST /auth/reauth', '/auth/reauth', { headers: atLocalhost, json: { passkey: authenticator.assert(reauthOptions.json as never) } });
+    const passwordStep = await fetch(`${gh.url}/auth/signin`, { method: 'POST', headers: { 'content-type': 'application/json', origin: gh.url }, body: JSON.stringify({ username, password }) });
+    const passwordStepBody = (await passwordStep.json()) as { mfa_ticket: string; factors: string[] };
+    expect(passwordStepBody.factors).toEqual(['passkey']);
+    const mfaOptions = await call('POST /auth/signin/mfa/passkey-options', '/auth/signin/mfa/passkey-options', { headers: { origin: atLocalhost.origin }, json: { ticket: passwordStepBody.mfa_ticket } });
+    await call('POST /auth/signin/mfa', '/auth/signin/mfa', { headers: { origin: atLocalhost.origin }, json: { ticket: passwordStepBody.mfa_ticket, passkey: authenticator.assert(mfaOptions.json as never) } });
     await call('DELETE /auth/passkeys/{id}', passkeyPath, { headers: browser, json: { password } });
     // A new username (the sign-up rules), then the old one back: the sign-ins below use it.
     const renamed = await call('POST /auth/username', '/auth/username', { headers: browser, json: { username: `${username}-docs` } });

@@ -53,7 +53,7 @@ export const ERROR_REGISTRY = {
   last_sign_in_method: { status: 409, title: 'The last way to sign in cannot be removed' },
   password_exists: { status: 409, title: 'The account has a password already' },
   mfa_enrolled: { status: 409, title: 'A one-time code app is set up already; remove it first' },
-  mfa_not_enrolled: { status: 409, title: 'No one-time code app is set up or waiting for confirmation' },
+  mfa_not_enrolled: { status: 409, title: 'That second factor (the app, or a passkey) is not set up' },
   passkeys_unavailable: { status: 409, title: 'Passkeys are not available at this address' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },

@@ -79,6 +79,19 @@ describe.skipIf(!haveChromium)('passkeys in the pages (virtual authenticator)', 
     expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials[0]?.signCount).toBeGreaterThan(0);
     await shots(page, 'account-passkeys');
 
+    // The passkey is now this account's second factor: the password alone asks for it, no app code.
+    await page.click('#signout');
+    await expect.poll(() => page.textContent('#session-ended')).toContain('You have been signed out.');
+    await page.goto(`${base}/signin?next=${encodeURIComponent('/account')}`);
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#signin-form button[type=submit]');
+    await expect.poll(() => page.isVisible('#mfa-use-passkey')).toBe(true);
+    expect(await page.isVisible('#mfa-code')).toBe(false);
+    await shots(page, 'signin-mfa-passkey');
+    await Promise.all([page.waitForURL(`${base}/account`), page.click('#mfa-use-passkey')]);
+    await expect.poll(() => page.textContent('#username')).toBe(username);
+
     // Rename.
     await page.click('button[aria-label="Rename passkey work laptop"]');
     expect(await page.getAttribute('button[aria-label="Rename passkey work laptop"]', 'aria-expanded')).toBe('true');

@@ -49,7 +49,8 @@ export function registerMfaRecoveryCodes(app: FastifyInstance, { deps, auth }: E
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);
       await requireCurrentPassword(auth, request, user, request.body.password);
-      if ((await secondFactorsOf(deps, user.id)).length === 0) throw new GatehouseError('mfa_not_enrolled');
+      // Recovery codes stand in for the app's codes: a passkey alone does not make them usable.
+      if (!(await secondFactorsOf(deps, user.id)).includes('totp')) throw new GatehouseError('mfa_not_enrolled');
       const codes = newRecoveryCodes();
       await deps.stores.mfa.replaceRecoveryCodes(user.id, codes.map(hashRecoveryCode), deps.clock.now());
       await recordAudit(deps, request, { type: 'mfa.recovery_codes_generated', userId: user.id, deviceId: passport.did ?? null, detail: { count: codes.length } });

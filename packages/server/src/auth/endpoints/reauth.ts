@@ -38,7 +38,7 @@ const REAUTH_DOC: OperationDoc = {
 };
 
 /**
- * POST /auth/reauth {password?, code?} (browser session + CSRF token) -> 200 {amr, auth_time}: every proof
+ * POST /auth/reauth {password?, code?, passkey?} (browser session + CSRF token) -> 200 {amr, auth_time}: every proof
  * in the body is checked (REAUTH_PROOFS), then the session records the fresh authentication
  * (recordReauthentication). Activity log: `session.reauthenticated`.
  */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
@@ -9,7 +10,12 @@ import { PUBLIC_LANE } from '../lanes.js';
 import { finishSecondStep } from '../mfa/second-step.js';
 import { type OperationDoc } from '../openapi.js';
 import { createDeviceSession } from '../sessions.js';
+import { PUBLIC_KEY_CREDENTIAL_SCHEMA } from '../webauthn/http.js';
 import { SIGNIN_DOC } from './signin.js';
+
+/** RFC 8176: the password, then a hardware-bound key (a passkey as the second factor). */
+export const PASSKEY_SECOND_FACTOR_AMR: readonly string[] = ['pwd', 'hwk', 'mfa'];
+const CODE_SECOND_FACTOR_AMR: readonly string[] = ['pwd', 'otp', 'mfa'];
 
 export const signinMfaSchema = {
   body: {
@@ -20,6 +26,7 @@ export const signinMfaSchema = {
       ticket: { type: 'string', minLength: 1, maxLength: 128 },
       code: { type: 'string', minLength: 1, maxLength: 16 },
       recovery_code: { type: 'string', minLength: 1, maxLength: 64 },
+      passkey: PUBLIC_KEY_CREDENTIAL_SCHEMA,
     },
   },
 } as const;
@@ -28,15 +35,21 @@ export const signinMfaSchema = {
 export type SigninMfaBody = FromSchema<(typeof signinMfaSchema)['body']>;
 
 const SIGNIN_MFA_DOC: OperationDoc = {
-  summary: 'Finish a sign-in that answered 401 mfa_required: the ticket with a one-time code (or a recovery code)',
+  summary: 'Finish a sign-in that answered 401 mfa_required: the ticket with a one-time code, a recovery code, or a passkey assertion',
+  description:
+    'Exactly one of `code`, `recovery_code` and `passkey`. A passkey assertion answers the options of POST /auth/signin/mfa/passkey-options for the same ticket ' +
+    '(amr pwd hwk mfa); a code or recovery code gives amr pwd otp mfa. A wrong code is 401 invalid_mfa_code, a refused assertion 401 invalid_passkey: ' +
+    'both count toward the account\'s sign-in lock (429 once spent). The ticket is single use.',
   answers: SIGNIN_DOC.answers,
 };
 
 /**
- * POST /auth/signin/mfa {ticket, code | recovery_code} -> 200 as POST /auth/signin, the session
- * recording amr ["pwd","otp","mfa"] (a recovery code counts as a one-time code). The ticket is
- * single use and must come from `POST /auth/signin` (not the password grant); a wrong or reused
- * code is 401 `invalid_mfa_code` and counts toward the account's sign-in lock (429 once spent).
+ * POST /auth/signin/mfa {ticket, code | recovery_code | passkey} -> 200 as POST /auth/signin, the
+ * session recording amr ["pwd","otp","mfa"] (a recovery code counts as a one-time code) or, with
+ * a passkey assertion, ["pwd","hwk","mfa"]. The ticket is single use and must come from
+ * `POST /auth/signin` (not the password grant); a wrong or reused code is 401 `invalid_mfa_code`,
+ * a refused assertion (another user's passkey, a challenge not issued for this ticket's user,
+ * any WebAuthn check) 401 `invalid_passkey`; both count toward the account's sign-in lock (429 once spent).
  */
 export function registerSigninMfa(app: FastifyInstance, ctx: EndpointContext): void {
   const { deps } = ctx;
@@ -46,13 +59,14 @@ export function registerSigninMfa(app: FastifyInstance, ctx: EndpointContext): v
       ticket: body.ticket,
       code: body.code,
       recoveryCode: body.recovery_code,
+      passkey: body.passkey as unknown as AuthenticationResponseJSON | undefined,
       via: ['signin', 'signin_app'],
       auditVia: 'signin',
     });
     if (ticket.deviceId === null) throw new GatehouseError('invalid_mfa_ticket');
     const { session, secret, replaced } = await createDeviceSession(
       deps,
-      { user, deviceId: ticket.deviceId, deviceName: ticket.deviceName, persistent: ticket.persistent, amr: ['pwd', 'otp', 'mfa'] },
+      { user, deviceId: ticket.deviceId, deviceName: ticket.deviceName, persistent: ticket.persistent, amr: factor === 'passkey' ? PASSKEY_SECOND_FACTOR_AMR : CODE_SECOND_FACTOR_AMR },
       request,
     );
     setSessionCookies(reply, deps.config, session, secret);

@@ -3,17 +3,22 @@ import { hashRecoveryCode } from './recovery-codes.js';
 import { openTotpSecret, totpStepOf } from './totp.js';
 
 /** A way to finish a sign-in's second step, as `mfa_required` lists them. */
-export type SecondFactor = 'totp' | 'recovery_code';
+export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
 
 /**
  * The user's second factors: `totp` once a factor is confirmed (a pending enrolment does not
- * count), and `recovery_code` beside it while unused codes remain. Empty: one step signs in.
+ * count), and `recovery_code` beside it while unused codes remain (recovery codes stand in for
+ * the app's codes only); `passkey` while at least one passkey is registered (an assertion for
+ * the ticket's user, `POST /auth/signin/mfa/passkey-options`). Empty: one step signs in.
  */
 export async function secondFactorsOf(deps: Pick<Deps, 'stores'>, userId: string): Promise<SecondFactor[]> {
+  const factors: SecondFactor[] = [];
   const totp = await deps.stores.mfa.findTotp(userId);
-  if (totp === null || totp.confirmedAt === null) return [];
-  const factors: SecondFactor[] = ['totp'];
-  if ((await deps.stores.mfa.countUnusedRecoveryCodes(userId)) > 0) factors.push('recovery_code');
+  if (totp !== null && totp.confirmedAt !== null) {
+    factors.push('totp');
+    if ((await deps.stores.mfa.countUnusedRecoveryCodes(userId)) > 0) factors.push('recovery_code');
+  }
+  if ((await deps.stores.webauthn.listCredentials(userId)).length > 0) factors.push('passkey');
   return factors;
 }
 

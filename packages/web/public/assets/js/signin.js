@@ -70,10 +70,11 @@ export function initSignin() {
       }
       setBusy(form, false);
       const code = problemCode(result);
-      const mfaTicket = code === 'mfa_required' ? /** @type {{ mfa_ticket?: unknown }} */ (result.problem).mfa_ticket : undefined;
-      if (typeof mfaTicket === 'string') {
+      const mfa = code === 'mfa_required' ? /** @type {{ mfa_ticket?: unknown, factors?: unknown }} */ (result.problem) : undefined;
+      const mfaTicket = mfa ? mfa.mfa_ticket : undefined;
+      if (mfa && typeof mfaTicket === 'string') {
         password.value = '';
-        askSecondFactor(mfaTicket);
+        askSecondFactor(mfaTicket, Array.isArray(mfa.factors) ? mfa.factors : ['totp', 'recovery_code']);
         return;
       }
       if (code === 'invalid_credentials') {
@@ -97,20 +98,97 @@ export function initSignin() {
   const mfaCodeError = $('mfa-code-error');
   const mfaFormError = $('mfa-form-error');
   const useRecovery = $('mfa-use-recovery', HTMLButtonElement);
+  const usePasskey = $('mfa-use-passkey', HTMLButtonElement);
+  const mfaVerify = /** @type {HTMLButtonElement} */ (mfaForm.querySelector('button[type=submit]'));
+  const mfaCodeField = /** @type {HTMLElement} */ (mfaCode.closest('.field'));
+  const usePasskeyLabel = usePasskey.textContent || '';
   let ticket = '';
   let recovery = false;
 
   /**
-   * The second step: the password was right and the account has a second factor.
+   * The second step: the password was right and the account has a second factor: the app's code
+   * (or a recovery code) and, when the account has a passkey, "Use a passkey".
    * @param {string} mfaTicket single use, valid a few minutes
+   * @param {unknown[]} factors what `mfa_required` listed
    */
-  function askSecondFactor(mfaTicket) {
+  function askSecondFactor(mfaTicket, factors) {
     ticket = mfaTicket;
     form.hidden = true;
     mfaForm.hidden = false;
+    const hasCode = factors.includes('totp');
+    const hasPasskey = factors.includes('passkey');
+    mfaCodeField.hidden = !hasCode;
+    mfaVerify.hidden = !hasCode;
+    useRecovery.hidden = !hasCode;
+    usePasskey.hidden = !(hasPasskey && passkeysSupported());
+    if (!hasCode) {
+      mfaIntro.textContent = passkeysSupported()
+        ? 'Use your passkey to finish signing in.'
+        : 'This account signs in with a passkey, which this browser cannot use. Sign in from a browser that has your passkey.';
+      usePasskey.focus();
+      return;
+    }
     mfaCode.value = '';
     mfaCode.focus();
   }
+
+  /** The ticket expired or was used: back to the password. */
+  function backToPassword() {
+    mfaForm.hidden = true;
+    form.hidden = false;
+    formError.textContent = 'That took too long. Please sign in again.';
+    password.focus();
+  }
+
+  /** @param {boolean} isBusy */
+  function passkeyBusy(isBusy) {
+    usePasskey.disabled = isBusy;
+    usePasskey.textContent = isBusy ? (usePasskey.dataset.busyLabel || usePasskeyLabel) : usePasskeyLabel;
+    if (isBusy) usePasskey.setAttribute('aria-busy', 'true');
+    else usePasskey.removeAttribute('aria-busy');
+  }
+
+  usePasskey.addEventListener('click', function () {
+    mfaFormError.textContent = '';
+    passkeyBusy(true);
+    /** @param {string} message */
+    const fail = function (message) {
+      passkeyBusy(false);
+      mfaFormError.textContent = message;
+    };
+    Promise.all([webAuthn(), request('POST', '/auth/signin/mfa/passkey-options', { ticket: ticket })]).then(function (both) {
+      const lib = both[0];
+      const options = both[1];
+      if (!options.ok || !options.data || typeof options.data !== 'object') {
+        if (problemCode(options) === 'invalid_mfa_ticket') {
+          passkeyBusy(false);
+          backToPassword();
+        } else fail(problemMessage(options));
+        return;
+      }
+      return lib.startAuthentication({ optionsJSON: options.data }).then(function (response) {
+        return request('POST', '/auth/signin/mfa', { ticket: ticket, passkey: response });
+      }, function (err) {
+        fail(passkeyErrorMessage(err));
+        return null;
+      }).then(function (result) {
+        if (!result) return;
+        if (result.ok) {
+          go(nextParam() || '/');
+          return;
+        }
+        const code = problemCode(result);
+        if (code === 'invalid_mfa_ticket') {
+          passkeyBusy(false);
+          backToPassword();
+        } else if (code === 'rate_limited' || result.status === 429) fail(lockoutMessage(result));
+        else if (code === 'invalid_passkey') fail('That passkey was not accepted. Use a passkey of this account and try again.');
+        else fail(problemMessage(result));
+      });
+    }, function (err) {
+      fail(passkeyErrorMessage(err));
+    });
+  });
 
   useRecovery.addEventListener('click', function () {
     recovery = true;
@@ -144,11 +222,7 @@ export function initSignin() {
         mfaCode.value = '';
         mfaCode.focus();
       } else if (code === 'invalid_mfa_ticket') {
-        // The ticket expired or was used: back to the password.
-        mfaForm.hidden = true;
-        form.hidden = false;
-        formError.textContent = 'That took too long. Please sign in again.';
-        password.focus();
+        backToPassword();
       } else if (code === 'rate_limited' || result.status === 429) {
         mfaFormError.textContent = lockoutMessage(result);
       } else {
