@@ -259,11 +259,14 @@ describe('token endpoint: password grant, then the mfa-otp grant', () => {
 });
 
 describe('gatehouse users mfa reset (support)', () => {
-  it('removes the app and the recovery codes, records it, and the password alone signs in', async () => {
+  it('removes the app, the recovery codes and the passkeys, records it, and the password alone signs in', async () => {
     const u = await enrolled('support');
+    // A passkey too (stored as registration would): it would still ask for a second step.
+    await h.deps.stores.webauthn.createCredential({ id: 'cred-support', userId: u.session.userId, publicKey: 'AAAA', counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, name: 'Old phone', createdAt: h.clock.now(), lastUsedAt: null });
     const done = await resetMfa(h.deps, u.username.toUpperCase());
-    expect(done).toMatchObject({ totp: true, recoveryCodes: 10 });
+    expect(done).toMatchObject({ totp: true, recoveryCodes: 10, passkeys: 1 });
     expect(await h.deps.stores.mfa.findTotp(u.session.userId)).toBeNull();
+    expect(await h.deps.stores.webauthn.listCredentials(u.session.userId)).toEqual([]);
     expect((await signin(h.app, { username: u.username, password: STRONG_PASSWORD })).statusCode).toBe(200);
     const removed = (await h.deps.stores.audit.listByUser(u.session.userId, 50)).find((e) => e.type === 'mfa.totp_removed');
     expect(removed?.detail).toMatchObject({ by: 'admin' });

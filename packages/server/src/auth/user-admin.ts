@@ -164,16 +164,23 @@ export async function revokeRole(deps: Deps, username: string, role: string): Pr
 }
 
 /**
- * `gatehouse users mfa reset <name>` (support, issue 17): removes the user's second factors
- * (the TOTP app, pending or confirmed) and recovery codes, so the password alone signs in
- * again; recorded in the user's activity (`mfa.totp_removed`, by: admin). Sessions stay.
- * Throws `not_found`. Returns what was removed.
+ * `gatehouse users mfa reset <name>` (support, issue 17): removes the user's second factors —
+ * the TOTP app (pending or confirmed), the recovery codes and the passkeys (a passkey is a
+ * second factor after the password too, so one left behind would still ask for it) — so the
+ * password alone signs in again; recorded in the user's activity (`mfa.totp_removed` and one
+ * `passkey.removed` each, by: admin). Sessions stay. Throws `not_found`. Returns what was removed.
  */
-export async function resetMfa(deps: Deps, username: string): Promise<{ user: UserRecord; totp: boolean; recoveryCodes: number }> {
+export async function resetMfa(deps: Deps, username: string): Promise<{ user: UserRecord; totp: boolean; recoveryCodes: number; passkeys: number }> {
   const user = await findUser(deps, username);
   const totp = await deps.stores.mfa.deleteTotp(user.id);
   const recoveryCodes = await deps.stores.mfa.deleteRecoveryCodes(user.id);
-  await recordAudit(deps, null, { type: 'mfa.totp_removed', userId: user.id, deviceId: null, detail: { by: 'admin', totp, recovery_codes_removed: recoveryCodes } });
-  deps.logger.info({ event: 'user.mfa.reset', userId: user.id, username: user.usernameCanonical, totp, recovery_codes: recoveryCodes }, 'second factors reset');
-  return { user, totp, recoveryCodes };
+  let passkeys = 0;
+  for (const credential of await deps.stores.webauthn.listCredentials(user.id)) {
+    if (!(await deps.stores.webauthn.deleteCredential(user.id, credential.id))) continue;
+    passkeys++;
+    await recordAudit(deps, null, { type: 'passkey.removed', userId: user.id, deviceId: null, detail: { by: 'admin', credential_id: credential.id, name: credential.name } });
+  }
+  await recordAudit(deps, null, { type: 'mfa.totp_removed', userId: user.id, deviceId: null, detail: { by: 'admin', totp, recovery_codes_removed: recoveryCodes, passkeys_removed: passkeys } });
+  deps.logger.info({ event: 'user.mfa.reset', userId: user.id, username: user.usernameCanonical, totp, recovery_codes: recoveryCodes, passkeys }, 'second factors reset');
+  return { user, totp, recoveryCodes, passkeys };
 }

@@ -41,7 +41,10 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
     const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
       const done = await resetMfa(opened.deps, role);
-      const what = done.totp || done.recoveryCodes > 0 ? `removed ${done.totp ? 'the authenticator app' : 'no authenticator app'} and ${done.recoveryCodes} recovery code(s)` : 'had no second factor';
+      const what =
+        done.totp || done.recoveryCodes > 0 || done.passkeys > 0
+          ? `removed ${done.totp ? 'the authenticator app' : 'no authenticator app'}, ${done.recoveryCodes} recovery code(s) and ${done.passkeys} passkey(s)`
+          : 'had no second factor';
       process.stdout.write(`${done.user.username}: ${what}. The password alone signs in now; the user can set up a new app from the account page.\n`);
       return 0;
     } finally {
