@@ -61,7 +61,7 @@ Usage:
   gatehouse users grant <username> <role>      Give a user a role (e.g. admin).
   gatehouse users revoke <username> <role>     Take a role away.
   gatehouse users list                         List users and their roles.
-  gatehouse users mfa reset <username>         Remove a user's authenticator app, recovery codes and passkeys
+  gatehouse users mfa reset <username>         Remove a user's app, recovery codes and passkeys
                                                (support: a lost phone); the password alone signs in.
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after

@@ -1,15 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FromSchema } from 'json-schema-to-ts';
+import { startBrowserSession } from '../browser-signin.js';
 import { GatehouseError } from '../../errors/index.js';
-import { recordAudit } from '../audit.js';
-import { setDeviceCookie, setSessionCookies } from '../cookies.js';
-import { setKnownDeviceCookie } from '../device-cookie.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { type EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { finishSecondStep } from '../mfa/second-step.js';
 import { type OperationDoc } from '../openapi.js';
-import { createDeviceSession } from '../sessions.js';
 import { PUBLIC_KEY_CREDENTIAL_SCHEMA } from '../webauthn/http.js';
 import { SIGNIN_DOC } from './signin.js';
 
@@ -64,24 +61,15 @@ export function registerSigninMfa(app: FastifyInstance, ctx: EndpointContext): v
       auditVia: 'signin',
     });
     if (ticket.deviceId === null) throw new GatehouseError('invalid_mfa_ticket');
-    const { session, secret, replaced } = await createDeviceSession(
-      deps,
-      { user, deviceId: ticket.deviceId, deviceName: ticket.deviceName, persistent: ticket.persistent, amr: factor === 'passkey' ? PASSKEY_SECOND_FACTOR_AMR : CODE_SECOND_FACTOR_AMR },
-      request,
-    );
-    setSessionCookies(reply, deps.config, session, secret);
-    if (ticket.via === 'signin') setDeviceCookie(reply, deps.config, ticket.deviceId);
-    setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);
-    await recordAudit(deps, request, {
-      type: 'signin.success',
-      userId: user.id,
+    const answer = await startBrowserSession(deps, request, reply, {
+      user,
       deviceId: ticket.deviceId,
-      detail: { via: 'signin', sid: session.id, persistent: ticket.persistent, replaced: replaced.length, known_device: knownDevice, mfa: factor },
+      deviceName: ticket.deviceName,
+      persistent: ticket.persistent,
+      amr: factor === 'passkey' ? PASSKEY_SECOND_FACTOR_AMR : CODE_SECOND_FACTOR_AMR,
+      setDevice: ticket.via === 'signin',
+      audit: { via: 'signin', known_device: knownDevice, mfa: factor },
     });
-    return reply.code(200).send({
-      user: { id: user.id, username: user.username, roles: user.roles },
-      session: { id: session.id, device_id: session.deviceId, expires_at: iso(session.expiresAt) },
-      csrf_token: session.csrfToken,
-    });
+    return reply.code(200).send(answer);
   });
 }

@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FromSchema } from 'json-schema-to-ts';
+import { startBrowserSession } from '../browser-signin.js';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import { recordAudit } from '../audit.js';
-import { deviceIdFromCookie, setDeviceCookie, setSessionCookies } from '../cookies.js';
-import { setKnownDeviceCookie } from '../device-cookie.js';
-import { clientIp, iso, type EndpointContext } from '../endpoint-context.js';
+import { deviceIdFromCookie } from '../cookies.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
 import { checkDeviceField } from '../policy/device.js';
-import { createDeviceSession } from '../sessions.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 import { verifyPasskeyAssertion } from '../webauthn/ceremony.js';
@@ -59,20 +57,15 @@ export function registerSigninPasskey(app: FastifyInstance, { deps }: EndpointCo
     const { user, credential } = result;
     const deviceId = bodyDeviceId ?? deviceIdFromCookie(request, deps.config) ?? randomId();
     const persistent = body.remember !== false;
-    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent, amr: PASSKEY_SIGNIN_AMR }, request);
-    setSessionCookies(reply, deps.config, session, secret);
-    if (bodyDeviceId === undefined) setDeviceCookie(reply, deps.config, deviceId);
-    setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);
-    await recordAudit(deps, request, {
-      type: 'signin.success',
-      userId: user.id,
+    const answer = await startBrowserSession(deps, request, reply, {
+      user,
       deviceId,
-      detail: { via: 'passkey', sid: session.id, persistent, replaced: replaced.length, credential_id: credential.id },
+      deviceName,
+      persistent,
+      amr: PASSKEY_SIGNIN_AMR,
+      setDevice: bodyDeviceId === undefined,
+      audit: { via: 'passkey', credential_id: credential.id },
     });
-    return reply.code(200).send({
-      user: { id: user.id, username: user.username, roles: user.roles },
-      session: { id: session.id, device_id: session.deviceId, expires_at: iso(session.expiresAt) },
-      csrf_token: session.csrfToken,
-    });
+    return reply.code(200).send(answer);
   });
 }

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
+import { startBrowserSession } from '../browser-signin.js';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import { recordAudit } from '../audit.js';
-import { deviceIdFromCookie, setDeviceCookie, setSessionCookies } from '../cookies.js';
-import { setKnownDeviceCookie } from '../device-cookie.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { deviceIdFromCookie } from '../cookies.js';
+import { type EndpointContext } from '../endpoint-context.js';
 import { checkDeviceField } from '../policy/device.js';
-import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { issueTicket, mfaRequired } from '../mfa/ticket.js';
@@ -93,21 +91,15 @@ export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointCon
       const { ticket, expiresAt } = await issueTicket(deps, { user, via, deviceId, deviceName, persistent, clientId: null, scope: null });
       throw mfaRequired(ticket, expiresAt, check.factors, deps.clock.now(), 'mfa_ticket');
     }
-    const { session, secret, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent, amr: ['pwd'] }, request);
-
-    setSessionCookies(reply, deps.config, session, secret);
-    if (bodyDeviceId === undefined) setDeviceCookie(reply, deps.config, deviceId);
-    setKnownDeviceCookie(reply, deps, request, user.usernameCanonical);
-    await recordAudit(deps, request, {
-      type: 'signin.success',
-      userId: user.id,
+    const answer = await startBrowserSession(deps, request, reply, {
+      user,
       deviceId,
-      detail: { via: 'signin', sid: session.id, persistent, replaced: replaced.length, known_device: check.knownDevice },
+      deviceName,
+      persistent,
+      amr: ['pwd'],
+      setDevice: bodyDeviceId === undefined,
+      audit: { via: 'signin', known_device: check.knownDevice },
     });
-    return reply.code(200).send({
-      user: { id: user.id, username: user.username, roles: user.roles },
-      session: { id: session.id, device_id: session.deviceId, expires_at: iso(session.expiresAt) },
-      csrf_token: session.csrfToken,
-    });
+    return reply.code(200).send(answer);
   });
 }
