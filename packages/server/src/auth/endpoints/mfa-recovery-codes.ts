@@ -1,25 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { SIGN_IN_METHODS_LANE } from '../lanes.js';
 import { secondFactorsOf } from '../mfa/factors.js';
-import { requireCurrentPassword } from '../mfa/reauth.js';
+import { currentPasswordSchema, requireCurrentPassword, type CurrentPasswordBody } from '../mfa/reauth.js';
 import { hashRecoveryCode, newRecoveryCodes } from '../mfa/recovery-codes.js';
 import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
 
-export const mfaRecoveryCodesSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['password'],
-    properties: { password: { type: 'string', minLength: 1, maxLength: 16384 } },
-  },
-} as const;
+/** The current password, nothing else (mfa/reauth.ts). */
+export const mfaRecoveryCodesSchema = currentPasswordSchema;
 
-export type MfaRecoveryCodesBody = FromSchema<(typeof mfaRecoveryCodesSchema)['body']>;
+export type MfaRecoveryCodesBody = CurrentPasswordBody;
 
 const MFA_RECOVERY_CODES_DOC: OperationDoc = {
   summary: 'Ten new recovery codes, shown this once; the earlier ones stop working',

@@ -1,23 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { recordAudit } from '../audit.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { SIGN_IN_METHODS_LANE } from '../lanes.js';
-import { requireCurrentPassword } from '../mfa/reauth.js';
+import { currentPasswordSchema, requireCurrentPassword, type CurrentPasswordBody } from '../mfa/reauth.js';
 import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
 
-export const mfaTotpDeleteSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['password'],
-    properties: { password: { type: 'string', minLength: 1, maxLength: 16384 } },
-  },
-} as const;
+/** The current password, nothing else (mfa/reauth.ts). */
+export const mfaTotpDeleteSchema = currentPasswordSchema;
 
-export type MfaTotpDeleteBody = FromSchema<(typeof mfaTotpDeleteSchema)['body']>;
+export type MfaTotpDeleteBody = CurrentPasswordBody;
 
 const MFA_TOTP_DELETE_DOC: OperationDoc = {
   summary: 'Remove the one-time code app (and the recovery codes with it); sign-in asks for the password only',

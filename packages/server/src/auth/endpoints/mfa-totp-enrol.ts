@@ -1,23 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { SIGN_IN_METHODS_LANE } from '../lanes.js';
-import { requireCurrentPassword } from '../mfa/reauth.js';
+import { currentPasswordSchema, requireCurrentPassword, type CurrentPasswordBody } from '../mfa/reauth.js';
 import { newTotpSecret, sealTotpSecret, totpQrSvg, totpUri } from '../mfa/totp.js';
 import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
 
-export const mfaTotpEnrolSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['password'],
-    properties: { password: { type: 'string', minLength: 1, maxLength: 16384 } },
-  },
-} as const;
+/** The current password, nothing else (mfa/reauth.ts). */
+export const mfaTotpEnrolSchema = currentPasswordSchema;
 
-export type MfaTotpEnrolBody = FromSchema<(typeof mfaTotpEnrolSchema)['body']>;
+export type MfaTotpEnrolBody = CurrentPasswordBody;
 
 const MFA_TOTP_ENROL_DOC: OperationDoc = {
   summary: 'Start setting up a one-time code app (TOTP): the secret, its otpauth URI and a QR code (SVG); confirm with a first code',

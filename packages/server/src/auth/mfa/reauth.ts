@@ -1,9 +1,22 @@
 import type { FastifyRequest } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { NO_PASSWORD, type UserRecord } from '../../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from '../auth-context.js';
 import { clientIp } from '../client-ip.js';
 import { rateLimited } from '../rate-limit.js';
+
+/** The body of a change to the second factors that asks for the current password and nothing else. */
+export const currentPasswordSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['password'],
+    properties: { password: { type: 'string', minLength: 1, maxLength: 16384 } },
+  },
+} as const;
+
+export type CurrentPasswordBody = FromSchema<(typeof currentPasswordSchema)['body']>;
 
 /**
  * Re-authentication before a change to the second factors (issue 17, i17 §4): the current
