@@ -433,7 +433,9 @@ describe('upstream failures', () => {
 
   it('upstream slow: 504 gateway_timeout', async () => {
     h.upstream.respond = (_rec, res) => {
-      setTimeout(() => res.writeHead(200).end('late'), 1000).unref();
+      // Far past the 300 ms headers timeout: undici checks its timeouts on a coarse tick (~0.5 s), so
+      // an answer at 1 s could beat it on a loaded box.
+      setTimeout(() => res.writeHead(200).end('late'), 4000).unref();
     };
     const r = await send(h.url, '/api/slow');
     expect(r.status).toBe(504);

@@ -97,13 +97,20 @@ export class RedisPendingRevocations implements PendingRevocationStore {
   }
 
   async add(event: RevocationEvent): Promise<void> {
+    const run = async () =>
+      Number(await this.client.eval(ADD_SCRIPT, 2, this.key, this.countsKey, pendingField(event), JSON.stringify(event), this.maxEntries, ownerOf(event), this.maxPerUser));
     let stored: number;
     try {
-      stored = Number(
-        await this.client.eval(ADD_SCRIPT, 2, this.key, this.countsKey, pendingField(event), JSON.stringify(event), this.maxEntries, ownerOf(event), this.maxPerUser),
-      );
-    } catch (err) {
-      throw new StoreUnavailableError('pending revocations', err);
+      stored = await run();
+    } catch {
+      // Once more: this is a sign-out's last way to be recorded while PostgreSQL is away, and one
+      // reply late past the request-path client's short command timeout (a loaded host) must not
+      // refuse it. The script is idempotent per field (an entry already there is only rewritten).
+      try {
+        stored = await run();
+      } catch (err) {
+        throw new StoreUnavailableError('pending revocations', err);
+      }
     }
     if (stored !== 1) {
       throw new GatehouseError('unavailable', {
