@@ -80,6 +80,18 @@ function account(status: number): Endpoint['expect'] {
   return { ...ACCOUNT, cookie: status, 'access_token+account': status, 'api_token+account': status };
 }
 
+/** A browser session only (BROWSER_SESSION_LANE): every token refused, whatever its scopes. */
+function browserSessionOnly(status: number): Endpoint['expect'] {
+  return {
+    cookie: status,
+    access_token: 'credential_not_allowed',
+    'access_token+account': 'credential_not_allowed',
+    api_token: 'credential_not_allowed',
+    'api_token+account': 'credential_not_allowed',
+    none: 'unauthenticated',
+  };
+}
+
 /** How the user signs in (SIGN_IN_METHODS_LANE): the account lane without API tokens, whatever their scopes. */
 function signInMethods(status: number): Endpoint['expect'] {
   return { ...account(status), api_token: 'credential_not_allowed', 'api_token+account': 'credential_not_allowed' };
@@ -136,14 +148,7 @@ const ENDPOINTS: Endpoint[] = [
     route: '/auth/reauth',
     path: () => '/auth/reauth',
     body: { password: PASSWORD },
-    expect: {
-      cookie: 200,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    },
+    expect: browserSessionOnly(200),
   },
   // Passkey options for a re-authentication: a browser session only, as /auth/reauth; the walk's Origin is
   // 127.0.0.1 (RP id localhost) and the fixture user has no passkey: 409 once past the lane.
@@ -151,28 +156,14 @@ const ENDPOINTS: Endpoint[] = [
     method: 'POST',
     route: '/auth/reauth/passkey-options',
     path: () => '/auth/reauth/passkey-options',
-    expect: {
-      cookie: 409,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    },
+    expect: browserSessionOnly(409),
   },
   // A browser session only (the callback needs the same session back); no provider "x" here: 404 once past the lane.
   {
     method: 'POST',
     route: '/auth/federation/:provider/link',
     path: () => '/auth/federation/x/link',
-    expect: {
-      cookie: 404,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    },
+    expect: browserSessionOnly(404),
   },
   { method: 'DELETE', route: '/auth/identities/:provider/:subject', path: (f) => `/auth/identities/google/${f.identitySubject}`, expect: account(204) },
   // Second factors (issue 17): the fixture user has none, so past the lane 409 mfa_not_enrolled, except enrolment itself.
@@ -184,22 +175,8 @@ const ENDPOINTS: Endpoint[] = [
   // Passkeys (issue 17): made in a browser, so registering takes a browser session only; the
   // RP id here is localhost and the walk's Origin 127.0.0.1, so options answer 409 passkeys_unavailable
   // once past the lane, and a made-up answer 400. Listing, renaming and removing are account endpoints.
-  { method: 'POST', route: '/auth/passkeys/options', path: () => '/auth/passkeys/options', body: { password: PASSWORD }, expect: {
-      cookie: 409,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    } },
-  { method: 'POST', route: '/auth/passkeys', path: () => '/auth/passkeys', body: { name: 'walk', response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } } }, expect: {
-      cookie: 400,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    } },
+  { method: 'POST', route: '/auth/passkeys/options', path: () => '/auth/passkeys/options', body: { password: PASSWORD }, expect: browserSessionOnly(409) },
+  { method: 'POST', route: '/auth/passkeys', path: () => '/auth/passkeys', body: { name: 'walk', response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } } }, expect: browserSessionOnly(400) },
   { method: 'GET', route: '/auth/passkeys', path: () => '/auth/passkeys', expect: account(200) },
   { method: 'PATCH', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { name: 'walk' }, expect: signInMethods(404) },
   { method: 'DELETE', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { password: PASSWORD }, expect: signInMethods(404) },
@@ -209,14 +186,7 @@ const ENDPOINTS: Endpoint[] = [
     route: `/auth/device/${step}`,
     path: () => `/auth/device/${step}`,
     body: { user_code: 'BCDF-GHJK' },
-    expect: {
-      cookie: 400,
-      access_token: 'credential_not_allowed',
-      'access_token+account': 'credential_not_allowed',
-      api_token: 'credential_not_allowed',
-      'api_token+account': 'credential_not_allowed',
-      none: 'unauthenticated',
-    } as Record<Kind, Outcome>,
+    expect: browserSessionOnly(400) as Record<Kind, Outcome>,
   })),
 ];
 
