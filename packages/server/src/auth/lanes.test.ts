@@ -186,7 +186,7 @@ const ENDPOINTS: Endpoint[] = [
     route: `/auth/device/${step}`,
     path: () => `/auth/device/${step}`,
     body: { user_code: 'BCDF-GHJK' },
-    expect: browserSessionOnly(400) as Record<Kind, Outcome>,
+    expect: browserSessionOnly(400),
   })),
 ];
 
