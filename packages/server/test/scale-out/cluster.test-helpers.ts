@@ -247,9 +247,25 @@ function cookiesOf(res: Response): string {
     .join('; ');
 }
 
+/**
+ * A setup request (the starting point of a test, not what it tests): a 503 (a store answering
+ * late on a loaded 2-core CI box, or a full hashing queue) is tried again after a pause, up to
+ * three times; every other answer is returned as it is. `retried` says whether it was.
+ */
+async function setupRequest(send: () => Promise<Response>): Promise<{ res: Response; retried: boolean }> {
+  for (let tries = 0; ; tries++) {
+    const res = await send();
+    if (res.status !== 503 || tries === 3) return { res, retried: tries > 0 };
+    await res.text();
+    await new Promise((r) => setTimeout(r, 500 * (tries + 1)));
+  }
+}
+
 export async function signUp(base: string, username: string, password = PASSWORD): Promise<void> {
-  const res = await fetch(`${base}/auth/signup`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ username, password }) });
-  if (res.status !== 201) throw new Error(`signup of ${username} through ${base}: ${res.status} ${await res.text()}`);
+  const { res, retried } = await setupRequest(() => fetch(`${base}/auth/signup`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ username, password }) }));
+  // A sign-up whose first try committed before its 503 answers 409 the second time.
+  if (res.status === 201 || (retried && res.status === 409)) return;
+  throw new Error(`signup of ${username} through ${base}: ${res.status} ${await res.text()}`);
 }
 
 export function signInRequest(base: string, username: string, password = PASSWORD): Promise<Response> {
@@ -257,7 +273,7 @@ export function signInRequest(base: string, username: string, password = PASSWOR
 }
 
 export async function signIn(base: string, username: string, password = PASSWORD): Promise<Session> {
-  const res = await signInRequest(base, username, password);
+  const { res } = await setupRequest(() => signInRequest(base, username, password));
   if (res.status !== 200) throw new Error(`signin of ${username} through ${base}: ${res.status} ${await res.text()}`);
   const { csrf_token: csrf } = (await res.json()) as { csrf_token: string };
   return { username, cookie: cookiesOf(res), csrf };
@@ -274,11 +290,13 @@ export interface Tokens {
 }
 
 export async function passwordGrant(base: string, username: string, deviceId: string, password = PASSWORD, scope?: string): Promise<Tokens> {
-  const res = await fetch(`${base}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password, device_id: deviceId, ...(scope !== undefined ? { scope } : {}) }).toString(),
-  });
+  const { res } = await setupRequest(() =>
+    fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username, password, device_id: deviceId, ...(scope !== undefined ? { scope } : {}) }).toString(),
+    }),
+  );
   if (res.status !== 200) throw new Error(`password grant of ${username} through ${base}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Tokens;
 }
