@@ -122,6 +122,8 @@ async function userOf(ctx: ResolveContext, userId: string): Promise<UserRecord> 
     // Identities go with their user; a dangling one answers like a password sign-in of a removed user.
     throw new GatehouseError('invalid_credentials', { detail: 'This account no longer exists. Sign up again, or ask an administrator.' });
   }
+  // Disabled (issue 18): the answer of a wrong password sign-in, nothing more.
+  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
   return user;
 }
 
