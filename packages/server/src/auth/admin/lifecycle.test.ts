@@ -1,6 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addClient } from '../../credentials/clients.js';
 import { GatehouseError } from '../../errors/index.js';
+import { DEVICE_CODE_GRANT_TYPE } from '../grants/device-code.js';
+import { MFA_OTP_GRANT_TYPE } from '../grants/mfa-otp.js';
 import { resolveIdentity, type ResolveContext } from '../federation/accounts.js';
 import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { createAuthHarness, leakingBodies, passportFor, signin, signinOk, signup, STRONG_PASSWORD, type AuthHarness } from '../test-helpers.js';
@@ -135,6 +138,38 @@ describe('disableUser', () => {
     const second = await post('/auth/signin/mfa', { ticket, code: totpCodeAt(secret, h.clock.now()) });
     expect(answer(second)).toEqual(wrong);
     expect(second.cookies.map((c) => c.name)).not.toContain('gatehouse_session');
+  });
+
+  it('the mfa-otp grant of an mfa_token taken before the disable answers as the password grant\'s wrong password', async () => {
+    const u = await newUser('mfagrant');
+    const s = await signinOk(h.app, { username: u.username, password: STRONG_PASSWORD });
+    const headers = { 'x-passport': await passportFor(h.deps, s) };
+    const secret = ((await post('/auth/mfa/totp', { password: STRONG_PASSWORD }, headers)).json() as { secret: string }).secret;
+    expect((await post('/auth/mfa/totp/confirm', { code: totpCodeAt(secret, h.clock.now()) }, headers)).statusCode).toBe(200);
+    h.clock.advance(STEP_MS);
+    const wrong = answer(await tokenForm({ grant_type: 'password', username: u.username, password: 'not-the-password-1', device_id: 'tv' }));
+    const first = await tokenForm({ grant_type: 'password', username: u.username, password: STRONG_PASSWORD, device_id: 'tv' });
+    const mfaToken = (first.json() as { mfa_token: string }).mfa_token;
+    expect(typeof mfaToken).toBe('string');
+    await disableUser(h.deps, u.id, CLI);
+    const second = await tokenForm({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfaToken, otp: totpCodeAt(secret, h.clock.now()) });
+    expect(answer(second)).toEqual(wrong);
+  });
+
+  it('a device-flow approval redeemed after the disable is refused as an unknown device code', async () => {
+    await addClient(h.deps.stores.clients, { name: 'TV', type: 'public', grants: ['device_code', 'refresh_token'], scopes: ['notes:read'], audiences: [], clientId: `tv-${++n}` }, h.deps.config.tokens.defaultScopes, h.clock.now());
+    const clientId = `tv-${n}`;
+    const u = await newUser('dev');
+    const s = await signinOk(h.app, { username: u.username, password: STRONG_PASSWORD });
+    const form = (url: string, params: Record<string, string>) => h.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+    const started = (await form('/auth/device/authorize', { client_id: clientId })).json() as { device_code: string; user_code: string };
+    const approve = await h.app.inject({ method: 'POST', url: '/auth/device/approve', headers: { 'x-passport': await passportFor(h.deps, s) }, payload: { user_code: started.user_code } });
+    expect(approve.statusCode, approve.body).toBe(200);
+    const unknown = answer(await form('/auth/token', { grant_type: DEVICE_CODE_GRANT_TYPE, device_code: `${started.device_code.slice(0, -2)}xx`, client_id: clientId }));
+    await disableUser(h.deps, u.id, CLI);
+    const polled = answer(await form('/auth/token', { grant_type: DEVICE_CODE_GRANT_TYPE, device_code: started.device_code, client_id: clientId }));
+    expect(polled).toEqual(unknown);
+    expect(polled).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
   it('a passkey sign-in is refused as a passkey that does not verify', async () => {
