@@ -125,7 +125,10 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
         process.stdout.write('No users yet. Create one with "gatehouse users add <name>".\n');
         return 0;
       }
-      const rows = [['ID', 'USERNAME', 'ROLES', 'CREATED'], ...users.map((u) => [u.id, u.username, u.roles.join(',') || '-', new Date(u.createdAt).toISOString()])];
+      const rows = [
+        ['ID', 'USERNAME', 'ROLES', 'CREATED', 'STATUS'],
+        ...users.map((u) => [u.id, u.username, u.roles.join(',') || '-', new Date(u.createdAt).toISOString(), u.disabledAt === null ? 'active' : `disabled since ${new Date(u.disabledAt).toISOString()}`]),
+      ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(`${r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
       return 0;
