@@ -8,6 +8,7 @@ import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
 import { readLine, readPassword } from './read-password.js';
+import { isDisabled } from '../stores/types.js';
 
 const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa', 'disable', 'enable', 'delete', 'signout-all'];
 const USAGE =
@@ -35,7 +36,7 @@ async function runLifecycle(config: GatehouseConfig, sub: string, name: string, 
     if (!user) throw new GatehouseError('not_found', { detail: `No user is named ${JSON.stringify(name)}; "gatehouse users list" shows them.` });
     switch (sub) {
       case 'disable': {
-        const wasDisabled = user.disabledAt !== null;
+        const wasDisabled = isDisabled(user);
         await disableUser(deps, user.id, CLI_ACTOR);
         process.stdout.write(`${user.username} is ${wasDisabled ? 'still' : 'now'} disabled: every sign-in is refused as a wrong password, their sessions ended, and their access and API tokens are refused (API tokens are kept and work again after "gatehouse users enable").\n`);
         process.stdout.write(reachLine(config));
