@@ -445,6 +445,9 @@ export const SCHEMA = {
     ticketTtlSec: int(300, 'How long the MFA ticket of a sign-in waiting for its second step may be used, once (seconds).', { min: 30, max: 900, suffix: ' seconds' }),
     totpIssuer: string('Gatehouse', 'The issuer authenticator apps show beside the username (otpauth URI).'),
   }),
+  users: group('Account lifecycle (issue 18): disabled and deleted accounts.', {
+    deletedUsernameQuarantineDays: int(30, 'A deleted account\'s username (and look-alikes of it) stays refused to sign-up and rename this many days; 0: none.', { min: 0, max: 3650, suffix: ' days' }),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

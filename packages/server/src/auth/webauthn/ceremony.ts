@@ -4,7 +4,7 @@ import { isoBase64URL, isoUint8Array } from '@simplewebauthn/server/helpers';
 import type { Deps } from '../../context.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import type { UserRecord, WebAuthnChallengeRecord, WebAuthnCredentialRecord } from '../../stores/types.js';
+import { isDisabled, type UserRecord, type WebAuthnChallengeRecord, type WebAuthnCredentialRecord } from '../../stores/types.js';
 import { relyingPartyOf } from './relying-party.js';
 
 /** How long a ceremony's challenge is good (the browser's timeout is the same). */
@@ -169,5 +169,7 @@ export async function verifyPasskeyAssertion(deps: Deps, response: Authenticatio
   if (!moved) return { ok: false, reason: 'counter changed meanwhile (another use of this credential at the same time)' };
   const user = await deps.stores.users.findById(credential.userId);
   if (user === null) return { ok: false, reason: 'no such user' };
+  // Disabled (issue 18): refused as a passkey that does not verify.
+  if (isDisabled(user)) return { ok: false, reason: 'account disabled' };
   return { ok: true, user, credential: { ...credential, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: deps.clock.now() }, userVerified: info.userVerified };
 }
