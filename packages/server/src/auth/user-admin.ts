@@ -87,6 +87,7 @@ async function insertUser(
     roles,
     createdAt: now,
     updatedAt: now,
+    passwordChangeRequired: false,
   };
   try {
     await deps.stores.users.create(user);

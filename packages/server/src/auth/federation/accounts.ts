@@ -165,7 +165,7 @@ async function createAccount(ctx: ResolveContext, identity: ExternalIdentity): P
     // Taken, or looks like one that is (sign-up's rule): try another suffix.
     if ((await deps.stores.users.findByCanonical(canonical)) !== null || (await deps.stores.users.findLookalike(display)) !== null) continue;
     const now = deps.clock.now();
-    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now };
+    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, passwordChangeRequired: false };
     try {
       await deps.stores.identities.createUserWithIdentity(user, newRecord(deps, identity, user.id));
     } catch (err) {
