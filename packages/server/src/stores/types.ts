@@ -510,6 +510,18 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.registered',
   'passkey.renamed',
   'passkey.removed',
+  /** Email (issue 18): an address set (unverified; detail: domain), verified, removed. */
+  'email.added',
+  'email.verified',
+  'email.removed',
+  /** A forgotten-password request for the account (detail: by: 'username' | 'email', sent). */
+  'password.reset_requested',
+  /** The password was set with a reset link or the reset token of a forced change (detail: sessions_ended). */
+  'password.reset',
+  /** An admin (or the CLI) made a reset link for the account (detail: by). */
+  'password.reset_link_created',
+  /** An admin (or the CLI) asked the account for a new password at the next sign-in (detail: by). */
+  'password.change_required',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
