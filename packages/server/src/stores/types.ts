@@ -867,6 +867,8 @@ export interface EmailStore {
    * UPDATE), returning it; null (nothing written) otherwise. Non-null for exactly one caller.
    */
   useToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): Promise<EmailTokenRecord | null>;
+  /** The token with this hash, whatever its state (to check a link before doing work); null when unknown or voided. */
+  findToken(tokenHash: string): Promise<EmailTokenRecord | null>;
   /** Removes every token of the user (a purpose only, when given); how many. */
   deleteTokens(userId: string, purpose?: EmailTokenPurpose): Promise<number>;
   /** Removes tokens that expired before `before`; how many. */

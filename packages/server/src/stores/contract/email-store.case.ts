@@ -65,7 +65,10 @@ export function runEmailStoreContract(name: string, makeStores: MakeStores): voi
       await stores.emails.createToken(t);
       expect(await stores.emails.useToken(t.tokenHash, 'verify', T0 + 1)).toBeNull();
       expect(await stores.emails.useToken(t.tokenHash, 'reset', T0 + 30 * MIN)).toBeNull();
+      expect(await stores.emails.findToken(t.tokenHash)).toEqual(t);
       expect(await stores.emails.useToken(t.tokenHash, 'reset', T0 + 1)).toEqual({ ...t, usedAt: T0 + 1 });
+      expect(await stores.emails.findToken(t.tokenHash)).toEqual({ ...t, usedAt: T0 + 1 });
+      expect(await stores.emails.findToken('unknown')).toBeNull();
       expect(await stores.emails.useToken(t.tokenHash, 'reset', T0 + 2)).toBeNull();
     });
 

@@ -125,6 +125,13 @@ export class SqlEmailStore implements EmailStore {
     });
   }
 
+  findToken(tokenHash: string): Promise<EmailTokenRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('email_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      return row ? toToken(row) : null;
+    });
+  }
+
   deleteTokens(userId: string, purpose?: EmailTokenPurpose): Promise<number> {
     return this.run(async () => {
       let q = this.db.deleteFrom('email_tokens').where('user_id', '=', userId);
