@@ -63,6 +63,10 @@ Usage:
   gatehouse users list                         List users and their roles.
   gatehouse users mfa reset <username>         Remove a user's app, recovery codes and passkeys
                                                (support: a lost phone); the password alone signs in.
+  gatehouse users reset-link <username>        Print a password reset link, once (no SMTP needed;
+                                               recovery.resetTtlMin, single use).
+  gatehouse users require-password-change <username>
+                                               Ask for a new password at the next sign-in.
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after
                                                every verifier can know it.
