@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../../src/auth/email/smtp-server.test-helpers.js';
+import { startTestSmtpServer, type TestSmtpServer } from '../../src/auth/email/smtp-server.test-helpers.js';
 import { runCli } from '../e2e/harness.js';
 import { haveChromium, newContext, shots, signInWithPage, watchConsole, useGatehouseInChromium } from './browser-helpers.js';
 
