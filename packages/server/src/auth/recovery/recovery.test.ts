@@ -9,6 +9,7 @@ import { hashSecret } from '../../crypto/secrets.js';
 import { captureLogs } from '../../util/log-capture.test-helpers.js';
 import type { LogLine } from '../../util/log-capture.test-helpers.js';
 import { mailOf } from '../email/mail.js';
+import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
 import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
 import { requirePasswordChange } from './admin.js';
@@ -388,6 +389,29 @@ describe('forced password change (password_change_required)', () => {
     expect(reset.statusCode).toBe(204);
     expect((await c.h.deps.stores.users.findById(s.userId))?.passwordChangeRequired).toBe(false);
     await signinOk(c.h.app, { username: 'jade', password: NEW_PASSWORD });
+  });
+
+  it('with a second factor: the password step asks for it first; the second step answers 403 with a reset token, no session', async () => {
+    const s = await account(c.h, 'lior');
+    const address = await verifiedEmail(c.h, s);
+    const STEP_MS = TOTP_PERIOD_SEC * 1000;
+    c.h.clock.set(Math.ceil(c.h.clock.now() / STEP_MS) * STEP_MS + 1000);
+    const enrol = await authed(c.h, s, 'POST', '/auth/mfa/totp', { password: STRONG_PASSWORD });
+    const secret = enrol.json<{ secret: string }>().secret;
+    expect((await authed(c.h, s, 'POST', '/auth/mfa/totp/confirm', { code: totpCodeAt(secret, c.h.clock.now()) })).statusCode).toBe(200);
+    // Adding a factor is a security notification.
+    await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Authenticator app turned on');
+    c.h.clock.advance(STEP_MS);
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: 'admin-1' });
+    const first = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lior', password: STRONG_PASSWORD } });
+    expect(first.statusCode).toBe(401);
+    expect(first.json().code).toBe('mfa_required');
+    const second = await c.h.app.inject({ method: 'POST', url: '/auth/signin/mfa', payload: { ticket: first.json().mfa_ticket, code: totpCodeAt(secret, c.h.clock.now()) } });
+    expect(second.statusCode).toBe(403);
+    expect(second.json()).toMatchObject({ code: 'password_change_required', reset_token: expect.any(String) });
+    expect(second.headers['set-cookie']).toBeUndefined();
+    const reset = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token: second.json().reset_token, password: NEW_PASSWORD } });
+    expect(reset.statusCode).toBe(204);
   });
 
   it('a password change through POST /auth/password clears it too', async () => {
