@@ -223,6 +223,18 @@ describe('forgotten password and reset links', () => {
     expect((await use(late)).json().code).toBe('invalid_reset_token');
   });
 
+  it('a reset clears the account\'s sign-in lock: the new password signs in at once', async () => {
+    const s = await account(c.h, 'lola');
+    const address = await verifiedEmail(c.h, s);
+    for (let i = 0; i < 5; i++) await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lola', password: `wrong guess ${i}` } });
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lola', password: STRONG_PASSWORD } })).statusCode).toBe(429);
+    await forgot(c.h, 'lola');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } })).statusCode).toBe(204);
+    await signinOk(c.h.app, { username: 'lola', password: NEW_PASSWORD });
+  });
+
   it('of parallel uses of one reset link exactly one succeeds', async () => {
     const s = await account(c.h, 'cleo');
     const address = await verifiedEmail(c.h, s);
