@@ -2,6 +2,7 @@
  * Issue 18: email verification, forgotten password, reset links, the forced password change and
  * security notifications, against a REAL SMTP server on 127.0.0.1 (smtp-server.test-helpers.ts).
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -354,6 +355,25 @@ describe('SMTP down or not configured', () => {
       expect((await c.h.deps.stores.emails.get(s.userId))?.address).toBe('hana@example.com');
     } finally {
       await c.h.close();
+    }
+  });
+
+  it('an SMTP server that never answers holds a request at most email.sendTimeoutMs', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const c = await harness({ config: (cfg) => void (cfg.email.sendTimeoutMs = 300) }, `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      const s = await account(c.h, 'iris');
+      const t0 = performance.now();
+      const put = await authed(c.h, s, 'PUT', '/auth/email', { email: 'iris@example.com', password: STRONG_PASSWORD });
+      expect(put.statusCode).toBe(503);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(c.lines.find((l) => l.event === 'email.failed')).toMatchObject({ kind: 'verify', userId: s.userId });
+    } finally {
+      await c.h.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 
