@@ -193,7 +193,7 @@ describe('the schema drives validation and the environment', () => {
       return;
     }
     // The first sample the key accepts (URL keys take only their kind of URL).
-    const samples = [...(leaf.values ?? []).slice(1), 'postgres://h/d', 'redis://h:6379', 'http://10.0.0.1:9000', 'x'.repeat(40), '3'];
+    const samples = [...(leaf.values ?? []).slice(1), 'postgres://h/d', 'redis://h:6379', 'smtp://h:587', 'http://10.0.0.1:9000', 'x'.repeat(40), '3'];
     const value = samples.find((v) => {
       try {
         loadConfig({ env: { [env]: v } });

@@ -22,11 +22,13 @@ const USER_TABLES = [
   'api_tokens',
   'audit_events',
   'device_codes',
+  'email_tokens',
   'identities',
   'mfa_tickets',
   'recovery_codes',
   'sessions',
   'totp_factors',
+  'user_emails',
   'webauthn_challenges',
   'webauthn_credentials',
 ];
@@ -116,6 +118,8 @@ async function fill(deps: Deps, user: UserRecord, clientId: string, tag: string)
   await s.mfa.createTicket({ ticketHash: `t-${tag}`, userId: user.id, via: 'signin', deviceId: null, deviceName: null, persistent: false, clientId: null, scope: null, createdAt: now, expiresAt: now + 300_000, usedAt: null });
   await s.webauthn.createCredential({ id: `cred-${tag}`, userId: user.id, publicKey: 'pk', counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, name: 'key', createdAt: now, lastUsedAt: null });
   await s.webauthn.createChallenge({ challengeHash: `ch-${tag}`, kind: 'registration', userId: user.id, createdAt: now, expiresAt: now + 300_000 });
+  await s.emails.set(user.id, `${tag}@example.com`, now);
+  await s.emails.createToken({ tokenHash: `et-${tag}`, userId: user.id, purpose: 'reset', address: null, createdAt: now, expiresAt: now + 1_800_000, usedAt: null });
   const userCode = tag === 'gone' ? 'BCDFGHJK' : 'LMNPQRST';
   await s.deviceCodes.create({ deviceCodeHash: `dc-${tag}`, userCode, clientId, scope: 'notes:read', deviceName: null, createdAt: now, expiresAt: now + 600_000, intervalSec: 5, lastPollAt: null, status: 'pending', userId: null });
   expect(await s.deviceCodes.decide(userCode, 'approved', user.id, now)).not.toBeNull();

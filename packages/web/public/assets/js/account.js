@@ -8,6 +8,7 @@ import { $, addMeta, deviceName, el, text, timeElement } from './dom.js';
 import { listOf, problemMessage, request } from './api.js';
 import { row, rowButton, rowList, rowTitle } from './list.js';
 import { endsSession, requireUser, sessionEnded } from './session.js';
+import { initEmail } from './account-email.js';
 import { initPasswordForm } from './account-password.js';
 import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
@@ -45,6 +46,13 @@ const ACTIVITY = {
   'account.enabled': 'Account enabled again by an administrator',
   'account.deleted': 'Account deleted',
   'roles.changed': 'Roles changed by an administrator',
+  'email.added': 'Email address added',
+  'email.verified': 'Email address verified',
+  'email.removed': 'Email address removed',
+  'password.reset_requested': 'Password reset requested',
+  'password.reset': 'Password reset with a link',
+  'password.reset_link_created': 'An admin made a password reset link',
+  'password.change_required': 'An admin asked for a new password',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
@@ -169,6 +177,7 @@ export function initAccount() {
     loadActivity();
   });
   const tokens = initTokens(gone, loadActivity);
+  const email = initEmail(usernameEl, gone, loadActivity);
   const methods = initSignInMethods(usernameEl, gone, loadActivity);
   const mfa = initMfa(usernameEl, gone, loadActivity);
   const passkeys = initPasskeys(usernameEl, gone, loadActivity);
@@ -234,6 +243,7 @@ export function initAccount() {
     devices.load().then(loadActivity);
     tokens.load();
     methods.load();
+    email.load();
     mfa.load();
     $('passkeys-status').textContent = 'Loading your passkeys…';
     passkeys.load();
