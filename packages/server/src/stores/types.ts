@@ -46,6 +46,30 @@ export interface UserStore {
    */
   rename(id: string, username: string, usernameCanonical: string, now: number): Promise<boolean>;
   list(): Promise<UserRecord[]>;
+  /**
+   * One keyset page of users for the admin API (issue 18): newest first by (createdAt, id), those
+   * strictly after `after` in that order, at most `limit`, narrowed by `filter`. Stable under
+   * concurrent inserts: a page never repeats or skips a user that existed when the first was read.
+   */
+  search(filter: UserSearch, page: { limit: number; after?: UserPageKey | null }): Promise<UserRecord[]>;
+}
+
+/** What `UserStore.search` narrows by; every field optional (all: every user). */
+export interface UserSearch {
+  /** Canonical-username prefix (the caller canonicalises it). */
+  prefix?: string;
+  /** Users holding this role. */
+  role?: string;
+  /** Created at or after (ms). */
+  createdAfter?: number;
+  /** Created strictly before (ms). */
+  createdBefore?: number;
+}
+
+/** Where a user page ends: the last user's sort key. */
+export interface UserPageKey {
+  createdAt: number;
+  id: string;
 }
 
 /**
@@ -505,6 +529,8 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.registered',
   'passkey.renamed',
   'passkey.removed',
+  /** A call of the admin API, on the acting admin (detail: action, target: the user it concerns). */
+  'admin.action',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -532,6 +558,40 @@ export interface AuditStore {
   listByUser(userId: string, limit: number): Promise<AuditEvent[]>;
   /** Deletes events with `at` < ts; returns how many. */
   deleteOlderThan(ts: number): Promise<number>;
+  /**
+   * One keyset page of events across users (the admin API, issue 18), narrowed by `filter`:
+   * `desc` newest first by (at, seq: later appended first on a tie), `asc` oldest first; those
+   * strictly past `after` in that order, at most `limit`. Each with its sort key (for the next
+   * page) and the username of its user (null: no user, or gone). Stable under concurrent
+   * inserts: a page never repeats or skips an event that existed when the first was read.
+   */
+  query(filter: AuditFilter, page: { limit: number; order: 'asc' | 'desc'; after?: AuditPageKey | null }): Promise<AuditPageRow[]>;
+}
+
+/** What `AuditStore.query` narrows by; every field optional. */
+export interface AuditFilter {
+  /** At or after (ms). */
+  from?: number;
+  /** Strictly before (ms). */
+  to?: number;
+  userId?: string;
+  /** Any of these types. */
+  types?: readonly AuditEventType[];
+  ip?: string;
+  deviceId?: string;
+}
+
+/** Where an audit page ends: the last event's sort key (`seq`: the append order, unique). */
+export interface AuditPageKey {
+  at: number;
+  seq: number;
+}
+
+export interface AuditPageRow {
+  event: AuditEvent;
+  key: AuditPageKey;
+  /** The display username of `event.userId`, when that user exists. */
+  username: string | null;
 }
 
 /** Where a device authorization (RFC 8628) stands. */
