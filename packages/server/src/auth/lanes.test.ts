@@ -245,7 +245,7 @@ afterAll(async () => {
 async function newUser(options: { passwordless?: boolean } = {}): Promise<Fixture> {
   const now = gh.deps.clock.now();
   const name = `lane-${randomId().slice(0, 10).toLowerCase()}`;
-  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash: options.passwordless === true ? NO_PASSWORD : passwordHash, roles: [], createdAt: now, updatedAt: now };
+  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash: options.passwordless === true ? NO_PASSWORD : passwordHash, roles: [], createdAt: now, updatedAt: now, disabledAt: null };
   await gh.deps.stores.users.create(user);
   const identitySubject = randomId();
   await gh.deps.stores.identities.link({ provider: 'google', subject: identitySubject, userId: user.id, email: null, emailVerified: false, createdAt: now, lastUsedAt: now });

@@ -24,7 +24,7 @@ import { ManualClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { createAuthContext, type AuthContext } from './auth-context.js';
 import { buildAuthService } from './auth-service.js';
-import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey } from './derived-keys.js';
+import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey, deriveAuditPseudonymKey } from './derived-keys.js';
 
 export const STRONG_PASSWORD = 'vivid-otter-sings-42';
 
@@ -95,6 +95,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
     challengeKey: deriveChallengeKey(masterKey),
     federationKey: deriveFederationTransactionKey(masterKey),
     mfaKey: deriveMfaSecretKey(masterKey),
+    auditPseudonymKey: deriveAuditPseudonymKey(masterKey),
   };
   return {
     deps,

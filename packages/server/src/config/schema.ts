@@ -450,6 +450,9 @@ export const SCHEMA = {
     requireMfa: boolean(false, 'Admin calls need a sign-in that proved a second factor or a passkey.'),
     writesPerMinute: int(60, 'Admin writes (every method but GET) per admin per minute; then 429.', { min: 1 }),
   }),
+  users: group('Account lifecycle (issue 18): disabled and deleted accounts.', {
+    deletedUsernameQuarantineDays: int(30, 'A deleted account\'s username (and look-alikes of it) stays refused to sign-up and rename this many days; 0: none.', { min: 0, max: 3650, suffix: ' days' }),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

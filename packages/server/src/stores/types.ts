@@ -21,6 +21,22 @@ export interface UserRecord {
   roles: string[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * When an admin disabled the account (ms); null: enabled (issue 18). A disabled user signs in
+   * nowhere and every credential of theirs is refused; their data stays.
+   */
+  disabledAt: number | null;
+}
+
+/** What `UserStore.delete` does besides removing the user and every row of theirs. */
+export interface UserDeletion {
+  /**
+   * What the user's audit events keep as their user id (`deleted:<pseudonym>`): their ip,
+   * device id, user agent and detail are cleared in the same transaction.
+   */
+  auditSubject: string;
+  /** Until when (ms) the canonical username and its look-alike skeleton stay quarantined; null: not at all. */
+  quarantineUntil: number | null;
 }
 
 export interface UserStore {
@@ -47,6 +63,26 @@ export interface UserStore {
   rename(id: string, username: string, usernameCanonical: string, now: number): Promise<boolean>;
   list(): Promise<UserRecord[]>;
   /**
+   * Disables (`disabledAt` a time) or enables (null) the user, moving `updatedAt`. Disabling a
+   * disabled user keeps its first `disabledAt` (idempotent). The user as stored now, or null
+   * when no such user.
+   */
+  setDisabled(id: string, disabledAt: number | null, now: number): Promise<UserRecord | null>;
+  /**
+   * Deletes the user and every row of theirs (sessions and so refresh tokens, API tokens,
+   * identities, TOTP, recovery codes, MFA tickets, passkeys and challenges, device codes they
+   * approved; later tables by their cascading foreign keys) in one write transaction, in which
+   * their audit events are pseudonymised (`deletion.auditSubject`) and their username
+   * quarantined (`deletion.quarantineUntil`). The deleted user, or null when no such user
+   * (nothing written).
+   */
+  delete(id: string, deletion: UserDeletion): Promise<UserRecord | null>;
+  /**
+   * Whether a deleted account's username holds this name until after `now`: the same canonical
+   * name, or one that looks the same (the skeleton of `username` as typed).
+   */
+  isQuarantined(usernameCanonical: string, username: string, now: number): Promise<boolean>;
+  /**
    * One keyset page of users for the admin API (issue 18): newest first by (createdAt, id), those
    * strictly after `after` in that order, at most `limit`, narrowed by `filter`. Stable under
    * concurrent inserts: a page never repeats or skips a user that existed when the first was read.
@@ -60,6 +96,8 @@ export interface UserSearch {
   prefix?: string;
   /** Users holding this role. */
   role?: string;
+  /** true: disabled users only; false: enabled ones only. */
+  disabled?: boolean;
   /** Created at or after (ms). */
   createdAfter?: number;
   /** Created strictly before (ms). */
@@ -531,6 +569,13 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.removed',
   /** A call of the admin API, on the acting admin (detail: action, target: the user it concerns). */
   'admin.action',
+  /** Account lifecycle (issue 18; detail: by: the admin's id, or 'cli'). */
+  'account.disabled',
+  'account.enabled',
+  /** On the pseudonym (`deleted:<pseudonym>`) of a deleted account; detail: by. */
+  'account.deleted',
+  /** Roles set by an admin or the CLI (detail: by, roles: the new roles, comma-separated). */
+  'roles.changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -47,6 +47,8 @@ export async function finishSecondStep(
   if (!ticket) throw new GatehouseError('invalid_mfa_ticket');
   const user = await deps.stores.users.findById(ticket.userId);
   if (!user) throw new GatehouseError('invalid_mfa_ticket');
+  // Disabled since the password step (issue 18): the answer of a wrong password, nothing taken.
+  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
   let factor: UsedFactor | null = null;
   const check = await checkSecondStep(auth, request, user, input.auditVia, async () => {
     if (proof !== null) {

@@ -26,6 +26,7 @@ export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
     roles: [],
     createdAt: T0,
     updatedAt: T0,
+    disabledAt: null,
     ...over,
   };
 }

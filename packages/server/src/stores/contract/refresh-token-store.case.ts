@@ -133,7 +133,7 @@ export function runRefreshTokenStoreContract(name: string, makeStores: MakeStore
       const b = rt({ sessionId: bobs.id, createdAt: T0 + 3 });
       await stores.refreshTokens.create(a);
       await stores.refreshTokens.create(b);
-      expect(await stores.refreshTokens.findWithSession(b.tokenHash)).toEqual({ token: b, session: bobs, user: { id: bob.id, username: bob.username, usernameCanonical: bob.usernameCanonical, roles: ['admin'], createdAt: T0, updatedAt: T0 } });
+      expect(await stores.refreshTokens.findWithSession(b.tokenHash)).toEqual({ token: b, session: bobs, user: { id: bob.id, username: bob.username, usernameCanonical: bob.usernameCanonical, roles: ['admin'], createdAt: T0, updatedAt: T0, disabledAt: null } });
       expect((await stores.refreshTokens.findWithSession(a.tokenHash))?.session).toEqual(session);
     });
 

@@ -71,6 +71,7 @@ export function runUserSearchContract(name: string, makeStores: MakeStores): voi
       const c = makeUser({ username: 'bob', usernameCanonical: 'bob', roles: ['admin_ro'], createdAt: T0 + 3 });
       const d = makeUser({ username: '100%', usernameCanonical: '100%', roles: [], createdAt: T0 + 4 });
       for (const u of [a, b, c, d]) await stores.users.create(u);
+      await stores.users.setDisabled(b.id, T0 + 10, T0 + 10);
       const ids = async (filter: UserSearch) => (await stores.users.search(filter, { limit: 50 })).map((u) => u.username);
       expect(await ids({ prefix: 'ann' })).toEqual(['annxb', 'ann_b']);
       expect(await ids({ prefix: 'ann_' })).toEqual(['ann_b']);
@@ -81,6 +82,8 @@ export function runUserSearchContract(name: string, makeStores: MakeStores): voi
       expect(await ids({ role: 'staff', prefix: 'annx' })).toEqual(['annxb']);
       expect(await ids({ createdAfter: T0 + 2, createdBefore: T0 + 4 })).toEqual(['bob', 'annxb']);
       expect(await ids({ role: 'nobody' })).toEqual([]);
+      expect(await ids({ disabled: true })).toEqual(['annxb']);
+      expect(await ids({ disabled: false, prefix: 'ann' })).toEqual(['ann_b']);
     });
   });
 }

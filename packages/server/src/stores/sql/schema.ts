@@ -16,6 +16,8 @@ export interface UsersTable {
   roles: string;
   created_at: number;
   updated_at: number;
+  /** When an admin disabled the account (ms); null: enabled (migration 0013). */
+  disabled_at: number | null;
 }
 
 export interface SessionsTable {
@@ -128,7 +130,10 @@ export interface AuditEventsTable {
   /** Insertion order (ties of `at` list the later append first). */
   seq: Generated<number>;
   id: string;
-  /** References users.id, on delete cascade; null for events without a known account. */
+  /**
+   * The account's id; null for events without a known account; `deleted:<pseudonym>` once the
+   * account was deleted (migration 0013 dropped the foreign key: the events outlive the user).
+   */
   user_id: string | null;
   type: string;
   at: number;
@@ -219,6 +224,14 @@ export interface WebauthnChallengesTable {
   used_at: number | null;
 }
 
+/** Usernames of deleted accounts, held back from sign-up and rename until `until` (migration 0013). */
+export interface UsernameQuarantineTable {
+  username_canonical: string;
+  /** UTS #39 skeleton of the name as it was shown (`usernameSkeleton`). */
+  skeleton: string;
+  until: number;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -235,6 +248,7 @@ export interface GatehouseDb {
   mfa_tickets: MfaTicketsTable;
   webauthn_credentials: WebauthnCredentialsTable;
   webauthn_challenges: WebauthnChallengesTable;
+  username_quarantine: UsernameQuarantineTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

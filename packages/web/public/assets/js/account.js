@@ -42,6 +42,10 @@ const ACTIVITY = {
   'passkey.renamed': 'Passkey renamed',
   'passkey.removed': 'Passkey removed',
   'admin.action': 'Admin action',
+  'account.disabled': 'Account disabled by an administrator',
+  'account.enabled': 'Account enabled again by an administrator',
+  'account.deleted': 'Account deleted',
+  'roles.changed': 'Roles changed by an administrator',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;
