@@ -57,7 +57,7 @@ export interface HarnessOptions {
 }
 
 /**
- * Per-address sign-in and sign-up limits and the automatic sign-up challenge off: tests that
+ * Per-address sign-in, sign-up and forgotten-password limits and the automatic sign-up challenge off: tests that
  * sign many users in from one loopback address, where those limits are not under test.
  */
 export function relaxAbuseLimits(config: GatehouseConfig): void {
@@ -65,6 +65,7 @@ export function relaxAbuseLimits(config: GatehouseConfig): void {
   config.signup.perIpPerMinute = 0;
   config.signup.autoChallenge.perIpPerMinute = 0;
   config.signup.autoChallenge.globalPerMinute = 0;
+  config.recovery.forgotPerIpPerMinute = 0;
 }
 
 export async function createTestDeps(options: HarnessOptions = {}): Promise<{ deps: Deps; clock: ManualClock; close(): Promise<void> }> {

@@ -89,6 +89,7 @@ async function insertUser(
     createdAt: now,
     updatedAt: now,
     disabledAt: null,
+    passwordChangeRequired: false,
   };
   try {
     await deps.stores.users.create(user);

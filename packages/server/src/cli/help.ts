@@ -69,6 +69,10 @@ Usage:
   gatehouse users delete <username> [--yes]    Delete the user and all their data (asks to type the
                                                name again unless --yes); see docs/data-deletion.md.
   gatehouse users signout-all <username>       End every session of the user on every device.
+  gatehouse users reset-link <username>        Print a password reset link, once (no SMTP needed;
+                                               recovery.resetTtlMin, single use).
+  gatehouse users require-password-change <username>
+                                               Ask for a new password at the next sign-in.
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after
                                                every verifier can know it.

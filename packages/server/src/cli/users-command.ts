@@ -3,15 +3,18 @@ import { closeAuthContext, createAuthContext } from '../auth/auth-context.js';
 import { canonicalUsername } from '../auth/policy/username.js';
 import { GatehouseError } from '../errors/index.js';
 import { createUser, grantRole, resetMfa, revokeRole } from '../auth/user-admin.js';
+import { createResetLink, requirePasswordChange } from '../auth/recovery/admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
 import { readLine, readPassword } from './read-password.js';
 
-const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa', 'disable', 'enable', 'delete', 'signout-all'];
+const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa', 'disable', 'enable', 'delete', 'signout-all', 'reset-link', 'require-password-change'];
 const USAGE =
-  'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list | users mfa reset <username> | users disable <username> | users enable <username> | users delete <username> [--yes] | users signout-all <username>';
+  'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list | users mfa reset <username> | users disable <username> | users enable <username> | users delete <username> [--yes] | users signout-all <username>' +
+  ' | users reset-link <username> | users require-password-change <username>';
+
 /** What the lifecycle commands record as the actor (`by: 'cli'` in the user's activity). */
 const CLI_ACTOR: Actor = { adminId: null };
 
@@ -112,6 +115,28 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
           ? `removed ${done.totp ? 'the authenticator app' : 'no authenticator app'}, ${done.recoveryCodes} recovery code(s) and ${done.passkeys} passkey(s)`
           : 'had no second factor';
       process.stdout.write(`${done.user.username}: ${what}. The password alone signs in now; the user can set up a new app from the account page.\n`);
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  if ((sub === 'reset-link' || sub === 'require-password-change') && name && args.length === 2) {
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
+    try {
+      const user = await opened.deps.stores.users.findByCanonical(canonicalUsername(name));
+      if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username; list them with "gatehouse users list".' });
+      if (sub === 'reset-link') {
+        // Shown once: only its hash is stored. Never logged.
+        const { url, expiresAt } = await createResetLink(opened.deps, user.id, { adminId: null });
+        process.stdout.write(`${url}\n`);
+        process.stderr.write(
+          `Reset link for ${user.username}: works once, until ${new Date(expiresAt).toISOString()}; a newer link replaces it. Give it to the user privately.` +
+            `${config.publicUrl === null ? ' (publicUrl is not set: the link names the default local address; set GATEHOUSE_PUBLIC_URL.)' : ''}\n`,
+        );
+      } else {
+        await requirePasswordChange(opened.deps, user.id, { adminId: null });
+        process.stdout.write(`${user.username} must choose a new password at the next sign-in (the sign-in page leads there).\n`);
+      }
       return 0;
     } finally {
       await opened.close();

@@ -453,6 +453,26 @@ export const SCHEMA = {
   users: group('Account lifecycle (issue 18): disabled and deleted accounts.', {
     deletedUsernameQuarantineDays: int(30, 'A deleted account\'s username (and look-alikes of it) stays refused to sign-up and rename this many days; 0: none.', { min: 0, max: 3650, suffix: ' days' }),
   }),
+  email: group('Outgoing mail (docs/email.md): verification links, password resets, security notifications.', {
+    smtpUrl: nullableString('SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.com; unset: no mail. Never logged.', {
+      env: 'GATEHOUSE_SMTP_URL',
+      check(url, label) {
+        if (url === null) return undefined;
+        const p = protocolOf(url);
+        return p === 'smtp:' || p === 'smtps:' ? undefined : `${label} must be a URL like smtp://user:password@host:587 or smtps://host:465.`;
+      },
+    }),
+    from: nullableString('Sender of every mail, e.g. "Gatehouse <no-reply@example.com>"; unset: no-reply at the host of publicUrl.', { env: 'GATEHOUSE_EMAIL_FROM' }),
+    notifications: boolean(true, 'Security notifications by mail (new device, password changed or reset, factor added or removed) to a verified address.'),
+    sendTimeoutMs: int(10_000, 'Longest wait for the SMTP server to take one mail (ms); then the send counts as failed.', { min: 100, max: 120_000, suffix: ' ms' }),
+  }),
+  recovery: group('Account recovery (docs/email.md): reset links, verification links and the limits of forgotten-password requests.', {
+    resetTtlMin: int(30, 'How long a password reset link (or the reset token of a forced change) may be used, once (minutes).', { min: 5, max: 1440, suffix: ' minutes' }),
+    verifyTtlHours: int(24, 'How long an email verification link may be used, once (hours).', { min: 1, max: 720, suffix: ' hours' }),
+    forgotPerAccountPerHour: int(3, 'Forgotten-password requests per username or address per hour; more are answered alike but send nothing.', { min: 1 }),
+    forgotPerIpPerMinute: int(5, 'Forgotten-password requests per client IP per minute; the next gets 429 (0: no per-IP limit).'),
+    forgotGlobalPerMinute: int(100, 'Forgotten-password requests per minute from everywhere together; the next gets 429 (0: no limit).'),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

@@ -26,6 +26,8 @@ export interface UserRecord {
    * nowhere and every credential of theirs is refused; their data stays.
    */
   disabledAt: number | null;
+  /** An admin asked for a new password (issue 18): a right password at sign-in gets a reset token instead of a session. Setting a password clears it. */
+  passwordChangeRequired: boolean;
 }
 
 /** What `UserStore.delete` does besides removing the user and every row of theirs. */
@@ -50,7 +52,10 @@ export interface UserStore {
    * when none. Ask `findByCanonical` first: the same name typed otherwise may have another key.
    */
   findLookalike(username: string): Promise<UserRecord | null>;
+  /** Sets the password hash and, in the same write, clears `passwordChangeRequired` (a new password is what was asked for). */
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Sets or clears `passwordChangeRequired`, moving `updatedAt`; false when there is no such user. */
+  setPasswordChangeRequired(id: string, required: boolean, now: number): Promise<boolean>;
   /** Sets the first password of a user who has none (NO_PASSWORD), in one conditional write; false (nothing written) otherwise. */
   setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
@@ -122,7 +127,7 @@ export function hasPassword(user: Pick<UserRecord, 'passwordHash'>): boolean {
 }
 
 /** A user without its password hash: what the gateway may keep of one (`getWithUser`). */
-export type UserSummary = Omit<UserRecord, 'passwordHash'>;
+export type UserSummary = Omit<UserRecord, 'passwordHash' | 'passwordChangeRequired'>;
 
 export class UsernameTakenError extends Error {
   constructor() {
@@ -576,6 +581,18 @@ export const AUDIT_EVENT_TYPES = [
   'account.deleted',
   /** Roles set by an admin or the CLI (detail: by, roles: the new roles, comma-separated). */
   'roles.changed',
+  /** Email (issue 18): an address set (unverified; detail: domain), verified, removed. */
+  'email.added',
+  'email.verified',
+  'email.removed',
+  /** A forgotten-password request for the account (detail: by: 'username' | 'email', sent). */
+  'password.reset_requested',
+  /** The password was set with a reset link or the reset token of a forced change (detail: sessions_ended). */
+  'password.reset',
+  /** An admin (or the CLI) made a reset link for the account (detail: by). */
+  'password.reset_link_created',
+  /** An admin (or the CLI) asked the account for a new password at the next sign-in (detail: by). */
+  'password.change_required',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -899,6 +916,70 @@ export class PasskeyTakenError extends Error {
   }
 }
 
+/** A user's email address (issue 18): one per user; it counts (notifications, forgotten password) once verified. */
+export interface UserEmailRecord {
+  userId: string;
+  /** As the user typed it, trimmed. */
+  address: string;
+  createdAt: number;
+  /** When a verification link for this very address was used; null: not verified. */
+  verifiedAt: number | null;
+}
+
+export type EmailTokenPurpose = 'verify' | 'reset';
+
+/** A single-use email token (a verification or password-reset link): only its SHA-256 is stored. */
+export interface EmailTokenRecord {
+  /** SHA-256 (base64url) of the token. */
+  tokenHash: string;
+  userId: string;
+  purpose: EmailTokenPurpose;
+  /** The address a verification token is for (it verifies that address only); null for reset. */
+  address: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was used; null while unused. */
+  usedAt: number | null;
+}
+
+/** The trimmed, lower-cased form of an address: what lookups by address compare. */
+export function canonicalEmail(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/**
+ * Email addresses and email tokens (issue 18). A token is taken by one conditional UPDATE
+ * (compare-and-swap), so of two instances using the same link at once exactly one succeeds.
+ */
+export interface EmailStore {
+  /** The user's address, verified or not; null when none. */
+  get(userId: string): Promise<UserEmailRecord | null>;
+  /** Sets the user's address (unverified), replacing any earlier one, verified or not. */
+  set(userId: string, address: string, now: number): Promise<UserEmailRecord>;
+  /** Marks the user's address verified, only while it is still `address` (canonical comparison): true when it changed now. */
+  markVerified(userId: string, address: string, now: number): Promise<boolean>;
+  /** Removes the user's address; whether there was one. */
+  remove(userId: string): Promise<boolean>;
+  /** The ids of the users whose VERIFIED address is `address` (canonical comparison), oldest first, at most `limit`. */
+  usersWithVerifiedAddress(address: string, limit: number): Promise<string[]>;
+  /**
+   * Stores a new token and, in the same transaction, voids (deletes) every earlier token of the
+   * same user and purpose: only the newest link of each kind works.
+   */
+  createToken(record: EmailTokenRecord): Promise<void>;
+  /**
+   * Takes the token: unused, unexpired at `now` and of `purpose` -> used (one conditional
+   * UPDATE), returning it; null (nothing written) otherwise. Non-null for exactly one caller.
+   */
+  useToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): Promise<EmailTokenRecord | null>;
+  /** The token with this hash, whatever its state (to check a link before doing work); null when unknown or voided. */
+  findToken(tokenHash: string): Promise<EmailTokenRecord | null>;
+  /** Removes every token of the user (a purpose only, when given); how many. */
+  deleteTokens(userId: string, purpose?: EmailTokenPurpose): Promise<number>;
+  /** Removes tokens that expired before `before`; how many. */
+  deleteExpiredTokens(before: number): Promise<number>;
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
   describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit' | 'mfa', string>;
@@ -922,6 +1003,8 @@ export interface Stores {
   audit: AuditStore;
   /** Second factors: TOTP, recovery codes, MFA tickets (issue 17). */
   mfa: MfaStore;
+  /** Email addresses and email tokens (issue 18). */
+  emails: EmailStore;
   /** Cheap liveness probe per store (one query; may wait for a hung database: /readyz reads `health`). */
   ready(): Promise<Record<string, boolean>>;
   /**

@@ -169,7 +169,7 @@ async function createAccount(ctx: ResolveContext, identity: ExternalIdentity): P
     const now = deps.clock.now();
     // A deleted account's name, still quarantined (docs/data-deletion.md): another suffix too.
     if (await deps.stores.users.isQuarantined(canonical, display, now)) continue;
-    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null };
+    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
     try {
       await deps.stores.identities.createUserWithIdentity(user, newRecord(deps, identity, user.id));
     } catch (err) {

@@ -8,6 +8,7 @@ import { checkSecondStep, type SigninVia } from '../signin-guard.js';
 import { verifyPasskeyAssertion } from '../webauthn/ceremony.js';
 import { takeSecondFactor, type SecondFactorProof } from './factors.js';
 import { liveTicket, takeTicket, type TicketVia } from './ticket.js';
+import { refuseWhenPasswordChangeRequired } from '../recovery/forced-change.js';
 
 export interface SecondStepInput {
   ticket: string;
@@ -77,5 +78,7 @@ export async function finishSecondStep(
     const remaining = await deps.stores.mfa.countUnusedRecoveryCodes(user.id);
     auth.backgroundAudit.record(request, { type: 'mfa.recovery_code_used', userId: user.id, deviceId: ticket.deviceId, detail: { remaining } });
   }
+  // Both factors proved: an account asked for a new password gets its reset token now (no session).
+  await refuseWhenPasswordChangeRequired(deps, user);
   return { ticket, user, knownDevice: check.knownDevice, factor };
 }

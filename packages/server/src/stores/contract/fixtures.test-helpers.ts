@@ -27,6 +27,7 @@ export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
     createdAt: T0,
     updatedAt: T0,
     disabledAt: null,
+    passwordChangeRequired: false,
     ...over,
   };
 }

@@ -6,6 +6,7 @@ import { runAuditQueryContract } from './audit-query.case.js';
 import { runClientStoreContract } from './client-store.case.js';
 import { runClosedStoresContract } from './closed-stores.case.js';
 import { runDeviceCodeStoreContract } from './device-code-store.case.js';
+import { runEmailStoreContract } from './email-store.case.js';
 import { runIdentityStoreContract } from './identity-store.case.js';
 import { runKeyStoreContract } from './key-store.case.js';
 import { runMfaStoreContract } from './mfa-store.case.js';
@@ -24,6 +25,7 @@ export {
   runAuditStoreContract,
   runClientStoreContract,
   runDeviceCodeStoreContract,
+  runEmailStoreContract,
   runIdentityStoreContract,
   runKeyStoreContract,
   runMfaStoreContract,
@@ -51,6 +53,7 @@ export function runStoreContracts(name: string, makeStores: MakeStores, options:
   runIdentityStoreContract(name, makeStores, options);
   runMfaStoreContract(name, makeStores, options);
   runWebAuthnStoreContract(name, makeStores);
+  runEmailStoreContract(name, makeStores);
   runRateLimitStoreContract(name, makeStores);
   runClosedStoresContract(name, makeStores);
 }

@@ -96,6 +96,17 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       expect((await stores.users.findById(u.id))?.roles).toEqual([]);
     });
 
+    it('password_change_required: set and cleared, and cleared by a new password hash (issue 18)', async () => {
+      const u = makeUser();
+      await stores.users.create(u);
+      expect((await stores.users.findById(u.id))?.passwordChangeRequired).toBe(false);
+      expect(await stores.users.setPasswordChangeRequired(u.id, true, T0 + 10)).toBe(true);
+      expect(await stores.users.findById(u.id)).toEqual({ ...u, passwordChangeRequired: true, updatedAt: T0 + 10 });
+      await stores.users.setPasswordHash(u.id, '$argon2id$new', T0 + 20);
+      expect(await stores.users.findById(u.id)).toEqual({ ...u, passwordHash: '$argon2id$new', passwordChangeRequired: false, updatedAt: T0 + 20 });
+      expect(await stores.users.setPasswordChangeRequired('nobody', true, T0 + 30)).toBe(false);
+    });
+
     it('renames a user: found by the new name (and its look-alikes), not the old one; updatedAt moves, nothing else', async () => {
       const u = makeUser({ username: 'Old-Name', usernameCanonical: 'old-name', roles: ['staff'] });
       const other = makeUser();

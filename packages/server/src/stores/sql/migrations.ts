@@ -390,6 +390,45 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         // disabled_at and the dropped foreign key stay: pseudonymous events would violate it.
       },
     },
+    '0014_email': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Issue 18: one email address per user (it counts once verified_at is set) and the
+        // single-use email tokens (verify an address, reset a password), SHA-256 at rest only;
+        // used_at taken by one conditional UPDATE. password_change_required: an admin asked the
+        // user to choose a new password at the next sign-in. New tables and a column only:
+        // independent of 0013 and 0015.
+        await db.schema
+          .createTable('user_emails')
+          .ifNotExists()
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('address_canonical', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('verified_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('user_emails_address_idx').ifNotExists().on('user_emails').column('address_canonical').execute();
+        await db.schema
+          .createTable('email_tokens')
+          .ifNotExists()
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('address', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('email_tokens_user_idx').ifNotExists().on('email_tokens').columns(['user_id', 'purpose']).execute();
+        await db.schema.createIndex('email_tokens_expires_at_idx').ifNotExists().on('email_tokens').column('expires_at').execute();
+        const tables = await db.introspection.getTables();
+        if (!tables.find((t) => t.name === 'users')?.columns.some((c) => c.name === 'password_change_required')) {
+          await db.schema.alterTable('users').addColumn('password_change_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        }
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const t of ['email_tokens', 'user_emails']) await db.schema.dropTable(t).ifExists().execute();
+      },
+    },
     '0015_admin': {
       async up(db: Kysely<unknown>): Promise<void> {
         // The admin API's keyset pages (issue 18): the audit log across users newest first by

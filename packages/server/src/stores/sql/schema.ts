@@ -18,6 +18,8 @@ export interface UsersTable {
   updated_at: number;
   /** When an admin disabled the account (ms); null: enabled (migration 0013). */
   disabled_at: number | null;
+  /** 0 or 1 (migration 0014): the next sign-in must choose a new password. */
+  password_change_required: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -232,6 +234,32 @@ export interface UsernameQuarantineTable {
   until: number;
 }
 
+export interface UserEmailsTable {
+  /** Primary key (one address per user); references users.id, on delete cascade. */
+  user_id: string;
+  /** As the user typed it (trimmed). */
+  address: string;
+  /** Trimmed and lower-cased: what a forgotten-password request by email looks up. */
+  address_canonical: string;
+  created_at: number;
+  /** null until a verification link for this very address was used. */
+  verified_at: number | null;
+}
+
+export interface EmailTokensTable {
+  /** SHA-256 (base64url) of the token; primary key. Never the token. */
+  token_hash: string;
+  user_id: string;
+  /** 'verify' | 'reset'. */
+  purpose: string;
+  /** The address a verify token is for; null for reset. */
+  address: string | null;
+  created_at: number;
+  expires_at: number;
+  /** null until used (single use by compare-and-swap). */
+  used_at: number | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -249,6 +277,8 @@ export interface GatehouseDb {
   webauthn_credentials: WebauthnCredentialsTable;
   webauthn_challenges: WebauthnChallengesTable;
   username_quarantine: UsernameQuarantineTable;
+  user_emails: UserEmailsTable;
+  email_tokens: EmailTokensTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

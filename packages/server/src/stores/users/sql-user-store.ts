@@ -71,6 +71,7 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
     disabledAt: numOrNull(row.disabled_at),
+    passwordChangeRequired: num(row.password_change_required) === 1,
   };
 }
 
@@ -86,6 +87,7 @@ export function userRow(user: UserRecord): Insertable<UsersTable> {
     created_at: user.createdAt,
     updated_at: user.updatedAt,
     disabled_at: user.disabledAt,
+    password_change_required: user.passwordChangeRequired ? 1 : 0,
   };
 }
 
@@ -148,7 +150,14 @@ export class SqlUserStore implements UserStore {
 
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     return this.run(async () => {
-      await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+      await this.db.updateTable('users').set({ password_hash: passwordHash, password_change_required: 0, updated_at: now }).where('id', '=', id).execute();
+    });
+  }
+
+  setPasswordChangeRequired(id: string, required: boolean, now: number): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db.updateTable('users').set({ password_change_required: required ? 1 : 0, updated_at: now }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     });
   }
 
