@@ -29,6 +29,15 @@ function accountKey(canonical: string): string {
   return `signin:account:${hashSecret(canonical)}`;
 }
 
+/**
+ * Forgets the account's sign-in failures (its per-account lock): a password reset proved the
+ * account's owner (issue 18), who must be able to sign in with the new password at once.
+ * Known-device budgets run out by themselves.
+ */
+export async function clearSigninLock(deps: Pick<AuthContext['deps'], 'stores'>, canonical: string): Promise<void> {
+  await deps.stores.rateLimits.reset(accountKey(canonical));
+}
+
 function deviceKey(canonical: string, nonce: string): string {
   return `signin:device:${hashSecret(canonical)}:${nonce}`;
 }
