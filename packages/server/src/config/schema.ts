@@ -445,6 +445,11 @@ export const SCHEMA = {
     ticketTtlSec: int(300, 'How long the MFA ticket of a sign-in waiting for its second step may be used, once (seconds).', { min: 30, max: 900, suffix: ' seconds' }),
     totpIssuer: string('Gatehouse', 'The issuer authenticator apps show beside the username (otpauth URI).'),
   }),
+  admin: group('The admin API (`/auth/admin/*`, docs/admin.md).', {
+    maxAuthAgeSec: int(600, 'How recent the admin\'s sign-in (or re-authentication) must be for an admin call (seconds).', { min: 30, max: 86_400, suffix: ' seconds' }),
+    requireMfa: boolean(false, 'Admin calls need a sign-in that proved a second factor or a passkey.'),
+    writesPerMinute: int(60, 'Admin writes (every method but GET) per admin per minute; then 429.', { min: 1 }),
+  }),
   users: group('Account lifecycle (issue 18): disabled and deleted accounts.', {
     deletedUsernameQuarantineDays: int(30, 'A deleted account\'s username (and look-alikes of it) stays refused to sign-up and rename this many days; 0: none.', { min: 0, max: 3650, suffix: ' days' }),
   }),

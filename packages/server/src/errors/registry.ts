@@ -46,6 +46,7 @@ export const ERROR_REGISTRY = {
   insufficient_scope: { status: 403, title: 'The token lacks a scope this endpoint needs' },
   signup_disabled: { status: 403, title: 'This sign-in provider does not create new accounts' },
   websocket_disabled: { status: 403, title: 'This route does not take WebSocket connections' },
+  admin_required: { status: 403, title: 'The admin role is required' },
   password_change_required: { status: 403, title: 'The password is right; a new password must be chosen first' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
@@ -58,6 +59,7 @@ export const ERROR_REGISTRY = {
   mfa_enrolled: { status: 409, title: 'A one-time code app is set up already; remove it first' },
   mfa_not_enrolled: { status: 409, title: 'That second factor (the app, or a passkey) is not set up' },
   passkeys_unavailable: { status: 409, title: 'Passkeys are not available at this address' },
+  last_admin: { status: 409, title: 'An admin cannot remove their own admin access' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431

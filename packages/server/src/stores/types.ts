@@ -21,13 +21,13 @@ export interface UserRecord {
   roles: string[];
   createdAt: number;
   updatedAt: number;
-  /** An admin asked for a new password (issue 18): a right password at sign-in gets a reset token instead of a session. Setting a password clears it. */
-  passwordChangeRequired: boolean;
   /**
    * When an admin disabled the account (ms); null: enabled (issue 18). A disabled user signs in
    * nowhere and every credential of theirs is refused; their data stays.
    */
   disabledAt: number | null;
+  /** An admin asked for a new password (issue 18): a right password at sign-in gets a reset token instead of a session. Setting a password clears it. */
+  passwordChangeRequired: boolean;
 }
 
 /** What `UserStore.delete` does besides removing the user and every row of theirs. */
@@ -87,6 +87,32 @@ export interface UserStore {
    * name, or one that looks the same (the skeleton of `username` as typed).
    */
   isQuarantined(usernameCanonical: string, username: string, now: number): Promise<boolean>;
+  /**
+   * One keyset page of users for the admin API (issue 18): newest first by (createdAt, id), those
+   * strictly after `after` in that order, at most `limit`, narrowed by `filter`. Stable under
+   * concurrent inserts: a page never repeats or skips a user that existed when the first was read.
+   */
+  search(filter: UserSearch, page: { limit: number; after?: UserPageKey | null }): Promise<UserRecord[]>;
+}
+
+/** What `UserStore.search` narrows by; every field optional (all: every user). */
+export interface UserSearch {
+  /** Canonical-username prefix (the caller canonicalises it). */
+  prefix?: string;
+  /** Users holding this role. */
+  role?: string;
+  /** true: disabled users only; false: enabled ones only. */
+  disabled?: boolean;
+  /** Created at or after (ms). */
+  createdAfter?: number;
+  /** Created strictly before (ms). */
+  createdBefore?: number;
+}
+
+/** Where a user page ends: the last user's sort key. */
+export interface UserPageKey {
+  createdAt: number;
+  id: string;
 }
 
 /**
@@ -554,6 +580,8 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.registered',
   'passkey.renamed',
   'passkey.removed',
+  /** A call of the admin API, on the acting admin (detail: action, target: the user it concerns). */
+  'admin.action',
   /** Account lifecycle (issue 18; detail: by: the admin's id, or 'cli'). */
   'account.disabled',
   'account.enabled',
@@ -600,6 +628,40 @@ export interface AuditStore {
   listByUser(userId: string, limit: number): Promise<AuditEvent[]>;
   /** Deletes events with `at` < ts; returns how many. */
   deleteOlderThan(ts: number): Promise<number>;
+  /**
+   * One keyset page of events across users (the admin API, issue 18), narrowed by `filter`:
+   * `desc` newest first by (at, seq: later appended first on a tie), `asc` oldest first; those
+   * strictly past `after` in that order, at most `limit`. Each with its sort key (for the next
+   * page) and the username of its user (null: no user, or gone). Stable under concurrent
+   * inserts: a page never repeats or skips an event that existed when the first was read.
+   */
+  query(filter: AuditFilter, page: { limit: number; order: 'asc' | 'desc'; after?: AuditPageKey | null }): Promise<AuditPageRow[]>;
+}
+
+/** What `AuditStore.query` narrows by; every field optional. */
+export interface AuditFilter {
+  /** At or after (ms). */
+  from?: number;
+  /** Strictly before (ms). */
+  to?: number;
+  userId?: string;
+  /** Any of these types. */
+  types?: readonly AuditEventType[];
+  ip?: string;
+  deviceId?: string;
+}
+
+/** Where an audit page ends: the last event's sort key (`seq`: the append order, unique). */
+export interface AuditPageKey {
+  at: number;
+  seq: number;
+}
+
+export interface AuditPageRow {
+  event: AuditEvent;
+  key: AuditPageKey;
+  /** The display username of `event.userId`, when that user exists. */
+  username: string | null;
 }
 
 /** Where a device authorization (RFC 8628) stands. */

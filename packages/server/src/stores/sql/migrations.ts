@@ -429,6 +429,20 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         for (const t of ['email_tokens', 'user_emails']) await db.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0015_admin': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The admin API's keyset pages (issue 18): the audit log across users newest first by
+        // (at, seq), narrowed by type or by client address (sign-ins from one IP); the user
+        // list newest first by (created_at, id). Indexes only: nothing to fill in.
+        await db.schema.createIndex('audit_events_at_seq_idx').ifNotExists().on('audit_events').columns(['at', 'seq']).execute();
+        await db.schema.createIndex('audit_events_type_at_idx').ifNotExists().on('audit_events').columns(['type', 'at', 'seq']).execute();
+        await db.schema.createIndex('audit_events_ip_at_idx').ifNotExists().on('audit_events').columns(['ip', 'at', 'seq']).execute();
+        await db.schema.createIndex('users_created_at_id_idx').ifNotExists().on('users').columns(['created_at', 'id']).execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const i of ['audit_events_at_seq_idx', 'audit_events_type_at_idx', 'audit_events_ip_at_idx', 'users_created_at_id_idx']) await db.schema.dropIndex(i).ifExists().execute();
+      },
+    },
   };
 }
 

@@ -1,8 +1,8 @@
-import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, numOrNull, type GatehouseDb, type UsersTable } from '../sql/schema.js';
-import { NO_PASSWORD, UsernameTakenError, type UserDeletion, type UserRecord, type UserStore, type UserSummary } from '../types.js';
+import { NO_PASSWORD, UsernameTakenError, type UserDeletion, type UserPageKey, type UserRecord, type UserSearch, type UserStore, type UserSummary } from '../types.js';
 
 function parseRoles(text: string): string[] {
   try {
@@ -253,6 +253,22 @@ export class SqlUserStore implements UserStore {
       return row !== undefined;
     });
   }
+
+  search(filter: UserSearch, page: { limit: number; after?: UserPageKey | null }): Promise<UserRecord[]> {
+    return this.run(async () => {
+      let q = this.db.selectFrom('users').selectAll();
+      if (filter.prefix !== undefined && filter.prefix !== '') q = q.where(sql<boolean>`username_canonical like ${`${likeEscape(filter.prefix)}%`} escape '\\'`);
+      // Roles are a JSON array of strings; a role name holds no quote (checkRole), so `"role"` matches exactly one element.
+      if (filter.role !== undefined) q = q.where(sql<boolean>`roles like ${`%${likeEscape(JSON.stringify(filter.role))}%`} escape '\\'`);
+      if (filter.disabled !== undefined) q = q.where('disabled_at', filter.disabled ? 'is not' : 'is', null);
+      if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
+      if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
+      const after = page.after;
+      if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(Math.max(0, Math.floor(page.limit))).execute();
+      return rows.map(toRecord);
+    });
+  }
 }
 
 /** The tables holding rows of one user by `user_id` (besides the audit log, which keeps them pseudonymous). */
@@ -267,3 +283,9 @@ const USER_TABLES = [
   'webauthn_challenges',
   'device_codes',
 ] as const;
+
+
+/** `text` as a LIKE pattern that matches it literally (escape character: backslash). */
+export function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -42,6 +42,7 @@ const ACTIVITY = {
   'passkey.registered': 'Passkey added',
   'passkey.renamed': 'Passkey renamed',
   'passkey.removed': 'Passkey removed',
+  'admin.action': 'Admin action',
   'account.disabled': 'Account disabled by an administrator',
   'account.enabled': 'Account enabled again by an administrator',
   'account.deleted': 'Account deleted',
