@@ -56,6 +56,10 @@ const PAGES: Record<string, string> = {
   '/notes': 'notes.html',
   // RFC 8628 verification_uri (credentials/token-endpoint-metadata.ts: DEVICE_VERIFICATION_PATH).
   '/device': 'device.html',
+  // The admin pages (issue 18): static like the others; the admin API they call checks the role.
+  '/admin': 'admin.html',
+  '/admin/user': 'admin-user.html',
+  '/admin/audit': 'admin-audit.html',
 };
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

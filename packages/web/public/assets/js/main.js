@@ -2,9 +2,12 @@
 /**
  * Gatehouse web pages: the one module entry of every page (native ES modules from 'self',
  * no build step, no dependencies). The page it drives is named by
- * <body data-page="signin|signup|home|notes|account|device">.
+ * <body data-page="signin|signup|home|notes|account|device|admin-users|admin-user|admin-audit">.
  */
 import { initAccount } from './account.js';
+import { initAdminAudit } from './admin-audit.js';
+import { initAdminUser } from './admin-user.js';
+import { initAdminUsers } from './admin-users.js';
 import { initDevice } from './device.js';
 import { initHome } from './home.js';
 import { initNotes } from './notes.js';
@@ -19,6 +22,9 @@ const PAGES = {
   notes: initNotes,
   account: initAccount,
   device: initDevice,
+  'admin-users': initAdminUsers,
+  'admin-user': initAdminUser,
+  'admin-audit': initAdminAudit,
 };
 
 function start() {
