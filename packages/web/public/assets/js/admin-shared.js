@@ -39,12 +39,13 @@ export function showDenied(detail) {
 }
 
 /**
- * Leaves the page for `url` (sign-in, re-authentication). `location.assign` keeps this page in the
- * history, so Back after signing in returns here.
+ * Leaves the page for `url` (sign-in, re-authentication) in place of this one, as the gateway's
+ * redirect of a page does: Back from the sign-in page does not land on a page that sends it there
+ * again, and the sign-in page returns here by its `next`.
  * @param {string} url
  */
 function leaveFor(url) {
-  window.location.assign(url);
+  window.location.replace(url);
 }
 
 /**
@@ -71,7 +72,7 @@ export function adminRequest(method, url, body) {
       leaveFor(signinUrl(code === 'invalid_token'));
       return null;
     }
-    if (result.status === 403 && (code === 'admin_required' || code === 'credential_not_allowed')) {
+    if (result.status === 403 && code === 'admin_required') {
       showDenied(text(result.problem && result.problem.detail));
       return null;
     }
