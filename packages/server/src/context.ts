@@ -23,6 +23,8 @@ export interface Deps {
   federationKey: Uint8Array;
   /** HKDF of the master key that encrypts TOTP secrets at rest (`auth/derived-keys.ts`, `auth/mfa/totp.ts`); never logged. */
   mfaKey: Uint8Array;
+  /** HKDF of the master key under which a deleted user's id becomes their audit pseudonym (`auth/derived-keys.ts`, `auth/admin/lifecycle.ts`); never logged. */
+  auditPseudonymKey: Uint8Array;
   /** Shared hot copy of sessions and API tokens (Redis in scale-out). Absent: none (embedded). */
   hotCache?: HotCache;
   /**

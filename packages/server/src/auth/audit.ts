@@ -4,6 +4,7 @@ import { randomId } from '../crypto/secrets.js';
 import { isStoreOutage } from '../stores/health/outage-log.js';
 import type { AuditEvent, AuditEventType } from '../stores/types.js';
 import { clientIp } from './client-ip.js';
+import { notifyFor } from './email/notifications.js';
 
 const USER_AGENT_MAX = 256;
 
@@ -43,6 +44,8 @@ async function store(deps: Deps, event: AuditEvent): Promise<void> {
   );
   try {
     await deps.stores.audit.append(event);
+    // Security notifications by mail (issue 18): one map, email/notifications.ts; in the background.
+    notifyFor(deps, event);
   } catch (err) {
     // An outage is logged once by stores.health; anything else is a fault.
     if (isStoreOutage(err)) deps.logger.debug({ err, event: event.type, userId: event.userId }, 'could not record a security event');

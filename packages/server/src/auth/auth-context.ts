@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../context.js';
 import { BackgroundAudit } from './audit.js';
 import { authMetricsOf, type AuthMetrics } from './auth-metrics.js';
+import { mailOf } from './email/mail.js';
 import { createPasswordHasher, HashQueueFullError, type HashLane, type HashTicket, type PasswordHasher } from '../crypto/password-hasher.js';
 import { randomSecret } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
@@ -54,6 +55,8 @@ export function createAuthContext(deps: Deps): AuthContext {
 
 /** Waits for the background security events (before the stores may close), then stops the hashing threads. */
 export async function closeAuthContext(auth: AuthContext): Promise<void> {
+  // Mail work (a forgotten-password request answered already) may still record events.
+  await mailOf(auth.deps).close();
   await auth.backgroundAudit.settle();
   await auth.hasher.close();
 }

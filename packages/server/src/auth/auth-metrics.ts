@@ -6,6 +6,10 @@ import type { PasswordHasher } from '../crypto/password-hasher.js';
 export type SigninOutcome = 'success' | 'failure' | 'locked' | 'rate_limited' | 'busy';
 /** How a sign-up ended: created, refused (taken, weak, invalid, per-IP limit…), challenged (a proof-of-work was required and missing or wrong). */
 export type SignupOutcome = 'created' | 'refused' | 'challenged';
+/** What a mail was for (auth/email/mail.ts). */
+export type EmailKind = 'verify' | 'reset' | 'notification';
+/** How sending it ended: sent (the SMTP server took it), failed (refused, unreachable, timed out). */
+export type EmailOutcome = 'sent' | 'failed';
 
 /**
  * The auth service's Prometheus metrics, one registry per Deps (see `authMetricsOf`):
@@ -22,6 +26,7 @@ export class AuthMetrics {
   private readonly grants: Counter<'grant_type'>;
   private readonly reuse: Counter;
   private readonly revocations: Counter<'kind'>;
+  private readonly emails: Counter<'kind' | 'outcome'>;
   readonly hashWait: Histogram<'lane'>;
 
   constructor() {
@@ -55,6 +60,12 @@ export class AuthMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.emails = new Counter({
+      name: 'gatehouse_emails_total',
+      help: 'Mails handed to the SMTP server (email.smtpUrl), by kind (verify, reset, notification) and outcome (sent, failed: refused, unreachable or timed out).',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
     this.hashWait = new Histogram({
       name: 'gatehouse_password_hash_wait_seconds',
       help: 'Time a password hash waited in the queue for a hashing thread, by lane (known_device, normal).',
@@ -64,6 +75,7 @@ export class AuthMetrics {
     });
     for (const o of ['success', 'failure', 'locked', 'rate_limited', 'busy'] as const) this.signins.labels(o);
     for (const o of ['created', 'refused', 'challenged'] as const) this.signups.labels(o);
+    for (const k of ['verify', 'reset', 'notification'] as const) for (const o of ['sent', 'failed'] as const) this.emails.labels(k, o);
     for (const g of ['password', 'refresh_token', 'client_credentials', 'token-exchange', 'device_code']) this.grants.labels(g);
   }
 
@@ -81,6 +93,9 @@ export class AuthMetrics {
   }
   revocation(kind: string): void {
     this.revocations.labels(kind).inc();
+  }
+  email(kind: EmailKind, outcome: EmailOutcome): void {
+    this.emails.labels(kind, outcome).inc();
   }
 
   /**

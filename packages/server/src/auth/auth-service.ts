@@ -3,6 +3,24 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Deps } from '../context.js';
 import { closeAuthContext, createAuthContext, type AuthContext } from './auth-context.js';
 import type { EndpointContext } from './endpoint-context.js';
+import { registerAdminUsersList } from './endpoints/admin-users-list.js';
+import { registerAdminUsersShow } from './endpoints/admin-users-show.js';
+import { registerAdminUsersRoles } from './endpoints/admin-users-roles.js';
+import { registerAdminUsersDisable } from './endpoints/admin-users-disable.js';
+import { registerAdminUsersEnable } from './endpoints/admin-users-enable.js';
+import { registerAdminUsersSignoutAll } from './endpoints/admin-users-signout-all.js';
+import { registerAdminUsersRequirePasswordChange } from './endpoints/admin-users-require-password-change.js';
+import { registerAdminUsersResetLink } from './endpoints/admin-users-reset-link.js';
+import { registerAdminUsersDelete } from './endpoints/admin-users-delete.js';
+import { registerAdminSessionsList } from './endpoints/admin-sessions-list.js';
+import { registerAdminSessionsDelete } from './endpoints/admin-sessions-delete.js';
+import { registerAdminKeysList } from './endpoints/admin-keys-list.js';
+import { registerAdminKeysRotate } from './endpoints/admin-keys-rotate.js';
+import { registerAdminClientsList } from './endpoints/admin-clients-list.js';
+import { registerAdminClientsAdd } from './endpoints/admin-clients-add.js';
+import { registerAdminClientsDelete } from './endpoints/admin-clients-delete.js';
+import { registerAdminAuditList } from './endpoints/admin-audit-list.js';
+import { registerAdminAuditExport } from './endpoints/admin-audit-export.js';
 import { registerApiTokensCreate } from './endpoints/api-tokens-create.js';
 import { registerApiTokensDelete } from './endpoints/api-tokens-delete.js';
 import { registerApiTokensList } from './endpoints/api-tokens-list.js';
@@ -18,6 +36,12 @@ import { registerMe } from './endpoints/me.js';
 import { registerIdentitiesDelete } from './endpoints/identities-delete.js';
 import { registerIdentitiesList } from './endpoints/identities-list.js';
 import { registerPasswordChange } from './endpoints/password-change.js';
+import { registerPasswordForgot } from './endpoints/password-forgot.js';
+import { registerPasswordReset } from './endpoints/password-reset.js';
+import { registerEmailDelete } from './endpoints/email-delete.js';
+import { registerEmailGet } from './endpoints/email-get.js';
+import { registerEmailPut } from './endpoints/email-put.js';
+import { registerEmailVerify } from './endpoints/email-verify.js';
 import { registerPasswordSet } from './endpoints/password-set.js';
 import { registerPasskeysDelete } from './endpoints/passkeys-delete.js';
 import { registerPasskeysList } from './endpoints/passkeys-list.js';
@@ -55,6 +79,7 @@ import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } fro
 import { registerOAuthEndpoints } from './oauth.js';
 import { startAuditSweeper } from './audit.js';
 import { installLanes } from './lanes.js';
+import { installAdminGuard } from './admin/guard.js';
 import { installOpenApi } from './openapi.js';
 import { installPassport } from './passport.js';
 import { installRevocationReceipts } from './revocation-receipt.js';
@@ -127,6 +152,8 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   const ctx: EndpointContext = { deps, auth, authenticate: installPassport(app, deps), federation };
   // Every route declares its credential lane; this one check enforces them all (lanes.ts).
   installLanes(app, ctx.authenticate);
+  // Behind the lane, every /auth/admin/ route: role, recent sign-in, write limit, audit (admin/guard.ts).
+  installAdminGuard(app, deps);
   // Sees every route registered after it: the OpenAPI document of /auth (openapi.ts).
   await installOpenApi(app, deps);
   registerHealth(app, ctx);
@@ -140,6 +167,12 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerSessionsDelete(app, ctx);
   registerPasswordChange(app, ctx);
   registerPasswordSet(app, ctx);
+  registerPasswordForgot(app, ctx);
+  registerPasswordReset(app, ctx);
+  registerEmailGet(app, ctx);
+  registerEmailPut(app, ctx);
+  registerEmailVerify(app, ctx);
+  registerEmailDelete(app, ctx);
   registerUsernameChange(app, ctx);
   registerIdentitiesList(app, ctx);
   registerIdentitiesDelete(app, ctx);
@@ -170,6 +203,25 @@ export async function buildAuthService(deps: Deps, auth: AuthContext = createAut
   registerPasskeysDelete(app, ctx);
   registerSigninPasskeyOptions(app, ctx);
   registerSigninPasskey(app, ctx);
+  // The admin API (issue 18, docs/admin.md).
+  registerAdminUsersList(app, ctx);
+  registerAdminUsersShow(app, ctx);
+  registerAdminUsersRoles(app, ctx);
+  registerAdminUsersDisable(app, ctx);
+  registerAdminUsersEnable(app, ctx);
+  registerAdminUsersSignoutAll(app, ctx);
+  registerAdminUsersRequirePasswordChange(app, ctx);
+  registerAdminUsersResetLink(app, ctx);
+  registerAdminUsersDelete(app, ctx);
+  registerAdminSessionsList(app, ctx);
+  registerAdminSessionsDelete(app, ctx);
+  registerAdminKeysList(app, ctx);
+  registerAdminKeysRotate(app, ctx);
+  registerAdminClientsList(app, ctx);
+  registerAdminClientsAdd(app, ctx);
+  registerAdminClientsDelete(app, ctx);
+  registerAdminAuditList(app, ctx);
+  registerAdminAuditExport(app, ctx);
   // Token, revoke and introspect take forms too and answer errors in the OAuth shape.
   await registerOAuthEndpoints(app, deps.logger, bodyLimit, (scope) => {
     registerToken(scope, ctx);

@@ -24,3 +24,8 @@ export function deriveFederationTransactionKey(masterKey: Uint8Array): Uint8Arra
 export function deriveMfaSecretKey(masterKey: Uint8Array): Uint8Array {
   return derive(masterKey, 'gatehouse totp secret');
 }
+
+/** Keys the HMAC-SHA-256 that turns a deleted user's id into the pseudonym their audit events keep (issue 18, docs/data-deletion.md). */
+export function deriveAuditPseudonymKey(masterKey: Uint8Array): Uint8Array {
+  return derive(masterKey, 'gatehouse audit pseudonym');
+}

@@ -180,6 +180,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', route: '/auth/passkeys', path: () => '/auth/passkeys', expect: account(200) },
   { method: 'PATCH', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { name: 'walk' }, expect: signInMethods(404) },
   { method: 'DELETE', route: '/auth/passkeys/:id', path: () => '/auth/passkeys/none', body: { password: PASSWORD }, expect: signInMethods(404) },
+  // Email (issue 18): reading is an account endpoint; setting or removing the address (what
+  // recovery reaches) is how the user signs in: no API token. No SMTP in the walk, so PUT answers
+  // 503 email_unavailable past the lane; the fixture user has no address, so DELETE 404.
+  { method: 'GET', route: '/auth/email', path: () => '/auth/email', expect: account(200) },
+  { method: 'PUT', route: '/auth/email', path: () => '/auth/email', body: { email: 'walk@example.com', password: PASSWORD }, expect: signInMethods(503) },
+  { method: 'DELETE', route: '/auth/email', path: () => '/auth/email', expect: signInMethods(404) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
     method: 'POST',
@@ -212,6 +218,10 @@ const PUBLIC: Array<{ method: string; route: string; path?: string; body?: strin
   { method: 'POST', route: '/auth/signin/mfa/passkey-options', body: JSON.stringify({ ticket: 'not-a-ticket' }), contentType: 'application/json', atLocalhost: true, expect: 401 },
   { method: 'POST', route: '/auth/signin/passkey/options', body: '{}', contentType: 'application/json', atLocalhost: true, expect: 200 },
   { method: 'POST', route: '/auth/signin/passkey', body: JSON.stringify({ response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } } }), contentType: 'application/json', expect: 401 },
+  // Account recovery (issue 18): the same 202 for anyone; a made-up token 400.
+  { method: 'POST', route: '/auth/password/forgot', body: () => JSON.stringify({ username_or_email: `nobody-${randomId().slice(0, 8)}` }), contentType: 'application/json', expect: 202 },
+  { method: 'POST', route: '/auth/password/reset', body: JSON.stringify({ token: 'not-a-token', password: NEW_PASSWORD }), contentType: 'application/json', expect: 400 },
+  { method: 'POST', route: '/auth/email/verify', body: JSON.stringify({ token: 'not-a-token' }), contentType: 'application/json', expect: 400 },
   { method: 'POST', route: '/auth/token', body: 'grant_type=bogus', contentType: 'application/x-www-form-urlencoded', expect: 400 },
   { method: 'POST', route: '/auth/revoke', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 200 },
   { method: 'POST', route: '/auth/introspect', body: 'token=not-a-token', contentType: 'application/x-www-form-urlencoded', expect: 401 },
@@ -245,7 +255,7 @@ afterAll(async () => {
 async function newUser(options: { passwordless?: boolean } = {}): Promise<Fixture> {
   const now = gh.deps.clock.now();
   const name = `lane-${randomId().slice(0, 10).toLowerCase()}`;
-  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash: options.passwordless === true ? NO_PASSWORD : passwordHash, roles: [], createdAt: now, updatedAt: now };
+  const user: UserRecord = { id: randomId(), username: name, usernameCanonical: name, passwordHash: options.passwordless === true ? NO_PASSWORD : passwordHash, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
   await gh.deps.stores.users.create(user);
   const identitySubject = randomId();
   await gh.deps.stores.identities.link({ provider: 'google', subject: identitySubject, userId: user.id, email: null, emailVerified: false, createdAt: now, lastUsedAt: now });

@@ -98,6 +98,17 @@ export const BROWSER_SESSION_LANE: Lane = {
   hint: 'Approve a device in a browser: open /device and sign in.',
 };
 
+/**
+ * The admin API (`/auth/admin/*`, issue 18): a browser session only, whose writes the gateway
+ * holds to the CSRF token. Never a token, not even an admin's: a leaked script or app token must
+ * never act as admin; automation runs the `gatehouse` CLI on the server. The admin guard
+ * (auth/admin/guard.ts) adds the role, recent-sign-in and write-limit checks behind it.
+ */
+export const ADMIN_LANE: Lane = {
+  accepts: { session: NO_SCOPES },
+  hint: 'The admin API takes a browser session only, an admin\'s tokens included: sign in at /signin, or run the gatehouse CLI on the server.',
+};
+
 const KIND_NAMES: Record<string, string> = {
   session: 'A browser session',
   access_token: 'An access token',

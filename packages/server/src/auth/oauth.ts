@@ -97,6 +97,9 @@ function oauthCode(err: GatehouseError): string | null {
     // A second factor is asked for (issue 17): the body carries mfa_token and factors.
     case 'mfa_required':
       return err.code;
+    // An admin asked for a new password (issue 18): the body carries reset_token and expires_in; 400 as RFC 6749 errors are.
+    case 'password_change_required':
+      return err.code;
     case 'busy':
       // 503 with Retry-After, in the shape OAuth clients parse (RFC 6749 §4.1.2.1's code).
       return 'temporarily_unavailable';
@@ -107,12 +110,12 @@ function oauthCode(err: GatehouseError): string | null {
 
 export function sendOAuthError(reply: FastifyReply, err: GatehouseError, code: string): FastifyReply {
   return reply
-    .code(err.status)
+    .code(code === 'password_change_required' ? 400 : err.status)
     .headers(err.headers ?? {})
     .header('cache-control', 'no-store')
     .header('pragma', 'no-cache')
     .type(OAUTH_JSON)
-    .send(JSON.stringify({ error: code, error_description: err.detail ?? err.message, ...(code === 'mfa_required' ? err.extra : undefined) }));
+    .send(JSON.stringify({ error: code, error_description: err.detail ?? err.message, ...(code === 'mfa_required' || code === 'password_change_required' ? err.extra : undefined) }));
 }
 
 /**

@@ -23,6 +23,7 @@ import { paramsSchema } from './oauth.js';
 import { OPENAPI_CACHE_CONTROL, OPENAPI_PATH, securityOf } from './openapi.js';
 import { totpCodeAt } from './mfa/totp.js';
 import { createAuthHarness, relaxAbuseLimits, type AuthHarness } from './test-helpers.js';
+import { startTestSmtpServer, tokenIn, type TestSmtpServer } from './email/smtp-server.test-helpers.js';
 import { freePort, startOidcProvider, type OidcProviderHandle } from '../../test/federation/oidc-provider.test-helpers.js';
 
 /*
@@ -226,9 +227,12 @@ describe('GET /auth/openapi.json through the gateway', () => {
   let gh: RunningGatehouse;
   let dataDir: string;
   let idp: OidcProviderHandle;
+  let smtp: TestSmtpServer;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-openapi-'));
+    // A real SMTP server: the email endpoints mail their links (issue 18).
+    smtp = await startTestSmtpServer();
     const config = structuredClone(DEFAULTS);
     // A known port: the identity provider must know the redirect URI before Gatehouse starts.
     config.port = await freePort();
@@ -238,6 +242,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
     ];
     config.dataDir = dataDir;
     config.logLevel = 'silent';
+    config.email.smtpUrl = smtp.url;
     // The walk below signs up and in from one address; the abuse limits are not under test here.
     relaxAbuseLimits(config);
     config.introspection.clients = [{ id: 'docs', secretSha256: hashSecret(INTROSPECTION_SECRET) }];
@@ -247,6 +252,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
   afterAll(async () => {
     await gh?.close();
     await idp?.close();
+    await smtp?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -310,6 +316,14 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/api-tokens', '/auth/api-tokens', { headers: browser });
     await call('DELETE /auth/api-tokens/{id}', `/auth/api-tokens/${String(created.json!.id)}`, { headers: browser });
     await call('GET /auth/activity', '/auth/activity', { headers: browser });
+    // Email (issue 18): set an address, verify it with the mailed link (no credential).
+    const address = `${username}@example.com`;
+    await call('GET /auth/email', '/auth/email', { headers: browser });
+    await call('PUT /auth/email', '/auth/email', { headers: browser, json: { email: address, password } });
+    const verifyMail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Confirm your email address');
+    await call('POST /auth/email/verify', '/auth/email/verify', { headers: { origin: gh.url }, json: { token: tokenIn(verifyMail.text) } });
+    await call('POST /auth/password/forgot', '/auth/password/forgot', { headers: { origin: gh.url }, json: { username_or_email: address } });
+    const resetMail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Reset your password');
     // Second factors (issue 17): enrol, confirm with a code computed here, regenerate recovery
     // codes, a sign-in finished with one of them, remove (the password alone signs in again below).
     const enrol = await call('POST /auth/mfa/totp', '/auth/mfa/totp', { headers: browser, json: { password } });
@@ -381,6 +395,9 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/federation/{provider}/start', '/auth/federation/docs-idp/start?next=%2F');
     await call('POST /auth/signout', '/auth/signout', { headers: browser });
     await call('POST /auth/signout-all', '/auth/signout-all', { headers: await signin('documented passphrase 2') });
+    await call('DELETE /auth/email', '/auth/email', { headers: await signin('documented passphrase 2') });
+    // Last: a reset ends every session.
+    await call('POST /auth/password/reset', '/auth/password/reset', { headers: { origin: gh.url }, json: { token: tokenIn(resetMail.text), password: 'documented passphrase 3' } });
 
     await checker.close();
     expect([...walked].sort(), 'operations this walk does not call').toEqual(operations(doc).map((o) => o.key).sort());

@@ -44,8 +44,11 @@ export interface OperationDoc {
   readonly summary: string;
   /** More, where the summary is not enough. */
   readonly description?: string;
-  /** The success answers by status: a JSON Schema of the JSON body, or no `body` for none. */
-  readonly answers: Readonly<Record<number, { readonly description: string; readonly body?: Readonly<Record<string, unknown>> }>>;
+  /**
+   * The success answers by status: a JSON Schema of the JSON body, or no `body` for none. With
+   * `contentType` (JSON lines, `application/x-ndjson`), `body` is the schema of each line.
+   */
+  readonly answers: Readonly<Record<number, { readonly description: string; readonly body?: Readonly<Record<string, unknown>>; readonly contentType?: string }>>;
 }
 
 declare module 'fastify' {
@@ -192,7 +195,12 @@ export async function installOpenApi(app: FastifyInstance, deps: Deps): Promise<
         out.summary = described.summary;
         if (described.description !== undefined) out.description = described.description;
         out.response = Object.fromEntries(
-          Object.entries(described.answers).map(([status, a]) => [status, { 'x-response-description': a.description, ...(a.body ?? { type: 'null' }) }]),
+          Object.entries(described.answers).map(([status, a]) => [
+            status,
+            a.contentType !== undefined
+              ? { description: a.description, content: { [a.contentType]: { schema: a.body ?? {} } } }
+              : { 'x-response-description': a.description, ...(a.body ?? { type: 'null' }) },
+          ]),
         );
       }
       if (oauth !== undefined) {

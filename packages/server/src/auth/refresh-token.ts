@@ -68,6 +68,8 @@ export async function redeemRefreshToken(
   if (record.clientId !== clientId) throw invalidGrant('The refresh token was issued to another client.');
   const now = deps.clock.now();
   if (!isSessionLive(session, now)) throw invalidGrant();
+  // Disabling ends every session; this refuses a token of one a racing sign-in made (issue 18).
+  if (user.disabledAt !== null) throw invalidGrant();
   if (record.rotatedAt !== null && now - record.rotatedAt > REFRESH_REUSE_GRACE_MS) {
     await theft(deps, user, session, now - record.rotatedAt, request);
   }

@@ -124,7 +124,10 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
     await deps.stores.rateLimits.refund(key, rule).catch(() => undefined);
     throw err;
   }
-  if (user && ok) {
+  // A disabled account (issue 18) answers exactly as a wrong password: nothing tells a guesser
+  // (or the user) that the password was right, and the attempt counts like a wrong one.
+  const disabled = user !== null && user.disabledAt !== null;
+  if (user && ok && !disabled) {
     // A user with a second factor has not signed in yet: a right password gives its own point
     // back but does not clear the count (only a right second step does, checkSecondStep), so
     // it cannot wipe the wrong codes and give unlimited guesses at them.
@@ -139,7 +142,7 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
       type: 'signin.failure',
       userId: user.id,
       deviceId: attempt.deviceId ?? null,
-      detail: { via: attempt.via, reason: 'wrong_password', known_device: device !== null, attempts_left: reserved.remaining },
+      detail: { via: attempt.via, reason: disabled ? 'account_disabled' : 'wrong_password', known_device: device !== null, attempts_left: reserved.remaining },
     });
   } else {
     // Never the name itself: unknown "usernames" are often passwords typed in the wrong box.

@@ -24,7 +24,7 @@ import { ManualClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { createAuthContext, type AuthContext } from './auth-context.js';
 import { buildAuthService } from './auth-service.js';
-import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey } from './derived-keys.js';
+import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey, deriveAuditPseudonymKey } from './derived-keys.js';
 
 export const STRONG_PASSWORD = 'vivid-otter-sings-42';
 
@@ -57,7 +57,7 @@ export interface HarnessOptions {
 }
 
 /**
- * Per-address sign-in and sign-up limits and the automatic sign-up challenge off: tests that
+ * Per-address sign-in, sign-up and forgotten-password limits and the automatic sign-up challenge off: tests that
  * sign many users in from one loopback address, where those limits are not under test.
  */
 export function relaxAbuseLimits(config: GatehouseConfig): void {
@@ -65,6 +65,7 @@ export function relaxAbuseLimits(config: GatehouseConfig): void {
   config.signup.perIpPerMinute = 0;
   config.signup.autoChallenge.perIpPerMinute = 0;
   config.signup.autoChallenge.globalPerMinute = 0;
+  config.recovery.forgotPerIpPerMinute = 0;
 }
 
 export async function createTestDeps(options: HarnessOptions = {}): Promise<{ deps: Deps; clock: ManualClock; close(): Promise<void> }> {
@@ -95,6 +96,7 @@ export async function createTestDeps(options: HarnessOptions = {}): Promise<{ de
     challengeKey: deriveChallengeKey(masterKey),
     federationKey: deriveFederationTransactionKey(masterKey),
     mfaKey: deriveMfaSecretKey(masterKey),
+    auditPseudonymKey: deriveAuditPseudonymKey(masterKey),
   };
   return {
     deps,

@@ -76,6 +76,7 @@ async function insertUser(
       detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
     });
   }
+  await refuseQuarantined(deps, canonical, display);
   const ticket = from === undefined ? undefined : admitHash(auth, { lane: 'normal', request: from, username: canonical });
   const passwordHash = await hashPassword(auth, input.password, ticket);
   const now = deps.clock.now();
@@ -87,6 +88,8 @@ async function insertUser(
     roles,
     createdAt: now,
     updatedAt: now,
+    disabledAt: null,
+    passwordChangeRequired: false,
   };
   try {
     await deps.stores.users.create(user);
@@ -119,6 +122,7 @@ export async function renameUser(auth: AuthContext, user: UserRecord, username: 
         detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
       });
     }
+    await refuseQuarantined(deps, canonical, display);
     const now = deps.clock.now();
     let renamed: boolean;
     try {
@@ -131,6 +135,19 @@ export async function renameUser(auth: AuthContext, user: UserRecord, username: 
     deps.logger.info({ event: 'user.renamed', userId: user.id }, 'username changed');
     return { user: { ...user, username: display, usernameCanonical: canonical, updatedAt: now }, changed: true };
   });
+}
+
+/**
+ * The name (or one that looks the same) of an account deleted less than
+ * `users.deletedUsernameQuarantineDays` ago (docs/data-deletion.md): `username_taken`, as for a
+ * name in use, so nobody takes over a deleted account's name while others still know it by it.
+ */
+async function refuseQuarantined(deps: Deps, canonical: string, display: string): Promise<void> {
+  if (await deps.stores.users.isQuarantined(canonical, display, deps.clock.now())) {
+    throw new GatehouseError('username_taken', {
+      detail: 'The username belonged to an account deleted recently and is held back for a while; choose another.',
+    });
+  }
 }
 
 async function findUser(deps: Deps, username: string): Promise<UserRecord> {

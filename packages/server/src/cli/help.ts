@@ -63,6 +63,16 @@ Usage:
   gatehouse users list                         List users and their roles.
   gatehouse users mfa reset <username>         Remove a user's app, recovery codes and passkeys
                                                (support: a lost phone); the password alone signs in.
+  gatehouse users disable <username>           Refuse every sign-in and credential of the user now
+                                               (sessions end; API tokens are kept, refused).
+  gatehouse users enable <username>            Let a disabled user sign in again (API tokens work).
+  gatehouse users delete <username> [--yes]    Delete the user and all their data (asks to type the
+                                               name again unless --yes); see docs/data-deletion.md.
+  gatehouse users signout-all <username>       End every session of the user on every device.
+  gatehouse users reset-link <username>        Print a password reset link, once (no SMTP needed;
+                                               recovery.resetTtlMin, single use).
+  gatehouse users require-password-change <username>
+                                               Ask for a new password at the next sign-in.
   gatehouse keys list                          List signing keys and their state.
   gatehouse keys rotate                        Publish a new signing key; it signs after
                                                every verifier can know it.

@@ -1,19 +1,16 @@
 import type { GatehouseConfig } from '../config/types.js';
-import { rotateKeys } from '../crypto/keyring.js';
+import { keyState, KEY_PUBLISH_AHEAD_MS, MAX_TOKEN_LIFETIME_MS, rotateKeys } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
 
-/** Running gateways re-read keys this often (start-all), so a new key is known before it signs. */
-export const KEY_PUBLISH_AHEAD_MS = 2 * 60_000;
-/** Longest-lived token a key signs (access token 10 min) plus clock leeway. */
-export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
+export { KEY_PUBLISH_AHEAD_MS, MAX_TOKEN_LIFETIME_MS };
 
-function stateOf(k: { activatesAt: number; retiresAt: number | null; expiresAt: number | null }, now: number): string {
-  if (k.activatesAt > now) return 'next (published, not signing yet)';
-  if (k.retiresAt !== null && k.retiresAt <= now) return 'retired (published until its tokens expire)';
-  return 'active';
+const STATE_TEXT = { next: 'next (published, not signing yet)', retired: 'retired (published until its tokens expire)', active: 'active' } as const;
+
+function stateOf(k: { activatesAt: number; retiresAt: number | null }, now: number): string {
+  return STATE_TEXT[keyState(k, now)];
 }
 
 export async function runKeys(config: GatehouseConfig, args: string[]): Promise<number> {

@@ -18,6 +18,8 @@ const OPTIONS = {
   'public-url': { type: 'string' },
   role: { type: 'string', multiple: true },
   force: { type: 'boolean' },
+  // gatehouse users delete
+  yes: { type: 'boolean' },
   workers: { type: 'string' },
   // gatehouse clients ...
   name: { type: 'string' },
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.workers !== undefined && command !== 'start' && command !== 'gateway') throw new UsageError(`--workers applies to "gatehouse start" and "gatehouse gateway" only. ${SEE_HELP}`);
   if (values.force && command !== 'backup') throw new UsageError(`--force applies to "gatehouse backup" only. ${SEE_HELP}`);
+  if (values.yes && !(command === 'users' && rest[0] === 'delete')) throw new UsageError(`--yes applies to "gatehouse users delete" only. ${SEE_HELP}`);
   const clientOption = CLIENT_OPTIONS.find((o) => values[o] !== undefined);
   if (clientOption !== undefined && command !== 'clients') throw new UsageError(`--${clientOption} applies to "gatehouse clients" only. ${SEE_HELP}`);
   let port: number | undefined;
@@ -92,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     case 'auth':
       return (await import('./start-command.js')).runAuthCommand(config);
     case 'users':
-      return (await import('./users-command.js')).runUsers(config, rest, values.role ?? []);
+      return (await import('./users-command.js')).runUsers(config, rest, values.role ?? [], { yes: values.yes === true });
     case 'keys':
       return (await import('./keys-command.js')).runKeys(config, rest);
     case 'clients':

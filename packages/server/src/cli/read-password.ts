@@ -37,3 +37,20 @@ export async function readPassword(): Promise<string> {
   if (first !== second) throw new Error('The two passwords differ; nothing was changed.');
   return first;
 }
+
+/** One line typed (echoed) on a terminal after `question` (on stderr), or the first line of stdin when piped. */
+export async function readLine(question: string): Promise<string> {
+  process.stderr.write(question);
+  if (!process.stdin.isTTY) {
+    const text = await readPiped();
+    process.stderr.write('\n');
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  return new Promise((resolve) => {
+    rl.question('', (answer) => {
+      rl.close();
+      resolve(answer);
+    });
+  });
+}

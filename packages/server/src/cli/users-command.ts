@@ -1,17 +1,86 @@
+import { deleteUser, disableUser, enableUser, endAllSessions, type Actor } from '../auth/admin/lifecycle.js';
 import { closeAuthContext, createAuthContext } from '../auth/auth-context.js';
+import { canonicalUsername } from '../auth/policy/username.js';
+import { GatehouseError } from '../errors/index.js';
 import { createUser, grantRole, resetMfa, revokeRole } from '../auth/user-admin.js';
+import { createResetLink, requirePasswordChange } from '../auth/recovery/admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
-import { readPassword } from './read-password.js';
+import { readLine, readPassword } from './read-password.js';
 
-const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa'];
-const USAGE = 'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list | users mfa reset <username>';
+const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa', 'disable', 'enable', 'delete', 'signout-all', 'reset-link', 'require-password-change'];
+const USAGE =
+  'Usage: gatehouse users add <username> [--role ROLE]... | users grant <username> <role> | users revoke <username> <role> | users list | users mfa reset <username> | users disable <username> | users enable <username> | users delete <username> [--yes] | users signout-all <username>' +
+  ' | users reset-link <username> | users require-password-change <username>';
+
+/** What the lifecycle commands record as the actor (`by: 'cli'` in the user's activity). */
+const CLI_ACTOR: Actor = { adminId: null };
+
+/** How revocations reach running gateways from this process (a line for the operator). */
+function reachLine(config: GatehouseConfig): string {
+  const poll = config.revocations.pollIntervalMs;
+  return config.redisUrl !== null
+    ? 'Every gateway refuses them at once (revocation feed; within seconds by polling for a gateway that was away from Redis).\n'
+    : poll > 0
+      ? `Running gateways refuse them within revocations.pollIntervalMs (${poll} ms); restarted ones at once.\n`
+      : `Running gateways refuse them within session.cacheTtlMs (${config.session.cacheTtlMs} ms) (revocations.pollIntervalMs is 0); restarted ones at once.\n`;
+}
+
+/** `gatehouse users disable|enable|delete|signout-all <name>` (issue 18): the admin functions, run as the CLI. */
+async function runLifecycle(config: GatehouseConfig, sub: string, name: string, options: { yes: boolean }): Promise<number> {
+  // Redis: these publish revocations, which every running gateway must hear at once.
+  const opened = await openDeps(config, { logger: createLogger('silent'), redis: true });
+  try {
+    const { deps } = opened;
+    const user = await deps.stores.users.findByCanonical(canonicalUsername(name));
+    if (!user) throw new GatehouseError('not_found', { detail: `No user is named ${JSON.stringify(name)}; "gatehouse users list" shows them.` });
+    switch (sub) {
+      case 'disable': {
+        const wasDisabled = user.disabledAt !== null;
+        await disableUser(deps, user.id, CLI_ACTOR);
+        process.stdout.write(`${user.username} is ${wasDisabled ? 'still' : 'now'} disabled: every sign-in is refused as a wrong password, their sessions ended, and their access and API tokens are refused (API tokens are kept and work again after "gatehouse users enable").\n`);
+        process.stdout.write(reachLine(config));
+        return 0;
+      }
+      case 'enable': {
+        await enableUser(deps, user.id, CLI_ACTOR);
+        process.stdout.write(`${user.username} may sign in again; their API tokens work again. Sessions ended by the disable stay ended.\n`);
+        return 0;
+      }
+      case 'signout-all': {
+        const ended = await endAllSessions(deps, user.id, CLI_ACTOR);
+        process.stdout.write(`Ended ${ended} session${ended === 1 ? '' : 's'} of ${user.username}; every access token issued before now is refused.\n`);
+        process.stdout.write(reachLine(config));
+        return 0;
+      }
+      default: {
+        if (!options.yes) {
+          const typed = await readLine(`This deletes ${user.username} and every session, token, sign-in method and second factor of theirs, for good. Type the username again to confirm: `);
+          if (typed.trim() === '' || canonicalUsername(typed.trim()) !== user.usernameCanonical) {
+            process.stderr.write('gatehouse: the name typed does not match; nothing was deleted. (Pass --yes to skip the question in scripts.)\n');
+            return 1;
+          }
+        }
+        await deleteUser(deps, user.id, CLI_ACTOR);
+        const days = config.users.deletedUsernameQuarantineDays;
+        process.stdout.write(`Deleted ${user.username} (id ${user.id}) and all their data; their security events are kept under a pseudonym (docs/data-deletion.md).\n`);
+        process.stdout.write(days > 0 ? `The name stays unavailable for sign-up and rename for ${days} day${days === 1 ? '' : 's'} (users.deletedUsernameQuarantineDays).\n` : 'The name is free to take again now (users.deletedUsernameQuarantineDays is 0).\n');
+        return 0;
+      }
+    }
+  } finally {
+    await opened.close();
+  }
+}
 
 /** `gatehouse users ...`: works on the same data directory as a running `gatehouse start`. */
-export async function runUsers(config: GatehouseConfig, args: string[], roles: string[]): Promise<number> {
+export async function runUsers(config: GatehouseConfig, args: string[], roles: string[], options: { yes: boolean } = { yes: false }): Promise<number> {
   const [sub, name, role] = args;
+  if ((sub === 'disable' || sub === 'enable' || sub === 'delete' || sub === 'signout-all') && name && args.length === 2) {
+    return runLifecycle(config, sub, name, options);
+  }
   if (sub === 'add' && name && args.length === 2) {
     const password = await readPassword();
     const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
@@ -46,6 +115,28 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
           ? `removed ${done.totp ? 'the authenticator app' : 'no authenticator app'}, ${done.recoveryCodes} recovery code(s) and ${done.passkeys} passkey(s)`
           : 'had no second factor';
       process.stdout.write(`${done.user.username}: ${what}. The password alone signs in now; the user can set up a new app from the account page.\n`);
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  }
+  if ((sub === 'reset-link' || sub === 'require-password-change') && name && args.length === 2) {
+    const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
+    try {
+      const user = await opened.deps.stores.users.findByCanonical(canonicalUsername(name));
+      if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username; list them with "gatehouse users list".' });
+      if (sub === 'reset-link') {
+        // Shown once: only its hash is stored. Never logged.
+        const { url, expiresAt } = await createResetLink(opened.deps, user.id, { adminId: null });
+        process.stdout.write(`${url}\n`);
+        process.stderr.write(
+          `Reset link for ${user.username}: works once, until ${new Date(expiresAt).toISOString()}; a newer link replaces it. Give it to the user privately.` +
+            `${config.publicUrl === null ? ' (publicUrl is not set: the link names the default local address; set GATEHOUSE_PUBLIC_URL.)' : ''}\n`,
+        );
+      } else {
+        await requirePasswordChange(opened.deps, user.id, { adminId: null });
+        process.stdout.write(`${user.username} must choose a new password at the next sign-in (the sign-in page leads there).\n`);
+      }
       return 0;
     } finally {
       await opened.close();

@@ -445,6 +445,34 @@ export const SCHEMA = {
     ticketTtlSec: int(300, 'How long the MFA ticket of a sign-in waiting for its second step may be used, once (seconds).', { min: 30, max: 900, suffix: ' seconds' }),
     totpIssuer: string('Gatehouse', 'The issuer authenticator apps show beside the username (otpauth URI).'),
   }),
+  admin: group('The admin API (`/auth/admin/*`, docs/admin.md).', {
+    maxAuthAgeSec: int(600, 'How recent the admin\'s sign-in (or re-authentication) must be for an admin call (seconds).', { min: 30, max: 86_400, suffix: ' seconds' }),
+    requireMfa: boolean(false, 'Admin calls need a sign-in that proved a second factor or a passkey.'),
+    writesPerMinute: int(60, 'Admin writes (every method but GET) per admin per minute; then 429.', { min: 1 }),
+  }),
+  users: group('Account lifecycle (issue 18): disabled and deleted accounts.', {
+    deletedUsernameQuarantineDays: int(30, 'A deleted account\'s username (and look-alikes of it) stays refused to sign-up and rename this many days; 0: none.', { min: 0, max: 3650, suffix: ' days' }),
+  }),
+  email: group('Outgoing mail (docs/email.md): verification links, password resets, security notifications.', {
+    smtpUrl: nullableString('SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.com; unset: no mail. Never logged.', {
+      env: 'GATEHOUSE_SMTP_URL',
+      check(url, label) {
+        if (url === null) return undefined;
+        const p = protocolOf(url);
+        return p === 'smtp:' || p === 'smtps:' ? undefined : `${label} must be a URL like smtp://user:password@host:587 or smtps://host:465.`;
+      },
+    }),
+    from: nullableString('Sender of every mail, e.g. "Gatehouse <no-reply@example.com>"; unset: no-reply at the host of publicUrl.', { env: 'GATEHOUSE_EMAIL_FROM' }),
+    notifications: boolean(true, 'Security notifications by mail (new device, password changed or reset, factor added or removed) to a verified address.'),
+    sendTimeoutMs: int(10_000, 'Longest wait for the SMTP server to take one mail (ms); then the send counts as failed.', { min: 100, max: 120_000, suffix: ' ms' }),
+  }),
+  recovery: group('Account recovery (docs/email.md): reset links, verification links and the limits of forgotten-password requests.', {
+    resetTtlMin: int(30, 'How long a password reset link (or the reset token of a forced change) may be used, once (minutes).', { min: 5, max: 1440, suffix: ' minutes' }),
+    verifyTtlHours: int(24, 'How long an email verification link may be used, once (hours).', { min: 1, max: 720, suffix: ' hours' }),
+    forgotPerAccountPerHour: int(3, 'Forgotten-password requests per username or address per hour; more are answered alike but send nothing.', { min: 1 }),
+    forgotPerIpPerMinute: int(5, 'Forgotten-password requests per client IP per minute; the next gets 429 (0: no per-IP limit).'),
+    forgotGlobalPerMinute: int(100, 'Forgotten-password requests per minute from everywhere together; the next gets 429 (0: no limit).'),
+  }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),
   }),

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWK } from 'jose';
+import type { KeyRecord } from '../stores/types.js';
 
 /** A key that may sign now. Made by `activeSigningKey` (crypto/jwt.ts), which checks it is Ed25519. */
 export interface ActiveSigningKey {
@@ -24,4 +25,10 @@ export interface Keyring {
   publicKey(kid: string): CryptoKey | undefined;
   /** Re-read keys from the store (after a rotation by another process). */
   reload(): Promise<void>;
+  /**
+   * `gatehouse keys rotate` (and `POST /auth/admin/keys/rotate`): publishes a new key that signs
+   * from now + KEY_PUBLISH_AHEAD_MS and schedules the current ones to retire then (`rotateKeys`),
+   * then re-reads the store. Returns the new key.
+   */
+  rotate(): Promise<KeyRecord>;
 }

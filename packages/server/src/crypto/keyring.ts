@@ -6,6 +6,18 @@ import { activeSigningKey } from './jwt.js';
 import type { ActiveSigningKey, Keyring } from './keyring-types.js';
 
 const ALG = 'EdDSA';
+
+/** Running gateways re-read keys this often (start-all), so a new key is known before it signs. */
+export const KEY_PUBLISH_AHEAD_MS = 2 * 60_000;
+/** Longest-lived token a key signs (access token 10 min) plus clock leeway. */
+export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/** Where a key stands at `now`: `next` (published, not signing yet), `active`, or `retired` (published until its tokens expire). */
+export function keyState(k: Pick<KeyRecord, 'activatesAt' | 'retiresAt'>, now: number): 'next' | 'active' | 'retired' {
+  if (k.activatesAt > now) return 'next';
+  if (k.retiresAt !== null && k.retiresAt <= now) return 'retired';
+  return 'active';
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -181,6 +193,12 @@ class StoreKeyring implements Keyring {
 
   async reload(): Promise<void> {
     await this.load(await this.opts.store.list());
+  }
+
+  async rotate(): Promise<KeyRecord> {
+    const record = await rotateKeys({ ...this.opts, publishAheadMs: KEY_PUBLISH_AHEAD_MS, maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS });
+    await this.reload();
+    return record;
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { hash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /** 256-bit random secret, base64url (43 chars). Used for session tokens and refresh tokens. */
 export function randomSecret(bytes = 32): string {
@@ -45,4 +45,9 @@ export function safeEqual(a: string, b: string): boolean {
     return false;
   }
   return timingSafeEqual(ab, bb);
+}
+
+/** HMAC-SHA-256 of `message` under `key`, base64url (43 chars): a keyed, stable pseudonym of an identifier. */
+export function keyedHash(key: Uint8Array, message: string): string {
+  return createHmac('sha256', key).update(message, 'utf8').digest('base64url');
 }

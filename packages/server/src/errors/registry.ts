@@ -26,6 +26,8 @@ export const ERROR_REGISTRY = {
   invalid_user_code: { status: 400, title: 'The code is wrong, expired or used' },
   federation_failed: { status: 400, title: 'The sign-in with the external provider did not complete' },
   passkey_registration_failed: { status: 400, title: 'The passkey could not be registered' },
+  invalid_reset_token: { status: 400, title: 'The password reset link is wrong, expired or used' },
+  invalid_verification_token: { status: 400, title: 'The verification link is wrong, expired, used or for another address' },
   // 401
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The credential is invalid or expired' },
@@ -44,6 +46,8 @@ export const ERROR_REGISTRY = {
   insufficient_scope: { status: 403, title: 'The token lacks a scope this endpoint needs' },
   signup_disabled: { status: 403, title: 'This sign-in provider does not create new accounts' },
   websocket_disabled: { status: 403, title: 'This route does not take WebSocket connections' },
+  admin_required: { status: 403, title: 'The admin role is required' },
+  password_change_required: { status: 403, title: 'The password is right; a new password must be chosen first' },
   // 404 / 405
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
@@ -55,6 +59,7 @@ export const ERROR_REGISTRY = {
   mfa_enrolled: { status: 409, title: 'A one-time code app is set up already; remove it first' },
   mfa_not_enrolled: { status: 409, title: 'That second factor (the app, or a passkey) is not set up' },
   passkeys_unavailable: { status: 409, title: 'Passkeys are not available at this address' },
+  last_admin: { status: 409, title: 'An admin cannot remove their own admin access' },
   // 421
   misdirected_request: { status: 421, title: 'This gateway does not serve that host' },
   // 411 / 413 / 415 / 431
@@ -70,6 +75,7 @@ export const ERROR_REGISTRY = {
   unavailable: { status: 503, title: 'A store or service needed for this request is unavailable' },
   busy: { status: 503, title: 'Too many passwords are waiting to be checked' },
   federation_unavailable: { status: 503, title: 'The external sign-in provider is unavailable' },
+  email_unavailable: { status: 503, title: 'Email cannot be sent' },
   gateway_timeout: { status: 504, title: 'The upstream service timed out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -27,6 +27,11 @@ export function authRoutes(authUrl: string): RouteConfig[] {
     // mode, whose POST is held to the CSRF token like every cookie-authenticated write.
     { path: '/auth/federation', upstream, service: AUTH_SERVICE, auth: 'optional' },
     { path: '/auth/openapi.json', upstream, service: AUTH_SERVICE, auth: 'none' },
+    // Account recovery (issue 18): before anyone is signed in; a link's token is the credential.
+    // Refused when sent cross-site, like sign-in.
+    { path: '/auth/password/forgot', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
+    { path: '/auth/password/reset', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
+    { path: '/auth/email/verify', upstream, service: AUTH_SERVICE, auth: 'none', loginCsrf: true },
     { path: '/auth', upstream, service: AUTH_SERVICE, auth: 'required' },
   ];
 }

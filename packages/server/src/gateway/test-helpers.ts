@@ -204,7 +204,7 @@ export async function createGatewayHarness(options: HarnessOptions = {}): Promis
     sessionReads,
     async createUser(username, roles = []) {
       const now = clock.now();
-      const user: UserRecord = { id: randomId(), username, usernameCanonical: username.toLowerCase(), passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$x$y', roles, createdAt: now, updatedAt: now };
+      const user: UserRecord = { id: randomId(), username, usernameCanonical: username.toLowerCase(), passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$x$y', roles, createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
       await stores.users.create(user);
       return user;
     },

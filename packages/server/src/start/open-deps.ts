@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/types.js';
-import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey } from '../auth/derived-keys.js';
+import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey, deriveAuditPseudonymKey } from '../auth/derived-keys.js';
 import type { Deps, FeedMode, MetricsHub } from '../context.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
@@ -209,6 +209,7 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
         challengeKey: deriveChallengeKey(masterKey.key),
         federationKey: deriveFederationTransactionKey(masterKey.key),
         mfaKey: deriveMfaSecretKey(masterKey.key),
+        auditPseudonymKey: deriveAuditPseudonymKey(masterKey.key),
         hotCache,
         ...(pendingRevocations !== undefined ? { pendingRevocations } : {}),
         feedMode,

@@ -21,6 +21,24 @@ export interface UserRecord {
   roles: string[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * When an admin disabled the account (ms); null: enabled (issue 18). A disabled user signs in
+   * nowhere and every credential of theirs is refused; their data stays.
+   */
+  disabledAt: number | null;
+  /** An admin asked for a new password (issue 18): a right password at sign-in gets a reset token instead of a session. Setting a password clears it. */
+  passwordChangeRequired: boolean;
+}
+
+/** What `UserStore.delete` does besides removing the user and every row of theirs. */
+export interface UserDeletion {
+  /**
+   * What the user's audit events keep as their user id (`deleted:<pseudonym>`): their ip,
+   * device id, user agent and detail are cleared in the same transaction.
+   */
+  auditSubject: string;
+  /** Until when (ms) the canonical username and its look-alike skeleton stay quarantined; null: not at all. */
+  quarantineUntil: number | null;
 }
 
 export interface UserStore {
@@ -34,7 +52,10 @@ export interface UserStore {
    * when none. Ask `findByCanonical` first: the same name typed otherwise may have another key.
    */
   findLookalike(username: string): Promise<UserRecord | null>;
+  /** Sets the password hash and, in the same write, clears `passwordChangeRequired` (a new password is what was asked for). */
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Sets or clears `passwordChangeRequired`, moving `updatedAt`; false when there is no such user. */
+  setPasswordChangeRequired(id: string, required: boolean, now: number): Promise<boolean>;
   /** Sets the first password of a user who has none (NO_PASSWORD), in one conditional write; false (nothing written) otherwise. */
   setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   setRoles(id: string, roles: string[], now: number): Promise<void>;
@@ -46,6 +67,52 @@ export interface UserStore {
    */
   rename(id: string, username: string, usernameCanonical: string, now: number): Promise<boolean>;
   list(): Promise<UserRecord[]>;
+  /**
+   * Disables (`disabledAt` a time) or enables (null) the user, moving `updatedAt`. Disabling a
+   * disabled user keeps its first `disabledAt` (idempotent). The user as stored now, or null
+   * when no such user.
+   */
+  setDisabled(id: string, disabledAt: number | null, now: number): Promise<UserRecord | null>;
+  /**
+   * Deletes the user and every row of theirs (sessions and so refresh tokens, API tokens,
+   * identities, TOTP, recovery codes, MFA tickets, passkeys and challenges, device codes they
+   * approved; later tables by their cascading foreign keys) in one write transaction, in which
+   * their audit events are pseudonymised (`deletion.auditSubject`) and their username
+   * quarantined (`deletion.quarantineUntil`). The deleted user, or null when no such user
+   * (nothing written).
+   */
+  delete(id: string, deletion: UserDeletion): Promise<UserRecord | null>;
+  /**
+   * Whether a deleted account's username holds this name until after `now`: the same canonical
+   * name, or one that looks the same (the skeleton of `username` as typed).
+   */
+  isQuarantined(usernameCanonical: string, username: string, now: number): Promise<boolean>;
+  /**
+   * One keyset page of users for the admin API (issue 18): newest first by (createdAt, id), those
+   * strictly after `after` in that order, at most `limit`, narrowed by `filter`. Stable under
+   * concurrent inserts: a page never repeats or skips a user that existed when the first was read.
+   */
+  search(filter: UserSearch, page: { limit: number; after?: UserPageKey | null }): Promise<UserRecord[]>;
+}
+
+/** What `UserStore.search` narrows by; every field optional (all: every user). */
+export interface UserSearch {
+  /** Canonical-username prefix (the caller canonicalises it). */
+  prefix?: string;
+  /** Users holding this role. */
+  role?: string;
+  /** true: disabled users only; false: enabled ones only. */
+  disabled?: boolean;
+  /** Created at or after (ms). */
+  createdAfter?: number;
+  /** Created strictly before (ms). */
+  createdBefore?: number;
+}
+
+/** Where a user page ends: the last user's sort key. */
+export interface UserPageKey {
+  createdAt: number;
+  id: string;
 }
 
 /**
@@ -60,7 +127,7 @@ export function hasPassword(user: Pick<UserRecord, 'passwordHash'>): boolean {
 }
 
 /** A user without its password hash: what the gateway may keep of one (`getWithUser`). */
-export type UserSummary = Omit<UserRecord, 'passwordHash'>;
+export type UserSummary = Omit<UserRecord, 'passwordHash' | 'passwordChangeRequired'>;
 
 export class UsernameTakenError extends Error {
   constructor() {
@@ -505,6 +572,27 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.registered',
   'passkey.renamed',
   'passkey.removed',
+  /** A call of the admin API, on the acting admin (detail: action, target: the user it concerns). */
+  'admin.action',
+  /** Account lifecycle (issue 18; detail: by: the admin's id, or 'cli'). */
+  'account.disabled',
+  'account.enabled',
+  /** On the pseudonym (`deleted:<pseudonym>`) of a deleted account; detail: by. */
+  'account.deleted',
+  /** Roles set by an admin or the CLI (detail: by, roles: the new roles, comma-separated). */
+  'roles.changed',
+  /** Email (issue 18): an address set (unverified; detail: domain), verified, removed. */
+  'email.added',
+  'email.verified',
+  'email.removed',
+  /** A forgotten-password request for the account (detail: by: 'username' | 'email', sent). */
+  'password.reset_requested',
+  /** The password was set with a reset link or the reset token of a forced change (detail: sessions_ended). */
+  'password.reset',
+  /** An admin (or the CLI) made a reset link for the account (detail: by). */
+  'password.reset_link_created',
+  /** An admin (or the CLI) asked the account for a new password at the next sign-in (detail: by). */
+  'password.change_required',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -532,6 +620,40 @@ export interface AuditStore {
   listByUser(userId: string, limit: number): Promise<AuditEvent[]>;
   /** Deletes events with `at` < ts; returns how many. */
   deleteOlderThan(ts: number): Promise<number>;
+  /**
+   * One keyset page of events across users (the admin API, issue 18), narrowed by `filter`:
+   * `desc` newest first by (at, seq: later appended first on a tie), `asc` oldest first; those
+   * strictly past `after` in that order, at most `limit`. Each with its sort key (for the next
+   * page) and the username of its user (null: no user, or gone). Stable under concurrent
+   * inserts: a page never repeats or skips an event that existed when the first was read.
+   */
+  query(filter: AuditFilter, page: { limit: number; order: 'asc' | 'desc'; after?: AuditPageKey | null }): Promise<AuditPageRow[]>;
+}
+
+/** What `AuditStore.query` narrows by; every field optional. */
+export interface AuditFilter {
+  /** At or after (ms). */
+  from?: number;
+  /** Strictly before (ms). */
+  to?: number;
+  userId?: string;
+  /** Any of these types. */
+  types?: readonly AuditEventType[];
+  ip?: string;
+  deviceId?: string;
+}
+
+/** Where an audit page ends: the last event's sort key (`seq`: the append order, unique). */
+export interface AuditPageKey {
+  at: number;
+  seq: number;
+}
+
+export interface AuditPageRow {
+  event: AuditEvent;
+  key: AuditPageKey;
+  /** The display username of `event.userId`, when that user exists. */
+  username: string | null;
 }
 
 /** Where a device authorization (RFC 8628) stands. */
@@ -794,6 +916,70 @@ export class PasskeyTakenError extends Error {
   }
 }
 
+/** A user's email address (issue 18): one per user; it counts (notifications, forgotten password) once verified. */
+export interface UserEmailRecord {
+  userId: string;
+  /** As the user typed it, trimmed. */
+  address: string;
+  createdAt: number;
+  /** When a verification link for this very address was used; null: not verified. */
+  verifiedAt: number | null;
+}
+
+export type EmailTokenPurpose = 'verify' | 'reset';
+
+/** A single-use email token (a verification or password-reset link): only its SHA-256 is stored. */
+export interface EmailTokenRecord {
+  /** SHA-256 (base64url) of the token. */
+  tokenHash: string;
+  userId: string;
+  purpose: EmailTokenPurpose;
+  /** The address a verification token is for (it verifies that address only); null for reset. */
+  address: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was used; null while unused. */
+  usedAt: number | null;
+}
+
+/** The trimmed, lower-cased form of an address: what lookups by address compare. */
+export function canonicalEmail(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/**
+ * Email addresses and email tokens (issue 18). A token is taken by one conditional UPDATE
+ * (compare-and-swap), so of two instances using the same link at once exactly one succeeds.
+ */
+export interface EmailStore {
+  /** The user's address, verified or not; null when none. */
+  get(userId: string): Promise<UserEmailRecord | null>;
+  /** Sets the user's address (unverified), replacing any earlier one, verified or not. */
+  set(userId: string, address: string, now: number): Promise<UserEmailRecord>;
+  /** Marks the user's address verified, only while it is still `address` (canonical comparison): true when it changed now. */
+  markVerified(userId: string, address: string, now: number): Promise<boolean>;
+  /** Removes the user's address; whether there was one. */
+  remove(userId: string): Promise<boolean>;
+  /** The ids of the users whose VERIFIED address is `address` (canonical comparison), oldest first, at most `limit`. */
+  usersWithVerifiedAddress(address: string, limit: number): Promise<string[]>;
+  /**
+   * Stores a new token and, in the same transaction, voids (deletes) every earlier token of the
+   * same user and purpose: only the newest link of each kind works.
+   */
+  createToken(record: EmailTokenRecord): Promise<void>;
+  /**
+   * Takes the token: unused, unexpired at `now` and of `purpose` -> used (one conditional
+   * UPDATE), returning it; null (nothing written) otherwise. Non-null for exactly one caller.
+   */
+  useToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): Promise<EmailTokenRecord | null>;
+  /** The token with this hash, whatever its state (to check a link before doing work); null when unknown or voided. */
+  findToken(tokenHash: string): Promise<EmailTokenRecord | null>;
+  /** Removes every token of the user (a purpose only, when given); how many. */
+  deleteTokens(userId: string, purpose?: EmailTokenPurpose): Promise<number>;
+  /** Removes tokens that expired before `before`; how many. */
+  deleteExpiredTokens(before: number): Promise<number>;
+}
+
 export interface Stores {
   /** Human-readable description for the start line, e.g. "SQLite /data/gatehouse.db". */
   describe: Record<'users' | 'sessions' | 'keys' | 'revocations' | 'refreshTokens' | 'apiTokens' | 'clients' | 'deviceCodes' | 'identities' | 'rateLimits' | 'audit' | 'mfa', string>;
@@ -817,6 +1003,8 @@ export interface Stores {
   audit: AuditStore;
   /** Second factors: TOTP, recovery codes, MFA tickets (issue 17). */
   mfa: MfaStore;
+  /** Email addresses and email tokens (issue 18). */
+  emails: EmailStore;
   /** Cheap liveness probe per store (one query; may wait for a hung database: /readyz reads `health`). */
   ready(): Promise<Record<string, boolean>>;
   /**

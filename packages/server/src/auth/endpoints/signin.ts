@@ -9,6 +9,7 @@ import { checkDeviceField } from '../policy/device.js';
 import { checkSignin } from '../signin-guard.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { issueTicket, mfaRequired } from '../mfa/ticket.js';
+import { refuseWhenPasswordChangeRequired } from '../recovery/forced-change.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 
 export const signinSchema = {
@@ -91,6 +92,7 @@ export function registerSignin(app: FastifyInstance, { deps, auth }: EndpointCon
       const { ticket, expiresAt } = await issueTicket(deps, { user, via, deviceId, deviceName, persistent, clientId: null, scope: null });
       throw mfaRequired(ticket, expiresAt, check.factors, deps.clock.now(), 'mfa_ticket');
     }
+    await refuseWhenPasswordChangeRequired(deps, user);
     const answer = await startBrowserSession(deps, request, reply, {
       user,
       deviceId,

@@ -122,6 +122,8 @@ async function userOf(ctx: ResolveContext, userId: string): Promise<UserRecord> 
     // Identities go with their user; a dangling one answers like a password sign-in of a removed user.
     throw new GatehouseError('invalid_credentials', { detail: 'This account no longer exists. Sign up again, or ask an administrator.' });
   }
+  // Disabled (issue 18): the answer of a wrong password sign-in, nothing more.
+  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
   return user;
 }
 
@@ -165,7 +167,9 @@ async function createAccount(ctx: ResolveContext, identity: ExternalIdentity): P
     // Taken, or looks like one that is (sign-up's rule): try another suffix.
     if ((await deps.stores.users.findByCanonical(canonical)) !== null || (await deps.stores.users.findLookalike(display)) !== null) continue;
     const now = deps.clock.now();
-    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now };
+    // A deleted account's name, still quarantined (docs/data-deletion.md): another suffix too.
+    if (await deps.stores.users.isQuarantined(canonical, display, now)) continue;
+    const user: UserRecord = { id: randomId(), username: display, usernameCanonical: canonical, passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
     try {
       await deps.stores.identities.createUserWithIdentity(user, newRecord(deps, identity, user.id));
     } catch (err) {

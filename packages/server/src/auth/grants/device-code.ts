@@ -72,7 +72,8 @@ export const deviceCodeGrant: Grant = {
     if (!(await deps.stores.deviceCodes.redeem(hash, now)) || record.userId === null) throw unknownCode();
     forgetPolls(deps, hash);
     const user = await deps.stores.users.findById(record.userId).catch((err: unknown) => release(err));
-    if (user === null) throw unknownCode();
+    // Gone, or disabled since it approved (issue 18): as an unknown code.
+    if (user === null || user.disabledAt !== null) throw unknownCode();
     const deviceId = randomId();
     const deviceName = record.deviceName ?? registered.name;
     let session: SessionRecord | undefined;

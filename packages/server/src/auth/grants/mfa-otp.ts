@@ -36,6 +36,8 @@ export const mfaOtpGrant: Grant = {
     try {
       done = await finishSecondStep(ctx, request, { ticket: mfaToken, code: params.otp, recoveryCode: params.recovery_code, via: ['password_grant'], auditVia: 'password_grant' });
     } catch (err) {
+      // A disabled account: the password grant's wrong-password answer.
+      if (err instanceof GatehouseError && err.code === 'invalid_credentials') throw new GatehouseError('invalid_grant', { detail: 'The username or password is wrong.' });
       if (err instanceof GatehouseError && (err.code === 'invalid_mfa_ticket' || err.code === 'invalid_mfa_code')) {
         throw new GatehouseError('invalid_grant', { detail: err.code === 'invalid_mfa_ticket' ? 'The mfa_token is unknown, used or expired; sign in again.' : 'The one-time code or recovery code is wrong or used.' });
       }

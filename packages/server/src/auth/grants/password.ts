@@ -3,6 +3,7 @@ import { parseScope, tokenScopes } from '../../credentials/scope.js';
 import { recordAudit } from '../audit.js';
 import { checkDeviceField } from '../policy/device.js';
 import { issueTicket, mfaRequired } from '../mfa/ticket.js';
+import { refuseWhenPasswordChangeRequired } from '../recovery/forced-change.js';
 import { issueFirstRefreshToken } from '../refresh-token.js';
 import { createDeviceSession } from '../sessions.js';
 import { checkSignin } from '../signin-guard.js';
@@ -50,6 +51,7 @@ export const passwordGrant: Grant = {
       const { ticket, expiresAt } = await issueTicket(deps, { user, via: 'password_grant', deviceId, deviceName, persistent: true, clientId: null, scope });
       throw mfaRequired(ticket, expiresAt, check.factors, deps.clock.now(), 'mfa_token');
     }
+    await refuseWhenPasswordChangeRequired(deps, user);
     const { session, replaced } = await createDeviceSession(deps, { user, deviceId, deviceName, persistent: true, scope, amr: ['pwd'] }, request);
     const refreshToken = await issueFirstRefreshToken(deps, session);
     await recordAudit(deps, request, {

@@ -125,7 +125,7 @@ async function checkStillHeld(deps: Deps, subject: PassportClaims, now: number):
     return;
   }
   const user = await deps.stores.users.findById(subject.sub);
-  if (user === null) throw badRequest('The subject passport\'s user no longer exists.');
+  if (user === null || user.disabledAt !== null) throw badRequest('The subject passport\'s user no longer exists or is disabled.');
 }
 
 export const tokenExchangeGrant: Grant = {

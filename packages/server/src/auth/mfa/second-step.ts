@@ -8,6 +8,7 @@ import { checkSecondStep, type SigninVia } from '../signin-guard.js';
 import { verifyPasskeyAssertion } from '../webauthn/ceremony.js';
 import { takeSecondFactor, type SecondFactorProof } from './factors.js';
 import { liveTicket, takeTicket, type TicketVia } from './ticket.js';
+import { refuseWhenPasswordChangeRequired } from '../recovery/forced-change.js';
 
 export interface SecondStepInput {
   ticket: string;
@@ -47,6 +48,8 @@ export async function finishSecondStep(
   if (!ticket) throw new GatehouseError('invalid_mfa_ticket');
   const user = await deps.stores.users.findById(ticket.userId);
   if (!user) throw new GatehouseError('invalid_mfa_ticket');
+  // Disabled since the password step (issue 18): the answer of a wrong password, nothing taken.
+  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
   let factor: UsedFactor | null = null;
   const check = await checkSecondStep(auth, request, user, input.auditVia, async () => {
     if (proof !== null) {
@@ -75,5 +78,7 @@ export async function finishSecondStep(
     const remaining = await deps.stores.mfa.countUnusedRecoveryCodes(user.id);
     auth.backgroundAudit.record(request, { type: 'mfa.recovery_code_used', userId: user.id, deviceId: ticket.deviceId, detail: { remaining } });
   }
+  // Both factors proved: an account asked for a new password gets its reset token now (no session).
+  await refuseWhenPasswordChangeRequired(deps, user);
   return { ticket, user, knownDevice: check.knownDevice, factor };
 }

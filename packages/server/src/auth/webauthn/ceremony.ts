@@ -169,5 +169,7 @@ export async function verifyPasskeyAssertion(deps: Deps, response: Authenticatio
   if (!moved) return { ok: false, reason: 'counter changed meanwhile (another use of this credential at the same time)' };
   const user = await deps.stores.users.findById(credential.userId);
   if (user === null) return { ok: false, reason: 'no such user' };
+  // Disabled (issue 18): refused as a passkey that does not verify.
+  if (user.disabledAt !== null) return { ok: false, reason: 'account disabled' };
   return { ok: true, user, credential: { ...credential, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: deps.clock.now() }, userVerified: info.userVerified };
 }

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
 import { num, type AuditEventsTable, type GatehouseDb } from '../sql/schema.js';
-import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, type AuditStore } from '../types.js';
+import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, type AuditFilter, type AuditPageKey, type AuditPageRow, type AuditStore } from '../types.js';
 
 const TYPES: ReadonlySet<string> = new Set(AUDIT_EVENT_TYPES);
 
@@ -81,6 +81,32 @@ export class SqlAuditStore implements AuditStore {
     return this.run(async () => {
       const r = await this.db.deleteFrom('audit_events').where('at', '<', ts).executeTakeFirst();
       return Number(r.numDeletedRows);
+    });
+  }
+
+  query(filter: AuditFilter, page: { limit: number; order: 'asc' | 'desc'; after?: AuditPageKey | null }): Promise<AuditPageRow[]> {
+    return this.run(async () => {
+      let q = this.db.selectFrom('audit_events').leftJoin('users', 'users.id', 'audit_events.user_id').selectAll('audit_events').select('users.username as username');
+      if (filter.from !== undefined) q = q.where('audit_events.at', '>=', filter.from);
+      if (filter.to !== undefined) q = q.where('audit_events.at', '<', filter.to);
+      if (filter.userId !== undefined) q = q.where('audit_events.user_id', '=', filter.userId);
+      if (filter.types !== undefined) {
+        if (filter.types.length === 0) return [];
+        q = q.where('audit_events.type', 'in', [...filter.types]);
+      }
+      if (filter.ip !== undefined) q = q.where('audit_events.ip', '=', filter.ip);
+      if (filter.deviceId !== undefined) q = q.where('audit_events.device_id', '=', filter.deviceId);
+      const after = page.after;
+      const past = page.order === 'desc' ? '<' : '>';
+      if (after) {
+        q = q.where((eb) => eb.or([eb('audit_events.at', past, after.at), eb.and([eb('audit_events.at', '=', after.at), eb('audit_events.seq', past, after.seq)])]));
+      }
+      const rows = await q
+        .orderBy('audit_events.at', page.order)
+        .orderBy('audit_events.seq', page.order)
+        .limit(Math.max(0, Math.floor(page.limit)))
+        .execute();
+      return rows.map((row) => ({ event: toEvent(row), key: { at: num(row.at), seq: num(row.seq) }, username: row.username ?? null }));
     });
   }
 }

@@ -31,11 +31,11 @@ export function runApiTokenStoreContract(name: string, makeStores: MakeStores, o
       const expired = makeApiToken(bob.id, { expiresAt: T0 - 1 });
       for (const x of [t, expired]) await stores.apiTokens.create(x);
       await stores.users.setRoles(alice.id, ['admin'], T0 + 5);
-      const { passwordHash: _, ...summary } = alice;
+      const { passwordHash: _, passwordChangeRequired: _p, ...summary } = alice;
       const got = await stores.apiTokens.getWithUser(t.tokenHash);
       expect(got).toEqual({ token: t, user: { ...summary, roles: ['admin'], updatedAt: T0 + 5 } });
       expect(Object.keys(got!.user)).not.toContain('passwordHash');
-      const { passwordHash: __, ...bobSummary } = bob;
+      const { passwordHash: __, passwordChangeRequired: __p, ...bobSummary } = bob;
       expect(await stores.apiTokens.getWithUser(expired.tokenHash)).toEqual({ token: expired, user: bobSummary });
       expect(await stores.apiTokens.getWithUser('unknown')).toBeNull();
       await stores.apiTokens.delete(t.id, alice.id);

@@ -26,6 +26,8 @@ export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
     roles: [],
     createdAt: T0,
     updatedAt: T0,
+    disabledAt: null,
+    passwordChangeRequired: false,
     ...over,
   };
 }

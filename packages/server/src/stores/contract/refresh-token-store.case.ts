@@ -111,7 +111,7 @@ export function runRefreshTokenStoreContract(name: string, makeStores: MakeStore
     it('findWithSession: the token, its session and the user without its password hash, in one answer', async () => {
       const first = rt({ clientId: 'tv-app' });
       await stores.refreshTokens.create(first);
-      const { passwordHash: _hash, ...summary } = alice;
+      const { passwordHash: _hash, passwordChangeRequired: _p, ...summary } = alice;
       expect(await stores.refreshTokens.findWithSession(first.tokenHash)).toEqual({ token: first, session, user: summary });
       const found = await stores.refreshTokens.findWithSession(first.tokenHash);
       expect(found?.user).not.toHaveProperty('passwordHash');
@@ -133,7 +133,7 @@ export function runRefreshTokenStoreContract(name: string, makeStores: MakeStore
       const b = rt({ sessionId: bobs.id, createdAt: T0 + 3 });
       await stores.refreshTokens.create(a);
       await stores.refreshTokens.create(b);
-      expect(await stores.refreshTokens.findWithSession(b.tokenHash)).toEqual({ token: b, session: bobs, user: { id: bob.id, username: bob.username, usernameCanonical: bob.usernameCanonical, roles: ['admin'], createdAt: T0, updatedAt: T0 } });
+      expect(await stores.refreshTokens.findWithSession(b.tokenHash)).toEqual({ token: b, session: bobs, user: { id: bob.id, username: bob.username, usernameCanonical: bob.usernameCanonical, roles: ['admin'], createdAt: T0, updatedAt: T0, disabledAt: null } });
       expect((await stores.refreshTokens.findWithSession(a.tokenHash))?.session).toEqual(session);
     });
 

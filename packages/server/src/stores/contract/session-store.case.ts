@@ -32,7 +32,7 @@ export function runSessionStoreContract(name: string, makeStores: MakeStores, op
       const other = makeSession(bob.id);
       for (const x of [s, other]) await stores.sessions.createReplacingDevice(x);
       await stores.users.setRoles(alice.id, ['admin', 'staff'], T0 + 5);
-      const { passwordHash: _, ...summary } = alice;
+      const { passwordHash: _, passwordChangeRequired: _p, ...summary } = alice;
       const got = await stores.sessions.getWithUser(s.tokenHash);
       expect(got).toEqual({ session: s, user: { ...summary, roles: ['admin', 'staff'], updatedAt: T0 + 5 } });
       expect(Object.keys(got!.user)).not.toContain('passwordHash');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NO_PASSWORD, UsernameTakenError, type Stores } from '../types.js';
-import { makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
+import { DAY, makeApiToken, makeSession, makeUser, T0, type MakeStores, type StoreContractOptions } from './fixtures.test-helpers.js';
 
 /** The UserStore contract, run by every backend's test file. */
 export function runUserStoreContract(name: string, makeStores: MakeStores, options: StoreContractOptions = {}): void {
@@ -96,6 +96,17 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       expect((await stores.users.findById(u.id))?.roles).toEqual([]);
     });
 
+    it('password_change_required: set and cleared, and cleared by a new password hash (issue 18)', async () => {
+      const u = makeUser();
+      await stores.users.create(u);
+      expect((await stores.users.findById(u.id))?.passwordChangeRequired).toBe(false);
+      expect(await stores.users.setPasswordChangeRequired(u.id, true, T0 + 10)).toBe(true);
+      expect(await stores.users.findById(u.id)).toEqual({ ...u, passwordChangeRequired: true, updatedAt: T0 + 10 });
+      await stores.users.setPasswordHash(u.id, '$argon2id$new', T0 + 20);
+      expect(await stores.users.findById(u.id)).toEqual({ ...u, passwordHash: '$argon2id$new', passwordChangeRequired: false, updatedAt: T0 + 20 });
+      expect(await stores.users.setPasswordChangeRequired('nobody', true, T0 + 30)).toBe(false);
+    });
+
     it('renames a user: found by the new name (and its look-alikes), not the old one; updatedAt moves, nothing else', async () => {
       const u = makeUser({ username: 'Old-Name', usernameCanonical: 'old-name', roles: ['staff'] });
       const other = makeUser();
@@ -140,6 +151,85 @@ export function runUserStoreContract(name: string, makeStores: MakeStores, optio
       stores = await options.reopen!(stores);
       expect(await stores.users.findById(u.id)).toEqual(u);
       await expect(stores.users.create(makeUser({ usernameCanonical: u.usernameCanonical }))).rejects.toBeInstanceOf(UsernameTakenError);
+    });
+    it('setDisabled disables (keeping the first time when asked again), enables, and the summary next to a credential says so', async () => {
+      const u = makeUser();
+      const other = makeUser();
+      for (const x of [u, other]) await stores.users.create(x);
+      const session = makeSession(u.id);
+      await stores.sessions.createReplacingDevice(session);
+      const token = makeApiToken(u.id);
+      await stores.apiTokens.create(token);
+      expect(await stores.users.setDisabled(u.id, T0 + 10, T0 + 10)).toEqual({ ...u, disabledAt: T0 + 10, updatedAt: T0 + 10 });
+      expect(await stores.users.setDisabled(u.id, T0 + 20, T0 + 20)).toMatchObject({ disabledAt: T0 + 10, updatedAt: T0 + 10 });
+      expect((await stores.sessions.getWithUser(session.tokenHash))?.user.disabledAt).toBe(T0 + 10);
+      expect((await stores.apiTokens.getWithUser(token.tokenHash))?.user.disabledAt).toBe(T0 + 10);
+      expect(await stores.users.findById(other.id)).toEqual(other);
+      expect(await stores.users.setDisabled(u.id, null, T0 + 30)).toEqual({ ...u, disabledAt: null, updatedAt: T0 + 30 });
+      expect(await stores.users.setDisabled(u.id, null, T0 + 40)).toMatchObject({ disabledAt: null, updatedAt: T0 + 30 });
+      expect((await stores.sessions.getWithUser(session.tokenHash))?.user.disabledAt).toBeNull();
+      expect(await stores.users.setDisabled('nobody', T0, T0)).toBeNull();
+    });
+
+    it('delete removes the user and every row of theirs, pseudonymises their audit events, quarantines the name; leaves others alone', async () => {
+      const u = makeUser({ username: 'Dora', usernameCanonical: 'dora' });
+      const other = makeUser();
+      for (const x of [u, other]) await stores.users.create(x);
+      for (const owner of [u, other]) {
+        const s = makeSession(owner.id);
+        await stores.sessions.createReplacingDevice(s);
+        await stores.refreshTokens.create({ tokenHash: `rt-${s.id}`, sessionId: s.id, createdAt: T0, rotatedAt: null, clientId: null });
+        await stores.apiTokens.create(makeApiToken(owner.id));
+        await stores.identities.link({ provider: 'gh', subject: `sub-${owner.id}`, userId: owner.id, email: null, emailVerified: false, createdAt: T0, lastUsedAt: T0 });
+        await stores.mfa.putPendingTotp({ userId: owner.id, secretJwe: 'jwe', createdAt: T0, confirmedAt: null, lastStep: null });
+        await stores.mfa.replaceRecoveryCodes(owner.id, [`code-${owner.id}`], T0);
+        await stores.mfa.createTicket({ ticketHash: `t-${owner.id}`, userId: owner.id, via: 'signin', deviceId: null, deviceName: null, persistent: false, clientId: null, scope: null, createdAt: T0, expiresAt: T0 + DAY, usedAt: null });
+        await stores.webauthn.createCredential({ id: `cred-${owner.id}`, userId: owner.id, publicKey: 'pk', counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, name: 'key', createdAt: T0, lastUsedAt: null });
+        await stores.audit.append({ id: `ev-${owner.id}`, userId: owner.id, type: 'signin.success', at: T0, ip: '192.0.2.1', deviceId: 'dev', userAgent: 'UA', detail: { sid: 's' } });
+      }
+      const deleted = await stores.users.delete(u.id, { auditSubject: 'deleted:abc', quarantineUntil: T0 + DAY });
+      expect(deleted).toEqual(u);
+      expect(await stores.users.findById(u.id)).toBeNull();
+      expect(await stores.sessions.listByUser(u.id)).toEqual([]);
+      expect(await stores.apiTokens.listByUser(u.id)).toEqual([]);
+      expect(await stores.identities.listForUser(u.id)).toEqual([]);
+      expect(await stores.mfa.findTotp(u.id)).toBeNull();
+      expect(await stores.mfa.countUnusedRecoveryCodes(u.id)).toBe(0);
+      expect(await stores.mfa.findTicket(`t-${u.id}`)).toBeNull();
+      expect(await stores.webauthn.listCredentials(u.id)).toEqual([]);
+      expect(await stores.audit.listByUser(u.id, 10)).toEqual([]);
+      expect(await stores.audit.listByUser('deleted:abc', 10)).toEqual([
+        { id: `ev-${u.id}`, userId: 'deleted:abc', type: 'signin.success', at: T0, ip: null, deviceId: null, userAgent: null, detail: null },
+      ]);
+      // The other user keeps everything.
+      expect(await stores.sessions.listByUser(other.id)).toHaveLength(1);
+      expect(await stores.apiTokens.listByUser(other.id)).toHaveLength(1);
+      expect(await stores.identities.listForUser(other.id)).toHaveLength(1);
+      expect(await stores.mfa.findTotp(other.id)).not.toBeNull();
+      expect(await stores.webauthn.listCredentials(other.id)).toHaveLength(1);
+      expect((await stores.audit.listByUser(other.id, 10))[0]).toMatchObject({ ip: '192.0.2.1', detail: { sid: 's' } });
+      // An unknown user: nothing written.
+      expect(await stores.users.delete(u.id, { auditSubject: 'deleted:abc', quarantineUntil: T0 + DAY })).toBeNull();
+    });
+
+    it('isQuarantined: the canonical name and its look-alikes until the quarantine ends; none when asked for none', async () => {
+      const u = makeUser({ username: 'alice', usernameCanonical: 'alice' });
+      const v = makeUser({ username: 'bob', usernameCanonical: 'bob' });
+      for (const x of [u, v]) await stores.users.create(x);
+      expect(await stores.users.isQuarantined('alice', 'alice', T0)).toBe(false);
+      await stores.users.delete(u.id, { auditSubject: 'deleted:a', quarantineUntil: T0 + DAY });
+      await stores.users.delete(v.id, { auditSubject: 'deleted:b', quarantineUntil: null });
+      expect(await stores.users.isQuarantined('alice', 'Alice', T0 + DAY - 1)).toBe(true);
+      // Cyrillic "а" and a capital "I" for "l": the same skeleton.
+      expect(await stores.users.isQuarantined('\u0430lice', '\u0430lice', T0)).toBe(true);
+      expect(await stores.users.isQuarantined('aiice', 'aIice', T0)).toBe(true);
+      expect(await stores.users.isQuarantined('alice', 'alice', T0 + DAY)).toBe(false);
+      expect(await stores.users.isQuarantined('bob', 'bob', T0)).toBe(false);
+      // A new account may take the name once it is free; deleting it again renews the quarantine.
+      const again = makeUser({ username: 'alice', usernameCanonical: 'alice' });
+      await stores.users.create(again);
+      await stores.users.delete(again.id, { auditSubject: 'deleted:c', quarantineUntil: T0 + 3 * DAY });
+      expect(await stores.users.isQuarantined('alice', 'alice', T0 + 2 * DAY)).toBe(true);
     });
   });
 }

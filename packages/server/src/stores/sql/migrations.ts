@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import type { SqlFlavor } from './flavor.js';
 import type { GatehouseDb } from './schema.js';
@@ -367,6 +367,82 @@ export function gatehouseMigrations(flavor: SqlFlavor): Record<string, Migration
         for (const t of ['webauthn_challenges', 'webauthn_credentials']) await db.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0013_account_lifecycle': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Issue 18: an account an admin disabled (ms; null: enabled), and the usernames of deleted
+        // accounts held back from sign-up and rename for `users.deletedUsernameQuarantineDays`
+        // (by canonical name and by look-alike skeleton). Independent of 0014 and 0015.
+        await addColumnIfMissing(db, 'users', 'disabled_at', 'bigint');
+        await db.schema
+          .createTable('username_quarantine')
+          .ifNotExists()
+          .addColumn('username_canonical', 'text', (c) => c.primaryKey())
+          .addColumn('skeleton', 'text', (c) => c.notNull())
+          .addColumn('until', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('username_quarantine_skeleton_idx').ifNotExists().on('username_quarantine').column('skeleton').execute();
+        // A deleted account's events stay, pseudonymous (`deleted:<pseudonym>`, docs/data-deletion.md):
+        // the audit log no longer references users (0003 made it cascade with the user).
+        await dropAuditUserForeignKey(db, flavor);
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('username_quarantine').ifExists().execute();
+        // disabled_at and the dropped foreign key stay: pseudonymous events would violate it.
+      },
+    },
+    '0014_email': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Issue 18: one email address per user (it counts once verified_at is set) and the
+        // single-use email tokens (verify an address, reset a password), SHA-256 at rest only;
+        // used_at taken by one conditional UPDATE. password_change_required: an admin asked the
+        // user to choose a new password at the next sign-in. New tables and a column only:
+        // independent of 0013 and 0015.
+        await db.schema
+          .createTable('user_emails')
+          .ifNotExists()
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('address_canonical', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('verified_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('user_emails_address_idx').ifNotExists().on('user_emails').column('address_canonical').execute();
+        await db.schema
+          .createTable('email_tokens')
+          .ifNotExists()
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('address', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('email_tokens_user_idx').ifNotExists().on('email_tokens').columns(['user_id', 'purpose']).execute();
+        await db.schema.createIndex('email_tokens_expires_at_idx').ifNotExists().on('email_tokens').column('expires_at').execute();
+        const tables = await db.introspection.getTables();
+        if (!tables.find((t) => t.name === 'users')?.columns.some((c) => c.name === 'password_change_required')) {
+          await db.schema.alterTable('users').addColumn('password_change_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        }
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const t of ['email_tokens', 'user_emails']) await db.schema.dropTable(t).ifExists().execute();
+      },
+    },
+    '0015_admin': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The admin API's keyset pages (issue 18): the audit log across users newest first by
+        // (at, seq), narrowed by type or by client address (sign-ins from one IP); the user
+        // list newest first by (created_at, id). Indexes only: nothing to fill in.
+        await db.schema.createIndex('audit_events_at_seq_idx').ifNotExists().on('audit_events').columns(['at', 'seq']).execute();
+        await db.schema.createIndex('audit_events_type_at_idx').ifNotExists().on('audit_events').columns(['type', 'at', 'seq']).execute();
+        await db.schema.createIndex('audit_events_ip_at_idx').ifNotExists().on('audit_events').columns(['ip', 'at', 'seq']).execute();
+        await db.schema.createIndex('users_created_at_id_idx').ifNotExists().on('users').columns(['created_at', 'id']).execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const i of ['audit_events_at_seq_idx', 'audit_events_type_at_idx', 'audit_events_ip_at_idx', 'users_created_at_id_idx']) await db.schema.dropIndex(i).ifExists().execute();
+      },
+    },
   };
 }
 
@@ -376,4 +452,38 @@ async function addColumnIfMissing(db: Kysely<unknown>, table: string, column: st
   const existing = tables.find((t) => t.name === table);
   if (existing?.columns.some((c) => c.name === column)) return;
   await db.schema.alterTable(table).addColumn(column, type).execute();
+}
+
+/**
+ * Drops the foreign key of audit_events.user_id (idempotent). PostgreSQL: by the constraint's
+ * name, read from the catalogue. SQLite cannot drop a constraint: the table is rebuilt without
+ * it (same columns, rows, sequence and indexes), inside the migration's transaction.
+ */
+async function dropAuditUserForeignKey(db: Kysely<unknown>, flavor: SqlFlavor): Promise<void> {
+  if (flavor.name === 'postgres') {
+    const { rows } = await sql<{ conname: string }>`select conname from pg_constraint where conrelid = 'audit_events'::regclass and contype = 'f'`.execute(db);
+    for (const r of rows) await sql`alter table audit_events drop constraint if exists ${sql.id(r.conname)}`.execute(db);
+    return;
+  }
+  const { rows } = await sql<{ table: string }>`select "table" from pragma_foreign_key_list('audit_events')`.execute(db);
+  if (rows.length === 0) return;
+  await db.schema.dropTable('audit_events_0013').ifExists().execute();
+  await db.schema
+    .createTable('audit_events_0013')
+    .addColumn('seq', flavor.autoIncrementPk.type, (c) => flavor.autoIncrementPk.build(c))
+    .addColumn('id', 'text', (c) => c.notNull().unique())
+    .addColumn('user_id', 'text')
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('at', 'bigint', (c) => c.notNull())
+    .addColumn('ip', 'text')
+    .addColumn('device_id', 'text')
+    .addColumn('user_agent', 'text')
+    .addColumn('detail', 'text')
+    .execute();
+  await sql`insert into audit_events_0013 (seq, id, user_id, type, at, ip, device_id, user_agent, detail)
+    select seq, id, user_id, type, at, ip, device_id, user_agent, detail from audit_events`.execute(db);
+  await db.schema.dropTable('audit_events').execute();
+  await sql`alter table audit_events_0013 rename to audit_events`.execute(db);
+  await db.schema.createIndex('audit_events_user_at_idx').ifNotExists().on('audit_events').columns(['user_id', 'at']).execute();
+  await db.schema.createIndex('audit_events_at_idx').ifNotExists().on('audit_events').column('at').execute();
 }

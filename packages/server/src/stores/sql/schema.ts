@@ -16,6 +16,10 @@ export interface UsersTable {
   roles: string;
   created_at: number;
   updated_at: number;
+  /** When an admin disabled the account (ms); null: enabled (migration 0013). */
+  disabled_at: number | null;
+  /** 0 or 1 (migration 0014): the next sign-in must choose a new password. */
+  password_change_required: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -128,7 +132,10 @@ export interface AuditEventsTable {
   /** Insertion order (ties of `at` list the later append first). */
   seq: Generated<number>;
   id: string;
-  /** References users.id, on delete cascade; null for events without a known account. */
+  /**
+   * The account's id; null for events without a known account; `deleted:<pseudonym>` once the
+   * account was deleted (migration 0013 dropped the foreign key: the events outlive the user).
+   */
   user_id: string | null;
   type: string;
   at: number;
@@ -219,6 +226,40 @@ export interface WebauthnChallengesTable {
   used_at: number | null;
 }
 
+/** Usernames of deleted accounts, held back from sign-up and rename until `until` (migration 0013). */
+export interface UsernameQuarantineTable {
+  username_canonical: string;
+  /** UTS #39 skeleton of the name as it was shown (`usernameSkeleton`). */
+  skeleton: string;
+  until: number;
+}
+
+export interface UserEmailsTable {
+  /** Primary key (one address per user); references users.id, on delete cascade. */
+  user_id: string;
+  /** As the user typed it (trimmed). */
+  address: string;
+  /** Trimmed and lower-cased: what a forgotten-password request by email looks up. */
+  address_canonical: string;
+  created_at: number;
+  /** null until a verification link for this very address was used. */
+  verified_at: number | null;
+}
+
+export interface EmailTokensTable {
+  /** SHA-256 (base64url) of the token; primary key. Never the token. */
+  token_hash: string;
+  user_id: string;
+  /** 'verify' | 'reset'. */
+  purpose: string;
+  /** The address a verify token is for; null for reset. */
+  address: string | null;
+  created_at: number;
+  expires_at: number;
+  /** null until used (single use by compare-and-swap). */
+  used_at: number | null;
+}
+
 export interface GatehouseDb {
   users: UsersTable;
   sessions: SessionsTable;
@@ -235,6 +276,9 @@ export interface GatehouseDb {
   mfa_tickets: MfaTicketsTable;
   webauthn_credentials: WebauthnCredentialsTable;
   webauthn_challenges: WebauthnChallengesTable;
+  username_quarantine: UsernameQuarantineTable;
+  user_emails: UserEmailsTable;
+  email_tokens: EmailTokensTable;
 }
 
 /** Integer column value as a number (drivers may hand back bigint or string). */

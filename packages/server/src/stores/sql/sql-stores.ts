@@ -2,6 +2,7 @@ import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, typ
 import { SqlApiTokenStore } from '../api-tokens/sql-api-token-store.js';
 import { SqlAuditStore } from '../audit/sql-audit-store.js';
 import { SqlClientStore } from '../clients/sql-client-store.js';
+import { SqlEmailStore } from '../emails/sql-email-store.js';
 import { SqlDeviceCodeStore } from '../device-codes/sql-device-code-store.js';
 import { SqlIdentityStore } from '../identities/sql-identity-store.js';
 import { SqlKeyStore } from '../keys/sql-key-store.js';
@@ -60,6 +61,7 @@ export function buildSqlStores(base: Kysely<GatehouseDb>, flavor: SqlFlavor, lab
     rateLimits: new MemoryRateLimitStore(),
     audit: new SqlAuditStore(db, flavor),
     mfa: new SqlMfaStore(db, flavor),
+    emails: new SqlEmailStore(db, flavor),
     async ready() {
       let ok = false;
       try {

@@ -1,8 +1,8 @@
-import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { usernameSkeleton } from '../../util/confusable-skeleton.js';
 import { guard, type SqlFlavor } from '../sql/flavor.js';
-import { num, type GatehouseDb, type UsersTable } from '../sql/schema.js';
-import { NO_PASSWORD, UsernameTakenError, type UserRecord, type UserStore, type UserSummary } from '../types.js';
+import { num, numOrNull, type GatehouseDb, type UsersTable } from '../sql/schema.js';
+import { NO_PASSWORD, UsernameTakenError, type UserDeletion, type UserPageKey, type UserRecord, type UserSearch, type UserStore, type UserSummary } from '../types.js';
 
 function parseRoles(text: string): string[] {
   try {
@@ -20,6 +20,7 @@ export const USER_SUMMARY_COLUMNS = [
   'users.roles as user_roles',
   'users.created_at as user_created_at',
   'users.updated_at as user_updated_at',
+  'users.disabled_at as user_disabled_at',
 ] as const;
 
 /**
@@ -44,6 +45,7 @@ export interface UserSummaryColumns {
   user_roles: string;
   user_created_at: number;
   user_updated_at: number;
+  user_disabled_at: number | null;
 }
 
 /** A joined row's user (USER_SUMMARY_COLUMNS, with the id from the row's own user_id). */
@@ -55,6 +57,7 @@ export function toUserSummary(row: UserSummaryColumns & { user_id: string }): Us
     roles: parseRoles(row.user_roles),
     createdAt: num(row.user_created_at),
     updatedAt: num(row.user_updated_at),
+    disabledAt: numOrNull(row.user_disabled_at),
   };
 }
 
@@ -67,6 +70,8 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     roles: parseRoles(row.roles),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
+    disabledAt: numOrNull(row.disabled_at),
+    passwordChangeRequired: num(row.password_change_required) === 1,
   };
 }
 
@@ -81,6 +86,8 @@ export function userRow(user: UserRecord): Insertable<UsersTable> {
     roles: JSON.stringify(user.roles),
     created_at: user.createdAt,
     updated_at: user.updatedAt,
+    disabled_at: user.disabledAt,
+    password_change_required: user.passwordChangeRequired ? 1 : 0,
   };
 }
 
@@ -143,7 +150,14 @@ export class SqlUserStore implements UserStore {
 
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     return this.run(async () => {
-      await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+      await this.db.updateTable('users').set({ password_hash: passwordHash, password_change_required: 0, updated_at: now }).where('id', '=', id).execute();
+    });
+  }
+
+  setPasswordChangeRequired(id: string, required: boolean, now: number): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db.updateTable('users').set({ password_change_required: required ? 1 : 0, updated_at: now }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     });
   }
 
@@ -186,4 +200,92 @@ export class SqlUserStore implements UserStore {
       return rows.map(toRecord);
     });
   }
+
+  setDisabled(id: string, disabledAt: number | null, now: number): Promise<UserRecord | null> {
+    return this.run(async () => {
+      let q = this.db.updateTable('users').set({ disabled_at: disabledAt, updated_at: now }).where('id', '=', id);
+      // Disabling again keeps the first time; enabling an enabled user writes nothing.
+      q = disabledAt === null ? q.where('disabled_at', 'is not', null) : q.where('disabled_at', 'is', null);
+      await q.execute();
+      const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  delete(id: string, deletion: UserDeletion): Promise<UserRecord | null> {
+    return this.run(() =>
+      this.flavor.writeTransaction(this.db, async (trx) => {
+        const row = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!row) return null;
+        await trx
+          .updateTable('audit_events')
+          .set({ user_id: deletion.auditSubject, ip: null, device_id: null, user_agent: null, detail: null })
+          .where('user_id', '=', id)
+          .execute();
+        if (deletion.quarantineUntil !== null) {
+          const until = deletion.quarantineUntil;
+          await trx
+            .insertInto('username_quarantine')
+            .values({ username_canonical: row.username_canonical, skeleton: usernameSkeleton(row.username), until })
+            .onConflict((oc) => oc.column('username_canonical').doUpdateSet({ skeleton: usernameSkeleton(row.username), until }))
+            .execute();
+        }
+        // Explicitly, not only by the foreign keys' cascade: what is deleted does not depend on a
+        // pragma. A session's refresh tokens go with it (cascade), explicitly first all the same.
+        const sessionIds = trx.selectFrom('sessions').select('id').where('user_id', '=', id);
+        await trx.deleteFrom('refresh_tokens').where('session_id', 'in', sessionIds).execute();
+        for (const table of USER_TABLES) await trx.deleteFrom(table).where('user_id', '=', id).execute();
+        await trx.deleteFrom('users').where('id', '=', id).execute();
+        return toRecord(row);
+      }),
+    );
+  }
+
+  isQuarantined(usernameCanonical: string, username: string, now: number): Promise<boolean> {
+    return this.run(async () => {
+      const skeleton = usernameSkeleton(username);
+      const row = await this.db
+        .selectFrom('username_quarantine')
+        .select('username_canonical')
+        .where((eb) => eb.or([eb('username_canonical', '=', usernameCanonical), eb('skeleton', '=', skeleton)]))
+        .where('until', '>', now)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  search(filter: UserSearch, page: { limit: number; after?: UserPageKey | null }): Promise<UserRecord[]> {
+    return this.run(async () => {
+      let q = this.db.selectFrom('users').selectAll();
+      if (filter.prefix !== undefined && filter.prefix !== '') q = q.where(sql<boolean>`username_canonical like ${`${likeEscape(filter.prefix)}%`} escape '\\'`);
+      // Roles are a JSON array of strings; a role name holds no quote (checkRole), so `"role"` matches exactly one element.
+      if (filter.role !== undefined) q = q.where(sql<boolean>`roles like ${`%${likeEscape(JSON.stringify(filter.role))}%`} escape '\\'`);
+      if (filter.disabled !== undefined) q = q.where('disabled_at', filter.disabled ? 'is not' : 'is', null);
+      if (filter.createdAfter !== undefined) q = q.where('created_at', '>=', filter.createdAfter);
+      if (filter.createdBefore !== undefined) q = q.where('created_at', '<', filter.createdBefore);
+      const after = page.after;
+      if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(Math.max(0, Math.floor(page.limit))).execute();
+      return rows.map(toRecord);
+    });
+  }
+}
+
+/** The tables holding rows of one user by `user_id` (besides the audit log, which keeps them pseudonymous). */
+const USER_TABLES = [
+  'sessions',
+  'api_tokens',
+  'identities',
+  'totp_factors',
+  'recovery_codes',
+  'mfa_tickets',
+  'webauthn_credentials',
+  'webauthn_challenges',
+  'device_codes',
+] as const;
+
+
+/** `text` as a LIKE pattern that matches it literally (escape character: backslash). */
+export function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

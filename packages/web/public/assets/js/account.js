@@ -41,6 +41,18 @@ const ACTIVITY = {
   'passkey.registered': 'Passkey added',
   'passkey.renamed': 'Passkey renamed',
   'passkey.removed': 'Passkey removed',
+  'admin.action': 'Admin action',
+  'account.disabled': 'Account disabled by an administrator',
+  'account.enabled': 'Account enabled again by an administrator',
+  'account.deleted': 'Account deleted',
+  'roles.changed': 'Roles changed by an administrator',
+  'email.added': 'Email address added',
+  'email.verified': 'Email address verified',
+  'email.removed': 'Email address removed',
+  'password.reset_requested': 'Password reset requested',
+  'password.reset': 'Password reset with a link',
+  'password.reset_link_created': 'An admin made a password reset link',
+  'password.change_required': 'An admin asked for a new password',
 };
 const ACTIVITY_WARN = ['signin.failure', 'signin.locked', 'refresh.reuse_detected'];
 const ACTIVITY_SHOWN = 25;

@@ -16,7 +16,8 @@ interface ApiTokenWithUser {
 /** What an ApiTokenEntry is built from: a resolved token, or its hot copy. */
 interface ApiTokenFacts {
   token: Pick<ApiTokenRecord, 'id' | 'scopes' | 'expiresAt' | 'lastUsedAt'>;
-  user: IdentityUser;
+  /** `disabledAt`: from the store only (a hot copy is never written for a disabled user). */
+  user: IdentityUser & { disabledAt?: number | null };
 }
 
 /** The hot copy of a resolved API token in the shared HotCache (key `k:` + the SHA-256 of the token, as in the store). */
@@ -62,6 +63,8 @@ export class ApiTokenEntry implements CredentialEntry {
   readonly expiresAt: number | null;
   /** Last `touchLastUsed` sent (or the stored lastUsedAt), clock ms. */
   lastTouch: number;
+  /** The user is disabled (issue 18): refused while cached (kept in the store: it works again once enabled). */
+  readonly disabled: boolean;
 
   constructor(
     readonly tokenHash: string,
@@ -76,6 +79,7 @@ export class ApiTokenEntry implements CredentialEntry {
     this.tokenId = token.id;
     this.expiresAt = token.expiresAt;
     this.lastTouch = token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
+    this.disabled = user.disabledAt !== undefined && user.disabledAt !== null;
     this.cacheKey = `api\n${token.id}`;
     this.stamp = `${user.id}\n${user.username}\n${user.roles.join(',')}\n${token.scopes.join(' ')}`;
   }
@@ -108,7 +112,8 @@ export const apiTokenCredentials: CredentialAdapter<ApiTokenEntry, ApiTokenWithU
     const t = found.token;
     return { v: 1, w, h: entry.tokenHash, t: { id: t.id, scopes: t.scopes, expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt }, u: entry.user };
   },
-  hotTtlMs: (entry, now) => (entry.expiresAt === null ? Number.POSITIVE_INFINITY : entry.expiresAt - now),
+  // A disabled user's token is never shared (0: not written), so no hot copy outlives an enable.
+  hotTtlMs: (entry, now) => (entry.disabled ? 0 : entry.expiresAt === null ? Number.POSITIVE_INFINITY : entry.expiresAt - now),
   fromHot: (value, tokenHash, loadedAt) => (isHotApiToken(value, tokenHash) ? new ApiTokenEntry(tokenHash, { token: value.t, user: value.u }, loadedAt) : null),
   carry(from, to) {
     to.lastTouch = Math.max(to.lastTouch, from.lastTouch);
@@ -120,9 +125,9 @@ export const apiTokenCredentials: CredentialAdapter<ApiTokenEntry, ApiTokenWithU
     if (event.type === 'user') return { kind: 'user', userId: event.userId, ended: false };
     return null;
   },
-  // Expired or deleted: never valid again.
+  // Expired or deleted: never valid again. The user disabled: refused until enabled (issue 18).
   refusal: (entry, now, revocations) =>
-    (entry.expiresAt !== null && entry.expiresAt <= now) || revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id) ? 'ended' : undefined,
+    (entry.expiresAt !== null && entry.expiresAt <= now) || revocations.apiTokenRevoked(entry.tokenId, now, entry.user.id) ? 'ended' : entry.disabled ? 'disabled' : undefined,
   lastTouch: (entry) => entry.lastTouch,
   touch(deps, entry, now) {
     entry.lastTouch = now;

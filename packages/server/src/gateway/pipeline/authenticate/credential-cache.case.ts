@@ -139,7 +139,7 @@ export function runCredentialCacheContract<E extends CredentialEntry, R>(kit: Cr
     }
     async function user(roles: string[] = []): Promise<UserRecord> {
       const now = clock.now();
-      const u: UserRecord = { id: randomId(), username: `u${++n}-${randomId(4)}`, usernameCanonical: '', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', roles, createdAt: now, updatedAt: now };
+      const u: UserRecord = { id: randomId(), username: `u${++n}-${randomId(4)}`, usernameCanonical: '', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', roles, createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
       u.usernameCanonical = u.username.toLowerCase();
       await deps.stores.users.create(u);
       return u;

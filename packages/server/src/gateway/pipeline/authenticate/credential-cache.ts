@@ -46,8 +46,11 @@ export type RevocationMatch =
  * Why a cached credential is refused on a request: `'expired'` drops it from memory only;
  * `'ended'` (revoked, or gone for good) also drops the shared copy and remembers the hash as
  * unknown, so it is refused from memory from then on, even while the store is away.
+ * `'disabled'` (its user is disabled, issue 18) keeps it in memory, refused, until it is re-read
+ * (after `session.cacheTtlMs`, or at once on a `user` event such as the enable): never
+ * remembered as unknown, since it works again once the user is enabled.
  */
-export type Refusal = 'expired' | 'ended';
+export type Refusal = 'expired' | 'ended' | 'disabled';
 
 /** What the adapters are handed by their cache (they keep no state of their own). */
 export type CredentialDeps = Pick<Deps, 'config' | 'stores'>;
@@ -175,6 +178,7 @@ export class CredentialCache<E extends CredentialEntry, R> {
 
   private accept(entry: E, now: number): E {
     const refusal = this.adapter.refusal(entry, now, this.revocations);
+    if (refusal === 'disabled') throw this.adapter.refuse();
     if (refusal !== undefined) {
       this.cache.delete(entry.tokenHash);
       if (refusal === 'ended') {
@@ -260,7 +264,12 @@ export class CredentialCache<E extends CredentialEntry, R> {
     if (previous !== undefined) a.carry?.(previous, entry);
     if (epoch === this.epoch) {
       this.remember(entry);
-      if (this.hot !== undefined) this.hot.set(a.hotPrefix + tokenHash, a.toHot(found, entry, now), a.hotTtlMs(entry, now));
+      if (this.hot !== undefined) {
+        const ttl = a.hotTtlMs(entry, now);
+        // Nothing to share (a disabled user's credential): an older copy must not outlive it either.
+        if (ttl >= 1) this.hot.set(a.hotPrefix + tokenHash, a.toHot(found, entry, now), ttl);
+        else this.hot.delete(a.hotPrefix + tokenHash);
+      }
     }
     return entry;
   }

@@ -62,15 +62,18 @@ export class SessionEntry implements CredentialEntry {
   readonly amr: readonly string[];
   /** Epoch seconds. */
   readonly authTime: number;
+  /** The user is disabled (issue 18): refused while cached; never written to the hot copy. */
+  readonly disabled: boolean;
 
   constructor(
     readonly tokenHash: string,
     /** Our own copy; touch() updates lastSeenAt/expiresAt in place. */
     readonly session: SessionRecord,
-    user: IdentityUser,
+    user: IdentityUser & { disabledAt?: number | null },
     /** When read from the store (clock ms); the entry is fresh for session.cacheTtlMs. */
     public loadedAt: number,
   ) {
+    this.disabled = user.disabledAt !== undefined && user.disabledAt !== null;
     // Only what a passport needs: never keep the password hash in the cache.
     this.user = { id: user.id, username: user.username, roles: [...user.roles] };
     this.sid = session.id;
@@ -99,7 +102,8 @@ export const sessionCredentials: CredentialAdapter<SessionEntry, SessionWithUser
   read: (deps, tokenHash) => deps.stores.sessions.getWithUser(tokenHash),
   fromStore: (tokenHash, found, now) => (found.session.tokenHash === tokenHash ? new SessionEntry(tokenHash, found.session, found.user, now) : null),
   toHot: (found, entry, w): HotSession => ({ v: 1, w, s: found.session, u: entry.user }),
-  hotTtlMs: (entry, now) => Math.min(entry.session.expiresAt, entry.session.absoluteExpiresAt) - now,
+  // A disabled user's session is never shared (0: not written), so no hot copy outlives an enable.
+  hotTtlMs: (entry, now) => (entry.disabled ? 0 : Math.min(entry.session.expiresAt, entry.session.absoluteExpiresAt) - now),
   fromHot: (value, tokenHash, loadedAt) => (isHotSession(value, tokenHash) ? new SessionEntry(tokenHash, { ...value.s }, value.u, loadedAt) : null),
   idOf: (entry) => entry.sid,
   match(event) {
@@ -114,6 +118,8 @@ export const sessionCredentials: CredentialAdapter<SessionEntry, SessionWithUser
     const s = entry.session;
     if (s.expiresAt <= now || s.absoluteExpiresAt <= now) return 'expired';
     if (revocations.sessionEnded(s.id, now, s.userId) || revocations.sessionStartedBeforeNotBefore(s.userId, s.createdAt, now)) return 'ended';
+    // Disabling deletes the user's sessions; this refuses one a racing sign-in made (issue 18).
+    if (entry.disabled) return 'disabled';
     return undefined;
   },
   lastTouch: (entry) => entry.session.lastSeenAt,

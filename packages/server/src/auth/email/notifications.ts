@@ -1,0 +1,52 @@
+import type { Deps } from '../../context.js';
+import type { AuditEvent, AuditEventType } from '../../stores/types.js';
+import { mailOf } from './mail.js';
+import { notificationMail } from './messages.js';
+
+/**
+ * Security notifications (issue 18): the ONE map from security events to mails. `recordAudit`
+ * (audit.ts) hands every event it stored here; the mail goes out in the background, only when
+ * `email.notifications` is on, SMTP is configured and the user has a verified address.
+ */
+const NOTIFY: Partial<Record<AuditEventType, { subject: string; what: string }>> = {
+  'signin.success': { subject: 'New sign-in to your account', what: 'Your account was signed in to from a device it had not been used on before.' },
+  'password.changed': { subject: 'Your password was changed', what: 'The password of your account was changed.' },
+  'password.set': { subject: 'A password was set on your account', what: 'A password was set on your account; it can now sign in with it.' },
+  'password.reset': { subject: 'Your password was reset', what: 'The password of your account was reset with a reset link, and every device was signed out.' },
+  'mfa.totp_added': { subject: 'Authenticator app turned on', what: 'An authenticator app was added to your account as a second factor.' },
+  'mfa.totp_removed': { subject: 'Authenticator app removed', what: 'The authenticator app of your account was removed: sign-ins no longer ask for its codes.' },
+  'mfa.recovery_codes_generated': { subject: 'New recovery codes made', what: 'New recovery codes were made for your account; the old ones no longer work.' },
+  'passkey.registered': { subject: 'Passkey added', what: 'A passkey was added to your account.' },
+  'passkey.removed': { subject: 'Passkey removed', what: 'A passkey was removed from your account.' },
+};
+
+/** How far back a device id counts as seen for the account (its latest security events). */
+const SEEN_DEVICE_LOOKBACK = 500;
+
+/** Whether this event mails the user (before looking at the user's address). */
+export function notifies(type: AuditEventType): boolean {
+  return NOTIFY[type] !== undefined;
+}
+
+/** Starts the notification of `event`, if it is one; never waits for it or throws. */
+export function notifyFor(deps: Deps, event: AuditEvent): void {
+  const spec = NOTIFY[event.type];
+  if (spec === undefined || event.userId === null || !deps.config.email.notifications) return;
+  const mail = mailOf(deps);
+  if (!mail.configured) return;
+  const userId = event.userId;
+  mail.background(async () => {
+    const email = await deps.stores.emails.get(userId);
+    if (email === null || email.verifiedAt === null) return;
+    if (event.type === 'signin.success') {
+      // A new device: one this account never signed in from (within its latest events).
+      if (event.deviceId === null) return;
+      const earlier = await deps.stores.audit.listByUser(userId, SEEN_DEVICE_LOOKBACK);
+      if (earlier.some((e) => e.id !== event.id && e.type === 'signin.success' && e.deviceId === event.deviceId)) return;
+    }
+    const user = await deps.stores.users.findById(userId);
+    if (user === null) return;
+    const where = [event.ip, event.userAgent].filter((x): x is string => x !== null).join(', ') || null;
+    await mail.send('notification', userId, notificationMail(user.username, email.address, spec.subject, spec.what, new Date(event.at), where));
+  });
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { iso, type EndpointContext } from '../endpoint-context.js';
+import { ACCOUNT_LANE } from '../lanes.js';
+import { DATE_TIME, type OperationDoc } from '../openapi.js';
+import { accountOf, passportOf } from '../passport.js';
+
+/** The body of GET /auth/email (and of the writes that change it). */
+export const EMAIL_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'verified', 'verified_at'],
+  properties: {
+    email: { type: ['string', 'null'] },
+    verified: { type: 'boolean' },
+    verified_at: { anyOf: [DATE_TIME, { type: 'null' }] },
+  },
+} as const;
+
+const EMAIL_GET_DOC: OperationDoc = {
+  summary: "The user's email address and whether it is verified (only a verified address gets reset links and notifications)",
+  answers: { 200: { description: 'email: null when none.', body: EMAIL_BODY } },
+};
+
+/** The answer for a user's address (or none). */
+export function emailAnswer(e: { address: string; verifiedAt: number | null } | null): { email: string | null; verified: boolean; verified_at: string | null } {
+  return { email: e?.address ?? null, verified: e !== null && e.verifiedAt !== null, verified_at: e === null || e.verifiedAt === null ? null : iso(e.verifiedAt) };
+}
+
+/** GET /auth/email -> 200 {email, verified, verified_at}. */
+export function registerEmailGet(app: FastifyInstance, { deps }: EndpointContext): void {
+  app.get('/auth/email', { config: { lane: ACCOUNT_LANE, openapi: EMAIL_GET_DOC } }, async (request, reply) => {
+    const user = await accountOf(deps, passportOf(request));
+    return reply.code(200).send(emailAnswer(await deps.stores.emails.get(user.id)));
+  });
+}

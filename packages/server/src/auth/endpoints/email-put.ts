@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
+import { GatehouseError } from '../../errors/index.js';
+import { hasPassword } from '../../stores/types.js';
+import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from '../auth-context.js';
+import { recordAudit } from '../audit.js';
+import { mailOf } from '../email/mail.js';
+import { verificationMail } from '../email/messages.js';
+import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { SIGN_IN_METHODS_LANE } from '../lanes.js';
+import { type OperationDoc } from '../openapi.js';
+import { accountOf, passportOf } from '../passport.js';
+import { rateLimited } from '../rate-limit.js';
+import { issueEmailToken, verifyLink } from '../recovery/tokens.js';
+import { EMAIL_BODY, emailAnswer } from './email-get.js';
+
+export const emailPutSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['email'],
+    properties: {
+      email: { type: 'string', minLength: 3, maxLength: 254 },
+      // Required when the account has a password (a stolen session must not redirect the recovery address).
+      password: { type: 'string', minLength: 1, maxLength: 16384 },
+    },
+  },
+} as const;
+
+export type EmailPutBody = FromSchema<(typeof emailPutSchema)['body']>;
+
+const EMAIL_PUT_DOC: OperationDoc = {
+  summary: "Set the user's email address (replacing any other); a verification link is mailed to it, and it counts once verified",
+  answers: { 200: { description: 'Set, not verified yet; the link went out.', body: EMAIL_BODY } },
+};
+
+/** One address, plainly: local@domain, no spaces or angle brackets (nodemailer would read those as a display name). */
+const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/u;
+
+/**
+ * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
+ * current password when the account has one (401 invalid_credentials; limited like a password
+ * change). Mails a verification link bound to this user AND this address (503 email_unavailable,
+ * nothing changed, when SMTP is not configured or did not take it).
+ */
+export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointContext): void {
+  app.put<{ Body: EmailPutBody }>('/auth/email', { schema: emailPutSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: EMAIL_PUT_DOC } }, async (request, reply) => {
+    const passport = passportOf(request);
+    const user = await accountOf(deps, passport);
+    const address = request.body.email.trim();
+    if (!ADDRESS_RE.test(address)) {
+      throw new GatehouseError('invalid_body', { detail: 'The email address must look like name@example.com (one address, no display name).' });
+    }
+    const mail = mailOf(deps);
+    if (!mail.configured) {
+      throw new GatehouseError('email_unavailable', { detail: 'This server sends no mail (email.smtpUrl is not set), so an address cannot be verified. Ask an operator to configure SMTP.' });
+    }
+    if (hasPassword(user)) {
+      const password = request.body.password;
+      if (password === undefined) throw new GatehouseError('invalid_credentials', { detail: 'Send your current password as "password" to change your email address.' });
+      const { maxFailures, lockWindowSec } = deps.config.signin;
+      const key = `password-change:user:${user.id}`;
+      const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
+      checkHashAdmission(auth, hashReq);
+      const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
+      if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
+      if (!(await verifyPassword(auth, user.passwordHash, password, admitHash(auth, hashReq)))) {
+        deps.logger.warn({ event: 'email.change.failure', userId: user.id, ip: clientIp(request) }, 'email change refused: wrong current password');
+        throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
+      }
+      await deps.stores.rateLimits.reset(key);
+    }
+    // The link first: when the mail cannot go out, nothing is changed.
+    const { token } = await issueEmailToken(deps, user.id, 'verify', address);
+    await mail.sendOrFail('verify', user.id, verificationMail(user.username, verifyLink(deps, token), deps.config.recovery.verifyTtlHours, address));
+    const record = await deps.stores.emails.set(user.id, address, deps.clock.now());
+    await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase() } });
+    return reply.code(200).send(emailAnswer(record));
+  });
+}

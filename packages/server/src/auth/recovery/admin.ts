@@ -1,0 +1,57 @@
+import type { FastifyRequest } from 'fastify';
+import type { Deps } from '../../context.js';
+import { GatehouseError } from '../../errors/index.js';
+import type { UserRecord } from '../../stores/types.js';
+import { recordAudit } from '../audit.js';
+import { issueEmailToken, resetLink } from './tokens.js';
+
+/**
+ * Who acts: an admin (their user id) or the CLI on the server (null). The same shape as
+ * `Actor` of auth/admin/lifecycle.ts (spec, issue 18); declared here until that file lands.
+ */
+export interface Actor {
+  adminId: string | null;
+  request?: FastifyRequest | null;
+}
+
+/** The audit detail's `by`: the admin's id, or 'cli'. */
+function by(actor: Actor): string {
+  return actor.adminId ?? 'cli';
+}
+
+async function userOrNotFound(deps: Deps, userId: string): Promise<UserRecord> {
+  const user = await deps.stores.users.findById(userId);
+  if (!user) throw new GatehouseError('not_found', { detail: 'No user has this id; list users with `gatehouse users list`.' });
+  return user;
+}
+
+/**
+ * A password reset link for the user, made by an admin or the CLI (no SMTP needed): shown once
+ * (only its hash is stored), good for `recovery.resetTtlMin`, once; a newer one (or a
+ * forgotten-password mail) voids it. Audit `password.reset_link_created` {by}.
+ */
+export async function createResetLink(deps: Deps, userId: string, actor: Actor): Promise<{ url: string; expiresAt: number }> {
+  const user = await userOrNotFound(deps, userId);
+  const { token, expiresAt } = await issueEmailToken(deps, user.id, 'reset');
+  await recordAudit(deps, actor.request ?? null, { type: 'password.reset_link_created', userId: user.id, detail: { by: by(actor) } });
+  return { url: resetLink(deps, token), expiresAt };
+}
+
+/**
+ * Asks the user for a new password at the next sign-in (a right password then answers 403
+ * password_change_required with a reset token instead of a session). Idempotent. Existing
+ * sessions are kept (end them with endAllSessions if the password may be known to someone
+ * else). Audit `password.change_required` {by}.
+ */
+export async function requirePasswordChange(deps: Deps, userId: string, actor: Actor): Promise<UserRecord> {
+  await userOrNotFound(deps, userId);
+  await deps.stores.users.setPasswordChangeRequired(userId, true, deps.clock.now());
+  await recordAudit(deps, actor.request ?? null, { type: 'password.change_required', userId, detail: { by: by(actor) } });
+  return userOrNotFound(deps, userId);
+}
+
+/** The user's email address and whether it is verified; null when none. */
+export async function emailOf(deps: Deps, userId: string): Promise<{ address: string; verified: boolean } | null> {
+  const e = await deps.stores.emails.get(userId);
+  return e ? { address: e.address, verified: e.verifiedAt !== null } : null;
+}

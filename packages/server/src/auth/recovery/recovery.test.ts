@@ -1,0 +1,434 @@
+/**
+ * Issue 18: email verification, forgotten password, reset links, the forced password change and
+ * security notifications, against a REAL SMTP server on 127.0.0.1 (smtp-server.test-helpers.ts).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../crypto/secrets.js';
+import { captureLogs } from '../../util/log-capture.test-helpers.js';
+import type { LogLine } from '../../util/log-capture.test-helpers.js';
+import { mailOf } from '../email/mail.js';
+import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
+import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
+import { requirePasswordChange } from './admin.js';
+import { FORGOT_ANSWER } from './forgot.js';
+
+const NEW_PASSWORD = 'fresh-heron-paints-77';
+
+let smtp: TestSmtpServer;
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+});
+afterAll(async () => {
+  await smtp.close();
+});
+
+interface Ctx {
+  h: AuthHarness;
+  lines: LogLine[];
+}
+
+async function harness(options: HarnessOptions = {}, smtpUrl: string | null = smtp.url): Promise<Ctx> {
+  const { logger, lines } = captureLogs('debug');
+  const h = await createAuthHarness({
+    logger,
+    ...options,
+    config: (c) => {
+      c.email.smtpUrl = smtpUrl;
+      c.email.from = 'Gatehouse <no-reply@example.com>';
+      options.config?.(c);
+    },
+  });
+  return { h, lines };
+}
+
+/** A fresh recipient address per test (the SMTP server is shared). */
+let n = 0;
+const addressFor = (name: string): string => `${name}-${++n}-${Date.now()}@example.com`;
+
+async function account(h: AuthHarness, username: string, deviceId = `dev-${username}`): Promise<SignedIn> {
+  const res = await signup(h.app, username);
+  if (res.statusCode !== 201) throw new Error(`sign-up answered ${res.statusCode}`);
+  return signinOk(h.app, { username, password: STRONG_PASSWORD, device_id: deviceId });
+}
+
+async function authed(h: AuthHarness, s: SignedIn, method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, payload?: unknown) {
+  return h.app.inject({ method, url, headers: { 'x-passport': await passportFor(h.deps, s) }, ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}) });
+}
+
+/** Sets and verifies an address for the account through the endpoints and the real SMTP server. */
+async function verifiedEmail(h: AuthHarness, s: SignedIn): Promise<string> {
+  const address = addressFor(s.username);
+  const put = await authed(h, s, 'PUT', '/auth/email', { email: address, password: STRONG_PASSWORD });
+  expect(put.statusCode, put.body).toBe(200);
+  const mail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Confirm your email address');
+  const res = await h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(mail.text) } });
+  expect(res.statusCode, res.body).toBe(200);
+  return address;
+}
+
+const forgot = (h: AuthHarness, input: string, ip = '203.0.113.7') =>
+  h.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { username_or_email: input }, headers: { 'x-gatehouse-client-ip': ip } });
+
+const mailsTo = (address: string, subject?: string) => smtp.messages.filter((m) => m.to.includes(address) && (subject === undefined || m.subject === subject));
+
+describe('email address and verification', () => {
+  let c: Ctx;
+  beforeEach(async () => {
+    c = await harness();
+  });
+  afterEach(async () => {
+    await c.h.close();
+  });
+
+  it('PUT mails a link to /verify-email#token=; the address counts only once the link is used (signed out)', async () => {
+    const s = await account(c.h, 'vera');
+    expect((await authed(c.h, s, 'GET', '/auth/email')).json()).toEqual({ email: null, verified: false, verified_at: null });
+    const address = addressFor('vera');
+    const put = await authed(c.h, s, 'PUT', '/auth/email', { email: address, password: STRONG_PASSWORD });
+    expect(put.json()).toEqual({ email: address, verified: false, verified_at: null });
+    const mail = await smtp.waitFor((m) => m.to.includes(address));
+    expect(mail.from).toBe('no-reply@example.com');
+    expect(mail.text).toMatch(/http:\/\/127\.0\.0\.1:8080\/verify-email#token=[A-Za-z0-9_-]{43}/);
+    // Not verified: a forgotten-password request sends nothing yet.
+    expect((await forgot(c.h, address)).statusCode).toBe(202);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(address, 'Reset your password')).toHaveLength(0);
+    // The link works without any credential (the token names the user and the address), once.
+    const verify = await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(mail.text) } });
+    expect(verify.statusCode).toBe(200);
+    expect(verify.json()).toMatchObject({ email: address, verified: true });
+    const again = await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(mail.text) } });
+    expect(again.statusCode).toBe(400);
+    expect(again.json().code).toBe('invalid_verification_token');
+    expect((await authed(c.h, s, 'GET', '/auth/email')).json()).toMatchObject({ email: address, verified: true });
+    const types = (await c.h.deps.stores.audit.listByUser(s.userId, 5)).map((e) => e.type);
+    expect(types.slice(0, 2)).toEqual(['email.verified', 'email.added']);
+  });
+
+  it('needs the current password; a bad address is refused', async () => {
+    const s = await account(c.h, 'wanda');
+    const wrong = await authed(c.h, s, 'PUT', '/auth/email', { email: addressFor('wanda'), password: 'not the password' });
+    expect(wrong.statusCode).toBe(401);
+    expect((await authed(c.h, s, 'PUT', '/auth/email', { email: addressFor('wanda') })).statusCode).toBe(401);
+    const bad = await authed(c.h, s, 'PUT', '/auth/email', { email: 'Wanda <wanda@example.com>', password: STRONG_PASSWORD });
+    expect(bad.statusCode).toBe(400);
+    expect(await c.h.deps.stores.emails.get(s.userId)).toBeNull();
+  });
+
+  it('a link is bound to the address: once the account has another address, the old link verifies nothing', async () => {
+    const s = await account(c.h, 'xena');
+    const first = addressFor('xena');
+    await authed(c.h, s, 'PUT', '/auth/email', { email: first, password: STRONG_PASSWORD });
+    const link = tokenIn((await smtp.waitFor((m) => m.to.includes(first))).text);
+    // The address changes without a new link (as a write racing the link would leave it).
+    await c.h.deps.stores.emails.set(s.userId, addressFor('xena-other'), c.h.clock.now());
+    const res = await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: link } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('invalid_verification_token');
+    expect((await c.h.deps.stores.emails.get(s.userId))?.verifiedAt).toBeNull();
+  });
+
+  it('a link is bound to the user: another account with the same address stays unverified', async () => {
+    const s = await account(c.h, 'yara');
+    const other = await account(c.h, 'yuri');
+    const address = addressFor('shared');
+    await authed(c.h, s, 'PUT', '/auth/email', { email: address, password: STRONG_PASSWORD });
+    const link = tokenIn((await smtp.waitFor((m) => m.to.includes(address))).text);
+    await c.h.deps.stores.emails.set(other.userId, address, c.h.clock.now());
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: link } })).statusCode).toBe(200);
+    expect((await c.h.deps.stores.emails.get(s.userId))?.verifiedAt).not.toBeNull();
+    expect((await c.h.deps.stores.emails.get(other.userId))?.verifiedAt).toBeNull();
+  });
+
+  it('an expired link is refused; DELETE removes the address', async () => {
+    const s = await account(c.h, 'zora');
+    const address = addressFor('zora');
+    await authed(c.h, s, 'PUT', '/auth/email', { email: address, password: STRONG_PASSWORD });
+    const link = tokenIn((await smtp.waitFor((m) => m.to.includes(address))).text);
+    c.h.clock.advance(24 * 3600_000 + 1);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: link } })).statusCode).toBe(400);
+    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(404);
+    expect(await c.h.deps.stores.emails.get(s.userId)).toBeNull();
+  });
+});
+
+describe('forgotten password and reset links', () => {
+  let c: Ctx;
+  beforeEach(async () => {
+    c = await harness();
+  });
+  afterEach(async () => {
+    await c.h.close();
+  });
+
+  it('by username or by verified address: the link arrives; the reset ends every session and refresh token, and mails a notification', async () => {
+    const s = await account(c.h, 'alma');
+    const address = await verifiedEmail(c.h, s);
+    const byName = await forgot(c.h, 'ALMA');
+    expect(byName.statusCode).toBe(202);
+    expect(byName.json()).toEqual(FORGOT_ANSWER);
+    const mail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Reset your password');
+    expect(mail.text).toMatch(/http:\/\/127\.0\.0\.1:8080\/reset-password#token=[A-Za-z0-9_-]{43}/);
+    const token = tokenIn(mail.text);
+
+    // A device session with a refresh token (password grant), and the browser session.
+    const grant = await c.h.app.inject({ method: 'POST', url: '/auth/token', payload: { grant_type: 'password', username: 'alma', password: STRONG_PASSWORD, device_id: 'tv' } });
+    expect(grant.statusCode).toBe(200);
+    expect((await c.h.deps.stores.sessions.listByUser(s.userId)).length).toBe(2);
+
+    const weak = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: 'alma' } });
+    expect(weak.statusCode).toBe(400);
+    const reset = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } });
+    expect(reset.statusCode, reset.body).toBe(204);
+    expect(await c.h.deps.stores.sessions.listByUser(s.userId)).toEqual([]);
+    const refresh = await c.h.app.inject({ method: 'POST', url: '/auth/token', payload: { grant_type: 'refresh_token', refresh_token: grant.json().refresh_token } });
+    expect(refresh.statusCode).toBe(400);
+    expect(c.h.events.some((e) => e.type === 'user' && e.userId === s.userId)).toBe(true);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'alma', password: STRONG_PASSWORD } })).statusCode).toBe(401);
+    await signinOk(c.h.app, { username: 'alma', password: NEW_PASSWORD, device_id: 'dev-alma' });
+    await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Your password was reset');
+    expect((await c.h.deps.stores.audit.listByUser(s.userId, 20)).map((e) => e.type)).toEqual(expect.arrayContaining(['password.reset_requested', 'password.reset']));
+
+    // By address, case aside.
+    expect((await forgot(c.h, address.toUpperCase())).statusCode).toBe(202);
+    await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Reset your password' && tokenIn(m.text) !== token);
+  });
+
+  it('a reset token is single use, expires, and is voided by a newer one', async () => {
+    const s = await account(c.h, 'bea');
+    const address = await verifiedEmail(c.h, s);
+    const tokens: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      await forgot(c.h, 'bea');
+      await mailOf(c.h.deps).settle();
+      tokens.push(tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text));
+    }
+    const [older, newer] = tokens as [string, string];
+    expect(older).not.toBe(newer);
+    const use = (token: string, password = NEW_PASSWORD) => c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password } });
+    const refused = await use(older);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().code).toBe('invalid_reset_token');
+    expect((await use(newer)).statusCode).toBe(204);
+    expect((await use(newer, 'yet-another-pass-99')).statusCode).toBe(400);
+
+    await forgot(c.h, 'bea');
+    await mailOf(c.h.deps).settle();
+    const late = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    c.h.clock.advance(30 * 60_000);
+    expect((await use(late)).json().code).toBe('invalid_reset_token');
+  });
+
+  it('of parallel uses of one reset link exactly one succeeds', async () => {
+    const s = await account(c.h, 'cleo');
+    const address = await verifiedEmail(c.h, s);
+    await forgot(c.h, 'cleo');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: `${NEW_PASSWORD}-${i}` } })));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([204, 400, 400, 400]);
+  });
+
+  it('only the SHA-256 of a token is stored (raw table read)', async () => {
+    const s = await account(c.h, 'dora');
+    const address = await verifiedEmail(c.h, s);
+    await forgot(c.h, 'dora');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    const db = new Database(join(c.h.deps.config.dataDir, 'gatehouse.db'), { readonly: true });
+    try {
+      const rows = db.prepare('select * from email_tokens').all() as Record<string, unknown>[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(JSON.stringify(rows)).not.toContain(token);
+      expect(rows.map((r) => r.token_hash)).toContain(hashSecret(token));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('leaks nothing: the same status and body for a known or unknown username or address, in about the same time', async () => {
+    const s = await account(c.h, 'edda');
+    const address = await verifiedEmail(c.h, s);
+    const inputs = ['edda', 'nobody-here', address, 'nobody@example.com'];
+    const times: Record<string, number[]> = {};
+    for (let round = 0; round < 3; round++) {
+      for (const input of inputs) {
+        const t0 = performance.now();
+        const res = await forgot(c.h, input, `198.51.100.${round * 10 + inputs.indexOf(input)}`);
+        (times[input] ??= []).push(performance.now() - t0);
+        expect(res.statusCode, input).toBe(202);
+        expect(res.body, input).toBe(JSON.stringify(FORGOT_ANSWER));
+        expect(res.headers['content-type'], input).toBe(byContentType);
+      }
+    }
+    const median = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 2)]!;
+    const medians = inputs.map((i) => median(times[i]!));
+    // Every answer waits for the floor (200 ms); the work behind a known account is done after the answer.
+    for (const m of medians) expect(m).toBeGreaterThanOrEqual(195);
+    expect(Math.max(...medians) - Math.min(...medians)).toBeLessThan(60);
+  });
+
+  it('limits: per account (same answer, nothing sent) and per IP (429)', async () => {
+    await c.h.close();
+    c = await harness({ abuseLimits: 'defaults' });
+    const s = await account(c.h, 'fern');
+    const address = await verifiedEmail(c.h, s);
+    for (let i = 0; i < 5; i++) expect((await forgot(c.h, 'fern', `192.0.2.${i}`)).statusCode).toBe(202);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(address, 'Reset your password')).toHaveLength(3);
+    // Per IP: 5 a minute.
+    for (let i = 0; i < 5; i++) expect((await forgot(c.h, `who-${i}`, '192.0.2.200')).statusCode).toBe(202);
+    const ipLimited = await forgot(c.h, 'who-x', '192.0.2.200');
+    expect(ipLimited.statusCode).toBe(429);
+    expect(ipLimited.headers['retry-after']).toBeDefined();
+  });
+
+  it('overall limit', async () => {
+    const g = await harness({ config: (cfg) => void (cfg.recovery.forgotGlobalPerMinute = 3) });
+    try {
+      for (let i = 0; i < 3; i++) expect((await forgot(g.h, `x-${i}`, `192.0.2.${i}`)).statusCode).toBe(202);
+      expect((await forgot(g.h, 'x-9', '192.0.2.99')).statusCode).toBe(429);
+    } finally {
+      await g.h.close();
+    }
+  });
+
+  it('no log line holds a token or a link', async () => {
+    const s = await account(c.h, 'gail');
+    const address = await verifiedEmail(c.h, s);
+    await forgot(c.h, 'gail');
+    await forgot(c.h, address);
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } });
+    await mailOf(c.h.deps).settle();
+    const secrets = smtp.messages.filter((m) => m.to.includes(address)).map((m) => /#token=([A-Za-z0-9_-]+)/.exec(m.text)?.[1]).filter((t): t is string => t !== undefined);
+    expect(secrets.length).toBeGreaterThanOrEqual(3);
+    const text = c.lines.map((l) => JSON.stringify(l)).join('\n');
+    expect(c.lines.some((l) => l.event === 'email.sent')).toBe(true);
+    for (const t of secrets) expect(text).not.toContain(t);
+    expect(text).not.toMatch(/#token=|reset-password|verify-email/);
+    expect(text).not.toContain(address);
+  });
+});
+
+const byContentType = 'application/json; charset=utf-8';
+
+describe('SMTP down or not configured', () => {
+  it('forgot still answers 202; the failure is logged without the link and counted', async () => {
+    const c = await harness({}, 'smtp://127.0.0.1:1');
+    try {
+      const s = await account(c.h, 'hana');
+      await c.h.deps.stores.emails.set(s.userId, 'hana@example.com', c.h.clock.now());
+      await c.h.deps.stores.emails.markVerified(s.userId, 'hana@example.com', c.h.clock.now());
+      const res = await forgot(c.h, 'hana');
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toEqual(FORGOT_ANSWER);
+      await mailOf(c.h.deps).settle();
+      const failed = c.lines.find((l) => l.event === 'email.failed');
+      expect(failed).toMatchObject({ level: 'warn', kind: 'reset', userId: s.userId });
+      expect(JSON.stringify(failed)).not.toMatch(/token|hana@/);
+      const metrics = await c.h.auth.metrics.registry.getSingleMetricAsString('gatehouse_emails_total');
+      expect(metrics).toMatch(/gatehouse_emails_total\{kind="reset",outcome="failed"\} 1/);
+      expect((await c.h.deps.stores.audit.listByUser(s.userId, 1))[0]).toMatchObject({ type: 'password.reset_requested', detail: { sent: false } });
+      // Where the mail is the whole point: 503, nothing changed.
+      const put = await authed(c.h, s, 'PUT', '/auth/email', { email: 'new@example.com', password: STRONG_PASSWORD });
+      expect(put.statusCode).toBe(503);
+      expect(put.json().code).toBe('email_unavailable');
+      expect((await c.h.deps.stores.emails.get(s.userId))?.address).toBe('hana@example.com');
+    } finally {
+      await c.h.close();
+    }
+  });
+
+  it('without email.smtpUrl: PUT answers 503 email_unavailable, forgot 202', async () => {
+    const c = await harness({}, null);
+    try {
+      const s = await account(c.h, 'ines');
+      const put = await authed(c.h, s, 'PUT', '/auth/email', { email: 'ines@example.com', password: STRONG_PASSWORD });
+      expect(put.statusCode).toBe(503);
+      expect(put.json().code).toBe('email_unavailable');
+      expect((await forgot(c.h, 'ines')).statusCode).toBe(202);
+    } finally {
+      await c.h.close();
+    }
+  });
+});
+
+describe('forced password change (password_change_required)', () => {
+  let c: Ctx;
+  beforeEach(async () => {
+    c = await harness();
+  });
+  afterEach(async () => {
+    await c.h.close();
+  });
+
+  it('sign-in with the right password answers 403 with a reset token; the new password clears the flag', async () => {
+    const s = await account(c.h, 'jade');
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: null });
+    const wrong = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'jade', password: 'not it at all' } });
+    expect(wrong.statusCode).toBe(401);
+    const res = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'jade', password: STRONG_PASSWORD } });
+    expect(res.statusCode).toBe(403);
+    const body = res.json<{ code: string; reset_token: string; expires_in: number }>();
+    expect(body.code).toBe('password_change_required');
+    expect(body.expires_in).toBe(30 * 60);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    const grant = await c.h.app.inject({ method: 'POST', url: '/auth/token', payload: { grant_type: 'password', username: 'jade', password: STRONG_PASSWORD, device_id: 'tv' } });
+    expect(grant.statusCode).toBe(400);
+    expect(grant.json()).toMatchObject({ error: 'password_change_required', reset_token: expect.any(String), expires_in: 1800 });
+    // The grant's token is newer: it voided the sign-in's.
+    const old = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token: body.reset_token, password: NEW_PASSWORD } });
+    expect(old.statusCode).toBe(400);
+    const reset = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token: grant.json().reset_token, password: NEW_PASSWORD } });
+    expect(reset.statusCode).toBe(204);
+    expect((await c.h.deps.stores.users.findById(s.userId))?.passwordChangeRequired).toBe(false);
+    await signinOk(c.h.app, { username: 'jade', password: NEW_PASSWORD });
+  });
+
+  it('a password change through POST /auth/password clears it too', async () => {
+    const s = await account(c.h, 'kira');
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: null });
+    const res = await authed(c.h, s, 'POST', '/auth/password', { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD });
+    expect(res.statusCode).toBe(204);
+    expect((await c.h.deps.stores.users.findById(s.userId))?.passwordChangeRequired).toBe(false);
+  });
+});
+
+describe('security notifications', () => {
+  it('a new device, a password change: mailed to the verified address; a known device is not', async () => {
+    const c = await harness();
+    try {
+      const s = await account(c.h, 'lena', 'laptop');
+      const address = await verifiedEmail(c.h, s);
+      await signinOk(c.h.app, { username: 'lena', password: STRONG_PASSWORD, device_id: 'laptop' });
+      await signinOk(c.h.app, { username: 'lena', password: STRONG_PASSWORD, device_id: 'phone' });
+      await mailOf(c.h.deps).settle();
+      const signins = mailsTo(address, 'New sign-in to your account');
+      expect(signins).toHaveLength(1);
+      expect(signins[0]!.text).toContain('lena');
+      const change = await authed(c.h, s, 'POST', '/auth/password', { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD });
+      expect(change.statusCode).toBe(204);
+      await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Your password was changed');
+    } finally {
+      await c.h.close();
+    }
+  });
+
+  it('email.notifications false: none', async () => {
+    const c = await harness({ config: (cfg) => void (cfg.email.notifications = false) });
+    try {
+      const s = await account(c.h, 'mona', 'laptop');
+      const address = await verifiedEmail(c.h, s);
+      await signinOk(c.h.app, { username: 'mona', password: STRONG_PASSWORD, device_id: 'phone' });
+      await mailOf(c.h.deps).settle();
+      expect(mailsTo(address, 'New sign-in to your account')).toHaveLength(0);
+    } finally {
+      await c.h.close();
+    }
+  });
+});
