@@ -209,6 +209,55 @@ describe.skipIf(!haveChromium)('admin pages in a real browser', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('signs out one device, requires a password change, and shows a working reset link once with a copy button', async () => {
+    const base = suite.gh.url;
+    await signInWithPage(targetPage, base, 'target-user', PASSWORD, '/account');
+    await page.reload();
+    await expect.poll(() => page.locator('#sessions-list > li').count()).toBe(1);
+    await page.click('#sessions-list button');
+    expect(await page.textContent('#confirm-title')).toMatch(/^Sign out .+\?$/);
+    await page.click('#confirm-yes');
+    await expect.poll(() => page.textContent('#action-status')).toMatch(/ was signed out\.$/);
+    await expect.poll(() => page.textContent('#sessions-status')).toBe('Signed in nowhere.');
+    expect(await focusedId(page)).toBe('sessions-title');
+    expect(await meStatus(targetPage)).toBe(401);
+
+    await page.click('#action-require-password');
+    expect(await page.textContent('#confirm-title')).toBe('Require target-user to change their password?');
+    await page.click('#confirm-yes');
+    await expect.poll(() => page.textContent('#action-status')).toBe('target-user must change their password at the next sign-in.');
+    await expect.poll(() => page.textContent('#user-password')).toMatch(/must be changed at the next sign-in/);
+
+    // The reset link: after a confirmation, shown once, copied, then gone from the page.
+    await page.click('#action-reset-link');
+    await page.click('#confirm-yes');
+    await expect.poll(() => page.isVisible('#reset-link')).toBe(true);
+    const link = await page.inputValue('#reset-link-value');
+    expect(link).toMatch(/\/reset-password#token=[A-Za-z0-9_-]{20,}$/);
+    expect(await focusedId(page)).toBe('reset-link-value'); // selected, ready to copy
+    await page.click('#reset-link-copy');
+    await expect.poll(() => page.textContent('#reset-link-copy-status')).toBe('Copied to the clipboard.');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(link);
+    await savedShots(page, 'admin-reset-link');
+    await page.click('#reset-link-done');
+    expect(await page.isVisible('#reset-link')).toBe(false);
+    expect(await page.inputValue('#reset-link-value')).toBe('');
+    expect(await focusedId(page)).toBe('action-reset-link');
+    await page.reload();
+    await expect.poll(() => page.textContent('#user-title')).toBe('target-user');
+    expect(await page.isVisible('#reset-link')).toBe(false);
+
+    // The link is real: its token sets a new password (which clears the forced change), once.
+    const token = new URL(link).hash.slice('#token='.length);
+    const reset = (password: string) =>
+      fetch(`${base}/auth/password/reset`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ token, password }) });
+    expect((await reset(PASSWORD)).status).toBeLessThan(300);
+    expect((await reset(PASSWORD)).status).toBe(400);
+    await page.reload();
+    await expect.poll(() => page.textContent('#user-password')).toBe('Set');
+    expect(problems).toEqual([]);
+  }, 40_000);
+
   it('edits roles, and refuses to let an admin drop their own admin role', async () => {
     await page.click('#action-roles');
     expect(await page.getAttribute('#action-roles', 'aria-expanded')).toBe('true');
