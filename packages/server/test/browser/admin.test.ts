@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../e2e/harness.js';
@@ -361,6 +362,13 @@ describe.skipIf(!haveChromium)('admin pages in a real browser', () => {
     const lines = exported.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; user_id: string });
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l.type === 'admin.action' && l.user_id === adminId)).toBe(true);
+    // Clicking the link downloads the file and stays on the page.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#audit-export')]);
+    expect(download.suggestedFilename()).toMatch(/^gatehouse-audit-.*\.ndjson$/);
+    const saved = await download.path();
+    expect(readFileSync(saved, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(lines.length);
+    expect(new URL(page.url()).pathname).toBe('/admin/audit');
+    await expect.poll(() => page.textContent('#audit-status')).toMatch(/downloading/);
     expect(problems).toEqual([]);
   }, 40_000);
 

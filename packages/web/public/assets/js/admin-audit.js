@@ -168,6 +168,24 @@ export function initAdminAudit() {
     load(false);
   });
 
+  // A sign-in may have grown stale since the page loaded: a small read first, so the export
+  // never downloads a refusal; the guard's answer (re-authentication, sign-in) comes as on any call.
+  exportLink.addEventListener('click', function (event) {
+    event.preventDefault();
+    error.textContent = '';
+    const href = exportLink.href;
+    adminRequest('GET', withQuery('/auth/admin/audit', Object.assign(filters(), { limit: '1' }))).then(function (result) {
+      if (result === null) return;
+      if (!result.ok) {
+        sayFailure(error, result, 'The export could not start.');
+        return;
+      }
+      status.textContent = 'The export is downloading (NDJSON, oldest first).';
+      // An attachment (Content-Disposition): the browser downloads it and stays on this page.
+      window.location.assign(href);
+    });
+  });
+
   updateExport();
   loadPage(withQuery('/auth/admin/audit', filters()), function (data) {
     show(data, false);
