@@ -41,7 +41,7 @@ const KINDS: readonly Kind[] = ['cookie', 'access_token', 'access_token+account'
 const CLIENT: Outcome = 'credential_not_allowed';
 
 /** What a pair must answer: the endpoint's success status, or the refusal's code. */
-type Outcome = number | 'credential_not_allowed' | 'insufficient_scope' | 'unauthenticated';
+type Outcome = number | 'credential_not_allowed' | 'insufficient_scope' | 'unauthenticated' | 'admin_required';
 
 interface Fixture {
   user: UserRecord;
@@ -91,6 +91,13 @@ function browserSessionOnly(status: number): Endpoint['expect'] {
     none: 'unauthenticated',
   };
 }
+
+/**
+ * The admin API (ADMIN_LANE, issue 18): a browser session only, every token refused whatever its
+ * scopes; the fixture user is no admin, so the session gets 403 admin_required past the lane
+ * (admin-api.test.ts and admin-gateway.test.ts walk them as an admin).
+ */
+const ADMIN_ONLY: Endpoint['expect'] = { ...browserSessionOnly(0), cookie: 'admin_required' };
 
 /** How the user signs in (SIGN_IN_METHODS_LANE): the account lane without API tokens, whatever their scopes. */
 function signInMethods(status: number): Endpoint['expect'] {
@@ -193,6 +200,33 @@ const ENDPOINTS: Endpoint[] = [
     path: () => `/auth/device/${step}`,
     body: { user_code: 'BCDF-GHJK' },
     expect: browserSessionOnly(400),
+  })),
+  // The admin API (issue 18): the fixture user (no admin) targets themselves, their other session; the bodies pass the schemas.
+  ...([
+    ['GET', '/auth/admin/users'],
+    ['GET', '/auth/admin/users/:id'],
+    ['PUT', '/auth/admin/users/:id/roles'],
+    ['POST', '/auth/admin/users/:id/disable'],
+    ['POST', '/auth/admin/users/:id/enable'],
+    ['POST', '/auth/admin/users/:id/signout-all'],
+    ['POST', '/auth/admin/users/:id/require-password-change'],
+    ['POST', '/auth/admin/users/:id/reset-link'],
+    ['DELETE', '/auth/admin/users/:id'],
+    ['GET', '/auth/admin/sessions'],
+    ['DELETE', '/auth/admin/sessions/:id'],
+    ['GET', '/auth/admin/keys'],
+    ['POST', '/auth/admin/keys/rotate'],
+    ['GET', '/auth/admin/clients'],
+    ['POST', '/auth/admin/clients'],
+    ['DELETE', '/auth/admin/clients/:id'],
+    ['GET', '/auth/admin/audit'],
+    ['GET', '/auth/admin/audit/export'],
+  ] as const).map(([method, route]) => ({
+    method,
+    route,
+    path: (f: Fixture) => route.replace(':id', route.startsWith('/auth/admin/sessions') ? f.otherSessionId : route.startsWith('/auth/admin/clients') ? 'walk-client' : f.user.id),
+    ...(route === '/auth/admin/users/:id/roles' ? { body: { roles: ['admin'] } } : route === '/auth/admin/clients' && method === 'POST' ? { body: { client_id: 'walk-client', name: 'Walk', type: 'public', grants: ['device_code'], scopes: ['notes:read'] } } : {}),
+    expect: ADMIN_ONLY,
   })),
 ];
 

@@ -22,6 +22,7 @@ import { ACCOUNT_LANE, declaredRoutes, type DeclaredRoute } from './lanes.js';
 import { paramsSchema } from './oauth.js';
 import { OPENAPI_CACHE_CONTROL, OPENAPI_PATH, securityOf } from './openapi.js';
 import { totpCodeAt } from './mfa/totp.js';
+import { createDeviceSession } from './sessions.js';
 import { createAuthHarness, relaxAbuseLimits, type AuthHarness } from './test-helpers.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from './email/smtp-server.test-helpers.js';
 import { freePort, startOidcProvider, type OidcProviderHandle } from '../../test/federation/oidc-provider.test-helpers.js';
@@ -47,6 +48,7 @@ interface Document {
 }
 
 const PUBLIC_URL = 'https://gatehouse.example';
+const NDJSON = 'application/x-ndjson';
 const INTROSPECTION_SECRET = 'docs introspection secret';
 
 /**
@@ -59,7 +61,9 @@ async function answerChecker(doc: Document): Promise<{ check(operation: string, 
   const schemas = new Map<string, unknown>();
   for (const { key, op } of operations(doc)) {
     for (const [status, answer] of Object.entries(op.responses)) {
-      const schema = (answer as { content?: Record<string, { schema: unknown }> }).content?.['application/json']?.schema;
+      const content = (answer as { content?: Record<string, { schema: unknown }> }).content;
+      // JSON lines (the audit export): the schema of each line.
+      const schema = content?.['application/json']?.schema ?? content?.[NDJSON]?.schema;
       if (schema === undefined) continue;
       const id = `/${schemas.size}`;
       schemas.set(`${key} ${status}`, id);
@@ -74,8 +78,12 @@ async function answerChecker(doc: Document): Promise<{ check(operation: string, 
     if (answer === undefined) return `status ${status} is not documented`;
     if (answer.content === undefined) return text === '' ? null : 'a body where the document says none';
     const id = schemas.get(`${operation} ${status}`) as string;
-    const res = await app.inject({ method: 'POST', url: id, headers: { 'content-type': 'application/json' }, payload: text });
-    return res.statusCode === 200 ? null : res.body;
+    const bodies = answer.content[NDJSON] !== undefined ? text.split('\n').filter((line) => line !== '') : [text];
+    for (const body of bodies) {
+      const res = await app.inject({ method: 'POST', url: id, headers: { 'content-type': 'application/json' }, payload: body });
+      if (res.statusCode !== 200) return res.body;
+    }
+    return null;
   };
   return { check, close: () => app.close() };
 }
@@ -284,7 +292,8 @@ describe('GET /auth/openapi.json through the gateway', () => {
       const text = await res.text();
       walked.add(operation);
       expect(await checker.check(operation, res.status, text), `${operation} answered ${res.status} ${text.slice(0, 300)}`).toBe(null);
-      return { res, json: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown> & Array<Record<string, unknown>>) };
+      const lines = (res.headers.get('content-type') ?? '').startsWith(NDJSON);
+      return { res, json: text === '' || lines ? undefined : (JSON.parse(text) as Record<string, unknown> & Array<Record<string, unknown>>) };
     };
 
     const username = `docs-${randomId().slice(0, 8).toLowerCase()}`;
@@ -393,6 +402,34 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('GET /auth/federation/{provider}/callback', linked.pathname + linked.search, { headers: { ...browser, cookie: `${browser.cookie}; ${linkTx}` } });
     expect((await gh.deps.stores.identities.listForUser(me!.id)).map((i) => i.provider)).toContain('docs-idp');
     await call('GET /auth/federation/{provider}/start', '/auth/federation/docs-idp/start?next=%2F');
+    // The admin API (issue 18): the walker made admin in the store signs in again (a fresh sign-in), then every admin operation on another user.
+    await gh.deps.stores.users.setRoles(me!.id, ['admin'], gh.deps.clock.now());
+    const adminBrowser = await signin('documented passphrase 2');
+    const otherName = `docs-other-${randomId().slice(0, 6).toLowerCase()}`;
+    await call('POST /auth/signup', '/auth/signup', { json: { username: otherName, password } });
+    const target = await gh.deps.stores.users.findByCanonical(otherName);
+    const otherSession = await createDeviceSession(gh.deps, { user: target!, deviceId: 'docs-other', deviceName: null, persistent: true });
+    const otherPath = `/auth/admin/users/${target!.id}`;
+    const users = await call('GET /auth/admin/users', '/auth/admin/users?limit=1', { headers: adminBrowser });
+    await call('GET /auth/admin/users', `/auth/admin/users?limit=1&cursor=${String(users.json!.next_cursor)}`, { headers: adminBrowser });
+    await call('GET /auth/admin/users/{id}', otherPath, { headers: adminBrowser });
+    await call('PUT /auth/admin/users/{id}/roles', `${otherPath}/roles`, { headers: adminBrowser, json: { roles: ['staff'] } });
+    await call('POST /auth/admin/users/{id}/require-password-change', `${otherPath}/require-password-change`, { headers: adminBrowser });
+    await call('POST /auth/admin/users/{id}/reset-link', `${otherPath}/reset-link`, { headers: adminBrowser });
+    await call('GET /auth/admin/sessions', '/auth/admin/sessions', { headers: adminBrowser });
+    await call('DELETE /auth/admin/sessions/{id}', `/auth/admin/sessions/${otherSession.session.id}`, { headers: adminBrowser });
+    await call('POST /auth/admin/users/{id}/signout-all', `${otherPath}/signout-all`, { headers: adminBrowser });
+    await call('POST /auth/admin/users/{id}/disable', `${otherPath}/disable`, { headers: adminBrowser });
+    await call('POST /auth/admin/users/{id}/enable', `${otherPath}/enable`, { headers: adminBrowser });
+    await call('GET /auth/admin/keys', '/auth/admin/keys', { headers: adminBrowser });
+    await call('POST /auth/admin/keys/rotate', '/auth/admin/keys/rotate', { headers: adminBrowser });
+    await call('POST /auth/admin/clients', '/auth/admin/clients', { headers: adminBrowser, json: { client_id: 'docs-service', name: 'Docs service', type: 'confidential', grants: ['client_credentials'], scopes: ['notes:read'] } });
+    await call('GET /auth/admin/clients', '/auth/admin/clients', { headers: adminBrowser });
+    await call('DELETE /auth/admin/clients/{id}', '/auth/admin/clients/docs-service', { headers: adminBrowser });
+    await call('GET /auth/admin/audit', '/auth/admin/audit?limit=5', { headers: adminBrowser });
+    const exported = await call('GET /auth/admin/audit/export', '/auth/admin/audit/export', { headers: adminBrowser });
+    expect(exported.res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    await call('DELETE /auth/admin/users/{id}', otherPath, { headers: adminBrowser });
     await call('POST /auth/signout', '/auth/signout', { headers: browser });
     await call('POST /auth/signout-all', '/auth/signout-all', { headers: await signin('documented passphrase 2') });
     await call('DELETE /auth/email', '/auth/email', { headers: await signin('documented passphrase 2') });

@@ -3,7 +3,7 @@ import type { Deps } from '../context.js';
 import { hashSecret } from '../crypto/secrets.js';
 import { generateRefreshToken, isRefreshTokenShape, refreshTokenSuccessor } from '../credentials/token-formats.js';
 import { GatehouseError } from '../errors/index.js';
-import type { SessionRecord, UserSummary } from '../stores/types.js';
+import { isDisabled, type SessionRecord, type UserSummary } from '../stores/types.js';
 import { recordAudit } from './audit.js';
 import { authMetricsOf } from './auth-metrics.js';
 import { endSessions, isSessionLive, sessionExpiry } from './sessions.js';
@@ -69,7 +69,7 @@ export async function redeemRefreshToken(
   const now = deps.clock.now();
   if (!isSessionLive(session, now)) throw invalidGrant();
   // Disabling ends every session; this refuses a token of one a racing sign-in made (issue 18).
-  if (user.disabledAt !== null) throw invalidGrant();
+  if (isDisabled(user)) throw invalidGrant();
   if (record.rotatedAt !== null && now - record.rotatedAt > REFRESH_REUSE_GRACE_MS) {
     await theft(deps, user, session, now - record.rotatedAt, request);
   }

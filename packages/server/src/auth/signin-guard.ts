@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { hashSecret } from '../crypto/secrets.js';
 import { GatehouseError } from '../errors/index.js';
-import type { RateLimitRule, UserRecord } from '../stores/types.js';
+import { isDisabled, type RateLimitRule, type UserRecord } from '../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from './auth-context.js';
 import { clientIp } from './client-ip.js';
 import { knownDeviceFor } from './device-cookie.js';
@@ -27,6 +27,15 @@ export type SigninCheck =
 /** The counter key of an account: a hash, so unknown names (often mistyped passwords) are not kept as such. */
 function accountKey(canonical: string): string {
   return `signin:account:${hashSecret(canonical)}`;
+}
+
+/**
+ * Forgets the account's sign-in failures (its per-account lock): a password reset proved the
+ * account's owner (issue 18), who must be able to sign in with the new password at once.
+ * Known-device budgets run out by themselves.
+ */
+export async function clearSigninLock(deps: Pick<AuthContext['deps'], 'stores'>, canonical: string): Promise<void> {
+  await deps.stores.rateLimits.reset(accountKey(canonical));
 }
 
 function deviceKey(canonical: string, nonce: string): string {
@@ -126,7 +135,7 @@ async function checkSigninOnce(auth: AuthContext, request: FastifyRequest, attem
   }
   // A disabled account (issue 18) answers exactly as a wrong password: nothing tells a guesser
   // (or the user) that the password was right, and the attempt counts like a wrong one.
-  const disabled = user !== null && user.disabledAt !== null;
+  const disabled = user !== null && isDisabled(user);
   if (user && ok && !disabled) {
     // A user with a second factor has not signed in yet: a right password gives its own point
     // back but does not clear the count (only a right second step does, checkSecondStep), so

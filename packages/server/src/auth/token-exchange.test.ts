@@ -281,6 +281,17 @@ describe('token exchange: refusals (issue 14, bad input and attacks)', () => {
     expectOAuthError(await exchange('svc-a', orphan, 'svc-b'), 'invalid_request', /user no longer exists/);
   });
 
+  it('a passport of an API token of a disabled user (issue 18) is refused for exchange until the user is enabled', async () => {
+    const wanda = (await signup(h.app, 'wanda')).json().id as string;
+    const subject = await mintPassport(h.deps, { sub: wanda, username: 'wanda', roles: [], auth: 'api_token', scope: 'notes:read' }, { aud: 'svc-a' });
+    expect((await exchange('svc-a', subject, 'svc-b')).statusCode).toBe(200);
+    const now = h.clock.now();
+    await h.deps.stores.users.setDisabled(wanda, now, now);
+    expectOAuthError(await exchange('svc-a', subject, 'svc-b'), 'invalid_request', /disabled/);
+    await h.deps.stores.users.setDisabled(wanda, null, now);
+    expect((await exchange('svc-a', subject, 'svc-b')).statusCode).toBe(200);
+  });
+
   it('a sign-out-all ends every passport of the user for exchange', async () => {
     await signup(h.app, 'victor');
     const v = await signinOk(h.app, { username: 'victor', password: STRONG_PASSWORD, device_id: 'laptop' });

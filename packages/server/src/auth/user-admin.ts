@@ -122,7 +122,8 @@ export async function renameUser(auth: AuthContext, user: UserRecord, username: 
         detail: 'The username looks the same as one that is taken (letters from another script, or look-alikes such as "rn" and "m", "0" and "o"); choose another.',
       });
     }
-    await refuseQuarantined(deps, canonical, display);
+    // Another form of the user's own name is theirs to take, whatever a look-alike left behind.
+    if (canonical !== user.usernameCanonical) await refuseQuarantined(deps, canonical, display);
     const now = deps.clock.now();
     let renamed: boolean;
     try {

@@ -60,7 +60,7 @@ Usage:
       Create a user. The password is asked for (or read from stdin when piped).
   gatehouse users grant <username> <role>      Give a user a role (e.g. admin).
   gatehouse users revoke <username> <role>     Take a role away.
-  gatehouse users list                         List users and their roles.
+  gatehouse users list                         List users, their roles and whether disabled.
   gatehouse users mfa reset <username>         Remove a user's app, recovery codes and passkeys
                                                (support: a lost phone); the password alone signs in.
   gatehouse users disable <username>           Refuse every sign-in and credential of the user now

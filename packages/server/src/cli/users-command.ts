@@ -9,6 +9,7 @@ import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
 import { readLine, readPassword } from './read-password.js';
+import { isDisabled } from '../stores/types.js';
 
 const SUBCOMMANDS = ['add', 'grant', 'revoke', 'list', 'mfa', 'disable', 'enable', 'delete', 'signout-all', 'reset-link', 'require-password-change'];
 const USAGE =
@@ -38,7 +39,7 @@ async function runLifecycle(config: GatehouseConfig, sub: string, name: string, 
     if (!user) throw new GatehouseError('not_found', { detail: `No user is named ${JSON.stringify(name)}; "gatehouse users list" shows them.` });
     switch (sub) {
       case 'disable': {
-        const wasDisabled = user.disabledAt !== null;
+        const wasDisabled = isDisabled(user);
         await disableUser(deps, user.id, CLI_ACTOR);
         process.stdout.write(`${user.username} is ${wasDisabled ? 'still' : 'now'} disabled: every sign-in is refused as a wrong password, their sessions ended, and their access and API tokens are refused (API tokens are kept and work again after "gatehouse users enable").\n`);
         process.stdout.write(reachLine(config));
@@ -150,7 +151,10 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
         process.stdout.write('No users yet. Create one with "gatehouse users add <name>".\n');
         return 0;
       }
-      const rows = [['ID', 'USERNAME', 'ROLES', 'CREATED'], ...users.map((u) => [u.id, u.username, u.roles.join(',') || '-', new Date(u.createdAt).toISOString()])];
+      const rows = [
+        ['ID', 'USERNAME', 'ROLES', 'CREATED', 'STATUS'],
+        ...users.map((u) => [u.id, u.username, u.roles.join(',') || '-', new Date(u.createdAt).toISOString(), u.disabledAt === null ? 'active' : `disabled since ${new Date(u.disabledAt).toISOString()}`]),
+      ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(`${r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
       return 0;

@@ -5,6 +5,7 @@ import { generateApiToken } from '../credentials/token-formats.js';
 import { hashSecret, randomId } from '../crypto/secrets.js';
 import type { UserRecord } from '../stores/types.js';
 import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.js';
+import { closed, openWs, startWsUpstream, type WsUpstream } from './websocket.test-helpers.js';
 
 /*
  * Issue 18: a disabled user's credentials are refused by the gateway at once (no clock moved: the
@@ -15,13 +16,19 @@ import { createGatewayHarness, send, type GatewayHarness } from './test-helpers.
  */
 
 let h: GatewayHarness;
+let ws: WsUpstream;
 beforeAll(async () => {
+  ws = await startWsUpstream();
   h = await createGatewayHarness({
-    routes: (upstream) => [{ path: '/api/home', upstream, service: 'home', auth: 'required' }],
+    routes: (upstream) => [
+      { path: '/api/home', upstream, service: 'home', auth: 'required' },
+      { path: '/api/live', upstream: ws.url, service: 'live', auth: 'required' },
+    ],
   });
 });
 afterAll(async () => {
   await h?.close();
+  await ws?.close();
 });
 
 interface Credentials {
@@ -92,5 +99,19 @@ describe('a disabled user at the gateway', () => {
     expect(await statuses(c)).toEqual({ cookie: 401, api_token: 401, access_token: 401 });
     h.clock.advance(h.deps.config.session.cacheTtlMs);
     expect(await statuses(c)).toEqual({ cookie: 401, api_token: 401, access_token: 401 });
+  });
+
+  it('an open WebSocket of the user (API token, cookie) is closed at the disable', async () => {
+    const c = await signedInThreeWays();
+    const origin = new URL(h.url).origin;
+    const byToken = await openWs(`${h.url}/api/live/chat`, { headers: { authorization: c.apiToken[0]![1] } });
+    const byCookie = await openWs(`${h.url}/api/live/chat`, { headers: { cookie: c.cookie[0]![1], origin } });
+    expect([byToken.status, byCookie.status]).toEqual([101, 101]);
+    const ends = [closed(byToken.ws), closed(byCookie.ws)];
+    await disableUser(h.deps, c.user.id, { adminId: null });
+    expect(await Promise.all(ends)).toEqual([
+      { code: 1008, reason: 'credential revoked' },
+      { code: 1008, reason: 'credential revoked' },
+    ]);
   });
 });

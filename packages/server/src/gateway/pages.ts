@@ -56,6 +56,10 @@ const PAGES: Record<string, string> = {
   '/notes': 'notes.html',
   // RFC 8628 verification_uri (credentials/token-endpoint-metadata.ts: DEVICE_VERIFICATION_PATH).
   '/device': 'device.html',
+  // Account recovery (issue 18): links carry their token in the fragment (#token=…), never the query.
+  '/forgot-password': 'forgot-password.html',
+  '/reset-password': 'reset-password.html',
+  '/verify-email': 'verify-email.html',
   // The admin pages (issue 18): static like the others; the admin API they call checks the role.
   '/admin': 'admin.html',
   '/admin/user': 'admin-user.html',

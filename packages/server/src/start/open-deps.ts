@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/types.js';
 import { deriveChallengeKey, deriveDeviceCookieKey, deriveFederationTransactionKey, deriveMfaSecretKey, deriveAuditPseudonymKey } from '../auth/derived-keys.js';
 import type { Deps, FeedMode, MetricsHub } from '../context.js';
+import { mailOf } from '../auth/email/mail.js';
 import { openKeyring } from '../crypto/keyring.js';
 import { loadOrCreateMasterKey } from '../crypto/master-key.js';
 import { deriveRefreshRotationKey } from '../crypto/rotation-key.js';
@@ -196,25 +197,28 @@ export async function openDeps(config: GatehouseConfig, options: OpenDepsOptions
 
     const keyring = await openKeyring({ store: stores.keys, masterKey: masterKey.key, clock });
     cleanups.push(() => keyring.close());
+    const deps: Deps = {
+      config,
+      clock,
+      logger,
+      stores,
+      feed,
+      keyring,
+      refreshRotationKey: deriveRefreshRotationKey(masterKey.key),
+      deviceCookieKey: deriveDeviceCookieKey(masterKey.key),
+      challengeKey: deriveChallengeKey(masterKey.key),
+      federationKey: deriveFederationTransactionKey(masterKey.key),
+      mfaKey: deriveMfaSecretKey(masterKey.key),
+      auditPseudonymKey: deriveAuditPseudonymKey(masterKey.key),
+      hotCache,
+      ...(pendingRevocations !== undefined ? { pendingRevocations } : {}),
+      feedMode,
+      ...(options.metricsHub !== undefined ? { metricsHub: options.metricsHub } : {}),
+    };
+    // Mail still going out (a notification of a CLI command's security event) before the stores close.
+    cleanups.push(() => mailOf(deps).close());
     return {
-      deps: {
-        config,
-        clock,
-        logger,
-        stores,
-        feed,
-        keyring,
-        refreshRotationKey: deriveRefreshRotationKey(masterKey.key),
-        deviceCookieKey: deriveDeviceCookieKey(masterKey.key),
-        challengeKey: deriveChallengeKey(masterKey.key),
-        federationKey: deriveFederationTransactionKey(masterKey.key),
-        mfaKey: deriveMfaSecretKey(masterKey.key),
-        auditPseudonymKey: deriveAuditPseudonymKey(masterKey.key),
-        hotCache,
-        ...(pendingRevocations !== undefined ? { pendingRevocations } : {}),
-        feedMode,
-        ...(options.metricsHub !== undefined ? { metricsHub: options.metricsHub } : {}),
-      },
+      deps,
       storesLine: parts.join('; '),
       close,
     };

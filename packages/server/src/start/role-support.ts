@@ -90,6 +90,8 @@ export function startBackground(deps: Deps, cleanups: Cleanups, keyReloadMs = KE
       await deps.stores.deviceCodes.deleteExpired(now - HOUR);
       // WebAuthn challenges live minutes; a used or expired one is refused by its row either way.
       await deps.stores.webauthn.deleteExpiredChallenges(now);
+      // Email links (issue 18): an expired one is refused by its row either way.
+      await deps.stores.emails.deleteExpiredTokens(now);
     } catch (err) {
       logStoreFailure(logger, err, 'housekeeping failed; will retry');
     }

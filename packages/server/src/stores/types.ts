@@ -126,6 +126,14 @@ export function hasPassword(user: Pick<UserRecord, 'passwordHash'>): boolean {
   return user.passwordHash !== NO_PASSWORD;
 }
 
+/**
+ * Whether an admin disabled the user (issue 18). A number only: a user built without the field
+ * (a record from before it, a copy) counts as enabled, never as disabled by accident.
+ */
+export function isDisabled(user: { readonly disabledAt?: number | null }): boolean {
+  return typeof user.disabledAt === 'number';
+}
+
 /** A user without its password hash: what the gateway may keep of one (`getWithUser`). */
 export type UserSummary = Omit<UserRecord, 'passwordHash' | 'passwordChangeRequired'>;
 

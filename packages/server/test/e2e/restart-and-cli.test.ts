@@ -84,8 +84,8 @@ describe('gatehouse CLI and restarts', () => {
     const grant = runCli(['users', 'grant', 'frank', 'admin'], { dataDir });
     expect(grant.code).toBe(0);
     const list = runCli(['users', 'list'], { dataDir }).stdout.split('\n');
-    expect(list[0]).toMatch(/^ID\s+USERNAME\s+ROLES\s+CREATED$/);
-    expect(list[1]).toMatch(/^\S+\s+frank\s+admin\s+\d{4}-/);
+    expect(list[0]).toMatch(/^ID\s+USERNAME\s+ROLES\s+CREATED\s+STATUS$/);
+    expect(list[1]).toMatch(/^\S+\s+frank\s+admin\s+\d{4}-\S+\s+active$/);
     // The columns line up under the header.
     expect(list[1]!.indexOf('frank')).toBe(list[0]!.indexOf('USERNAME'));
     const missing = runCli(['users', 'grant', 'nobody', 'admin'], { dataDir });

@@ -51,6 +51,7 @@ describe('gatehouse users disable / enable / signout-all / delete', () => {
     expect(disable.stdout).toContain('cli-dora is now disabled');
     expect(await within(3000, async () => (await web.fetch('/api/home')).status === 401 && (await api()).status === 401)).toBe(true);
     expect(await signinStatus(url, 'cli-dora')).toBe(401);
+    expect(runCli(['users', 'list'], { dataDir }).stdout).toMatch(/\scli-dora\s.*\sdisabled since \d{4}-/);
 
     const enable = runCli(['users', 'enable', 'cli-dora'], { dataDir });
     expect(enable.code, enable.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addClient } from '../../credentials/clients.js';
+import { hashSecret } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
 import { DEVICE_CODE_GRANT_TYPE } from '../grants/device-code.js';
 import { MFA_OTP_GRANT_TYPE } from '../grants/mfa-otp.js';
@@ -108,6 +109,28 @@ describe('disableUser', () => {
     expect((await eventsOf(u.id)).filter((e) => e.type === 'account.disabled')).toEqual([{ type: 'account.disabled', detail: { by: 'admin-id-1', sessions_ended: 2 } }]);
     expect(await codeOf(disableUser(h.deps, 'no-such-user', CLI))).toBe('not_found');
     expect(await codeOf(enableUser(h.deps, 'no-such-user', CLI))).toBe('not_found');
+  });
+
+  it('introspection answers {active: false} for a disabled user\'s access, refresh and API tokens, and active again for the API token after enable', async () => {
+    h.deps.config.introspection.clients = [{ id: 'notes', secretSha256: hashSecret('introspection-secret-of-the-notes-service') }];
+    const authorization = `Basic ${Buffer.from('notes:introspection-secret-of-the-notes-service').toString('base64')}`;
+    const introspect = async (token: string) =>
+      ((await h.app.inject({ method: 'POST', url: '/auth/introspect', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token }).toString() })).json() as { active: boolean }).active;
+    const u = await newUser('intro');
+    const s = await signinOk(h.app, { username: u.username, password: STRONG_PASSWORD });
+    const made = await post('/auth/api-tokens', { name: 'script', scopes: ['notes:read'] }, { 'x-passport': await passportFor(h.deps, s) });
+    const apiToken = (made.json() as { token: string }).token;
+    const grant = (await tokenForm({ grant_type: 'password', username: u.username, password: STRONG_PASSWORD, device_id: 'tv' })).json() as { access_token: string; refresh_token: string };
+    expect([await introspect(grant.access_token), await introspect(grant.refresh_token), await introspect(apiToken)]).toEqual([true, true, true]);
+    // The store alone (as a racing sign-in would leave its session): every token inactive.
+    const now = h.clock.now();
+    await h.deps.stores.users.setDisabled(u.id, now, now);
+    expect([await introspect(grant.access_token), await introspect(grant.refresh_token), await introspect(apiToken)]).toEqual([false, false, false]);
+    await h.deps.stores.users.setDisabled(u.id, null, now);
+    await disableUser(h.deps, u.id, CLI);
+    await enableUser(h.deps, u.id, CLI);
+    expect([await introspect(grant.access_token), await introspect(grant.refresh_token), await introspect(apiToken)]).toEqual([false, false, true]);
+    h.deps.config.introspection.clients = [];
   });
 
   it('the refresh grant refuses a session of a disabled user that a racing sign-in left behind', async () => {

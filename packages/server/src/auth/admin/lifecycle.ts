@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../../context.js';
 import { keyedHash } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import type { UserRecord } from '../../stores/types.js';
+import { isDisabled, type UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { canDefer, publishRevocation } from '../pending-revocations.js';
 import { endSessions, endSessionsLater, revokeSessions } from '../sessions.js';
@@ -64,11 +64,11 @@ async function revokeEverything(deps: Deps, userId: string, actor: Actor): Promi
 export async function disableUser(deps: Deps, userId: string, actor: Actor): Promise<UserRecord> {
   const before = await userOrNotFound(deps, userId);
   const now = deps.clock.now();
-  const user = before.disabledAt === null ? await deps.stores.users.setDisabled(userId, now, now) : before;
+  const user = !isDisabled(before) ? await deps.stores.users.setDisabled(userId, now, now) : before;
   if (!user) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
   // Again when disabled already: a session a racing sign-in made goes too.
   const ended = await revokeEverything(deps, userId, actor);
-  if (before.disabledAt === null) {
+  if (!isDisabled(before)) {
     await recordAudit(deps, null, { type: 'account.disabled', userId, deviceId: null, detail: { by: by(actor), sessions_ended: ended.length } });
     deps.logger.info({ event: 'user.disabled', userId, by: by(actor), sessionsEnded: ended.length }, 'user disabled');
   }
@@ -83,7 +83,7 @@ export async function disableUser(deps: Deps, userId: string, actor: Actor): Pro
  */
 export async function enableUser(deps: Deps, userId: string, actor: Actor): Promise<UserRecord> {
   const before = await userOrNotFound(deps, userId);
-  if (before.disabledAt === null) return before;
+  if (!isDisabled(before)) return before;
   const now = deps.clock.now();
   const user = await deps.stores.users.setDisabled(userId, null, now);
   if (!user) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
@@ -118,7 +118,7 @@ export async function deleteUser(deps: Deps, userId: string, actor: Actor): Prom
   const user = await userOrNotFound(deps, userId);
   const now = deps.clock.now();
   // Disabled first: a sign-in racing the deletion is refused, not given a session.
-  if (user.disabledAt === null) await deps.stores.users.setDisabled(userId, now, now);
+  if (!isDisabled(user)) await deps.stores.users.setDisabled(userId, now, now);
   await revokeEverything(deps, userId, actor);
   const tokens = await deps.stores.apiTokens.listByUser(userId);
   const days = deps.config.users.deletedUsernameQuarantineDays;

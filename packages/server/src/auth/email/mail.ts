@@ -25,9 +25,8 @@ export function createSmtpMailer(config: GatehouseConfig): Mailer | null {
   const url = config.email.smtpUrl;
   if (url === null) return null;
   const timeout = config.email.sendTimeoutMs;
-  const transport = nodemailer.createTransport(url, { from: senderOf(config) });
-  // The URL's options, with our timeouts: a slow SMTP server never holds a request for long.
-  Object.assign(transport.options, { connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout });
+  // The URL's options, with our timeouts: a slow or silent SMTP server never holds a request (or a socket) for long.
+  const transport = nodemailer.createTransport({ url, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout }, { from: senderOf(config) });
   return {
     async send(message) {
       await transport.sendMail({ to: message.to, subject: message.subject, text: message.text });

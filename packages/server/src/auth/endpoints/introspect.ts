@@ -12,6 +12,7 @@ import { resolveApiToken } from '../../credentials/api-token.js';
 import { grantableScopes } from '../../credentials/scope.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
+import { isDisabled } from '../../stores/types.js';
 
 type IntrospectParam = 'token' | 'token_type_hint' | 'client_id' | 'client_secret';
 
@@ -63,7 +64,8 @@ async function introspectAccessToken(deps: Deps, token: string): Promise<Introsp
   const events = await deps.stores.revocations.since(claims.iat * 1000 - 60_000);
   if (events.some((e) => e.type === 'access_token' && e.jti === claims.jti)) return INACTIVE;
   const user = await deps.stores.users.findById(claims.sub);
-  if (!user) return INACTIVE;
+  // A disabled user's tokens are not active (issue 18), as at the gateway.
+  if (!user || isDisabled(user)) return INACTIVE;
   return {
     active: true,
     token_type: 'access_token',
@@ -88,7 +90,7 @@ async function introspectRefreshToken(deps: Deps, token: string): Promise<Intros
   const session = await deps.stores.sessions.findById(record.sessionId);
   if (!session || !isSessionLive(session, deps.clock.now())) return INACTIVE;
   const user = await deps.stores.users.findById(session.userId);
-  if (!user) return INACTIVE;
+  if (!user || isDisabled(user)) return INACTIVE;
   return {
     active: true,
     token_type: 'refresh_token',
@@ -108,6 +110,8 @@ async function introspectApiToken(deps: Deps, token: string): Promise<Introspect
   const resolved = await resolveApiToken(deps, token);
   if (!resolved) return INACTIVE;
   const { token: t, user } = resolved;
+  // Kept in the store while its user is disabled, and refused (issue 18): not active.
+  if (isDisabled(user)) return INACTIVE;
   return {
     active: true,
     token_type: 'api_token',

@@ -9,6 +9,7 @@ import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
+import { clearSigninLock } from '../signin-guard.js';
 
 export const passwordResetSchema = {
   body: {
@@ -39,7 +40,8 @@ function invalid(): GatehouseError {
  * weak_password / invalid_password, the token stays usable). Then, in order: the token is taken
  * (one conditional UPDATE: of two uses one wins, 400 invalid_reset_token), the password set
  * (clearing password_change_required), every session and refresh token of the user ended and
- * every access token revoked, `password.reset` recorded (which mails the notification).
+ * every access token revoked, the account's sign-in lock cleared, `password.reset` recorded
+ * (which mails the notification).
  */
 export function registerPasswordReset(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: PasswordResetBody }>('/auth/password/reset', { schema: passwordResetSchema, config: { lane: PUBLIC_LANE, openapi: PASSWORD_RESET_DOC } }, async (request, reply) => {
@@ -57,6 +59,8 @@ export function registerPasswordReset(app: FastifyInstance, { deps, auth }: Endp
     if ((await deps.stores.emails.useToken(found.tokenHash, 'reset', deps.clock.now())) === null) throw invalid();
     await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
     const ended = await endSessions(deps, { userId: user.id, allCredentials: true }, request);
+    // Locked out by failed guesses (often why the password was reset): the new password works at once.
+    await clearSigninLock(deps, user.usernameCanonical);
     await recordAudit(deps, request, { type: 'password.reset', userId: user.id, detail: { sessions_ended: ended.length } });
     return reply.code(204).send();
   });

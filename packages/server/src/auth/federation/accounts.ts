@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../../context.js';
 import { randomId } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import { IdentityTakenError, NO_PASSWORD, UsernameTakenError, type IdentityRecord, type UserRecord } from '../../stores/types.js';
+import { IdentityTakenError, isDisabled, NO_PASSWORD, UsernameTakenError, type IdentityRecord, type UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { USERNAME_MAX, validateUsername } from '../policy/username.js';
 import type { ExternalIdentity } from './identity.js';
@@ -123,7 +123,7 @@ async function userOf(ctx: ResolveContext, userId: string): Promise<UserRecord> 
     throw new GatehouseError('invalid_credentials', { detail: 'This account no longer exists. Sign up again, or ask an administrator.' });
   }
   // Disabled (issue 18): the answer of a wrong password sign-in, nothing more.
-  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
+  if (isDisabled(user)) throw new GatehouseError('invalid_credentials');
   return user;
 }
 

@@ -8,7 +8,7 @@ import { clientIp } from '../endpoint-context.js';
 import { requireParam } from '../oauth.js';
 import { issueFirstRefreshToken } from '../refresh-token.js';
 import { createDeviceSession, endSessions } from '../sessions.js';
-import type { DeviceCodeRecord, SessionRecord } from '../../stores/types.js';
+import { isDisabled, type DeviceCodeRecord, type SessionRecord } from '../../stores/types.js';
 import { CLIENT_ID_PARAM, CLIENT_SECRET_PARAM, type Grant } from './grant.js';
 import { answerUserToken } from './user-token-answer.js';
 
@@ -73,7 +73,7 @@ export const deviceCodeGrant: Grant = {
     forgetPolls(deps, hash);
     const user = await deps.stores.users.findById(record.userId).catch((err: unknown) => release(err));
     // Gone, or disabled since it approved (issue 18): as an unknown code.
-    if (user === null || user.disabledAt !== null) throw unknownCode();
+    if (user === null || isDisabled(user)) throw unknownCode();
     const deviceId = randomId();
     const deviceName = record.deviceName ?? registered.name;
     let session: SessionRecord | undefined;

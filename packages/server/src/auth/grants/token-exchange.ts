@@ -14,7 +14,7 @@ import { AUTH_SERVICE } from '../../credentials/auth-service.js';
 import { passportClaims, passportTtlSec, signPassport } from '../../credentials/passport.js';
 import { parseScope } from '../../credentials/scope.js';
 import { GatehouseError } from '../../errors/index.js';
-import type { ClientRecord } from '../../stores/types.js';
+import { isDisabled, type ClientRecord } from '../../stores/types.js';
 import { BASIC_CHALLENGE, type TokenClient } from '../client-auth.js';
 import { OAUTH_JSON, requireParam } from '../oauth.js';
 import { keyringPassportVerifier } from '../passport.js';
@@ -125,7 +125,7 @@ async function checkStillHeld(deps: Deps, subject: PassportClaims, now: number):
     return;
   }
   const user = await deps.stores.users.findById(subject.sub);
-  if (user === null || user.disabledAt !== null) throw badRequest('The subject passport\'s user no longer exists or is disabled.');
+  if (user === null || isDisabled(user)) throw badRequest('The subject passport\'s user no longer exists or is disabled.');
 }
 
 export const tokenExchangeGrant: Grant = {

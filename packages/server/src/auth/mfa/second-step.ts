@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { GatehouseError } from '../../errors/index.js';
-import type { MfaTicketRecord, UserRecord } from '../../stores/types.js';
+import { isDisabled, type MfaTicketRecord, type UserRecord } from '../../stores/types.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import { clientIp } from '../client-ip.js';
 import { checkSecondStep, type SigninVia } from '../signin-guard.js';
@@ -49,7 +49,7 @@ export async function finishSecondStep(
   const user = await deps.stores.users.findById(ticket.userId);
   if (!user) throw new GatehouseError('invalid_mfa_ticket');
   // Disabled since the password step (issue 18): the answer of a wrong password, nothing taken.
-  if (user.disabledAt !== null) throw new GatehouseError('invalid_credentials');
+  if (isDisabled(user)) throw new GatehouseError('invalid_credentials');
   let factor: UsedFactor | null = null;
   const check = await checkSecondStep(auth, request, user, input.auditVia, async () => {
     if (proof !== null) {

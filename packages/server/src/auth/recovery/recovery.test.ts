@@ -2,6 +2,7 @@
  * Issue 18: email verification, forgotten password, reset links, the forced password change and
  * security notifications, against a REAL SMTP server on 127.0.0.1 (smtp-server.test-helpers.ts).
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { hashSecret } from '../../crypto/secrets.js';
 import { captureLogs } from '../../util/log-capture.test-helpers.js';
 import type { LogLine } from '../../util/log-capture.test-helpers.js';
 import { mailOf } from '../email/mail.js';
+import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
 import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
 import { requirePasswordChange } from './admin.js';
@@ -222,6 +224,18 @@ describe('forgotten password and reset links', () => {
     expect((await use(late)).json().code).toBe('invalid_reset_token');
   });
 
+  it('a reset clears the account\'s sign-in lock: the new password signs in at once', async () => {
+    const s = await account(c.h, 'lola');
+    const address = await verifiedEmail(c.h, s);
+    for (let i = 0; i < 5; i++) await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lola', password: `wrong guess ${i}` } });
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lola', password: STRONG_PASSWORD } })).statusCode).toBe(429);
+    await forgot(c.h, 'lola');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } })).statusCode).toBe(204);
+    await signinOk(c.h.app, { username: 'lola', password: NEW_PASSWORD });
+  });
+
   it('of parallel uses of one reset link exactly one succeeds', async () => {
     const s = await account(c.h, 'cleo');
     const address = await verifiedEmail(c.h, s);
@@ -344,6 +358,25 @@ describe('SMTP down or not configured', () => {
     }
   });
 
+  it('an SMTP server that never answers holds a request at most email.sendTimeoutMs', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const c = await harness({ config: (cfg) => void (cfg.email.sendTimeoutMs = 300) }, `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      const s = await account(c.h, 'iris');
+      const t0 = performance.now();
+      const put = await authed(c.h, s, 'PUT', '/auth/email', { email: 'iris@example.com', password: STRONG_PASSWORD });
+      expect(put.statusCode).toBe(503);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(c.lines.find((l) => l.event === 'email.failed')).toMatchObject({ kind: 'verify', userId: s.userId });
+    } finally {
+      await c.h.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('without email.smtpUrl: PUT answers 503 email_unavailable, forgot 202', async () => {
     const c = await harness({}, null);
     try {
@@ -388,6 +421,29 @@ describe('forced password change (password_change_required)', () => {
     expect(reset.statusCode).toBe(204);
     expect((await c.h.deps.stores.users.findById(s.userId))?.passwordChangeRequired).toBe(false);
     await signinOk(c.h.app, { username: 'jade', password: NEW_PASSWORD });
+  });
+
+  it('with a second factor: the password step asks for it first; the second step answers 403 with a reset token, no session', async () => {
+    const s = await account(c.h, 'lior');
+    const address = await verifiedEmail(c.h, s);
+    const STEP_MS = TOTP_PERIOD_SEC * 1000;
+    c.h.clock.set(Math.ceil(c.h.clock.now() / STEP_MS) * STEP_MS + 1000);
+    const enrol = await authed(c.h, s, 'POST', '/auth/mfa/totp', { password: STRONG_PASSWORD });
+    const secret = enrol.json<{ secret: string }>().secret;
+    expect((await authed(c.h, s, 'POST', '/auth/mfa/totp/confirm', { code: totpCodeAt(secret, c.h.clock.now()) })).statusCode).toBe(200);
+    // Adding a factor is a security notification.
+    await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Authenticator app turned on');
+    c.h.clock.advance(STEP_MS);
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: 'admin-1' });
+    const first = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'lior', password: STRONG_PASSWORD } });
+    expect(first.statusCode).toBe(401);
+    expect(first.json().code).toBe('mfa_required');
+    const second = await c.h.app.inject({ method: 'POST', url: '/auth/signin/mfa', payload: { ticket: first.json().mfa_ticket, code: totpCodeAt(secret, c.h.clock.now()) } });
+    expect(second.statusCode).toBe(403);
+    expect(second.json()).toMatchObject({ code: 'password_change_required', reset_token: expect.any(String) });
+    expect(second.headers['set-cookie']).toBeUndefined();
+    const reset = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token: second.json().reset_token, password: NEW_PASSWORD } });
+    expect(reset.statusCode).toBe(204);
   });
 
   it('a password change through POST /auth/password clears it too', async () => {

@@ -4,7 +4,7 @@ import { isoBase64URL, isoUint8Array } from '@simplewebauthn/server/helpers';
 import type { Deps } from '../../context.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
-import type { UserRecord, WebAuthnChallengeRecord, WebAuthnCredentialRecord } from '../../stores/types.js';
+import { isDisabled, type UserRecord, type WebAuthnChallengeRecord, type WebAuthnCredentialRecord } from '../../stores/types.js';
 import { relyingPartyOf } from './relying-party.js';
 
 /** How long a ceremony's challenge is good (the browser's timeout is the same). */
@@ -170,6 +170,6 @@ export async function verifyPasskeyAssertion(deps: Deps, response: Authenticatio
   const user = await deps.stores.users.findById(credential.userId);
   if (user === null) return { ok: false, reason: 'no such user' };
   // Disabled (issue 18): refused as a passkey that does not verify.
-  if (user.disabledAt !== null) return { ok: false, reason: 'account disabled' };
+  if (isDisabled(user)) return { ok: false, reason: 'account disabled' };
   return { ok: true, user, credential: { ...credential, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: deps.clock.now() }, userVerified: info.userVerified };
 }

@@ -8,6 +8,7 @@ import { $, addMeta, deviceName, el, text, timeElement } from './dom.js';
 import { listOf, problemMessage, request } from './api.js';
 import { row, rowButton, rowList, rowTitle } from './list.js';
 import { endsSession, requireUser, sessionEnded } from './session.js';
+import { initEmail } from './account-email.js';
 import { initPasswordForm } from './account-password.js';
 import { initUsernameForm } from './account-username.js';
 import { initTokens } from './account-tokens.js';
@@ -195,6 +196,7 @@ export function initAccount() {
     loadActivity();
   });
   const tokens = initTokens(gone, loadActivity);
+  const email = initEmail(usernameEl, gone, loadActivity);
   const methods = initSignInMethods(usernameEl, gone, loadActivity);
   const mfa = initMfa(usernameEl, gone, loadActivity);
   const passkeys = initPasskeys(usernameEl, gone, loadActivity);
@@ -262,6 +264,7 @@ export function initAccount() {
     devices.load().then(loadActivity);
     tokens.load();
     methods.load();
+    email.load();
     mfa.load();
     $('passkeys-status').textContent = 'Loading your passkeys…';
     passkeys.load();

@@ -9,6 +9,19 @@ import { initReauth } from './reauth.js';
 import { passkeyErrorMessage, passkeysSupported, webAuthn } from './webauthn.js';
 
 /**
+ * 403 password_change_required (an admin asked for a new password): the reset page, with the
+ * answer's single-use reset token in the fragment (never sent to a server). True when it went there.
+ * @param {import('./api.js').Result} result
+ * @returns {boolean}
+ */
+function toRequiredReset(result) {
+  const problem = /** @type {{ reset_token?: unknown }} */ (result.problem || {});
+  if (problemCode(result) !== 'password_change_required' || typeof problem.reset_token !== 'string') return false;
+  window.location.assign('/reset-password?reason=required#token=' + encodeURIComponent(problem.reset_token));
+  return true;
+}
+
+/**
  * @param {import('./api.js').Result} result
  * @returns {string}
  */
@@ -68,6 +81,7 @@ export function initSignin() {
         go(nextParam() || '/');
         return;
       }
+      if (toRequiredReset(result)) return;
       setBusy(form, false);
       const code = problemCode(result);
       const mfa = code === 'mfa_required' ? /** @type {{ mfa_ticket?: unknown, factors?: unknown }} */ (result.problem) : undefined;
@@ -215,6 +229,7 @@ export function initSignin() {
         go(nextParam() || '/');
         return;
       }
+      if (toRequiredReset(result)) return;
       setBusy(mfaForm, false);
       const code = problemCode(result);
       if (code === 'invalid_mfa_code') {

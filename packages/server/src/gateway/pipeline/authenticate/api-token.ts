@@ -1,6 +1,6 @@
 import type { Deps } from '../../../context.js';
 import { API_TOKEN_LENGTH, API_TOKEN_PREFIX, isWellFormedApiToken } from '../../../credentials/token-formats.js';
-import type { ApiTokenRecord, UserSummary } from '../../../stores/types.js';
+import { isDisabled, type ApiTokenRecord, type UserSummary } from '../../../stores/types.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { hashOnConnection } from './connection-hash.js';
 import { CredentialCache, type CredentialAdapter, type CredentialEntry, type HotEnvelope } from './credential-cache.js';
@@ -79,7 +79,7 @@ export class ApiTokenEntry implements CredentialEntry {
     this.tokenId = token.id;
     this.expiresAt = token.expiresAt;
     this.lastTouch = token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
-    this.disabled = user.disabledAt !== undefined && user.disabledAt !== null;
+    this.disabled = isDisabled(user);
     this.cacheKey = `api\n${token.id}`;
     this.stamp = `${user.id}\n${user.username}\n${user.roles.join(',')}\n${token.scopes.join(' ')}`;
   }

@@ -1,5 +1,5 @@
 import type { Deps } from '../../../context.js';
-import type { SessionRecord, UserSummary } from '../../../stores/types.js';
+import { isDisabled, type SessionRecord, type UserSummary } from '../../../stores/types.js';
 import { DUPLICATE } from '../../exchange.js';
 import type { RevocationSet } from '../../revocation-set.js';
 import { hashOnConnection } from './connection-hash.js';
@@ -73,7 +73,7 @@ export class SessionEntry implements CredentialEntry {
     /** When read from the store (clock ms); the entry is fresh for session.cacheTtlMs. */
     public loadedAt: number,
   ) {
-    this.disabled = user.disabledAt !== undefined && user.disabledAt !== null;
+    this.disabled = isDisabled(user);
     // Only what a passport needs: never keep the password hash in the cache.
     this.user = { id: user.id, username: user.username, roles: [...user.roles] };
     this.sid = session.id;
