@@ -426,3 +426,25 @@ describe.skipIf(!haveChromium)('admin pages after the sign-in grows stale (admin
     await context.close();
   }, 60_000);
 });
+
+describe.skipIf(!haveChromium)('admin pages when admin calls need a second factor (admin.requireMfa)', () => {
+  const suite = useGatehouseInChromium(() => ({ admin: { requireMfa: true } }));
+
+  it('sends a password-only sign-in to re-authentication with a second factor', async () => {
+    const base = suite.gh.url;
+    await signUpAdmin(base, suite.dataDir, 'mfa-admin');
+    const context = await newContext(suite.browser, base);
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    await signInWithPage(page, base, 'mfa-admin', PASSWORD);
+    await page.goto(`${base}/admin?q=mfa`);
+    await page.waitForURL(/\/signin\?reauth=1&/);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('next')).toBe('/admin?q=mfa');
+    expect(url.searchParams.get('mfa')).toBe('1');
+    await expect.poll(() => page.textContent('#signin-notice')).toMatch(/second factor/);
+    expect(await page.isVisible('#reauth-code')).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 30_000);
+});
