@@ -160,6 +160,13 @@ describe.skipIf(!haveChromium)('admin pages in a real browser', () => {
     await page.click('#confirm-no');
     await expect.poll(() => page.isVisible('#confirm-dialog')).toBe(false);
     expect(await page.textContent('#user-status')).toBe('Active');
+    expect(await focusedId(page)).toBe('action-disable');
+    // So does Escape.
+    await page.click('#action-disable');
+    await expect.poll(() => page.isVisible('#confirm-dialog')).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.isVisible('#confirm-dialog')).toBe(false);
+    expect(await page.textContent('#user-status')).toBe('Active');
     expect(await meStatus(targetPage)).toBe(200);
 
     await page.click('#action-disable');
