@@ -308,6 +308,16 @@ describe.skipIf(!haveChromium)('admin pages in a real browser', () => {
 
     await page.goto(`${suite.gh.url}/admin?q=target-user`);
     await expect.poll(() => page.textContent('#users-status')).toBe('No users match these filters.');
+    // The audit log keeps their events under a pseudonym, which lists them all.
+    await page.goto(`${suite.gh.url}/admin/audit?type=account.deleted`);
+    await expect.poll(() => page.locator('#audit-body tr').count()).toBe(1);
+    const pseudonymous = page.locator('#audit-body a', { hasText: /^Deleted user / });
+    expect(await pseudonymous.getAttribute('href')).toMatch(/^\/admin\/audit\?user=deleted%3A[A-Za-z0-9_-]{22}$/);
+    await Promise.all([page.waitForURL(/\/admin\/audit\?user=deleted/), pseudonymous.click()]);
+    await expect.poll(() => page.locator('#audit-body tr').count()).toBeGreaterThan(3);
+    expect(await page.textContent('#audit-body')).toContain('account.disabled');
+    expect(await page.textContent('#audit-body')).not.toContain('target-user');
+    await savedShots(page, 'admin-audit-deleted-user');
     // Its page now says so.
     await page.goto(`${suite.gh.url}/admin/user?id=${encodeURIComponent(targetId)}`);
     await expect.poll(() => page.textContent('#loading')).toMatch(/\S/);

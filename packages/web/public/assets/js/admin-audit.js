@@ -109,7 +109,11 @@ export function initAdminAudit() {
         link.href = userPageUrl(id);
         who = link;
       } else if (id) {
-        who = el('span', 'muted', 'Deleted user ' + id.slice('deleted:'.length));
+        // A deleted user's events keep a pseudonym (docs/data-deletion.md): it filters them here.
+        const link = el('a', 'muted', 'Deleted user ' + id.slice('deleted:'.length));
+        link.href = withQuery('/admin/audit', { user: id });
+        link.title = 'All events of this deleted account';
+        who = link;
       }
       tr.appendChild(cell('User', who || '—'));
       tr.appendChild(cell('IP', text(ev.ip) || '—'));
