@@ -1,8 +1,9 @@
+import Fastify, { type LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LightMyRequestResponse } from 'fastify';
 import { randomId } from '../crypto/secrets.js';
 import type { AuditEvent, UserRecord } from '../stores/types.js';
-import { declaredRoutes } from './lanes.js';
+import { installAdminGuard } from './admin/guard.js';
+import { ACCOUNT_LANE, ADMIN_LANE, declaredRoutes, installLanes } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
 import { createAuthHarness, mintPassport, type AuthHarness, type HarnessOptions } from './test-helpers.js';
 
@@ -113,6 +114,16 @@ describe('admin API guard', () => {
         'GET /auth/admin/audit/export',
       ].sort(),
     );
+  });
+
+  it('an admin route that does not take ADMIN_LANE, or names no action, stops the service from starting', async () => {
+    const app = Fastify();
+    installLanes(app, async () => undefined);
+    installAdminGuard(app, h.deps);
+    app.get('/auth/admin/fine', { config: { lane: ADMIN_LANE, admin: { action: 'fine' } } }, async () => 'ok');
+    expect(() => app.get('/auth/admin/loose', { config: { lane: ACCOUNT_LANE, admin: { action: 'loose' } } }, async () => 'no')).toThrow(/must take ADMIN_LANE/);
+    expect(() => app.get('/auth/admin/unnamed', { config: { lane: ADMIN_LANE } }, async () => 'no')).toThrow(/name its action/);
+    await app.close();
   });
 
   it('a non-admin gets 403 admin_required on every admin route, and nothing changes', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../context.js';
 import { GatehouseError } from '../../errors/index.js';
-import type { UserRecord } from '../../stores/types.js';
+import { isDisabled, type UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { ADMIN_LANE, laneOf } from '../lanes.js';
 import { passportOf } from '../passport.js';
@@ -83,7 +83,7 @@ async function guard(deps: Deps, request: FastifyRequest, action: string): Promi
   const passport = passportOf(request);
   if (passport.auth !== 'session' || !passport.roles.includes(ADMIN_ROLE)) throw adminRequired(request);
   const admin = await deps.stores.users.findById(passport.sub);
-  if (admin === null || admin.disabledAt !== null || !admin.roles.includes(ADMIN_ROLE)) throw adminRequired(request);
+  if (admin === null || isDisabled(admin) || !admin.roles.includes(ADMIN_ROLE)) throw adminRequired(request);
   const { maxAuthAgeSec, requireMfa, writesPerMinute } = deps.config.admin;
   if (requireMfa && !(passport.amr ?? []).includes('mfa')) throw adminStepUpRefusal('mfa', maxAuthAgeSec);
   const nowSec = Math.floor(deps.clock.now() / 1000);

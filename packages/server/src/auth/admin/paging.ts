@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors/index.js';
-import type { AuditPageKey, AuditPageRow, UserPageKey, UserRecord } from '../../stores/types.js';
+import { isDisabled, type AuditPageKey, type AuditPageRow, type UserPageKey, type UserRecord } from '../../stores/types.js';
 import { iso } from '../endpoint-context.js';
 import { DATE_TIME } from '../openapi.js';
 
@@ -79,7 +79,7 @@ export function page<R, T>(rows: readonly R[], limit: number, item: (r: R) => T,
 
 /** UserRow (docs/admin.md). */
 export function userRow(u: UserRecord): { id: string; username: string; roles: string[]; disabled: boolean; created_at: string; updated_at: string } {
-  return { id: u.id, username: u.username, roles: u.roles, disabled: u.disabledAt !== null, created_at: iso(u.createdAt), updated_at: iso(u.updatedAt) };
+  return { id: u.id, username: u.username, roles: u.roles, disabled: isDisabled(u), created_at: iso(u.createdAt), updated_at: iso(u.updatedAt) };
 }
 
 export const USER_ROW_SCHEMA = {
