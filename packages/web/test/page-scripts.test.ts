@@ -102,13 +102,24 @@ describe('page scripts', () => {
       const dir = join(assets, 'js');
       const modules = readdirSync(dir).filter((f) => f === `${name}.js` || f.startsWith(`${name}-`));
       expect(modules, `${page}: a module for data-page="${name}"`).toContain(`${name}.js`);
-      expect(readFileSync(join(dir, 'main.js'), 'utf8')).toMatch(new RegExp(`\\b${name}: init\\w+`));
+      // A name with a hyphen (admin-users) is a quoted key.
+      expect(readFileSync(join(dir, 'main.js'), 'utf8')).toMatch(new RegExp(`(?:\\b${name}|'${name}'): init\\w+`));
       for (const file of modules) {
         for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\$\('([^']+)'/g)) {
           if (!html.includes(`id="${m[1]}"`)) missing.push(`${file}: #${m[1]} is not in ${page}`);
         }
       }
     }
+    expect(missing).toEqual([]);
+  });
+
+  it('every element id the shared admin module looks up is in each admin page', () => {
+    const shared = readFileSync(join(assets, 'js', 'admin-shared.js'), 'utf8');
+    const ids = [...shared.matchAll(/\$\('([^']+)'/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThan(0);
+    const adminPages = pages.filter((p) => /<body[^>]*\bdata-page="admin-/.test(readFileSync(join(publicDir, p), 'utf8')));
+    expect(adminPages.sort()).toEqual(['admin-audit.html', 'admin-user.html', 'admin.html']);
+    const missing = adminPages.flatMap((p) => ids.filter((id) => !readFileSync(join(publicDir, p), 'utf8').includes(`id="${id}"`)).map((id) => `${p}: #${id}`));
     expect(missing).toEqual([]);
   });
 

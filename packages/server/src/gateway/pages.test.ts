@@ -108,6 +108,21 @@ describe('Pages: assets in subfolders', () => {
     });
   });
 
+  it('serves the admin pages (issue 18) at their exact paths, with the page security headers', async () => {
+    await withServer(new Pages(publicDir), async (url) => {
+      for (const [path, name] of [['/admin', 'admin-users'], ['/admin/user', 'admin-user'], ['/admin/audit', 'admin-audit']] as const) {
+        expect(Pages.handles(path), path).toBe(true);
+        const r = await fetch(url + path);
+        expect(r.status, path).toBe(200);
+        expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+        for (const [k, v] of Object.entries(PAGE_SECURITY_HEADERS)) expect(r.headers.get(k), `${path} ${k}`).toBe(v);
+        expect(await r.text()).toContain(`data-page="${name}"`);
+      }
+    });
+    // Only those exact paths are pages.
+    for (const path of ['/admin/', '/admin/users', '/admin/users/123', '/admin/user/123']) expect(Pages.handles(path), path).toBe(false);
+  });
+
   it('serves a library file from node_modules at its fixed path, cached as the page modules are (the passkey library, no CDN)', async () => {
     await withServer(new Pages(publicDir, vendorFiles), async (url) => {
       const r = await fetch(`${url}/assets/js/vendor/simplewebauthn-browser.js`);

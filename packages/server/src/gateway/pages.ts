@@ -60,6 +60,10 @@ const PAGES: Record<string, string> = {
   '/forgot-password': 'forgot-password.html',
   '/reset-password': 'reset-password.html',
   '/verify-email': 'verify-email.html',
+  // The admin pages (issue 18): static like the others; the admin API they call checks the role.
+  '/admin': 'admin.html',
+  '/admin/user': 'admin-user.html',
+  '/admin/audit': 'admin-audit.html',
 };
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -82,6 +82,15 @@ export async function shots(page: Page, name: string): Promise<void> {
   const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
   expect(overflow, `${name} scrolls sideways at ${MOBILE.width}px`).toBeLessThanOrEqual(0);
   await page.setViewportSize(before);
+}
+
+/** `shots`, then checks that both files were written and are not empty (the issue asks for screenshots made by the tests). */
+export async function savedShots(page: Page, name: string): Promise<void> {
+  await shots(page, name);
+  for (const file of [`${ARTIFACTS}${name}.png`, `${ARTIFACTS}${name}-mobile.png`]) {
+    expect(existsSync(file), file).toBe(true);
+    expect(statSync(file).size, file).toBeGreaterThan(0);
+  }
 }
 
 /** Collects Content-Security-Policy violations and uncaught page errors of a page. */

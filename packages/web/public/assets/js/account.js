@@ -69,14 +69,32 @@ const ACTIVITY_SHOWN = 25;
  */
 
 /**
+ * The words for an event type (the admin pages use them too).
  * @param {unknown} type
  * @returns {string}
  */
-function activityWords(type) {
+export function activityWords(type) {
   const known = typeof type === 'string' ? ACTIVITY[type] : undefined;
   if (known) return known;
   const words = String(type || 'event').replace(/[._]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The event types that have words (for the audit log's type filter).
+ * @returns {string[]}
+ */
+export function activityTypes() {
+  return Object.keys(ACTIVITY);
+}
+
+/**
+ * Whether an event type is shown as a warning.
+ * @param {unknown} type
+ * @returns {boolean}
+ */
+export function isWarning(type) {
+  return typeof type === 'string' && ACTIVITY_WARN.indexOf(type) !== -1;
 }
 
 /**
@@ -205,7 +223,7 @@ export function initAccount() {
       const device = (ev.device_id ? deviceNames[String(ev.device_id)] : '') || (text(ev.user_agent) ? deviceName(ev.user_agent) : '');
       if (device) addMeta(meta, device, null);
       activityList.appendChild(row({
-        warn: ACTIVITY_WARN.indexOf(/** @type {string} */ (ev.type)) !== -1,
+        warn: isWarning(ev.type),
         title: el('p', 'row-title', activityWords(ev.type)),
         detail: detail,
         meta: meta,
@@ -236,6 +254,8 @@ export function initAccount() {
     usernameForm.show(usernameEl.textContent);
     const roles = Array.isArray(user.roles) ? user.roles.filter(function (r) { return typeof r === 'string'; }) : [];
     rolesEl.textContent = roles.length ? 'Roles: ' + roles.join(', ') : 'No special roles.';
+    // The admin pages, for admins only (the admin API checks the role again on every call).
+    $('admin-link').hidden = roles.indexOf('admin') === -1;
     content.hidden = false;
     devicesStatus.textContent = 'Loading your devices…';
     $('tokens-status').textContent = 'Loading your tokens…';

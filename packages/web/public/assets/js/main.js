@@ -2,9 +2,13 @@
 /**
  * Gatehouse web pages: the one module entry of every page (native ES modules from 'self',
  * no build step, no dependencies). The page it drives is named by
- * <body data-page="signin|signup|home|notes|account|device|forgot|reset|verify">.
+ * <body data-page="signin|signup|home|notes|account|device|forgot|reset|verify|admin-users|admin-user|
+ * admin-audit">.
  */
 import { initAccount } from './account.js';
+import { initAdminAudit } from './admin-audit.js';
+import { initAdminUser } from './admin-user.js';
+import { initAdminUsers } from './admin-users.js';
 import { initDevice } from './device.js';
 import { initForgot } from './forgot.js';
 import { initHome } from './home.js';
@@ -25,6 +29,9 @@ const PAGES = {
   forgot: initForgot,
   reset: initReset,
   verify: initVerify,
+  'admin-users': initAdminUsers,
+  'admin-user': initAdminUser,
+  'admin-audit': initAdminAudit,
 };
 
 function start() {
