@@ -446,7 +446,7 @@ export const SCHEMA = {
     totpIssuer: string('Gatehouse', 'The issuer authenticator apps show beside the username (otpauth URI).'),
   }),
   admin: group('The admin API (`/auth/admin/*`, docs/admin.md).', {
-    maxAuthAgeSec: int(600, 'How recent the admin\'s sign-in (or re-authentication) must be for an admin call (seconds).', { min: 30, max: 86_400, suffix: ' seconds' }),
+    maxAuthAgeSec: int(600, 'How recent the admin\'s sign-in (or re-authentication) must be for an admin call (seconds).', { min: 5, max: 86_400, suffix: ' seconds' }),
     requireMfa: boolean(false, 'Admin calls need a sign-in that proved a second factor or a passkey.'),
     writesPerMinute: int(60, 'Admin writes (every method but GET) per admin per minute; then 429.', { min: 1 }),
   }),
