@@ -11,13 +11,14 @@ const EMAIL_DELETE_DOC: OperationDoc = {
   answers: { 204: { description: 'Removed.' } },
 };
 
-/** DELETE /auth/email -> 204; 404 not_found when the account has no address. Pending verification links die with it. */
+/** DELETE /auth/email -> 204; 404 not_found when the account has no address. Pending verification and reset links die with it. */
 export function registerEmailDelete(app: FastifyInstance, { deps }: EndpointContext): void {
   app.delete('/auth/email', { config: { lane: SIGN_IN_METHODS_LANE, openapi: EMAIL_DELETE_DOC } }, async (request, reply) => {
     const passport = passportOf(request);
     const user = await accountOf(deps, passport);
     if (!(await deps.stores.emails.remove(user.id))) throw new GatehouseError('not_found', { detail: 'This account has no email address.' });
-    await deps.stores.emails.deleteTokens(user.id, 'verify');
+    // Pending verification and reset links die with the address (a mailbox the user may no longer control).
+    await deps.stores.emails.deleteTokens(user.id);
     await recordAudit(deps, request, { type: 'email.removed', userId: user.id, deviceId: passport.did ?? null });
     return reply.code(204).send();
   });

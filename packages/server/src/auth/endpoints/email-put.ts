@@ -74,6 +74,8 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
     const { token } = await issueEmailToken(deps, user.id, 'verify', address);
     await mail.sendOrFail('verify', user.id, verificationMail(user.username, verifyLink(deps, token), deps.config.recovery.verifyTtlHours, address));
     const record = await deps.stores.emails.set(user.id, address, deps.clock.now());
+    // A reset link mailed to the old address (a mailbox the user may no longer control) dies with it.
+    await deps.stores.emails.deleteTokens(user.id, 'reset');
     await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase() } });
     return reply.code(200).send(emailAnswer(record));
   });

@@ -13,6 +13,7 @@ import { mailOf } from '../email/mail.js';
 import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
 import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
+import { disableUser, enableUser } from '../admin/lifecycle.js';
 import { requirePasswordChange } from './admin.js';
 import { FORGOT_ANSWER } from './forgot.js';
 
@@ -222,6 +223,49 @@ describe('forgotten password and reset links', () => {
     const late = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
     c.h.clock.advance(30 * 60_000);
     expect((await use(late)).json().code).toBe('invalid_reset_token');
+  });
+
+  it('a pending reset link dies when the user changes their password, or changes or removes their address', async () => {
+    const s = await account(c.h, 'remy');
+    await verifiedEmail(c.h, s);
+    const use = (token: string) => c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } });
+    const pending = async (): Promise<string> => {
+      const address = (await c.h.deps.stores.emails.get(s.userId))!.address;
+      await forgot(c.h, address);
+      await mailOf(c.h.deps).settle();
+      return tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    };
+    // The address changed (the old mailbox may be someone else's now): the link sent there sets nothing.
+    let token = await pending();
+    expect((await authed(c.h, s, 'PUT', '/auth/email', { email: addressFor('remy'), password: STRONG_PASSWORD })).statusCode).toBe(200);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    // The address removed: likewise.
+    await verifiedEmail(c.h, s);
+    token = await pending();
+    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    // The owner chose a new password: a link mailed before (perhaps to someone reading the mailbox) sets nothing.
+    await verifiedEmail(c.h, s);
+    token = await pending();
+    expect((await authed(c.h, s, 'POST', '/auth/password', { current_password: STRONG_PASSWORD, new_password: 'other-otter-sings-42' })).statusCode).toBe(204);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    expect((await c.h.deps.stores.audit.listByUser(s.userId, 50)).some((e) => e.type === 'password.reset')).toBe(false);
+  });
+
+  it('a reset while disabled sets the password but signs nobody in until an admin enables the account', async () => {
+    const s = await account(c.h, 'dora');
+    const address = await verifiedEmail(c.h, s);
+    await disableUser(c.h.deps, s.userId, { adminId: null });
+    await forgot(c.h, 'dora');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } })).statusCode).toBe(204);
+    const refused = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'dora', password: NEW_PASSWORD } });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().code).toBe('invalid_credentials');
+    expect(await c.h.deps.stores.sessions.listByUser(s.userId)).toEqual([]);
+    await enableUser(c.h.deps, s.userId, { adminId: null });
+    await signinOk(c.h.app, { username: 'dora', password: NEW_PASSWORD });
   });
 
   it('a reset clears the account\'s sign-in lock: the new password signs in at once', async () => {
