@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
-import { hasPassword } from '../../stores/types.js';
+import { hashSecret } from '../../crypto/secrets.js';
+import { canonicalEmail, hasPassword } from '../../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
 import { mailOf } from '../email/mail.js';
@@ -41,7 +42,8 @@ const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;
  * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
  * current password when the account has one (401 invalid_credentials; limited like a password
  * change). Mails a verification link bound to this user AND this address (503 email_unavailable,
- * nothing changed, when SMTP is not configured or did not take it).
+ * nothing changed, when SMTP is not configured or did not take it); at most
+ * `recovery.verifyMailsPerHour` such mails per account and per address (429 rate_limited).
  */
 export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.put<{ Body: EmailPutBody }>('/auth/email', { schema: emailPutSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: EMAIL_PUT_DOC } }, async (request, reply) => {
@@ -69,6 +71,18 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
         throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
       }
       await deps.stores.rateLimits.reset(key);
+    }
+    // Every PUT mails the address it names: limited per account and per address, so nobody can
+    // use the server to flood a mailbox (their own account, or many accounts, one address).
+    const perHour = deps.config.recovery.verifyMailsPerHour;
+    if (perHour > 0) {
+      for (const key of [`verify-mail:user:${user.id}`, `verify-mail:address:${hashSecret(canonicalEmail(address))}`]) {
+        const r = await deps.stores.rateLimits.consume(key, { points: perHour, durationSec: 3600 });
+        if (!r.allowed) {
+          deps.logger.info({ event: 'email.verify_mail_limited', userId: user.id, retryAfterMs: r.retryAfterMs }, 'verification mail limit reached');
+          throw rateLimited(r.retryAfterMs, `No more than ${perHour} verification mails an hour go to one account or one address (recovery.verifyMailsPerHour).`);
+        }
+      }
     }
     // The link first: when the mail cannot go out, nothing is changed.
     const { token } = await issueEmailToken(deps, user.id, 'verify', address);

@@ -110,6 +110,30 @@ describe('email address and verification', () => {
     expect(types.slice(0, 2)).toEqual(['email.verified', 'email.added']);
   });
 
+  it('verification mails are limited per account and per address (recovery.verifyMailsPerHour): 429, nothing sent or changed', async () => {
+    await c.h.close();
+    c = await harness({ config: (cfg) => void (cfg.recovery.verifyMailsPerHour = 2) });
+    const put = (s: SignedIn, email: string) => authed(c.h, s, 'PUT', '/auth/email', { email, password: STRONG_PASSWORD });
+    // One account naming a new victim each time.
+    const spammer = await account(c.h, 'sam');
+    const victims = [addressFor('v'), addressFor('v'), addressFor('v')];
+    expect((await put(spammer, victims[0]!)).statusCode).toBe(200);
+    expect((await put(spammer, victims[1]!)).statusCode).toBe(200);
+    const third = await put(spammer, victims[2]!);
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ code: 'rate_limited', detail: expect.stringContaining('recovery.verifyMailsPerHour') });
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(3500);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(victims[2]!)).toHaveLength(0);
+    expect((await c.h.deps.stores.emails.get(spammer.userId))?.address).toBe(victims[1]);
+    // Many accounts naming one victim.
+    const target = addressFor('target');
+    for (const name of ['ann1', 'ann2']) expect((await put(await account(c.h, name), target)).statusCode).toBe(200);
+    expect((await put(await account(c.h, 'ann3'), target)).statusCode).toBe(429);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(target)).toHaveLength(2);
+  });
+
   it('needs the current password; a bad address is refused', async () => {
     const s = await account(c.h, 'wanda');
     const wrong = await authed(c.h, s, 'PUT', '/auth/email', { email: addressFor('wanda'), password: 'not the password' });
