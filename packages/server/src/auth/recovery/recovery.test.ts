@@ -276,10 +276,21 @@ describe('forgotten password and reset links', () => {
     expect((await c.h.deps.stores.audit.listByUser(s.userId, 50)).some((e) => e.type === 'password.reset')).toBe(false);
   });
 
-  it('a reset while disabled sets the password but signs nobody in until an admin enables the account', async () => {
+  it('a disabled account gets no forced-change token; a reset while disabled sets the password but signs nobody in until enabled', async () => {
     const s = await account(c.h, 'dora');
     const address = await verifiedEmail(c.h, s);
     await disableUser(c.h.deps, s.userId, { adminId: null });
+    // A forced change never hands a disabled account a reset token: the right password is a wrong one.
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: null });
+    for (const [url, payload] of [
+      ['/auth/signin', { username: 'dora', password: STRONG_PASSWORD }],
+      ['/auth/token', { grant_type: 'password', username: 'dora', password: STRONG_PASSWORD, device_id: 'tv' }],
+    ] as const) {
+      const res = await c.h.app.inject({ method: 'POST', url, payload });
+      expect(res.statusCode, url).toBe(url === '/auth/signin' ? 401 : 400);
+      expect(res.body, url).not.toContain('reset_token');
+      expect(res.body, url).toContain(url === '/auth/signin' ? 'invalid_credentials' : 'invalid_grant');
+    }
     await forgot(c.h, 'dora');
     await mailOf(c.h.deps).settle();
     const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
