@@ -13,6 +13,7 @@ import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
 import { rateLimited } from '../rate-limit.js';
 import { issueEmailToken, verifyLink } from '../recovery/tokens.js';
+import { RECENT_SIGNIN_MS } from '../webauthn/reauth.js';
 import { EMAIL_BODY, emailAnswer } from './email-get.js';
 
 export const emailPutSchema = {
@@ -41,7 +42,7 @@ const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;
 /**
  * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
  * current password when the account has one (401 invalid_credentials; limited like a password
- * change). Mails a verification link bound to this user AND this address (503 email_unavailable,
+ * change), else a sign-in within the last ten minutes (403 forbidden). Mails a verification link bound to this user AND this address (503 email_unavailable,
  * nothing changed, when SMTP is not configured or did not take it); at most
  * `recovery.verifyMailsPerHour` such mails per account and per address (429 rate_limited).
  */
@@ -71,6 +72,14 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
         throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
       }
       await deps.stores.rateLimits.reset(key);
+    } else {
+      // No password to ask for (a federated account): as for its passkeys (webauthn/reauth.ts), a
+      // sign-in within the last ten minutes, so a stolen old session cannot plant an address that
+      // then resets the account to a password of the thief's choosing.
+      const session = passport.sid === undefined ? null : await deps.stores.sessions.findById(passport.sid);
+      if (session === null || deps.clock.now() - session.createdAt > RECENT_SIGNIN_MS) {
+        throw new GatehouseError('forbidden', { detail: 'Sign in again (within the last 10 minutes) to change your email address: it can reset your password.' });
+      }
     }
     // Every PUT mails the address it names: limited per account and per address, so nobody can
     // use the server to flood a mailbox (their own account, or many accounts, one address).

@@ -6,13 +6,15 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../crypto/secrets.js';
+import { hashSecret, randomId } from '../../crypto/secrets.js';
+import { NO_PASSWORD } from '../../stores/types.js';
 import { captureLogs } from '../../util/log-capture.test-helpers.js';
 import type { LogLine } from '../../util/log-capture.test-helpers.js';
 import { mailOf } from '../email/mail.js';
 import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
-import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
+import { createDeviceSession } from '../sessions.js';
+import { createAuthHarness, mintPassport, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
 import { disableUser, enableUser } from '../admin/lifecycle.js';
 import { requirePasswordChange } from './admin.js';
 import { FORGOT_ANSWER } from './forgot.js';
@@ -132,6 +134,30 @@ describe('email address and verification', () => {
     expect((await put(await account(c.h, 'ann3'), target)).statusCode).toBe(429);
     await mailOf(c.h.deps).settle();
     expect(mailsTo(target)).toHaveLength(2);
+  });
+
+  it('a password-less (federated) account needs a sign-in within the last ten minutes to set its address', async () => {
+    const now = c.h.clock.now();
+    const user = { id: randomId(), username: 'fedra', usernameCanonical: 'fedra', passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
+    await c.h.deps.stores.users.create(user);
+    const { session } = await createDeviceSession(c.h.deps, { user, deviceId: 'dev-fedra', deviceName: null, persistent: true });
+    const put = async (email: string) =>
+      c.h.app.inject({
+        method: 'PUT',
+        url: '/auth/email',
+        payload: { email },
+        headers: { 'x-passport': await mintPassport(c.h.deps, { sub: user.id, username: user.username, roles: [], sid: session.id, did: session.deviceId, auth: 'session' }) },
+      });
+    const fresh = addressFor('fedra');
+    expect((await put(fresh)).statusCode).toBe(200);
+    c.h.clock.advance(11 * 60_000);
+    const stale = addressFor('thief');
+    const res = await put(stale);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('Sign in again') });
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(stale)).toHaveLength(0);
+    expect((await c.h.deps.stores.emails.get(user.id))?.address).toBe(fresh);
   });
 
   it('needs the current password; a bad address is refused', async () => {
