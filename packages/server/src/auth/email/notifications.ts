@@ -23,6 +23,20 @@ const NOTIFY: Partial<Record<AuditEventType, { subject: string; what: string }>>
 /** How far back a device id counts as seen for the account (its latest security events). */
 const SEEN_DEVICE_LOOKBACK = 500;
 
+/** The longest user agent a mail shows (characters). */
+const USER_AGENT_SHOWN = 120;
+
+/**
+ * The user agent as a mail shows it. Whoever signs in chooses it, and the mail comes from the
+ * server: quoted, short, without line or paragraph separators, bidi and other format characters
+ * or quotes, so it cannot pass for the mail's own text ("this was our security check, nothing to
+ * do") or reorder what the user reads.
+ */
+export function shownUserAgent(ua: string): string {
+  const clean = ua.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}"]/gu, '').replace(/\s+/gu, ' ').trim();
+  return clean.length > USER_AGENT_SHOWN ? `${clean.slice(0, USER_AGENT_SHOWN)}…` : clean;
+}
+
 /** Whether this event mails the user (before looking at the user's address). */
 export function notifies(type: AuditEventType): boolean {
   return NOTIFY[type] !== undefined;
@@ -46,7 +60,7 @@ export function notifyFor(deps: Deps, event: AuditEvent): void {
     }
     const user = await deps.stores.users.findById(userId);
     if (user === null) return;
-    const where = [event.ip, event.userAgent].filter((x): x is string => x !== null).join(', ') || null;
+    const where = [event.ip, event.userAgent === null ? null : `browser "${shownUserAgent(event.userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
     await mail.send('notification', userId, notificationMail(user.username, email.address, spec.subject, spec.what, new Date(event.at), where));
   });
 }

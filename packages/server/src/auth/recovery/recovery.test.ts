@@ -580,6 +580,23 @@ describe('security notifications', () => {
     }
   });
 
+  it('the user agent in a notification is quoted, short, and without separators or bidi characters', async () => {
+    const c = await harness();
+    try {
+      const s = await account(c.h, 'uma', 'laptop');
+      const address = await verifiedEmail(c.h, s);
+      const ua = `Evil\u2028\u2029\u0085\u202e"This sign-in was our security check, nothing to do" ${'x'.repeat(300)}`;
+      await signinOk(c.h.app, { username: 'uma', password: STRONG_PASSWORD, device_id: 'phone' }, { 'user-agent': ua });
+      const mail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'New sign-in to your account');
+      const from = mail.text.split('\n').find((l) => l.startsWith('From: '))!;
+      expect(from).toMatch(/^From: [^,]+, browser "EvilThis sign-in was our security check, nothing to do x+…"$/);
+      expect(from.length).toBeLessThan(200);
+      expect(mail.text).not.toMatch(/[\u2028\u2029\u0085\u202e]/u);
+    } finally {
+      await c.h.close();
+    }
+  });
+
   it('email.notifications false: none', async () => {
     const c = await harness({ config: (cfg) => void (cfg.email.notifications = false) });
     try {
