@@ -4,7 +4,8 @@ import { GatehouseError } from '../../errors/index.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { canonicalEmail, hasPassword } from '../../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from '../auth-context.js';
-import { recordAudit } from '../audit.js';
+import { recordAudit, userAgentOf } from '../audit.js';
+import { notifyAddressLeft } from '../email/notifications.js';
 import { mailOf } from '../email/mail.js';
 import { verificationMail } from '../email/messages.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
@@ -96,7 +97,9 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
     // The link first: when the mail cannot go out, nothing is changed.
     const { token } = await issueEmailToken(deps, user.id, 'verify', address);
     await mail.sendOrFail('verify', user.id, verificationMail(user.username, verifyLink(deps, token), deps.config.recovery.verifyTtlHours, address));
+    const left = await deps.stores.emails.get(user.id);
     const record = await deps.stores.emails.set(user.id, address, deps.clock.now());
+    notifyAddressLeft(deps, user, left, address, { ip: clientIp(request), userAgent: userAgentOf(request) });
     // A reset link mailed to the old address (a mailbox the user may no longer control) dies with it.
     await deps.stores.emails.deleteTokens(user.id, 'reset');
     await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase() } });

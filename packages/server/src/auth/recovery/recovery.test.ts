@@ -597,6 +597,36 @@ describe('security notifications', () => {
     }
   });
 
+  it('a verified address the account leaves (replaced or removed) is told, without the new address; an unverified one is not', async () => {
+    const c = await harness();
+    try {
+      const s = await account(c.h, 'otto');
+      const first = await verifiedEmail(c.h, s);
+      const second = addressFor('otto');
+      expect((await authed(c.h, s, 'PUT', '/auth/email', { email: second, password: STRONG_PASSWORD })).statusCode).toBe(200);
+      const changed = await smtp.waitFor((m) => m.to.includes(first) && m.subject === 'Your email address was changed');
+      expect(changed.text).not.toContain(second);
+      expect(changed.text).toMatch(/no longer receives/);
+      // The new address is not verified yet: removing it tells nobody.
+      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      const third = await verifiedEmail(c.h, s);
+      // Setting the same address again (it must be confirmed again) is no change of address.
+      expect((await authed(c.h, s, 'PUT', '/auth/email', { email: third.toUpperCase(), password: STRONG_PASSWORD })).statusCode).toBe(200);
+      const toThird = (m: { to: string[] }) => m.to.some((t) => t.toLowerCase() === third);
+      const again = await smtp.waitFor((m) => toThird(m) && m.to[0] !== third && m.subject === 'Confirm your email address');
+      expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(again.text) } })).statusCode).toBe(200);
+      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      const removed = await smtp.waitFor((m) => toThird(m) && m.subject === 'Your email address was removed');
+      expect(removed.text).toContain('otto');
+      await mailOf(c.h.deps).settle();
+      expect(mailsTo(second, 'Your email address was removed')).toHaveLength(0);
+      expect(smtp.messages.filter((m) => toThird(m) && m.subject === 'Your email address was changed')).toHaveLength(0);
+      expect(mailsTo(first)).toHaveLength(2);
+    } finally {
+      await c.h.close();
+    }
+  });
+
   it('email.notifications false: none', async () => {
     const c = await harness({ config: (cfg) => void (cfg.email.notifications = false) });
     try {
