@@ -43,9 +43,11 @@ const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;
 /**
  * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
  * current password when the account has one (401 invalid_credentials; limited like a password
- * change), else a sign-in within the last ten minutes (403 forbidden). Mails a verification link bound to this user AND this address (503 email_unavailable,
- * nothing changed, when SMTP is not configured or did not take it); at most
- * `recovery.verifyMailsPerHour` such mails per account and per address (429 rate_limited).
+ * change), else a sign-in within the last ten minutes (403 forbidden). Mails a verification
+ * link bound to this user AND this address (503 email_unavailable, nothing changed, when SMTP is
+ * not configured or did not take it); at most `recovery.verifyMailsPerHour` such mails per
+ * account and per address (429 rate_limited). A verified address it replaces is told (without
+ * the new one), and a pending reset link dies.
  */
 export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.put<{ Body: EmailPutBody }>('/auth/email', { schema: emailPutSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: EMAIL_PUT_DOC } }, async (request, reply) => {
