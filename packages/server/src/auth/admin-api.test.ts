@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomId } from '../crypto/secrets.js';
 import type { AuditEvent, UserRecord } from '../stores/types.js';
 import { installAdminGuard } from './admin/guard.js';
+import { auditPseudonym } from './admin/lifecycle.js';
 import { ACCOUNT_LANE, ADMIN_LANE, declaredRoutes, installLanes } from './lanes.js';
 import { createDeviceSession } from './sessions.js';
 import { createAuthHarness, mintPassport, type AuthHarness, type HarnessOptions } from './test-helpers.js';
@@ -330,6 +331,10 @@ describe('admin API routes', () => {
     const deleted = await call('DELETE', `/auth/admin/users/${target.id}`, { user: admin });
     expect(deleted.statusCode).toBe(204);
     expect(await h.deps.stores.users.findById(target.id)).toBeNull();
+    // The audit log no longer ties the deleted user's id to their pseudonym: the admin's events name the pseudonym.
+    const pseudonym = auditPseudonym(h.deps, target.id);
+    expect((await adminEvents(admin.id)).map((e) => e.detail?.target)).toEqual(Array(8).fill(pseudonym));
+    expect(JSON.stringify(await h.deps.stores.audit.query({}, { limit: 500, order: 'desc' }))).not.toContain(target.id);
     for (const [method, suffix] of [['POST', '/disable'], ['POST', '/enable'], ['POST', '/signout-all'], ['DELETE', ''], ['PUT', '/roles']] as const) {
       const res = await call(method, `/auth/admin/users/${target.id}${suffix}`, { user: admin }, method === 'PUT' ? { roles: [] } : undefined);
       expect(res.statusCode, `${method} ${suffix}`).toBe(404);

@@ -472,6 +472,7 @@ export const SCHEMA = {
     forgotPerAccountPerHour: int(3, 'Forgotten-password requests per username or address per hour; more are answered alike but send nothing.', { min: 1 }),
     forgotPerIpPerMinute: int(5, 'Forgotten-password requests per client IP per minute; the next gets 429 (0: no per-IP limit).'),
     forgotGlobalPerMinute: int(100, 'Forgotten-password requests per minute from everywhere together; the next gets 429 (0: no limit).'),
+    verifyMailsPerHour: int(5, 'Verification mails (PUT /auth/email) per account and per address per hour; the next gets 429 (0: no limit).'),
   }),
   audit: group('Security events (`GET /auth/activity`).', {
     retentionDays: int(90, 'Security events older than this are deleted (days).', { min: 1 }),

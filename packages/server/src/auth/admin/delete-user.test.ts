@@ -40,6 +40,8 @@ interface RawDb {
   count(table: string, column: string, value: string): Promise<number>;
   /** The audit rows of a user id, as stored. */
   audit(userId: string): Promise<Array<Record<string, unknown>>>;
+  /** Audit rows whose detail holds `text` anywhere. */
+  detailsHolding(text: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,9 @@ const sqlite: Backend = {
       async audit(userId) {
         return db.prepare(`select user_id, ip, device_id, user_agent, detail from audit_events where user_id = ?`).all(userId) as Array<Record<string, unknown>>;
       },
+      async detailsHolding(text) {
+        return (db.prepare(`select count(*) as n from audit_events where instr(detail, ?) > 0`).get(text) as { n: number }).n;
+      },
       async close() {
         db.close();
       },
@@ -96,6 +101,9 @@ const postgres: Backend = {
         return Number((await q<{ n: string }>(`select count(*) as n from "${schema}"."${table}" where "${column}" = $1`, [value]))[0]!.n);
       },
       audit: (userId) => q(`select user_id, ip, device_id, user_agent, detail from "${schema}".audit_events where user_id = $1`, [userId]),
+      async detailsHolding(text) {
+        return Number((await q<{ n: string }>(`select count(*) as n from "${schema}".audit_events where strpos(detail, $1) > 0`, [text]))[0]!.n);
+      },
       async close() {
         await pgStores.close();
       },
@@ -143,6 +151,11 @@ describe.each([sqlite, ...(pgAvailable ? [postgres] : [])])('deleteUser, read ba
       const staySessions = await fill(deps, stays, client.clientId, 'stays');
       for (const table of USER_TABLES) expect(await raw.count(table, 'user_id', gone.id), table).toBeGreaterThan(0);
 
+      // Events of another account that name the user: an admin's action on them, and a change the user (an admin) made.
+      await deps.stores.audit.append({ id: 'ev-admin-action', userId: stays.id, type: 'admin.action', at: deps.clock.now(), ip: null, deviceId: null, userAgent: null, detail: { action: 'users.show', target: gone.id, status: 200 } });
+      await deps.stores.audit.append({ id: 'ev-by-gone', userId: stays.id, type: 'roles.changed', at: deps.clock.now(), ip: null, deviceId: null, userAgent: null, detail: { by: gone.id, roles: 'staff' } });
+      expect(await raw.detailsHolding(gone.id)).toBe(2);
+
       await deleteUser(deps, gone.id, { adminId: 'the-admin' });
 
       expect(await raw.count('users', 'id', gone.id)).toBe(0);
@@ -160,7 +173,12 @@ describe.each([sqlite, ...(pgAvailable ? [postgres] : [])])('deleteUser, read ba
       expect(cleared).toHaveLength(2);
       for (const r of cleared) expect(r).toEqual({ user_id: subject, ip: null, device_id: null, user_agent: null, detail: null });
       expect(JSON.parse(rows.find((r) => r.detail !== null)!.detail as string)).toEqual({ by: 'the-admin' });
-      expect((await raw.audit(stays.id)).every((r) => r.ip === '192.0.2.7')).toBe(true);
+      expect((await raw.audit(stays.id)).filter((r) => r.ip !== null).every((r) => r.ip === '192.0.2.7')).toBe(true);
+      // No event names the deleted user's id any more: the other account's name the pseudonym.
+      expect(await raw.detailsHolding(gone.id)).toBe(0);
+      const others = (await raw.audit(stays.id)).filter((r) => typeof r.detail === 'string' && r.detail.includes(subject)).map((r) => JSON.parse(r.detail as string) as unknown);
+      expect(others).toEqual(expect.arrayContaining([{ action: 'users.show', target: subject, status: 200 }, { by: subject, roles: 'staff' }]));
+      expect(others).toHaveLength(2);
       // Quarantined under its canonical name.
       expect(await raw.count('username_quarantine', 'username_canonical', 'gone-user')).toBe(1);
     } finally {

@@ -1,5 +1,5 @@
 import type { Deps } from '../../context.js';
-import type { AuditEvent, AuditEventType } from '../../stores/types.js';
+import { canonicalEmail, type AuditEvent, type AuditEventType, type UserEmailRecord } from '../../stores/types.js';
 import { mailOf } from './mail.js';
 import { notificationMail } from './messages.js';
 
@@ -22,6 +22,20 @@ const NOTIFY: Partial<Record<AuditEventType, { subject: string; what: string }>>
 
 /** How far back a device id counts as seen for the account (its latest security events). */
 const SEEN_DEVICE_LOOKBACK = 500;
+
+/** The longest user agent a mail shows (characters). */
+const USER_AGENT_SHOWN = 120;
+
+/**
+ * The user agent as a mail shows it. Whoever signs in chooses it, and the mail comes from the
+ * server: quoted, short, without line or paragraph separators, bidi and other format characters
+ * or quotes, so it cannot pass for the mail's own text ("this was our security check, nothing to
+ * do") or reorder what the user reads.
+ */
+export function shownUserAgent(ua: string): string {
+  const clean = ua.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}"]/gu, '').replace(/\s+/gu, ' ').trim();
+  return clean.length > USER_AGENT_SHOWN ? `${clean.slice(0, USER_AGENT_SHOWN)}…` : clean;
+}
 
 /** Whether this event mails the user (before looking at the user's address). */
 export function notifies(type: AuditEventType): boolean {
@@ -46,7 +60,36 @@ export function notifyFor(deps: Deps, event: AuditEvent): void {
     }
     const user = await deps.stores.users.findById(userId);
     if (user === null) return;
-    const where = [event.ip, event.userAgent].filter((x): x is string => x !== null).join(', ') || null;
+    const where = [event.ip, event.userAgent === null ? null : `browser "${shownUserAgent(event.userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
     await mail.send('notification', userId, notificationMail(user.username, email.address, spec.subject, spec.what, new Date(event.at), where));
+  });
+}
+
+/**
+ * Tells a verified address the account is leaving (replaced by PUT /auth/email, or removed) that
+ * it no longer gets the account's reset links and notices: the one notice that cannot go to the
+ * account's current address, since whoever changed it may own that one (a thief who knows the
+ * password changes the address first, so no later notice reaches the owner). Never names the
+ * new address. In the background; only with `email.notifications` and SMTP configured.
+ */
+export function notifyAddressLeft(
+  deps: Deps,
+  user: { id: string; username: string },
+  left: UserEmailRecord | null,
+  next: string | null,
+  from: { ip: string | null; userAgent: string | null },
+): void {
+  if (left === null || left.verifiedAt === null || !deps.config.email.notifications) return;
+  if (next !== null && canonicalEmail(next) === canonicalEmail(left.address)) return;
+  const mail = mailOf(deps);
+  if (!mail.configured) return;
+  const [subject, what] =
+    next === null
+      ? ['Your email address was removed', 'This address was removed from your account: it no longer receives its password reset links and security notices.']
+      : ['Your email address was changed', 'Your account was given another email address: this one no longer receives its password reset links and security notices.'];
+  const where = [from.ip, from.userAgent === null ? null : `browser "${shownUserAgent(from.userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
+  const at = new Date(deps.clock.now());
+  mail.background(async () => {
+    await mail.send('notification', user.id, notificationMail(user.username, left.address, subject, what, at, where));
   });
 }

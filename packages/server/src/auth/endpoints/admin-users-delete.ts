@@ -3,7 +3,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { EndpointContext } from '../endpoint-context.js';
 import { ADMIN_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
-import { deleteUser } from '../admin/lifecycle.js';
+import { auditPseudonym, deleteUser } from '../admin/lifecycle.js';
 import { adminCallOf } from '../admin/guard.js';
 import { ID_PARAMS, refuseSelf } from '../admin/paging.js';
 
@@ -25,6 +25,8 @@ export function registerAdminUsersDelete(app: FastifyInstance, { deps }: Endpoin
       const { id } = request.params;
       refuseSelf(call.admin.id, id, 'delete');
       await deleteUser(deps, id, { adminId: call.admin.id, request });
+      // The admin's own event names the deleted user as their audit trail now does (docs/data-deletion.md).
+      call.target = auditPseudonym(deps, id);
       return reply.code(204).send();
     },
   );

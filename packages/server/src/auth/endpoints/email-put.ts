@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
-import { hasPassword } from '../../stores/types.js';
+import { hashSecret } from '../../crypto/secrets.js';
+import { canonicalEmail, hasPassword } from '../../stores/types.js';
 import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from '../auth-context.js';
-import { recordAudit } from '../audit.js';
+import { recordAudit, userAgentOf } from '../audit.js';
+import { notifyAddressLeft } from '../email/notifications.js';
 import { mailOf } from '../email/mail.js';
 import { verificationMail } from '../email/messages.js';
 import { clientIp, type EndpointContext } from '../endpoint-context.js';
@@ -12,6 +14,7 @@ import { type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
 import { rateLimited } from '../rate-limit.js';
 import { issueEmailToken, verifyLink } from '../recovery/tokens.js';
+import { RECENT_SIGNIN_MS } from '../webauthn/reauth.js';
 import { EMAIL_BODY, emailAnswer } from './email-get.js';
 
 export const emailPutSchema = {
@@ -40,8 +43,11 @@ const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;
 /**
  * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
  * current password when the account has one (401 invalid_credentials; limited like a password
- * change). Mails a verification link bound to this user AND this address (503 email_unavailable,
- * nothing changed, when SMTP is not configured or did not take it).
+ * change), else a sign-in within the last ten minutes (403 forbidden). Mails a verification
+ * link bound to this user AND this address (503 email_unavailable, nothing changed, when SMTP is
+ * not configured or did not take it); at most `recovery.verifyMailsPerHour` such mails per
+ * account and per address (429 rate_limited). A verified address it replaces is told (without
+ * the new one), and a pending reset link dies.
  */
 export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.put<{ Body: EmailPutBody }>('/auth/email', { schema: emailPutSchema, config: { lane: SIGN_IN_METHODS_LANE, openapi: EMAIL_PUT_DOC } }, async (request, reply) => {
@@ -69,11 +75,35 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
         throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
       }
       await deps.stores.rateLimits.reset(key);
+    } else {
+      // No password to ask for (a federated account): as for its passkeys (webauthn/reauth.ts), a
+      // sign-in within the last ten minutes, so a stolen old session cannot plant an address that
+      // then resets the account to a password of the thief's choosing.
+      const session = passport.sid === undefined ? null : await deps.stores.sessions.findById(passport.sid);
+      if (session === null || deps.clock.now() - session.createdAt > RECENT_SIGNIN_MS) {
+        throw new GatehouseError('forbidden', { detail: 'Sign in again (within the last 10 minutes) to change your email address: it can reset your password.' });
+      }
+    }
+    // Every PUT mails the address it names: limited per account and per address, so nobody can
+    // use the server to flood a mailbox (their own account, or many accounts, one address).
+    const perHour = deps.config.recovery.verifyMailsPerHour;
+    if (perHour > 0) {
+      for (const key of [`verify-mail:user:${user.id}`, `verify-mail:address:${hashSecret(canonicalEmail(address))}`]) {
+        const r = await deps.stores.rateLimits.consume(key, { points: perHour, durationSec: 3600 });
+        if (!r.allowed) {
+          deps.logger.info({ event: 'email.verify_mail_limited', userId: user.id, retryAfterMs: r.retryAfterMs }, 'verification mail limit reached');
+          throw rateLimited(r.retryAfterMs, `No more than ${perHour} verification mails an hour go to one account or one address (recovery.verifyMailsPerHour).`);
+        }
+      }
     }
     // The link first: when the mail cannot go out, nothing is changed.
     const { token } = await issueEmailToken(deps, user.id, 'verify', address);
     await mail.sendOrFail('verify', user.id, verificationMail(user.username, verifyLink(deps, token), deps.config.recovery.verifyTtlHours, address));
+    const left = await deps.stores.emails.get(user.id);
     const record = await deps.stores.emails.set(user.id, address, deps.clock.now());
+    notifyAddressLeft(deps, user, left, address, { ip: clientIp(request), userAgent: userAgentOf(request) });
+    // A reset link mailed to the old address (a mailbox the user may no longer control) dies with it.
+    await deps.stores.emails.deleteTokens(user.id, 'reset');
     await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase() } });
     return reply.code(200).send(emailAnswer(record));
   });

@@ -33,7 +33,8 @@ const PASSWORD_CHANGE_DOC: OperationDoc = {
 
 /**
  * POST /auth/password -> 204. Wrong current password: 401 invalid_credentials. Every other
- * session of the user ends (and is revoked); the caller's own session stays.
+ * session of the user ends (and is revoked); the caller's own session stays; a pending reset
+ * link (or forced-change reset token) is voided.
  */
 export function registerPasswordChange(app: FastifyInstance, { deps, auth }: EndpointContext): void {
   app.post<{ Body: PasswordChangeBody }>(
@@ -62,6 +63,8 @@ export function registerPasswordChange(app: FastifyInstance, { deps, auth }: End
       checkNewPassword(request.body.new_password, user.username, deps.config);
       const passwordHash = await hashPassword(auth, request.body.new_password, admitHash(auth, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());
+      // A reset link mailed before (perhaps read by someone else) must not undo the new password.
+      await deps.stores.emails.deleteTokens(user.id, 'reset');
       const ended = await endSessions(deps, { userId: user.id, ...(passport.sid ? { exceptSessionId: passport.sid } : {}) }, request);
       await recordAudit(deps, request, { type: 'password.changed', userId: user.id, deviceId: passport.did ?? null, detail: { sessions_ended: ended.length } });
       return reply.code(204).send();

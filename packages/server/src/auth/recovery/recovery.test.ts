@@ -6,13 +6,16 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../crypto/secrets.js';
+import { hashSecret, randomId } from '../../crypto/secrets.js';
+import { NO_PASSWORD } from '../../stores/types.js';
 import { captureLogs } from '../../util/log-capture.test-helpers.js';
 import type { LogLine } from '../../util/log-capture.test-helpers.js';
 import { mailOf } from '../email/mail.js';
 import { totpCodeAt, TOTP_PERIOD_SEC } from '../mfa/totp.js';
 import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp-server.test-helpers.js';
-import { createAuthHarness, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
+import { createDeviceSession } from '../sessions.js';
+import { createAuthHarness, mintPassport, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
+import { disableUser, enableUser } from '../admin/lifecycle.js';
 import { requirePasswordChange } from './admin.js';
 import { FORGOT_ANSWER } from './forgot.js';
 
@@ -107,6 +110,54 @@ describe('email address and verification', () => {
     expect((await authed(c.h, s, 'GET', '/auth/email')).json()).toMatchObject({ email: address, verified: true });
     const types = (await c.h.deps.stores.audit.listByUser(s.userId, 5)).map((e) => e.type);
     expect(types.slice(0, 2)).toEqual(['email.verified', 'email.added']);
+  });
+
+  it('verification mails are limited per account and per address (recovery.verifyMailsPerHour): 429, nothing sent or changed', async () => {
+    await c.h.close();
+    c = await harness({ config: (cfg) => void (cfg.recovery.verifyMailsPerHour = 2) });
+    const put = (s: SignedIn, email: string) => authed(c.h, s, 'PUT', '/auth/email', { email, password: STRONG_PASSWORD });
+    // One account naming a new victim each time.
+    const spammer = await account(c.h, 'sam');
+    const victims = [addressFor('v'), addressFor('v'), addressFor('v')];
+    expect((await put(spammer, victims[0]!)).statusCode).toBe(200);
+    expect((await put(spammer, victims[1]!)).statusCode).toBe(200);
+    const third = await put(spammer, victims[2]!);
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ code: 'rate_limited', detail: expect.stringContaining('recovery.verifyMailsPerHour') });
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(3500);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(victims[2]!)).toHaveLength(0);
+    expect((await c.h.deps.stores.emails.get(spammer.userId))?.address).toBe(victims[1]);
+    // Many accounts naming one victim.
+    const target = addressFor('target');
+    for (const name of ['ann1', 'ann2']) expect((await put(await account(c.h, name), target)).statusCode).toBe(200);
+    expect((await put(await account(c.h, 'ann3'), target)).statusCode).toBe(429);
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(target)).toHaveLength(2);
+  });
+
+  it('a password-less (federated) account needs a sign-in within the last ten minutes to set its address', async () => {
+    const now = c.h.clock.now();
+    const user = { id: randomId(), username: 'fedra', usernameCanonical: 'fedra', passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
+    await c.h.deps.stores.users.create(user);
+    const { session } = await createDeviceSession(c.h.deps, { user, deviceId: 'dev-fedra', deviceName: null, persistent: true });
+    const put = async (email: string) =>
+      c.h.app.inject({
+        method: 'PUT',
+        url: '/auth/email',
+        payload: { email },
+        headers: { 'x-passport': await mintPassport(c.h.deps, { sub: user.id, username: user.username, roles: [], sid: session.id, did: session.deviceId, auth: 'session' }) },
+      });
+    const fresh = addressFor('fedra');
+    expect((await put(fresh)).statusCode).toBe(200);
+    c.h.clock.advance(11 * 60_000);
+    const stale = addressFor('thief');
+    const res = await put(stale);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('Sign in again') });
+    await mailOf(c.h.deps).settle();
+    expect(mailsTo(stale)).toHaveLength(0);
+    expect((await c.h.deps.stores.emails.get(user.id))?.address).toBe(fresh);
   });
 
   it('needs the current password; a bad address is refused', async () => {
@@ -222,6 +273,60 @@ describe('forgotten password and reset links', () => {
     const late = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
     c.h.clock.advance(30 * 60_000);
     expect((await use(late)).json().code).toBe('invalid_reset_token');
+  });
+
+  it('a pending reset link dies when the user changes their password, or changes or removes their address', async () => {
+    const s = await account(c.h, 'remy');
+    await verifiedEmail(c.h, s);
+    const use = (token: string) => c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } });
+    const pending = async (): Promise<string> => {
+      const address = (await c.h.deps.stores.emails.get(s.userId))!.address;
+      await forgot(c.h, address);
+      await mailOf(c.h.deps).settle();
+      return tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    };
+    // The address changed (the old mailbox may be someone else's now): the link sent there sets nothing.
+    let token = await pending();
+    expect((await authed(c.h, s, 'PUT', '/auth/email', { email: addressFor('remy'), password: STRONG_PASSWORD })).statusCode).toBe(200);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    // The address removed: likewise.
+    await verifiedEmail(c.h, s);
+    token = await pending();
+    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    // The owner chose a new password: a link mailed before (perhaps to someone reading the mailbox) sets nothing.
+    await verifiedEmail(c.h, s);
+    token = await pending();
+    expect((await authed(c.h, s, 'POST', '/auth/password', { current_password: STRONG_PASSWORD, new_password: 'other-otter-sings-42' })).statusCode).toBe(204);
+    expect((await use(token)).json().code).toBe('invalid_reset_token');
+    expect((await c.h.deps.stores.audit.listByUser(s.userId, 50)).some((e) => e.type === 'password.reset')).toBe(false);
+  });
+
+  it('a disabled account gets no forced-change token; a reset while disabled sets the password but signs nobody in until enabled', async () => {
+    const s = await account(c.h, 'dora');
+    const address = await verifiedEmail(c.h, s);
+    await disableUser(c.h.deps, s.userId, { adminId: null });
+    // A forced change never hands a disabled account a reset token: the right password is a wrong one.
+    await requirePasswordChange(c.h.deps, s.userId, { adminId: null });
+    for (const [url, payload] of [
+      ['/auth/signin', { username: 'dora', password: STRONG_PASSWORD }],
+      ['/auth/token', { grant_type: 'password', username: 'dora', password: STRONG_PASSWORD, device_id: 'tv' }],
+    ] as const) {
+      const res = await c.h.app.inject({ method: 'POST', url, payload });
+      expect(res.statusCode, url).toBe(url === '/auth/signin' ? 401 : 400);
+      expect(res.body, url).not.toContain('reset_token');
+      expect(res.body, url).toContain(url === '/auth/signin' ? 'invalid_credentials' : 'invalid_grant');
+    }
+    await forgot(c.h, 'dora');
+    await mailOf(c.h.deps).settle();
+    const token = tokenIn(mailsTo(address, 'Reset your password').at(-1)!.text);
+    expect((await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, password: NEW_PASSWORD } })).statusCode).toBe(204);
+    const refused = await c.h.app.inject({ method: 'POST', url: '/auth/signin', payload: { username: 'dora', password: NEW_PASSWORD } });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().code).toBe('invalid_credentials');
+    expect(await c.h.deps.stores.sessions.listByUser(s.userId)).toEqual([]);
+    await enableUser(c.h.deps, s.userId, { adminId: null });
+    await signinOk(c.h.app, { username: 'dora', password: NEW_PASSWORD });
   });
 
   it('a reset clears the account\'s sign-in lock: the new password signs in at once', async () => {
@@ -470,6 +575,53 @@ describe('security notifications', () => {
       const change = await authed(c.h, s, 'POST', '/auth/password', { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD });
       expect(change.statusCode).toBe(204);
       await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Your password was changed');
+    } finally {
+      await c.h.close();
+    }
+  });
+
+  it('the user agent in a notification is quoted, short, and without separators or bidi characters', async () => {
+    const c = await harness();
+    try {
+      const s = await account(c.h, 'uma', 'laptop');
+      const address = await verifiedEmail(c.h, s);
+      const ua = `Evil\u2028\u2029\u0085\u202e"This sign-in was our security check, nothing to do" ${'x'.repeat(300)}`;
+      await signinOk(c.h.app, { username: 'uma', password: STRONG_PASSWORD, device_id: 'phone' }, { 'user-agent': ua });
+      const mail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'New sign-in to your account');
+      const from = mail.text.split('\n').find((l) => l.startsWith('From: '))!;
+      expect(from).toMatch(/^From: [^,]+, browser "EvilThis sign-in was our security check, nothing to do x+…"$/);
+      expect(from.length).toBeLessThan(200);
+      expect(mail.text).not.toMatch(/[\u2028\u2029\u0085\u202e]/u);
+    } finally {
+      await c.h.close();
+    }
+  });
+
+  it('a verified address the account leaves (replaced or removed) is told, without the new address; an unverified one is not', async () => {
+    const c = await harness();
+    try {
+      const s = await account(c.h, 'otto');
+      const first = await verifiedEmail(c.h, s);
+      const second = addressFor('otto');
+      expect((await authed(c.h, s, 'PUT', '/auth/email', { email: second, password: STRONG_PASSWORD })).statusCode).toBe(200);
+      const changed = await smtp.waitFor((m) => m.to.includes(first) && m.subject === 'Your email address was changed');
+      expect(changed.text).not.toContain(second);
+      expect(changed.text).toMatch(/no longer receives/);
+      // The new address is not verified yet: removing it tells nobody.
+      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      const third = await verifiedEmail(c.h, s);
+      // Setting the same address again (it must be confirmed again) is no change of address.
+      expect((await authed(c.h, s, 'PUT', '/auth/email', { email: third.toUpperCase(), password: STRONG_PASSWORD })).statusCode).toBe(200);
+      const toThird = (m: { to: string[] }) => m.to.some((t) => t.toLowerCase() === third);
+      const again = await smtp.waitFor((m) => toThird(m) && m.to[0] !== third && m.subject === 'Confirm your email address');
+      expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(again.text) } })).statusCode).toBe(200);
+      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      const removed = await smtp.waitFor((m) => toThird(m) && m.subject === 'Your email address was removed');
+      expect(removed.text).toContain('otto');
+      await mailOf(c.h.deps).settle();
+      expect(mailsTo(second, 'Your email address was removed')).toHaveLength(0);
+      expect(smtp.messages.filter((m) => toThird(m) && m.subject === 'Your email address was changed')).toHaveLength(0);
+      expect(mailsTo(first)).toHaveLength(2);
     } finally {
       await c.h.close();
     }

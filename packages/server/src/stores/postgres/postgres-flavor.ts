@@ -17,6 +17,9 @@ const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
 const UNAVAILABLE_MESSAGES =
   /connection terminated|timeout exceeded when trying to connect|connection timeout|query read timeout|client has encountered a connection error|client was closed|cannot use a pool after calling end|driver has already been destroyed|database connection is not open|the server does not support ssl/i;
 
+/** A string PostgreSQL cannot hold in text: U+0000 (character_not_in_repertoire, untranslatable_character). */
+const INVALID_TEXT_SQLSTATE = new Set(['22021', '22P05']);
+
 /** Serialization failure and deadlock: the transaction did nothing and may simply run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 /** Attempts of one writeTransaction before the failure is reported (as unavailable). */
@@ -31,6 +34,7 @@ function classifyOne(err: unknown): { kind: ErrorKind; constraint?: string } {
   if (!(err instanceof Error)) return { kind: 'other' };
   if (err instanceof CircuitOpenError) return { kind: 'unavailable' };
   const code = codeOf(err);
+  if (code !== undefined && INVALID_TEXT_SQLSTATE.has(code)) return { kind: 'invalid_text' };
   if (code === '23505') {
     const constraint = (err as Error & { constraint?: unknown }).constraint;
     return typeof constraint === 'string' ? { kind: 'unique_violation', constraint } : { kind: 'unique_violation' };

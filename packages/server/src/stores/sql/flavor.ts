@@ -1,10 +1,13 @@
 import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
 import type { GatehouseDb } from './schema.js';
-import { StoreUnavailableError } from '../../errors/index.js';
+import { GatehouseError, StoreUnavailableError } from '../../errors/index.js';
 import { UsernameTakenError } from '../types.js';
 
-/** How a backend error should be treated by the stores. */
-export type ErrorKind = 'unique_violation' | 'unavailable' | 'other';
+/**
+ * How a backend error should be treated by the stores. `invalid_text`: a string the database
+ * cannot hold (PostgreSQL refuses U+0000 in text), so the request is wrong, not the database.
+ */
+export type ErrorKind = 'unique_violation' | 'unavailable' | 'invalid_text' | 'other';
 
 /**
  * The dialect-specific bits of the SQL stores, kept in one place per backend
@@ -40,15 +43,21 @@ export interface SqlFlavor {
 }
 
 /**
- * Runs one store operation, mapping backend outages to StoreUnavailableError and leaving
- * UsernameTakenError (and programming errors) as they are.
+ * Runs one store operation, mapping backend outages to StoreUnavailableError, a string the
+ * database cannot hold (a NUL character from a query, path or body reaching PostgreSQL) to 400
+ * `invalid_request` (not a 500: the caller sent it), and leaving UsernameTakenError (and
+ * programming errors) as they are.
  */
 export async function guard<T>(flavor: SqlFlavor, store: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
     if (err instanceof UsernameTakenError || err instanceof StoreUnavailableError) throw err;
-    if (flavor.classify(err).kind === 'unavailable') throw new StoreUnavailableError(store, err);
+    const kind = flavor.classify(err).kind;
+    if (kind === 'unavailable') throw new StoreUnavailableError(store, err);
+    if (kind === 'invalid_text') {
+      throw new GatehouseError('invalid_request', { detail: 'The request holds a NUL character (U+0000), which no name, id or filter may contain; remove it and try again.', cause: err });
+    }
     throw err;
   }
 }

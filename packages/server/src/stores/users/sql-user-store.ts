@@ -222,6 +222,15 @@ export class SqlUserStore implements UserStore {
           .set({ user_id: deletion.auditSubject, ip: null, device_id: null, user_agent: null, detail: null })
           .where('user_id', '=', id)
           .execute();
+        // Other accounts' events that name the user in their detail (an admin's `admin.action`
+        // target, a `by` of the deleted admin) name the pseudonym instead: otherwise an admin's
+        // "users.delete" event would tie the real id to the pseudonym. Ids are whole JSON strings.
+        const quoted = JSON.stringify(id);
+        await trx
+          .updateTable('audit_events')
+          .set({ detail: sql<string>`replace(detail, ${quoted}, ${JSON.stringify(deletion.auditSubject)})` })
+          .where(sql<boolean>`detail like ${`%${likeEscape(quoted)}%`} escape '\\'`)
+          .execute();
         if (deletion.quarantineUntil !== null) {
           const until = deletion.quarantineUntil;
           await trx
