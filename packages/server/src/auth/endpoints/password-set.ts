@@ -52,6 +52,8 @@ export function registerPasswordSet(app: FastifyInstance, { deps, auth }: Endpoi
       if (!(await deps.stores.users.setPasswordHashIfNone(user.id, passwordHash, deps.clock.now()))) {
         throw new GatehouseError('password_exists', { detail: 'Your account has a password already; change it with POST /auth/password, which asks for the current one.' });
       }
+      // As after a password change: a reset link made before must not undo the password chosen now.
+      await deps.stores.emails.deleteTokens(user.id, 'reset');
       await recordAudit(deps, request, { type: 'password.set', userId: user.id, deviceId: passport.did ?? null });
       return reply.code(204).send();
     },

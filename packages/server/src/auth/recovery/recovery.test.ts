@@ -16,7 +16,7 @@ import { startTestSmtpServer, tokenIn, type TestSmtpServer } from '../email/smtp
 import { createDeviceSession } from '../sessions.js';
 import { createAuthHarness, mintPassport, passportFor, signinOk, signup, STRONG_PASSWORD, type AuthHarness, type HarnessOptions, type SignedIn } from '../test-helpers.js';
 import { disableUser, enableUser } from '../admin/lifecycle.js';
-import { requirePasswordChange } from './admin.js';
+import { createResetLink, requirePasswordChange } from './admin.js';
 import { FORGOT_ANSWER } from './forgot.js';
 
 const NEW_PASSWORD = 'fresh-heron-paints-77';
@@ -89,7 +89,7 @@ describe('email address and verification', () => {
 
   it('PUT mails a link to /verify-email#token=; the address counts only once the link is used (signed out)', async () => {
     const s = await account(c.h, 'vera');
-    expect((await authed(c.h, s, 'GET', '/auth/email')).json()).toEqual({ email: null, verified: false, verified_at: null });
+    expect((await authed(c.h, s, 'GET', '/auth/email')).json()).toEqual({ email: null, verified: false, verified_at: null, password_required: true });
     const address = addressFor('vera');
     const put = await authed(c.h, s, 'PUT', '/auth/email', { email: address, password: STRONG_PASSWORD });
     expect(put.json()).toEqual({ email: address, verified: false, verified_at: null });
@@ -148,6 +148,13 @@ describe('email address and verification', () => {
         payload: { email },
         headers: { 'x-passport': await mintPassport(c.h.deps, { sub: user.id, username: user.username, roles: [], sid: session.id, did: session.deviceId, auth: 'session' }) },
       });
+    // The account page reads whether to ask for a password (this account has none to give).
+    const got = await c.h.app.inject({
+      method: 'GET',
+      url: '/auth/email',
+      headers: { 'x-passport': await mintPassport(c.h.deps, { sub: user.id, username: user.username, roles: [], sid: session.id, did: session.deviceId, auth: 'session' }) },
+    });
+    expect(got.json()).toEqual({ email: null, verified: false, verified_at: null, password_required: false });
     const fresh = addressFor('fedra');
     expect((await put(fresh)).statusCode).toBe(200);
     c.h.clock.advance(11 * 60_000);
@@ -158,6 +165,23 @@ describe('email address and verification', () => {
     await mailOf(c.h.deps).settle();
     expect(mailsTo(stale)).toHaveLength(0);
     expect((await c.h.deps.stores.emails.get(user.id))?.address).toBe(fresh);
+  });
+
+  it('a password-less account that sets its first password voids a reset link made before', async () => {
+    const now = c.h.clock.now();
+    const user = { id: randomId(), username: 'pia', usernameCanonical: 'pia', passwordHash: NO_PASSWORD, roles: [], createdAt: now, updatedAt: now, disabledAt: null, passwordChangeRequired: false };
+    await c.h.deps.stores.users.create(user);
+    const { session } = await createDeviceSession(c.h.deps, { user, deviceId: 'dev-pia', deviceName: null, persistent: true });
+    const { url } = await createResetLink(c.h.deps, user.id, { adminId: null });
+    const set = await c.h.app.inject({
+      method: 'POST',
+      url: '/auth/password/set',
+      payload: { new_password: STRONG_PASSWORD },
+      headers: { 'x-passport': await mintPassport(c.h.deps, { sub: user.id, username: user.username, roles: [], sid: session.id, did: session.deviceId, auth: 'session' }) },
+    });
+    expect(set.statusCode).toBe(204);
+    const use = await c.h.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token: tokenIn(url), password: NEW_PASSWORD } });
+    expect(use.json().code).toBe('invalid_reset_token');
   });
 
   it('needs the current password; a bad address is refused', async () => {
