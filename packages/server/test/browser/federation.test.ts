@@ -68,6 +68,9 @@ describe.skipIf(!haveChromium)('federation in Chromium through gatehouse start',
     const rows = await page.locator('#methods-list > li').allTextContents();
     expect(rows[0]).toContain('You have not set a password');
     expect(rows[1]).toContain('Acme ID');
+    // No password to give: the Email section does not ask for one (a recent sign-in is the proof).
+    await expect.poll(() => page.locator('#email-current').textContent()).toContain('No email address');
+    expect(await page.isHidden('#email-password-field')).toBe(true);
 
     // The sign-up page has the same buttons.
     const other = await (await newContext(browser, gh.url)).newPage();

@@ -17,6 +17,7 @@ export function initEmail(usernameEl, gone, changed) {
   const address = $('email-address', HTMLInputElement);
   const addressError = $('email-address-error');
   const password = $('email-password', HTMLInputElement);
+  const passwordField = $('email-password-field');
   const passwordError = $('email-password-error');
   const formError = $('email-form-error');
   const status = $('email-status');
@@ -25,7 +26,12 @@ export function initEmail(usernameEl, gone, changed) {
 
   /** @param {unknown} data */
   function show(data) {
-    const d = /** @type {{ email?: unknown, verified?: unknown }} */ (data || {});
+    const d = /** @type {{ email?: unknown, verified?: unknown, password_required?: unknown }} */ (data || {});
+    // An account without a password (signed up through a provider) proves a recent sign-in instead.
+    if (typeof d.password_required === 'boolean') {
+      passwordField.hidden = !d.password_required;
+      password.required = d.password_required;
+    }
     if (typeof d.email === 'string' && d.email) {
       current.textContent = d.verified === true
         ? 'Your address: ' + d.email + ' (confirmed).'
@@ -54,11 +60,11 @@ export function initEmail(usernameEl, gone, changed) {
     const value = address.value.trim();
     const valid = checkFields([
       [address, addressError, !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) && 'Enter an email address like name@example.com.'],
-      [password, passwordError, !password.value && 'Enter your current password.'],
+      [password, passwordError, !passwordField.hidden && !password.value && 'Enter your current password.'],
     ]);
     if (!valid) return;
     setBusy(form, true);
-    request('PUT', '/auth/email', { email: value, password: password.value }).then(function (result) {
+    request('PUT', '/auth/email', passwordField.hidden ? { email: value } : { email: value, password: password.value }).then(function (result) {
       setBusy(form, false);
       const code = problemCode(result);
       if (result.ok) {
@@ -73,6 +79,8 @@ export function initEmail(usernameEl, gone, changed) {
       } else if (code === 'invalid_body') {
         setFieldError(address, addressError, problemMessage(result));
         address.focus();
+      } else if (code === 'forbidden' && passwordField.hidden) {
+        formError.textContent = 'To change your address, sign out and sign in again first (it can reset your password, so it needs a recent sign-in).';
       } else if (code === 'email_unavailable') {
         formError.textContent = 'This server cannot send mail right now, so the address cannot be confirmed. Nothing was changed; try again later.';
       } else if (result.status === 401) {
