@@ -3,7 +3,6 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { canonicalEmail, hasPassword } from '../../stores/types.js';
-import { admitHash, checkHashAdmission, verifyPassword, type HashRequest } from '../auth-context.js';
 import { recordAudit, userAgentOf } from '../audit.js';
 import { notifyAddressLeft } from '../email/notifications.js';
 import { mailOf } from '../email/mail.js';
@@ -16,6 +15,7 @@ import { rateLimited } from '../rate-limit.js';
 import { issueEmailToken, verifyLink } from '../recovery/tokens.js';
 import { RECENT_SIGNIN_MS } from '../webauthn/reauth.js';
 import { EMAIL_BODY, emailAnswer } from './email-get.js';
+import { checkCurrentPassword } from '../current-password.js';
 
 export const emailPutSchema = {
   body: {
@@ -29,9 +29,7 @@ export const emailPutSchema = {
     },
   },
 } as const;
-
 export type EmailPutBody = FromSchema<(typeof emailPutSchema)['body']>;
-
 const EMAIL_PUT_DOC: OperationDoc = {
   summary: "Set the user's email address (replacing any other); a verification link is mailed to it, and it counts once verified",
   answers: { 200: { description: 'Set, not verified yet; the link went out.', body: EMAIL_BODY } },
@@ -64,17 +62,7 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
     if (hasPassword(user)) {
       const password = request.body.password;
       if (password === undefined) throw new GatehouseError('invalid_credentials', { detail: 'Send your current password as "password" to change your email address.' });
-      const { maxFailures, lockWindowSec } = deps.config.signin;
-      const key = `password-change:user:${user.id}`;
-      const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
-      checkHashAdmission(auth, hashReq);
-      const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
-      if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-      if (!(await verifyPassword(auth, user.passwordHash, password, admitHash(auth, hashReq)))) {
-        deps.logger.warn({ event: 'email.change.failure', userId: user.id, ip: clientIp(request) }, 'email change refused: wrong current password');
-        throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
-      }
-      await deps.stores.rateLimits.reset(key);
+      await checkCurrentPassword(auth, request, user, password, { lock: 'password-change', event: 'email.change.failure', message: 'email change refused: wrong current password' });
     } else {
       // No password to ask for (a federated account): as for its passkeys (webauthn/reauth.ts), a
       // sign-in within the last ten minutes, so a stolen old session cannot plant an address that

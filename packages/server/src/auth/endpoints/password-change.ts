@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
-import { GatehouseError } from '../../errors/index.js';
-import { admitHash, checkHashAdmission, hashPassword, verifyPassword, type HashRequest } from '../auth-context.js';
+import { admitHash, hashPassword } from '../auth-context.js';
 import { recordAudit } from '../audit.js';
-import { clientIp, type EndpointContext } from '../endpoint-context.js';
+import { type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
-import { rateLimited } from '../rate-limit.js';
 import { checkNewPassword } from '../policy/password.js';
 import { endSessions } from '../sessions.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
+import { checkCurrentPassword } from '../current-password.js';
 
 export const passwordChangeSchema = {
   body: {
@@ -43,23 +42,12 @@ export function registerPasswordChange(app: FastifyInstance, { deps, auth }: End
     async (request, reply) => {
       const passport = passportOf(request);
       const user = await accountOf(deps, passport);
-      // Someone holding a stolen session must not get unlimited guesses at the password:
-      // an attempt is reserved before hashing, like sign-in, and a success clears the count.
-      const { maxFailures, lockWindowSec } = deps.config.signin;
-      const key = `password-change:user:${user.id}`;
-      // Both hashes go through the queue's admission (normal lane): 503 busy rather than a long wait.
-      const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
-      checkHashAdmission(auth, hashReq);
-      const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
-      if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-      if (!(await verifyPassword(auth, user.passwordHash, request.body.current_password, admitHash(auth, hashReq)))) {
-        deps.logger.warn(
-          { event: 'password.change.failure', userId: user.id, username: user.usernameCanonical, ip: clientIp(request) },
-          'password change refused: wrong current password',
-        );
-        throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
-      }
-      await deps.stores.rateLimits.reset(key);
+      // Someone holding a stolen session must not get unlimited guesses at the password.
+      const hashReq = await checkCurrentPassword(auth, request, user, request.body.current_password, {
+        lock: 'password-change',
+        event: 'password.change.failure',
+        message: 'password change refused: wrong current password',
+      });
       checkNewPassword(request.body.new_password, user.username, deps.config);
       const passwordHash = await hashPassword(auth, request.body.new_password, admitHash(auth, hashReq));
       await deps.stores.users.setPasswordHash(user.id, passwordHash, deps.clock.now());

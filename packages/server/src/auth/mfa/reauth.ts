@@ -2,9 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { NO_PASSWORD, type UserRecord } from '../../stores/types.js';
-import { admitHash, checkHashAdmission, verifyPassword, type AuthContext, type HashRequest } from '../auth-context.js';
-import { clientIp } from '../client-ip.js';
-import { rateLimited } from '../rate-limit.js';
+import type { AuthContext } from '../auth-context.js';
+import { checkCurrentPassword } from '../current-password.js';
 
 /** The body of a change to the second factors that asks for the current password and nothing else. */
 export const currentPasswordSchema = {
@@ -26,20 +25,9 @@ export type CurrentPasswordBody = FromSchema<(typeof currentPasswordSchema)['bod
  * refused with 403 until a recent-sign-in check (the session's auth_time) covers it.
  */
 export async function requireCurrentPassword(auth: AuthContext, request: FastifyRequest, user: UserRecord, password: string | undefined): Promise<void> {
-  const { deps } = auth;
   if (user.passwordHash === NO_PASSWORD) {
     throw new GatehouseError('forbidden', { detail: 'Set a password first (POST /auth/password/set): changing second factors asks for it.' });
   }
   if (password === undefined) throw new GatehouseError('invalid_request', { detail: 'Send the current password as "password" to change second factors.' });
-  const { maxFailures, lockWindowSec } = deps.config.signin;
-  const key = `mfa-change:user:${user.id}`;
-  const hashReq: HashRequest = { lane: 'normal', request, username: user.usernameCanonical };
-  checkHashAdmission(auth, hashReq);
-  const attempt = await deps.stores.rateLimits.consume(key, { points: maxFailures, durationSec: lockWindowSec });
-  if (!attempt.allowed) throw rateLimited(attempt.retryAfterMs, 'Too many wrong current passwords.');
-  if (!(await verifyPassword(auth, user.passwordHash, password, admitHash(auth, hashReq)))) {
-    deps.logger.warn({ event: 'mfa.change.failure', userId: user.id, ip: clientIp(request) }, 'second-factor change refused: wrong current password');
-    throw new GatehouseError('invalid_credentials', { detail: 'The current password is wrong.' });
-  }
-  await deps.stores.rateLimits.reset(key);
+  await checkCurrentPassword(auth, request, user, password, { lock: 'mfa-change', event: 'mfa.change.failure', message: 'second-factor change refused: wrong current password' });
 }
