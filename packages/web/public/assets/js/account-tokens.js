@@ -1,6 +1,6 @@
 // @ts-check
 /** The API tokens section of the account page: the list, the create form, the new token box. */
-import { $, addMeta, el, text, timeElement, toDate } from './dom.js';
+import { $, addMeta, el, text, timeElement, toDate, copyShownSecret } from './dom.js';
 import { problemMessage, request } from './api.js';
 import { setBusy, setFieldError } from './forms.js';
 import { row, rowButton, rowList, rowTitle } from './list.js';
@@ -116,27 +116,7 @@ export function initTokens(gone, changed) {
   newTokenValue.addEventListener('focus', selectToken);
 
   $('copy-token').addEventListener('click', function () {
-    const value = newTokenValue.value;
-    function fallback() {
-      selectToken();
-      let copied = false;
-      try {
-        // The old way, for pages without the Clipboard API (plain http from a host name).
-        copied = document.execCommand('copy');
-      } catch {
-        copied = false;
-      }
-      copyStatus.textContent = copied
-        ? 'Copied to the clipboard.'
-        : 'The token is selected: press Ctrl+C (or ⌘C) to copy it.';
-    }
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(value).then(function () {
-        copyStatus.textContent = 'Copied to the clipboard.';
-      }, fallback);
-    } else {
-      fallback();
-    }
+    copyShownSecret(newTokenValue, copyStatus, 'token');
   });
 
   $('new-token-done').addEventListener('click', function () {

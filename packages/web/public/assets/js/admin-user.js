@@ -6,7 +6,7 @@
  * password change, a reset link (shown once), roles, delete. Every destructive action asks first
  * in a dialog; delete asks for the username to be typed.
  */
-import { $, addMeta, deviceName, el, text, timeElement, toDate } from './dom.js';
+import { $, addMeta, deviceName, el, text, timeElement, toDate, copyShownSecret } from './dom.js';
 import { problemCode, problemMessage } from './api.js';
 import { setBusy, setFieldError } from './forms.js';
 import { row, rowButton, rowTitle } from './list.js';
@@ -424,25 +424,7 @@ export function initAdminUser() {
   });
 
   $('reset-link-copy').addEventListener('click', function () {
-    const value = resetValue.value;
-    function fallback() {
-      resetValue.focus();
-      resetValue.select();
-      let copied = false;
-      try {
-        copied = document.execCommand('copy');
-      } catch {
-        copied = false;
-      }
-      resetCopyStatus.textContent = copied ? 'Copied to the clipboard.' : 'The link is selected: press Ctrl+C (or ⌘C) to copy it.';
-    }
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(value).then(function () {
-        resetCopyStatus.textContent = 'Copied to the clipboard.';
-      }, fallback);
-    } else {
-      fallback();
-    }
+    copyShownSecret(resetValue, resetCopyStatus, 'link');
   });
 
   $('reset-link-done').addEventListener('click', function () {

@@ -167,3 +167,35 @@ export function addMeta(line, label, node) {
     line.appendChild(node);
   }
 }
+
+/**
+ * Copies a secret shown once (an API token, a reset link) from its read-only field: the Clipboard
+ * API where the page may use it, else the old `execCommand('copy')` on the selected text (pages
+ * served over plain http from a host name), else the text stays selected for Ctrl+C. Says which
+ * in `status`.
+ * @param {HTMLInputElement} field
+ * @param {HTMLElement} status
+ * @param {string} what "token", "link": named in the Ctrl+C hint
+ */
+export function copyShownSecret(field, status, what) {
+  const value = field.value;
+  function fallback() {
+    field.focus();
+    field.select();
+    field.setSelectionRange(0, value.length);
+    let copied = false;
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
+    status.textContent = copied ? 'Copied to the clipboard.' : 'The ' + what + ' is selected: press Ctrl+C (or ⌘C) to copy it.';
+  }
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    navigator.clipboard.writeText(value).then(function () {
+      status.textContent = 'Copied to the clipboard.';
+    }, fallback);
+  } else {
+    fallback();
+  }
+}
