@@ -192,7 +192,7 @@ const ENDPOINTS: Endpoint[] = [
   // 503 email_unavailable past the lane; the fixture user has no address, so DELETE 404.
   { method: 'GET', route: '/auth/email', path: () => '/auth/email', expect: account(200) },
   { method: 'PUT', route: '/auth/email', path: () => '/auth/email', body: { email: 'walk@example.com', password: PASSWORD }, expect: signInMethods(503) },
-  { method: 'DELETE', route: '/auth/email', path: () => '/auth/email', expect: signInMethods(404) },
+  { method: 'DELETE', route: '/auth/email', path: () => '/auth/email', body: { password: PASSWORD }, expect: signInMethods(404) },
   // The /device page's endpoints: a browser session only (a wrong code: 400 invalid_user_code).
   ...['lookup', 'approve', 'deny'].map((step) => ({
     method: 'POST',

@@ -434,7 +434,7 @@ describe('GET /auth/openapi.json through the gateway', () => {
     await call('POST /auth/password/forgot', '/auth/password/forgot', { headers: { origin: gh.url }, json: { username_or_email: address } });
     const resetMail = await smtp.waitFor((m) => m.to.includes(address) && m.subject === 'Reset your password');
     await call('POST /auth/password/reset', '/auth/password/reset', { headers: { origin: gh.url }, json: { token: tokenIn(resetMail.text), password: 'documented passphrase 3' } });
-    await call('DELETE /auth/email', '/auth/email', { headers: await signin('documented passphrase 3') });
+    await call('DELETE /auth/email', '/auth/email', { headers: await signin('documented passphrase 3'), json: { password: 'documented passphrase 3' } });
 
     await checker.close();
     expect([...walked].sort(), 'operations this walk does not call').toEqual(operations(doc).map((o) => o.key).sort());

@@ -110,4 +110,32 @@ describe.skipIf(!haveChromium)('email verification, forgotten password and force
     expect(problems).toEqual([]);
     await context.close();
   });
+  it('removing the address asks for the current password, as a change does', async () => {
+    await signup('remove-user');
+    const context = await newContext(suite.browser, suite.gh.url);
+    const p = await context.newPage();
+    const pageProblems = watchConsole(p);
+    await signInWithPage(p, suite.gh.url, 'remove-user', PASSWORD, '/account');
+    await expect.poll(() => p.textContent('#email-current')).toMatch(/No email address/);
+    await p.fill('#email-address', 'remove-user@example.com');
+    await p.fill('#email-password', PASSWORD);
+    await p.click('#email-form button[type=submit]');
+    await expect.poll(() => p.textContent('#email-current')).toMatch(/remove-user@example\.com/);
+    // Without the password: nothing removed, the field says why.
+    await p.click('#email-remove');
+    await expect.poll(() => p.textContent('#email-password-error')).toMatch(/current password/);
+    // A wrong one: refused.
+    await p.fill('#email-password', 'not the password at all');
+    await p.click('#email-remove');
+    await expect.poll(() => p.textContent('#email-password-error')).toMatch(/not right/);
+    await p.reload();
+    await expect.poll(() => p.textContent('#email-current')).toMatch(/remove-user@example\.com/);
+    await p.fill('#email-password', PASSWORD);
+    await p.click('#email-remove');
+    await expect.poll(() => p.textContent('#email-status')).toMatch(/The address was removed/);
+    await p.reload();
+    await expect.poll(() => p.textContent('#email-current')).toMatch(/No email address/);
+    expect(pageProblems).toEqual([]);
+    await context.close();
+  });
 });

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
 import { hashSecret } from '../../crypto/secrets.js';
-import { canonicalEmail, hasPassword } from '../../stores/types.js';
+import { canonicalEmail, hasPassword, type UserRecord } from '../../stores/types.js';
+import type { AuthContext } from '../auth-context.js';
 import { recordAudit, userAgentOf } from '../audit.js';
 import { notifyAddressLeft } from '../email/notifications.js';
 import { mailOf } from '../email/mail.js';
@@ -39,6 +40,34 @@ const EMAIL_PUT_DOC: OperationDoc = {
 const ADDRESS_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/u;
 
 /**
+ * What changing or removing the email address asks for (the address decides where reset links
+ * go, and where the owner hears of changes): the current password when the account has one (401
+ * invalid_credentials, on the password change's lock), else, for an account without one
+ * (federated sign-up), a sign-in within the last ten minutes (403 forbidden), as for its
+ * passkeys (webauthn/reauth.ts): a stolen old session must not plant an address that then resets
+ * the account to a password of the thief's choosing, nor remove the owner's.
+ */
+export async function requireEmailChangeProof(
+  auth: AuthContext,
+  request: FastifyRequest,
+  user: UserRecord,
+  sid: string | undefined,
+  password: string | undefined,
+  what: 'change' | 'remove',
+): Promise<void> {
+  const { deps } = auth;
+  if (hasPassword(user)) {
+    if (password === undefined) throw new GatehouseError('invalid_credentials', { detail: `Send your current password as "password" to ${what} your email address.` });
+    await checkCurrentPassword(auth, request, user, password, { lock: 'password-change', event: 'email.change.failure', message: `email ${what} refused: wrong current password` });
+    return;
+  }
+  const session = sid === undefined ? null : await deps.stores.sessions.findById(sid);
+  if (session === null || deps.clock.now() - session.createdAt > RECENT_SIGNIN_MS) {
+    throw new GatehouseError('forbidden', { detail: `Sign in again (within the last 10 minutes) to ${what} your email address: it can reset your password.` });
+  }
+}
+
+/**
  * PUT /auth/email {email, password} -> 200 {email, verified: false, verified_at: null}. Needs the
  * current password when the account has one (401 invalid_credentials; limited like a password
  * change), else a sign-in within the last ten minutes (403 forbidden). Mails a verification
@@ -59,19 +88,7 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
     if (!mail.configured) {
       throw new GatehouseError('email_unavailable', { detail: 'This server sends no mail (email.smtpUrl is not set), so an address cannot be verified. Ask an operator to configure SMTP.' });
     }
-    if (hasPassword(user)) {
-      const password = request.body.password;
-      if (password === undefined) throw new GatehouseError('invalid_credentials', { detail: 'Send your current password as "password" to change your email address.' });
-      await checkCurrentPassword(auth, request, user, password, { lock: 'password-change', event: 'email.change.failure', message: 'email change refused: wrong current password' });
-    } else {
-      // No password to ask for (a federated account): as for its passkeys (webauthn/reauth.ts), a
-      // sign-in within the last ten minutes, so a stolen old session cannot plant an address that
-      // then resets the account to a password of the thief's choosing.
-      const session = passport.sid === undefined ? null : await deps.stores.sessions.findById(passport.sid);
-      if (session === null || deps.clock.now() - session.createdAt > RECENT_SIGNIN_MS) {
-        throw new GatehouseError('forbidden', { detail: 'Sign in again (within the last 10 minutes) to change your email address: it can reset your password.' });
-      }
-    }
+    await requireEmailChangeProof(auth, request, user, passport.sid, request.body.password, 'change');
     // Every PUT mails the address it names: limited per account and per address, so nobody can
     // use the server to flood a mailbox (their own account, or many accounts, one address).
     const perHour = deps.config.recovery.verifyMailsPerHour;

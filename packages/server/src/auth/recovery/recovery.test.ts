@@ -226,8 +226,12 @@ describe('email address and verification', () => {
     const link = tokenIn((await smtp.waitFor((m) => m.to.includes(address))).text);
     c.h.clock.advance(24 * 3600_000 + 1);
     expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: link } })).statusCode).toBe(400);
-    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
-    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(404);
+    // Removing asks for the current password, as a change does (a stolen session must not remove the owner's address).
+    expect((await authed(c.h, s, 'DELETE', '/auth/email', {})).json().code).toBe('invalid_credentials');
+    expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: 'not the password' })).json().code).toBe('invalid_credentials');
+    expect(await c.h.deps.stores.emails.get(s.userId)).not.toBeNull();
+    expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: STRONG_PASSWORD })).statusCode).toBe(204);
+    expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: STRONG_PASSWORD })).statusCode).toBe(404);
     expect(await c.h.deps.stores.emails.get(s.userId)).toBeNull();
   });
 });
@@ -316,7 +320,7 @@ describe('forgotten password and reset links', () => {
     // The address removed: likewise.
     await verifiedEmail(c.h, s);
     token = await pending();
-    expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+    expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: STRONG_PASSWORD })).statusCode).toBe(204);
     expect((await use(token)).json().code).toBe('invalid_reset_token');
     // The owner chose a new password: a link mailed before (perhaps to someone reading the mailbox) sets nothing.
     await verifiedEmail(c.h, s);
@@ -632,14 +636,14 @@ describe('security notifications', () => {
       expect(changed.text).not.toContain(second);
       expect(changed.text).toMatch(/no longer receives/);
       // The new address is not verified yet: removing it tells nobody.
-      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: STRONG_PASSWORD })).statusCode).toBe(204);
       const third = await verifiedEmail(c.h, s);
       // Setting the same address again (it must be confirmed again) is no change of address.
       expect((await authed(c.h, s, 'PUT', '/auth/email', { email: third.toUpperCase(), password: STRONG_PASSWORD })).statusCode).toBe(200);
       const toThird = (m: { to: string[] }) => m.to.some((t) => t.toLowerCase() === third);
       const again = await smtp.waitFor((m) => toThird(m) && m.to[0] !== third && m.subject === 'Confirm your email address');
       expect((await c.h.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token: tokenIn(again.text) } })).statusCode).toBe(200);
-      expect((await authed(c.h, s, 'DELETE', '/auth/email')).statusCode).toBe(204);
+      expect((await authed(c.h, s, 'DELETE', '/auth/email', { password: STRONG_PASSWORD })).statusCode).toBe(204);
       const removed = await smtp.waitFor((m) => toThird(m) && m.subject === 'Your email address was removed');
       expect(removed.text).toContain('otto');
       await mailOf(c.h.deps).settle();

@@ -94,13 +94,27 @@ export function initEmail(usernameEl, gone, changed) {
   remove.addEventListener('click', function () {
     formError.textContent = '';
     status.textContent = '';
+    setFieldError(password, passwordError, '');
+    // Removing asks for what a change asks for: the current password (or, without one, a recent sign-in).
+    if (!passwordField.hidden && !password.value) {
+      setFieldError(password, passwordError, 'Enter your current password to remove the address.');
+      password.focus();
+      return;
+    }
     remove.disabled = true;
-    request('DELETE', '/auth/email').then(function (result) {
+    request('DELETE', '/auth/email', passwordField.hidden ? {} : { password: password.value }).then(function (result) {
       remove.disabled = false;
+      const code = problemCode(result);
       if (result.ok || result.status === 404) {
-        show(null);
+        password.value = '';
+        show({ email: null, password_required: !passwordField.hidden });
         status.textContent = 'The address was removed.';
         changed();
+      } else if (code === 'invalid_credentials') {
+        setFieldError(password, passwordError, 'Your current password is not right.');
+        password.focus();
+      } else if (code === 'forbidden' && passwordField.hidden) {
+        formError.textContent = 'To remove your address, sign out and sign in again first (it needs a recent sign-in).';
       } else if (!gone(result)) {
         formError.textContent = problemMessage(result);
       }
