@@ -401,7 +401,7 @@ describe('forgotten password and reset links', () => {
     const address = await verifiedEmail(c.h, s);
     const inputs = ['edda', 'nobody-here', address, 'nobody@example.com'];
     const times: Record<string, number[]> = {};
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       for (const input of inputs) {
         const t0 = performance.now();
         const res = await forgot(c.h, input, `198.51.100.${round * 10 + inputs.indexOf(input)}`);
