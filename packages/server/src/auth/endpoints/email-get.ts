@@ -40,6 +40,11 @@ export function emailAnswer(e: { address: string; verifiedAt: number | null } | 
   return { email: e?.address ?? null, verified: e !== null && e.verifiedAt !== null, verified_at: e === null || e.verifiedAt === null ? null : iso(e.verifiedAt) };
 }
 
+/** What the audit log keeps of an address (`email.added`, `email.verified`): its domain, lower-cased; never the address. */
+export function emailDomain(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
 /** GET /auth/email -> 200 {email, verified, verified_at, password_required}. */
 export function registerEmailGet(app: FastifyInstance, { deps }: EndpointContext): void {
   app.get('/auth/email', { config: { lane: ACCOUNT_LANE, openapi: EMAIL_GET_DOC } }, async (request, reply) => {
