@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { hasPassword } from '../../stores/types.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { ADMIN_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 import { emailOf } from '../recovery/admin.js';
@@ -99,8 +99,6 @@ const DOC: OperationDoc = {
     },
   },
 };
-
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 /** GET /auth/admin/users/:id -> {user, sessions, api_tokens, identities, factors, events}; 404 for an unknown id. */
 export function registerAdminUsersShow(app: FastifyInstance, { deps }: EndpointContext): void {
