@@ -4,8 +4,8 @@ import { keyedHash } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
 import { isDisabled, type UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
-import { canDefer, publishRevocation } from '../pending-revocations.js';
-import { endSessions, endSessionsLater, revokeSessions } from '../sessions.js';
+import { publishRevocation } from '../pending-revocations.js';
+import { endSessions } from '../sessions.js';
 import { checkRole } from '../user-admin.js';
 
 /**
@@ -42,22 +42,11 @@ export async function userOrNotFound(deps: Deps, userId: string): Promise<UserRe
  * `user` revocation (notBefore = now, sessions: true): every access token issued before now
  * dies, and every gateway drops the user's cached sessions and API tokens at once (an API token
  * is re-read, and refused while the user is disabled). While the session store is away, the
- * sign-out-all waits in Redis as a pending revocation (`endSessionsLater`), as for
- * POST /auth/signout-all. Returns the sessions ended.
+ * sign-out-all waits in Redis as a pending revocation, as for POST /auth/signout-all
+ * (`endSessions`). Returns the sessions ended.
  */
-async function revokeEverything(deps: Deps, userId: string, actor: Actor): Promise<string[]> {
-  const request = actor.request ?? undefined;
-  let ended: string[];
-  try {
-    ended = await deps.stores.sessions.deleteByUser(userId);
-  } catch (err) {
-    if (!canDefer(deps, err)) throw err;
-    return endSessionsLater(deps, { userId, allCredentials: true }, err, request);
-  }
-  await revokeSessions(deps, ended, request);
-  const now = deps.clock.now();
-  await publishRevocation(deps, { type: 'user', userId, notBefore: now, at: now, sessions: true }, request);
-  return ended;
+function revokeEverything(deps: Deps, userId: string, actor: Actor): Promise<string[]> {
+  return endSessions(deps, { userId, allCredentials: true, startedBefore: true }, actor.request ?? undefined);
 }
 
 /**
