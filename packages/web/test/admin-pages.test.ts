@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AUDIT_EVENT_TYPES } from '../../server/src/stores/types.js';
 
 // The admin pages' logic that needs no page: node loads the modules as they are served (nothing
 // touches the DOM at load time).
@@ -20,6 +21,7 @@ interface Shared {
 }
 const shared = (await import(new URL('../public/assets/js/admin-shared.js', import.meta.url).href)) as Shared;
 const user = (await import(new URL('../public/assets/js/admin-user.js', import.meta.url).href)) as { parseRoles(value: string): string[] };
+const account = (await import(new URL('../public/assets/js/account.js', import.meta.url).href)) as { activityTypes(): string[] };
 const audit = (await import(new URL('../public/assets/js/admin-audit.js', import.meta.url).href)) as {
   isoOfLocal(value: string): string | null;
   localOfIso(iso: string | null): string;
@@ -90,6 +92,10 @@ describe('admin pages: small helpers', () => {
     expect(audit.isoOfLocal('')).toBe('');
     expect(audit.isoOfLocal('not a time')).toBeNull();
     expect(audit.localOfIso('nonsense')).toBe('');
+  });
+
+  it('has words for every audit event type: the audit log offers them all as its type filter', () => {
+    expect([...account.activityTypes()].sort()).toEqual([...AUDIT_EVENT_TYPES].sort());
   });
 
   it('says an event detail in one line', () => {

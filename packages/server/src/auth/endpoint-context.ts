@@ -24,3 +24,8 @@ export { clientIp } from './client-ip.js';
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** `iso`, or null for a time that is not set (a last use, an expiry). */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}

@@ -90,9 +90,12 @@ export type EndSessionsTarget =
   | { sessionIds: readonly string[]; userId?: string }
   /**
    * Every session of the user except `exceptSessionId`. With `allCredentials`, also a user
-   * revocation (notBefore = now) so every token issued before now dies (sign-out-all).
+   * revocation (notBefore = now) so every token issued before now dies (sign-out-all). With
+   * `startedBefore` as well, that revocation says `sessions: true`: every session started before
+   * now dies too, one a racing sign-in made after the deletion included, and every gateway drops
+   * the user's cached sessions and API tokens at once (disabling or deleting an account).
    */
-  | { userId: string; exceptSessionId?: string; allCredentials?: boolean };
+  | { userId: string; exceptSessionId?: string; allCredentials?: boolean; startedBefore?: boolean };
 
 /**
  * Ends sessions: deletes them, then publishes and records a revocation for each. Returns the ended
@@ -114,7 +117,7 @@ export async function endSessions(deps: Deps, target: EndSessionsTarget, request
   await revokeSessions(deps, ended, request);
   if (!('sessionIds' in target) && target.allCredentials) {
     const now = deps.clock.now();
-    await publishRevocation(deps, { type: 'user', userId: target.userId, notBefore: now, at: now }, request);
+    await publishRevocation(deps, { type: 'user', userId: target.userId, notBefore: now, at: now, ...(target.startedBefore === true ? { sessions: true } : {}) }, request);
   }
   return ended;
 }

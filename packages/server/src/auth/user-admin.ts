@@ -151,9 +151,10 @@ async function refuseQuarantined(deps: Deps, canonical: string, display: string)
   }
 }
 
-async function findUser(deps: Deps, username: string): Promise<UserRecord> {
+/** The user of `username` (any spelling that canonicalises to theirs), or `not_found` (the CLI's `users` commands). */
+export async function findUser(deps: Deps, username: string): Promise<UserRecord> {
   const user = await deps.stores.users.findByCanonical(canonicalUsername(username));
-  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username.' });
+  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username; "gatehouse users list" shows them.' });
   return user;
 }
 

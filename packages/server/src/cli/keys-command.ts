@@ -1,6 +1,5 @@
 import type { GatehouseConfig } from '../config/types.js';
-import { keyState, KEY_PUBLISH_AHEAD_MS, MAX_TOKEN_LIFETIME_MS, rotateKeys } from '../crypto/keyring.js';
-import { loadOrCreateMasterKey } from '../crypto/master-key.js';
+import { keyState, KEY_PUBLISH_AHEAD_MS, MAX_TOKEN_LIFETIME_MS } from '../crypto/keyring.js';
 import { openDeps } from '../start/open-deps.js';
 import { createLogger } from '../util/logger.js';
 import { nearest } from '../util/nearest.js';
@@ -24,8 +23,8 @@ export async function runKeys(config: GatehouseConfig, args: string[]): Promise<
   try {
     const { deps } = opened;
     if (sub === 'rotate') {
-      const masterKey = await loadOrCreateMasterKey({ configured: config.masterKey, dataDir: config.dataDir, required: config.databaseUrl !== null });
-      await rotateKeys({ store: deps.stores.keys, masterKey: masterKey.key, clock: deps.clock, publishAheadMs: KEY_PUBLISH_AHEAD_MS, maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS });
+      // The same rotation as POST /auth/admin/keys/rotate (Keyring.rotate), on the keyring openDeps opened.
+      await deps.keyring.rotate();
       process.stdout.write(`Rotated. The new key is published now and signs from ${new Date(deps.clock.now() + KEY_PUBLISH_AHEAD_MS).toISOString()}.\n`);
     }
     const now = deps.clock.now();

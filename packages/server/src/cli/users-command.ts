@@ -1,8 +1,7 @@
 import { deleteUser, disableUser, enableUser, endAllSessions, type Actor } from '../auth/admin/lifecycle.js';
 import { closeAuthContext, createAuthContext } from '../auth/auth-context.js';
 import { canonicalUsername } from '../auth/policy/username.js';
-import { GatehouseError } from '../errors/index.js';
-import { createUser, grantRole, resetMfa, revokeRole } from '../auth/user-admin.js';
+import { createUser, findUser, grantRole, resetMfa, revokeRole } from '../auth/user-admin.js';
 import { createResetLink, requirePasswordChange } from '../auth/recovery/admin.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { openDeps } from '../start/open-deps.js';
@@ -34,8 +33,7 @@ async function runLifecycle(config: GatehouseConfig, sub: string, name: string, 
   const opened = await openDeps(config, { logger: createLogger('silent'), redis: true });
   try {
     const { deps } = opened;
-    const user = await deps.stores.users.findByCanonical(canonicalUsername(name));
-    if (!user) throw new GatehouseError('not_found', { detail: `No user is named ${JSON.stringify(name)}; "gatehouse users list" shows them.` });
+    const user = await findUser(deps, name);
     switch (sub) {
       case 'disable': {
         const wasDisabled = isDisabled(user);
@@ -123,8 +121,7 @@ export async function runUsers(config: GatehouseConfig, args: string[], roles: s
   if ((sub === 'reset-link' || sub === 'require-password-change') && name && args.length === 2) {
     const opened = await openDeps(config, { logger: createLogger('silent'), redis: false });
     try {
-      const user = await opened.deps.stores.users.findByCanonical(canonicalUsername(name));
-      if (!user) throw new GatehouseError('not_found', { detail: 'No user has that username; list them with "gatehouse users list".' });
+      const user = await findUser(opened.deps, name);
       if (sub === 'reset-link') {
         // Shown once: only its hash is stored. Never logged.
         const { url, expiresAt } = await createResetLink(opened.deps, user.id, { adminId: null });

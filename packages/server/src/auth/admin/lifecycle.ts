@@ -4,8 +4,8 @@ import { keyedHash } from '../../crypto/secrets.js';
 import { GatehouseError } from '../../errors/index.js';
 import { isDisabled, type UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
-import { canDefer, publishRevocation } from '../pending-revocations.js';
-import { endSessions, endSessionsLater, revokeSessions } from '../sessions.js';
+import { publishRevocation } from '../pending-revocations.js';
+import { endSessions } from '../sessions.js';
 import { checkRole } from '../user-admin.js';
 
 /**
@@ -21,13 +21,19 @@ export interface Actor {
 }
 
 /** What the target's audit events say did it: the admin's id, or 'cli'. */
-function by(actor: Actor): string {
+export function by(actor: Actor): string {
   return actor.adminId ?? 'cli';
 }
 
-async function userOrNotFound(deps: Deps, userId: string): Promise<UserRecord> {
+/** 404 `not_found` for a user id that names nobody (any more). */
+export function userNotFound(): GatehouseError {
+  return new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
+}
+
+/** The user of `userId`, or 404 `not_found` (the admin API's `:id` routes and the CLI's lifecycle commands). */
+export async function userOrNotFound(deps: Deps, userId: string): Promise<UserRecord> {
   const user = await deps.stores.users.findById(userId);
-  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
+  if (!user) throw userNotFound();
   return user;
 }
 
@@ -36,22 +42,11 @@ async function userOrNotFound(deps: Deps, userId: string): Promise<UserRecord> {
  * `user` revocation (notBefore = now, sessions: true): every access token issued before now
  * dies, and every gateway drops the user's cached sessions and API tokens at once (an API token
  * is re-read, and refused while the user is disabled). While the session store is away, the
- * sign-out-all waits in Redis as a pending revocation (`endSessionsLater`), as for
- * POST /auth/signout-all. Returns the sessions ended.
+ * sign-out-all waits in Redis as a pending revocation, as for POST /auth/signout-all
+ * (`endSessions`). Returns the sessions ended.
  */
-async function revokeEverything(deps: Deps, userId: string, actor: Actor): Promise<string[]> {
-  const request = actor.request ?? undefined;
-  let ended: string[];
-  try {
-    ended = await deps.stores.sessions.deleteByUser(userId);
-  } catch (err) {
-    if (!canDefer(deps, err)) throw err;
-    return endSessionsLater(deps, { userId, allCredentials: true }, err, request);
-  }
-  await revokeSessions(deps, ended, request);
-  const now = deps.clock.now();
-  await publishRevocation(deps, { type: 'user', userId, notBefore: now, at: now, sessions: true }, request);
-  return ended;
+function revokeEverything(deps: Deps, userId: string, actor: Actor): Promise<string[]> {
+  return endSessions(deps, { userId, allCredentials: true, startedBefore: true }, actor.request ?? undefined);
 }
 
 /**
@@ -65,7 +60,7 @@ export async function disableUser(deps: Deps, userId: string, actor: Actor): Pro
   const before = await userOrNotFound(deps, userId);
   const now = deps.clock.now();
   const user = !isDisabled(before) ? await deps.stores.users.setDisabled(userId, now, now) : before;
-  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
+  if (!user) throw userNotFound();
   // Again when disabled already: a session a racing sign-in made goes too.
   const ended = await revokeEverything(deps, userId, actor);
   if (!isDisabled(before)) {
@@ -86,7 +81,7 @@ export async function enableUser(deps: Deps, userId: string, actor: Actor): Prom
   if (!isDisabled(before)) return before;
   const now = deps.clock.now();
   const user = await deps.stores.users.setDisabled(userId, null, now);
-  if (!user) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
+  if (!user) throw userNotFound();
   await publishRevocation(deps, { type: 'user', userId, notBefore: now, at: now }, actor.request ?? undefined);
   await recordAudit(deps, null, { type: 'account.enabled', userId, deviceId: null, detail: { by: by(actor) } });
   deps.logger.info({ event: 'user.enabled', userId, by: by(actor) }, 'user enabled');
@@ -127,7 +122,7 @@ export async function deleteUser(deps: Deps, userId: string, actor: Actor): Prom
     auditSubject: subject,
     quarantineUntil: days > 0 ? deps.clock.now() + days * 86_400_000 : null,
   });
-  if (!deleted) throw new GatehouseError('not_found', { detail: 'No user has that id; list users to find it (it may have been deleted).' });
+  if (!deleted) throw userNotFound();
   const at = deps.clock.now();
   for (const t of tokens) await publishRevocation(deps, { type: 'api_token', tokenId: t.id, at, userId }, actor.request ?? undefined);
   await recordAudit(deps, null, { type: 'account.deleted', userId: subject, deviceId: null, detail: { by: by(actor) } });

@@ -37,6 +37,11 @@ export function shownUserAgent(ua: string): string {
   return clean.length > USER_AGENT_SHOWN ? `${clean.slice(0, USER_AGENT_SHOWN)}…` : clean;
 }
 
+/** Where a change came from, as a mail says it: the address and the quoted browser (`shownUserAgent`); null when neither is known. */
+function whereFrom(ip: string | null, userAgent: string | null): string | null {
+  return [ip, userAgent === null ? null : `browser "${shownUserAgent(userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
+}
+
 /** Whether this event mails the user (before looking at the user's address). */
 export function notifies(type: AuditEventType): boolean {
   return NOTIFY[type] !== undefined;
@@ -60,8 +65,7 @@ export function notifyFor(deps: Deps, event: AuditEvent): void {
     }
     const user = await deps.stores.users.findById(userId);
     if (user === null) return;
-    const where = [event.ip, event.userAgent === null ? null : `browser "${shownUserAgent(event.userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
-    await mail.send('notification', userId, notificationMail(user.username, email.address, spec.subject, spec.what, new Date(event.at), where));
+    await mail.send('notification', userId, notificationMail(user.username, email.address, spec.subject, spec.what, new Date(event.at), whereFrom(event.ip, event.userAgent)));
   });
 }
 
@@ -87,7 +91,7 @@ export function notifyAddressLeft(
     next === null
       ? ['Your email address was removed', 'This address was removed from your account: it no longer receives its password reset links and security notices.']
       : ['Your email address was changed', 'Your account was given another email address: this one no longer receives its password reset links and security notices.'];
-  const where = [from.ip, from.userAgent === null ? null : `browser "${shownUserAgent(from.userAgent)}"`].filter((x): x is string => x !== null).join(', ') || null;
+  const where = whereFrom(from.ip, from.userAgent);
   const at = new Date(deps.clock.now());
   mail.background(async () => {
     await mail.send('notification', user.id, notificationMail(user.username, left.address, subject, what, at, where));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
-import { checkClientId, ClientRuleError } from '../../credentials/clients.js';
+import { ClientRuleError } from '../../credentials/clients.js';
 import { GatehouseError } from '../../errors/index.js';
 import { removeClientEverywhere } from '../client-removal.js';
 import type { EndpointContext } from '../endpoint-context.js';
@@ -26,18 +26,12 @@ export function registerAdminClientsDelete(app: FastifyInstance, { deps }: Endpo
       const { id } = request.params;
       const call = adminCallOf(request);
       call.detail.client_id = id;
-      const notFound = () => new GatehouseError('not_found', { detail: `No client "${id}"; GET /auth/admin/clients lists them.` });
-      try {
-        checkClientId(id);
-      } catch {
-        throw notFound();
-      }
-      if ((await deps.stores.clients.get(id)) === null) throw notFound();
       try {
         const { endedSessions } = await removeClientEverywhere(deps, id);
         call.detail.ended_sessions = endedSessions.length;
       } catch (err) {
-        if (err instanceof ClientRuleError) throw notFound();
+        // removeClient's refusals: an id no client can have, or no such client (nothing was done).
+        if (err instanceof ClientRuleError) throw new GatehouseError('not_found', { detail: `No client "${id}"; GET /auth/admin/clients lists them.`, cause: err });
         throw err;
       }
       deps.logger.info({ event: 'client.removed', clientId: id, by: call.admin.id }, 'OAuth client removed');

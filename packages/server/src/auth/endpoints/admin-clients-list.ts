@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClientRecord } from '../../stores/types.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { ADMIN_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 
@@ -38,10 +38,10 @@ export function clientRow(c: ClientRecord): Record<string, unknown> {
     scopes: c.scopes,
     audiences: c.audiences,
     service: c.service,
-    secrets: c.secrets.map((s) => ({ created_at: iso(s.createdAt), not_after: s.notAfter === null ? null : iso(s.notAfter) })),
+    secrets: c.secrets.map((s) => ({ created_at: iso(s.createdAt), not_after: isoOrNull(s.notAfter) })),
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
-    last_used_at: c.lastUsedAt === null ? null : iso(c.lastUsedAt),
+    last_used_at: isoOrNull(c.lastUsedAt),
   };
 }
 

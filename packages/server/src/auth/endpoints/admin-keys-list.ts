@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { keyState } from '../../crypto/keyring.js';
 import type { Deps } from '../../context.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { ADMIN_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 
@@ -24,7 +24,7 @@ export const KEY_LIST_SCHEMA = {
 /** The signing keys as `gatehouse keys list` shows them (never a private key). */
 export async function keyList(deps: Deps): Promise<Array<Record<string, unknown>>> {
   const now = deps.clock.now();
-  return (await deps.stores.keys.list()).map((k) => ({ kid: k.kid, alg: k.alg, state: keyState(k, now), created_at: iso(k.createdAt), retires_at: k.retiresAt === null ? null : iso(k.retiresAt) }));
+  return (await deps.stores.keys.list()).map((k) => ({ kid: k.kid, alg: k.alg, state: keyState(k, now), created_at: iso(k.createdAt), retires_at: isoOrNull(k.retiresAt) }));
 }
 
 const DOC: OperationDoc = {

@@ -13,9 +13,10 @@ const DOC: OperationDoc = {
 /** POST /auth/admin/keys/rotate -> the key list after `Keyring.rotate`. */
 export function registerAdminKeysRotate(app: FastifyInstance, { deps }: EndpointContext): void {
   app.post('/auth/admin/keys/rotate', { config: { lane: ADMIN_LANE, admin: { action: 'keys.rotate' }, openapi: DOC } }, async (request, reply) => {
+    const call = adminCallOf(request);
     const key = await deps.keyring.rotate();
-    adminCallOf(request).detail.kid = key.kid;
-    deps.logger.info({ event: 'keys.rotated', kid: key.kid, by: adminCallOf(request).admin.id }, 'signing key rotated');
+    call.detail.kid = key.kid;
+    deps.logger.info({ event: 'keys.rotated', kid: key.kid, by: call.admin.id }, 'signing key rotated');
     return reply.send(await keyList(deps));
   });
 }

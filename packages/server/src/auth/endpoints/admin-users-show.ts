@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
-import { GatehouseError } from '../../errors/index.js';
 import { hasPassword } from '../../stores/types.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { ADMIN_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 import { emailOf } from '../recovery/admin.js';
 import { isSessionLive } from '../sessions.js';
+import { userOrNotFound } from '../admin/lifecycle.js';
 import { auditRow, AUDIT_ROW_SCHEMA, ID_PARAMS, userRow, USER_ROW_SCHEMA } from '../admin/paging.js';
 
 export const adminUsersShowSchema = { params: ID_PARAMS } as const;
@@ -100,8 +100,6 @@ const DOC: OperationDoc = {
   },
 };
 
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-
 /** GET /auth/admin/users/:id -> {user, sessions, api_tokens, identities, factors, events}; 404 for an unknown id. */
 export function registerAdminUsersShow(app: FastifyInstance, { deps }: EndpointContext): void {
   app.get<{ Params: Params }>(
@@ -109,8 +107,7 @@ export function registerAdminUsersShow(app: FastifyInstance, { deps }: EndpointC
     { schema: adminUsersShowSchema, config: { lane: ADMIN_LANE, admin: { action: 'users.show' }, openapi: DOC } },
     async (request, reply) => {
       const { id } = request.params;
-      const user = await deps.stores.users.findById(id);
-      if (user === null) throw new GatehouseError('not_found', { detail: 'No user has this id; GET /auth/admin/users lists them.' });
+      const user = await userOrNotFound(deps, id);
       const now = deps.clock.now();
       const [email, sessions, tokens, identities, totp, recoveryCodes, passkeys, events, signins] = await Promise.all([
         emailOf(deps, id),

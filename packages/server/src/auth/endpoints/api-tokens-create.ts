@@ -5,7 +5,7 @@ import { generateApiToken } from '../../credentials/token-formats.js';
 import { GatehouseError } from '../../errors/index.js';
 import type { ApiTokenRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
 import { ACCOUNT_SCOPE, narrowScopes, parseScope, tokenScopes } from '../../credentials/scope.js';
 import { MINT_API_TOKEN_LANE } from '../lanes.js';
@@ -110,7 +110,7 @@ export function registerApiTokensCreate(app: FastifyInstance, { deps }: Endpoint
       name: record.name,
       token,
       scopes: record.scopes,
-      expires_at: record.expiresAt === null ? null : iso(record.expiresAt),
+      expires_at: isoOrNull(record.expiresAt),
     });
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { passportOf } from '../passport.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
@@ -40,8 +40,8 @@ export function registerApiTokensList(app: FastifyInstance, { deps }: EndpointCo
         name: t.name,
         scopes: t.scopes,
         created_at: iso(t.createdAt),
-        expires_at: t.expiresAt === null ? null : iso(t.expiresAt),
-        last_used_at: t.lastUsedAt === null ? null : iso(t.lastUsedAt),
+        expires_at: isoOrNull(t.expiresAt),
+        last_used_at: isoOrNull(t.lastUsedAt),
       })),
     );
   });

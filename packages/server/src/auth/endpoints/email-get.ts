@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
@@ -37,7 +37,12 @@ const EMAIL_GET_DOC: OperationDoc = {
 
 /** The answer for a user's address (or none). */
 export function emailAnswer(e: { address: string; verifiedAt: number | null } | null): { email: string | null; verified: boolean; verified_at: string | null } {
-  return { email: e?.address ?? null, verified: e !== null && e.verifiedAt !== null, verified_at: e === null || e.verifiedAt === null ? null : iso(e.verifiedAt) };
+  return { email: e?.address ?? null, verified: e !== null && e.verifiedAt !== null, verified_at: isoOrNull(e?.verifiedAt ?? null) };
+}
+
+/** What the audit log keeps of an address (`email.added`, `email.verified`): its domain, lower-cased; never the address. */
+export function emailDomain(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
 /** GET /auth/email -> 200 {email, verified, verified_at, password_required}. */

@@ -15,7 +15,7 @@ import { accountOf, passportOf } from '../passport.js';
 import { rateLimited } from '../rate-limit.js';
 import { issueEmailToken, verifyLink } from '../recovery/tokens.js';
 import { RECENT_SIGNIN_MS } from '../webauthn/reauth.js';
-import { EMAIL_BODY, emailAnswer } from './email-get.js';
+import { EMAIL_BODY, emailAnswer, emailDomain } from './email-get.js';
 import { checkCurrentPassword } from '../current-password.js';
 
 export const emailPutSchema = {
@@ -109,7 +109,7 @@ export function registerEmailPut(app: FastifyInstance, { deps, auth }: EndpointC
     notifyAddressLeft(deps, user, left, address, { ip: clientIp(request), userAgent: userAgentOf(request) });
     // A reset link mailed to the old address (a mailbox the user may no longer control) dies with it.
     await deps.stores.emails.deleteTokens(user.id, 'reset');
-    await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase() } });
+    await recordAudit(deps, request, { type: 'email.added', userId: user.id, deviceId: passport.did ?? null, detail: { domain: emailDomain(address) } });
     return reply.code(200).send(emailAnswer(record));
   });
 }

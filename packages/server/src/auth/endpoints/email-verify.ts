@@ -6,7 +6,7 @@ import { type EndpointContext } from '../endpoint-context.js';
 import { PUBLIC_LANE } from '../lanes.js';
 import { type OperationDoc } from '../openapi.js';
 import { takeEmailToken } from '../recovery/tokens.js';
-import { EMAIL_BODY, emailAnswer } from './email-get.js';
+import { EMAIL_BODY, emailAnswer, emailDomain } from './email-get.js';
 
 export const emailVerifySchema = {
   body: {
@@ -36,7 +36,7 @@ export function registerEmailVerify(app: FastifyInstance, { deps }: EndpointCont
       deps.logger.info({ event: 'email.verify.failure', known: record !== null }, 'email verification refused');
       throw new GatehouseError('invalid_verification_token', { detail: 'This link is wrong, expired, used, replaced by a newer one, or for an address the account no longer has. Send a new one from the account page.' });
     }
-    await recordAudit(deps, request, { type: 'email.verified', userId: record.userId, detail: { domain: record.address.slice(record.address.lastIndexOf('@') + 1).toLowerCase() } });
+    await recordAudit(deps, request, { type: 'email.verified', userId: record.userId, detail: { domain: emailDomain(record.address) } });
     return reply.code(200).send(emailAnswer(await deps.stores.emails.get(record.userId)));
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EndpointContext } from '../endpoint-context.js';
-import { iso } from '../endpoint-context.js';
+import { isoOrNull } from '../endpoint-context.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
 import { accountOf, passportOf } from '../passport.js';
@@ -35,7 +35,7 @@ export function registerMfaStatus(app: FastifyInstance, { deps }: EndpointContex
     const totp = await deps.stores.mfa.findTotp(user.id);
     const status = totp === null ? 'none' : totp.confirmedAt === null ? 'pending' : 'enabled';
     return reply.code(200).send({
-      totp: { status, confirmed_at: totp === null || totp.confirmedAt === null ? null : iso(totp.confirmedAt) },
+      totp: { status, confirmed_at: isoOrNull(totp?.confirmedAt ?? null) },
       recovery_codes_left: await deps.stores.mfa.countUnusedRecoveryCodes(user.id),
     });
   });

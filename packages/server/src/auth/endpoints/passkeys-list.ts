@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors/index.js';
 import type { WebAuthnCredentialRecord } from '../../stores/types.js';
-import { iso, type EndpointContext } from '../endpoint-context.js';
+import { iso, isoOrNull, type EndpointContext } from '../endpoint-context.js';
 import { accountOf, passportOf } from '../passport.js';
 import { ACCOUNT_LANE } from '../lanes.js';
 import { DATE_TIME, type OperationDoc } from '../openapi.js';
@@ -26,7 +26,7 @@ export function passkeyJson(c: WebAuthnCredentialRecord) {
     id: c.id,
     name: c.name,
     created_at: iso(c.createdAt),
-    last_used_at: c.lastUsedAt === null ? null : iso(c.lastUsedAt),
+    last_used_at: isoOrNull(c.lastUsedAt),
     synced: c.deviceType === 'multiDevice',
     backed_up: c.backedUp,
   };

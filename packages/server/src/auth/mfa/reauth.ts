@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { GatehouseError } from '../../errors/index.js';
-import { NO_PASSWORD, type UserRecord } from '../../stores/types.js';
+import { hasPassword, type UserRecord } from '../../stores/types.js';
 import type { AuthContext } from '../auth-context.js';
 import { checkCurrentPassword } from '../current-password.js';
 
@@ -25,7 +25,7 @@ export type CurrentPasswordBody = FromSchema<(typeof currentPasswordSchema)['bod
  * refused with 403 until a recent-sign-in check (the session's auth_time) covers it.
  */
 export async function requireCurrentPassword(auth: AuthContext, request: FastifyRequest, user: UserRecord, password: string | undefined): Promise<void> {
-  if (user.passwordHash === NO_PASSWORD) {
+  if (!hasPassword(user)) {
     throw new GatehouseError('forbidden', { detail: 'Set a password first (POST /auth/password/set): changing second factors asks for it.' });
   }
   if (password === undefined) throw new GatehouseError('invalid_request', { detail: 'Send the current password as "password" to change second factors.' });

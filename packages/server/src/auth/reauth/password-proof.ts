@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors/index.js';
-import { NO_PASSWORD } from '../../stores/types.js';
+import { hasPassword } from '../../stores/types.js';
 import { AMR_PASSWORD } from '../sessions.js';
 import type { ReauthProof } from './reauth.js';
 import { checkCurrentPassword } from '../current-password.js';
@@ -14,7 +14,7 @@ export const passwordProof: ReauthProof = {
   schema: { type: 'string', minLength: 1, maxLength: 16384 },
   async verify({ auth, request }, user, value) {
     if (typeof value !== 'string') throw new GatehouseError('invalid_request', { detail: 'password must be a string.' });
-    if (user.passwordHash === NO_PASSWORD) {
+    if (!hasPassword(user)) {
       throw new GatehouseError('invalid_credentials', { detail: 'This account has no password: sign in again through its identity provider.' });
     }
     await checkCurrentPassword(auth, request, user, value, { lock: 'password-change', event: 'reauth.failure', message: 're-authentication refused: wrong password', wrong: 'The password is wrong.' });

@@ -35,9 +35,12 @@ describe('recovery functions for admins and the CLI (recovery/admin.ts)', () => 
   });
 
   it('requirePasswordChange sets the flag and records it; emailOf answers the address and whether it is verified', async () => {
+    h.clock.advance(60_000);
     const user = await requirePasswordChange(h.deps, userId, { adminId: 'admin-1' });
     expect(user.passwordChangeRequired).toBe(true);
     expect((await h.deps.stores.users.findById(userId))?.passwordChangeRequired).toBe(true);
+    // The user answered is the user as stored now (the admin API's UserRow: updated_at too).
+    expect(user).toEqual(await h.deps.stores.users.findById(userId));
     expect((await h.deps.stores.audit.listByUser(userId, 1))[0]).toMatchObject({ type: 'password.change_required', detail: { by: 'admin-1' } });
     await expect(requirePasswordChange(h.deps, 'nobody', { adminId: null })).rejects.toMatchObject({ code: 'not_found' });
 

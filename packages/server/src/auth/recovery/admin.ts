@@ -1,21 +1,8 @@
-import type { Actor } from '../admin/lifecycle.js';
+import { by, userNotFound, userOrNotFound, type Actor } from '../admin/lifecycle.js';
 import type { Deps } from '../../context.js';
-import { GatehouseError } from '../../errors/index.js';
 import type { UserRecord } from '../../stores/types.js';
 import { recordAudit } from '../audit.js';
 import { issueEmailToken, resetLink } from './tokens.js';
-
-
-/** The audit detail's `by`: the admin's id, or 'cli'. */
-function by(actor: Actor): string {
-  return actor.adminId ?? 'cli';
-}
-
-async function userOrNotFound(deps: Deps, userId: string): Promise<UserRecord> {
-  const user = await deps.stores.users.findById(userId);
-  if (!user) throw new GatehouseError('not_found', { detail: 'No user has this id; list users with `gatehouse users list`.' });
-  return user;
-}
 
 /**
  * A password reset link for the user, made by an admin or the CLI (no SMTP needed): shown once
@@ -36,10 +23,11 @@ export async function createResetLink(deps: Deps, userId: string, actor: Actor):
  * else). Audit `password.change_required` {by}.
  */
 export async function requirePasswordChange(deps: Deps, userId: string, actor: Actor): Promise<UserRecord> {
-  await userOrNotFound(deps, userId);
-  await deps.stores.users.setPasswordChangeRequired(userId, true, deps.clock.now());
+  const user = await userOrNotFound(deps, userId);
+  const now = deps.clock.now();
+  if (!(await deps.stores.users.setPasswordChangeRequired(userId, true, now))) throw userNotFound();
   await recordAudit(deps, actor.request ?? null, { type: 'password.change_required', userId, detail: { by: by(actor) } });
-  return userOrNotFound(deps, userId);
+  return { ...user, passwordChangeRequired: true, updatedAt: now };
 }
 
 /** The user's email address and whether it is verified; null when none. */

@@ -17,9 +17,6 @@ import { adminRequest, cell, cursorPager, detailText, loadPage, sayFailure, user
  *   device_id?: unknown, user_agent?: unknown, detail?: unknown }} AuditRow
  */
 
-/** Types the account page has no words for, but an admin filters by. */
-const MORE_TYPES = ['admin.action', 'account.disabled', 'account.enabled', 'account.deleted', 'roles.changed'];
-
 /**
  * A datetime-local value ("2026-12-06T20:15", local time) as ISO 8601, '' when empty, null when not a time.
  * @param {string} value
@@ -61,8 +58,8 @@ export function initAdminAudit() {
   const error = $('audit-error');
 
   const types = $('audit-type-list');
-  activityTypes().concat(MORE_TYPES).sort().forEach(function (t, i, all) {
-    if (all.indexOf(t) !== i) return;
+  // Every event type has words on the account page (account.js ACTIVITY), so its list is the whole list.
+  activityTypes().sort().forEach(function (t) {
     const option = el('option');
     option.value = t;
     types.appendChild(option);

@@ -7,11 +7,11 @@
  * in a dialog; delete asks for the username to be typed.
  */
 import { $, addMeta, deviceName, el, text, timeElement, toDate, copyShownSecret } from './dom.js';
-import { problemCode, problemMessage } from './api.js';
+import { problemMessage } from './api.js';
 import { setBusy, setFieldError } from './forms.js';
 import { row, rowButton, rowTitle } from './list.js';
 import { activityWords, isWarning } from './account.js';
-import { adminRequest, detailText, loadPage, withQuery } from './admin-shared.js';
+import { adminRequest, detailText, loadPage, when, withQuery } from './admin-shared.js';
 
 /**
  * @typedef {{ id?: unknown, username?: unknown, roles?: unknown, disabled?: unknown, created_at?: unknown, updated_at?: unknown,
@@ -191,9 +191,7 @@ export function initAdminUser() {
    */
   function setTime(where, value) {
     where.textContent = '';
-    const t = timeElement(value, 'absolute');
-    if (t) where.appendChild(t);
-    else where.textContent = '—';
+    where.appendChild(when(value));
   }
 
   /**
@@ -467,10 +465,8 @@ export function initAdminUser() {
         said(roles.length ? 'Roles of ' + username + ': ' + roles.join(', ') + '.' : username + ' has no roles now.');
         rolesButton.focus();
         void reload();
-      } else if (problemCode(result) === 'last_admin') {
-        setFieldError(rolesInput, rolesError, problemMessage(result));
-        rolesInput.focus();
       } else {
+        // A bad role name, or 409 last_admin (your own admin role): the reason, at the field.
         setFieldError(rolesInput, rolesError, problemMessage(result));
         rolesInput.focus();
       }
