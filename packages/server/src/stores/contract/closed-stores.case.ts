@@ -38,6 +38,12 @@ export function runClosedStoresContract(name: string, makeStores: MakeStores): v
       await expect(stores.clients.list()).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.deviceCodes.findByHash('x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(stores.audit.listByUser('x', 10)).rejects.toBeInstanceOf(StoreUnavailableError);
+      // Issue 18: the admin API's searches, the quarantine check at sign-up, the email store.
+      await expect(stores.users.search({ prefix: 'x' }, { limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.users.isQuarantined('x', 'x', 0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.audit.query({}, { limit: 10, order: 'desc' })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.emails.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.emails.usersWithVerifiedAddress('x@example.com', 5)).rejects.toBeInstanceOf(StoreUnavailableError);
     });
   });
 }
